@@ -1,0 +1,34 @@
+"""The base class for training observers (see the ``register_callbacks`` hook).
+
+Kept free of torch imports so that plugins defining callbacks load fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.events import EpochEnd, StepEnd, TrainEnd
+    from core.training import TrainingRun
+
+
+class Callback:
+    """Observes a run.  Subclass it and override what you need.
+
+    Every method receives the :class:`~core.training.TrainingRun` and an event, and
+    ``**kwargs`` so that later versions can pass more without breaking you.  An
+    exception ends the run with a message naming the callback; raise
+    :class:`StopTraining` to end it early and keep the model.
+    """
+
+    def on_train_begin(self, run: "TrainingRun", **kwargs: Any) -> None: ...
+
+    def on_batch_end(self, run: "TrainingRun", event: "StepEnd", **kwargs: Any) -> None: ...
+
+    def on_epoch_end(self, run: "TrainingRun", event: "EpochEnd", **kwargs: Any) -> None: ...
+
+    def on_train_end(self, run: "TrainingRun", event: "TrainEnd", **kwargs: Any) -> None: ...
+
+
+class StopTraining(Exception):
+    """Raise from a callback to end the run early, keeping the model."""

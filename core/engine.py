@@ -1,0 +1,388 @@
+"""The engine: plugins in, components out, and training, evaluation and prediction.
+
+The web app, the CLI and tests all drive this one API::
+
+    engine = Engine.load()
+    run = engine.build_run(TrainConfig(epochs=1))
+    for event in run.events():
+        ...
+    trained = run.result.trained
+    engine.evaluate(trained)
+    engine.predict(trained, picture)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import pluggy
+import torch
+from torch.utils.data import Dataset
+
+from core.data import DataUnavailable, default_data_dir, make_loader, take
+from core.errors import ComponentError, ConfigError, TrainpadError, blame
+from core.evaluation import Evaluation, evaluate
+from core.imaging import prepare
+from core.params import ParamError
+from core.plugins import PluginError, PluginInfo, env_flag, load_plugins, make_plugin_manager
+from core.registry import KINDS, Component, Registry, RegistrationError, UnknownComponent, make_component
+from core.tabs import Tab
+from core.trained import TrainedModel
+from core.training import RUN_PARAMS, RunParts, TrainConfig, TrainingRun
+
+log = logging.getLogger("trainpad")
+
+#: The hook that registers each kind of component.
+HOOK_FOR_KIND = {
+    "dataset": "register_datasets",
+    "model": "register_models",
+    "optimizer": "register_optimizers",
+    "loss": "register_losses",
+    "callback": "register_callbacks",
+}
+TRAINED_KINDS = ("dataset", "model", "optimizer", "loss")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What a model makes of one picture.
+
+    :param probabilities: class name to probability, in class order.
+    :param seen: the picture as the model saw it (uint8, light on dark).
+    """
+
+    probabilities: dict[str, float]
+    seen: np.ndarray
+
+    def top(self, k: int = 3) -> list[tuple[str, float]]:
+        return sorted(self.probabilities.items(), key=lambda item: -item[1])[:k]
+
+
+class Engine:
+    """Holds the plugin manager and the registry built from it.
+
+    Build one with :meth:`load` (or ``Engine(pm, infos).startup()`` in tests).
+    """
+
+    def __init__(self, pm: pluggy.PluginManager, plugins: dict[str, PluginInfo] | None = None) -> None:
+        self.pm = pm
+        self.plugins: dict[str, PluginInfo] = plugins if plugins is not None else {}
+        self.registry = Registry()
+        self.tabs: list[Tab] = []
+        self._started = False
+        self._datasets: dict[tuple, Dataset] = {}
+        self._datasets_lock = threading.Lock()
+
+    @classmethod
+    def load(cls, *, entrypoints: bool = True) -> "Engine":
+        """Load the built-in and installed plugins and collect their components."""
+        pm = make_plugin_manager()
+        return cls(pm, load_plugins(pm, entrypoints=entrypoints)).startup()
+
+    # -- start-up --------------------------------------------------------------
+
+    def startup(self) -> "Engine":
+        """Call every ``register_*`` hook once and build the registry.
+
+        Each plugin's hook call is guarded: a plugin that raises or registers something
+        invalid loses all its components and is marked ``failed``; the others are kept.
+        Calling it again does nothing.
+        """
+        if self._started:
+            return self
+        strict = env_flag("TRAINPAD_STRICT_PLUGINS")
+        staged: dict[str, list[Component]] = {}
+        tabs: dict[str, list[Tab]] = {}
+        failed: dict[str, str] = {}
+        order: list[str] = []
+
+        for kind, hook_name in HOOK_FOR_KIND.items():
+            for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
+                plugin = impl.plugin_name
+                if plugin not in order:
+                    order.append(plugin)
+
+                def register(name: str, factory: Callable[..., Any], _kind=kind, _plugin=plugin, **kwargs: Any) -> None:
+                    staged.setdefault(_plugin, []).append(make_component(_kind, name, factory, plugin=_plugin, **kwargs))
+
+                self._call_impl(impl, register, failed, strict)
+
+        for impl in reversed(self.pm.hook.register_tabs.get_hookimpls()):
+            plugin = impl.plugin_name
+
+            def register_tab(label: str, build: Callable[..., Any], *, order: int = 100, _plugin=plugin) -> None:
+                if not isinstance(label, str) or not label.strip() or not callable(build):
+                    raise RegistrationError("register(label, build) needs a label and a callable build(engine)")
+                tabs.setdefault(_plugin, []).append(Tab(label, build, int(order), _plugin))
+
+            self._call_impl(impl, register_tab, failed, strict)
+
+        for plugin in order:
+            if plugin in failed:
+                continue
+            for component in staged.get(plugin, []):
+                try:
+                    self.registry.add(component)
+                except RegistrationError as exc:
+                    if strict:
+                        raise PluginError(str(exc)) from exc
+                    self._record_failure(component.plugin, str(exc), keep_status=True)
+        for plugin, plugin_tabs in tabs.items():
+            if plugin not in failed:
+                self.tabs.extend(plugin_tabs)
+        self.tabs.sort(key=lambda tab: tab.order)
+        for plugin, reason in failed.items():
+            self._record_failure(plugin, reason)
+        self._started = True
+        return self
+
+    def _call_impl(self, impl: Any, register: Callable[..., Any], failed: dict[str, str], strict: bool) -> None:
+        plugin = impl.plugin_name
+        if plugin in failed:
+            return
+        try:
+            impl.function(**{name: register for name in impl.argnames})
+        except Exception as exc:
+            if strict:
+                raise PluginError(f'plugin "{plugin}": {exc}') from exc
+            if isinstance(exc, RegistrationError):
+                failed[plugin] = str(exc)
+            else:
+                failed[plugin] = f"{impl.function.__name__} raised {type(exc).__name__}: {exc}"
+
+    def _record_failure(self, plugin: str, reason: str, *, keep_status: bool = False) -> None:
+        info = self.plugins.setdefault(plugin, PluginInfo(plugin))
+        if not keep_status:
+            info.status = "failed"
+        info.error = f"{info.error}; {reason}" if info.error else reason
+        log.warning('Error in plugin "%s": %s', plugin, reason)
+
+    # -- components --------------------------------------------------------------
+
+    def component(self, kind: str, name: str) -> Component:
+        """The registered component; :class:`ConfigError` naming the alternatives if none."""
+        try:
+            return self.registry.get(kind, name)
+        except UnknownComponent as exc:
+            raise ConfigError(str(exc)) from None
+
+    def failed_plugins(self) -> list[PluginInfo]:
+        return [info for info in self.plugins.values() if info.status == "failed" or info.error]
+
+    def load_dataset(self, name: str, params: dict[str, Any] | None = None, *, train: bool, root: Path | None = None) -> Dataset:
+        """The dataset's split, loaded once and shared (datasets are read-only)."""
+        component = self.component("dataset", name)
+        values = self._validate(component, params)
+        root = Path(root) if root is not None else default_data_dir()
+        key = (name, tuple(sorted(values.items())), train, str(root))
+        with self._datasets_lock:
+            if key not in self._datasets:
+                try:
+                    with blame(component.label):
+                        self._datasets[key] = component.factory(root=root, train=train, **values)
+                except DataUnavailable as exc:
+                    raise ConfigError(str(exc)) from None
+            return self._datasets[key]
+
+    def _validate(self, component: Component, params: dict[str, Any] | None) -> dict[str, Any]:
+        try:
+            return component.validate(params)
+        except ParamError as exc:
+            raise ConfigError(str(exc)) from None
+
+    def dataset_meta(self, component: Component) -> dict[str, Any]:
+        meta = component.meta
+        return {
+            "input_shape": list(meta.get("input_shape", (1, 28, 28))),
+            "mean": list(meta.get("mean", (0.0,))),
+            "std": list(meta.get("std", (1.0,))),
+            "ink": meta.get("ink"),
+        }
+
+    def build_model(self, name: str, params: dict[str, Any] | None, *, input_shape: Iterable[int], num_classes: int) -> torch.nn.Module:
+        component = self.component("model", name)
+        values = self._validate(component, params)
+        with blame(component.label):
+            model = component.factory(input_shape=tuple(input_shape), num_classes=num_classes, **values)
+        if not isinstance(model, torch.nn.Module):
+            raise ComponentError(component.label, f"its factory returned {type(model).__name__}, not a torch.nn.Module")
+        return model
+
+    # -- training ----------------------------------------------------------------
+
+    def build_run(
+        self,
+        config: TrainConfig,
+        *,
+        data_dir: Path | str | None = None,
+        resume: TrainedModel | None = None,
+        run_params: tuple = RUN_PARAMS,
+        callbacks: Iterable[tuple[str, Any]] = (),
+    ) -> TrainingRun:
+        """Check ``config``, build every piece of the run, and return it ready to train.
+
+        :param resume: carry on training this model (its model and dataset must be
+            the ones ``config`` names).
+        :param run_params: the allowed settings (a server narrows the ranges).
+        :param callbacks: extra ``(name, Callback)`` pairs, after the registered ones.
+        :raises ConfigError: for settings that do not fit, before anything is trained.
+        :raises ComponentError: when a component's factory fails.
+        """
+        from core.device import resolve_device
+
+        try:
+            config = config.validated(run_params)
+        except ParamError as exc:
+            raise ConfigError(str(exc)) from None
+        parts = {kind: self.component(kind, getattr(config, kind)) for kind in TRAINED_KINDS}
+        unknown = set(config.params) - set(TRAINED_KINDS)
+        if unknown:
+            raise ConfigError(f"hyperparameters given for unknown kind(s) {', '.join(sorted(unknown))}")
+        values = {kind: self._validate(parts[kind], config.params.get(kind)) for kind in TRAINED_KINDS}
+        output = parts["model"].meta.get("output", "logits")
+        expects = parts["loss"].meta.get("expects", "logits")
+        if output != expects:
+            raise ConfigError(
+                f"loss {config.loss!r} expects {expects} but model {config.model!r} outputs {output}; "
+                "pick a loss that matches the model"
+            )
+        try:
+            device = resolve_device(config.device)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        if resume is not None:
+            for kind in ("dataset", "model"):
+                if resume.spec[kind]["name"] != getattr(config, kind):
+                    raise ConfigError(
+                        f"the loaded model was trained with {kind} {resume.spec[kind]['name']!r}, "
+                        f"not {getattr(config, kind)!r}; choose the same {kind} to carry on training it"
+                    )
+            values["model"] = dict(resume.spec["model"].get("params") or {})
+
+        dataset = parts["dataset"]
+        class_names = list(dataset.meta["class_names"])
+        root = Path(data_dir) if data_dir is not None else None
+        train_set = take(self.load_dataset(dataset.name, values["dataset"], train=True, root=root), config.train_samples or None)
+        test_set = take(self.load_dataset(dataset.name, values["dataset"], train=False, root=root), config.test_samples or None)
+
+        torch.manual_seed(config.seed)
+        generator = torch.Generator().manual_seed(config.seed)
+        meta = self.dataset_meta(dataset)
+        model = self.build_model(config.model, values["model"], input_shape=meta["input_shape"], num_classes=len(class_names))
+        if resume is not None:
+            model.load_state_dict(resume.model.state_dict())
+        model.to(device)
+        with blame(parts["optimizer"].label):
+            optimizer = parts["optimizer"].factory(model.parameters(), **values["optimizer"])
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise ComponentError(parts["optimizer"].label, f"its factory returned {type(optimizer).__name__}, not an Optimizer")
+        with blame(parts["loss"].label):
+            loss_fn = parts["loss"].factory(**values["loss"])
+        if not callable(loss_fn):
+            raise ComponentError(parts["loss"].label, "its factory did not return a callable loss(output, target)")
+
+        spec = {
+            kind: {"name": parts[kind].name, "plugin": parts[kind].plugin, "params": values[kind]} for kind in TRAINED_KINDS
+        }
+        spec["run"] = config.settings()
+        to_probs = TrainedModel(torch.nn.Identity(), {}, [], output=output).probabilities
+
+        def make_trained(trained_model: torch.nn.Module, metrics: dict[str, float], epochs: int) -> TrainedModel:
+            return TrainedModel(trained_model, spec, class_names, output, meta, metrics, epochs)
+
+        pin = device.type == "cuda"
+        return TrainingRun(
+            RunParts(
+                config=config,
+                model=model,
+                optimizer=optimizer,
+                loss_fn=loss_fn,
+                train_loader=make_loader(train_set, batch_size=config.batch_size, shuffle=True, generator=generator, pin_memory=pin),
+                test_loader=make_loader(test_set, batch_size=1000, shuffle=False, pin_memory=pin),
+                device=device,
+                labels={kind: parts[kind].label for kind in TRAINED_KINDS},
+                make_trained=make_trained,
+                num_classes=len(class_names),
+                to_probs=to_probs,
+                callbacks=self._callbacks() + list(callbacks),
+                epochs_before=resume.epochs if resume is not None else 0,
+            )
+        )
+
+    def _callbacks(self) -> list[tuple[str, Any]]:
+        found = []
+        for component in self.registry.components("callback"):
+            with blame(component.label):
+                callback = component.factory(**component.defaults())
+            if callback is not None:
+                found.append((component.name, callback))
+        return found
+
+    # -- evaluation and prediction -----------------------------------------------
+
+    def evaluate(
+        self,
+        trained: TrainedModel,
+        *,
+        data_dir: Path | str | None = None,
+        samples: int = 0,
+        mistakes: int = 24,
+        batch_size: int = 1000,
+    ) -> Evaluation:
+        """Evaluate ``trained`` on the test split of the dataset it was trained on."""
+        dataset_spec = trained.spec["dataset"]
+        test_set = self.load_dataset(
+            dataset_spec["name"], dataset_spec.get("params"), train=False, root=Path(data_dir) if data_dir else None
+        )
+        test_set = take(test_set, samples or None)
+        loss_spec = trained.spec.get("loss")
+        if loss_spec and loss_spec.get("name") in self.registry.names("loss"):
+            loss_component = self.component("loss", loss_spec["name"])
+            with blame(loss_component.label):
+                loss_fn = loss_component.factory(**self._validate(loss_component, loss_spec.get("params")))
+        else:
+            loss_fn = _nll_of(trained)
+        with blame(f"model {trained.spec['model']['name']}"):
+            return evaluate(
+                trained.model,
+                make_loader(test_set, batch_size=batch_size, shuffle=False),
+                loss_fn=loss_fn,
+                to_probs=trained.probabilities,
+                num_classes=len(trained.class_names),
+                device=trained.device,
+                mistakes=mistakes,
+            )
+
+    def predict(self, trained: TrainedModel, image: Any) -> Prediction:
+        """Classify one picture (any size or mode, or a Gradio sketch value).
+
+        :raises core.imaging.BlankImage: nothing is drawn.
+        :raises core.imaging.ImageError: not a readable picture.
+        """
+        meta = trained.dataset_meta
+        prepared = prepare(
+            image,
+            input_shape=trained.input_shape,
+            mean=meta.get("mean", (0.0,)),
+            std=meta.get("std", (1.0,)),
+            ink=meta.get("ink"),
+        )
+        with torch.inference_mode(), blame(f"model {trained.spec['model']['name']}"):
+            probs = trained.probabilities(trained.model(prepared.tensor.to(trained.device)))[0].float().cpu()
+        return Prediction(dict(zip(trained.class_names, probs.tolist())), prepared.seen)
+
+
+def _nll_of(trained: TrainedModel) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    import torch.nn.functional as F
+
+    if trained.output == "log_probs":
+        return F.nll_loss
+    return F.cross_entropy
+
+
+__all__ = ["Engine", "Prediction", "TrainConfig", "TrainingRun", "TrainpadError", "ConfigError", "KINDS"]

@@ -1,0 +1,44 @@
+"""Errors the engine raises for things a user or a plugin can fix.
+
+Each message says what was wrong and what to do; the CLI prints it without a
+traceback and the web app shows it as a ``gr.Error``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+
+class TrainpadError(Exception):
+    """Base of every error whose message is meant for the user."""
+
+
+class ConfigError(TrainpadError, ValueError):
+    """A run's settings do not fit together (unknown component, bad value, mismatch)."""
+
+
+class ComponentError(TrainpadError):
+    """A plugin's component failed while it was used; the message names it."""
+
+    def __init__(self, label: str, message: str) -> None:
+        super().__init__(f"{label} failed: {message}")
+        self.label = label
+
+
+class CheckpointError(TrainpadError, ValueError):
+    """A checkpoint was refused: unreadable, not trainpad's, or not matching its model."""
+
+
+@contextlib.contextmanager
+def blame(label: str) -> Iterator[None]:
+    """Turn any exception inside the block into a :class:`ComponentError` naming ``label``.
+
+    Errors that are already the user's to fix (:class:`TrainpadError`) pass through.
+    """
+    try:
+        yield
+    except TrainpadError:
+        raise
+    except Exception as exc:  # a plugin's code can raise anything
+        raise ComponentError(label, f"{type(exc).__name__}: {exc}") from exc

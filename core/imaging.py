@@ -1,0 +1,198 @@
+"""From a picture a person made to the tensor a model expects.
+
+For drawn glyphs (datasets with ``ink="centre"``, such as MNIST) this repeats what
+MNIST's makers did: crop to the ink, scale the longer side to 20 pixels keeping the
+aspect ratio, and place it in a 28x28 field so that its centre of mass sits at the
+centre.  Any size and mode works (L, RGB, RGBA, dark ink on light or light on dark),
+and a blank picture is reported as such instead of being guessed at.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+from PIL import Image
+
+from core.errors import TrainpadError
+
+#: Ink fainter than this fraction of full contrast is treated as background.
+INK_THRESHOLD = 0.2
+#: Fewer ink pixels than this fraction of the picture counts as nothing drawn.
+MIN_INK_FRACTION = 0.0002
+
+
+class ImageError(TrainpadError, ValueError):
+    """The input is not a picture trainpad can read; the message says why."""
+
+
+class BlankImage(TrainpadError, ValueError):
+    """Nothing is drawn: the picture is one flat colour."""
+
+    def __init__(self) -> None:
+        super().__init__("nothing drawn: draw a digit (or upload a picture of one) and try again")
+
+
+def max_pixels() -> int:
+    """The largest picture accepted, in pixels (``TRAINPAD_MAX_IMAGE_PIXELS``, default 16 megapixels)."""
+    return int(os.environ.get("TRAINPAD_MAX_IMAGE_PIXELS", 4096 * 4096))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A picture ready for the model.
+
+    :param tensor: ``(1, C, H, W)`` float32, normalised with the dataset's mean and std.
+    :param seen: ``(H, W)`` or ``(H, W, C)`` uint8, light on dark: what the model sees.
+    """
+
+    tensor: Any
+    seen: np.ndarray
+
+
+def sketch_composite(value: Any) -> Any:
+    """The picture inside a Gradio Sketchpad/ImageEditor value, or the value itself.
+
+    The editor sends ``{"background", "layers", "composite"}``; ``composite`` is the
+    flattened picture and is ``None`` when the pad was cleared or never drawn on.
+    """
+    if isinstance(value, dict):
+        if "composite" not in value:
+            raise ImageError("expected a sketch with a 'composite' picture")
+        return value["composite"]
+    return value
+
+
+def to_ink(image: Any) -> np.ndarray:
+    """Any picture as a ``(H, W)`` uint8 array with ink light on a dark background.
+
+    :raises ImageError: not a picture, a bad shape or type, or too many pixels.
+    :raises BlankImage: ``None`` or an empty sketch.
+    """
+    image = sketch_composite(image)
+    if image is None:
+        raise BlankImage()
+    if isinstance(image, Image.Image):
+        _check_size(image.width * image.height)
+        gray = _pil_to_gray(image)
+    else:
+        gray = _array_to_gray(image)
+    # Light background (paper, a white sketch pad): invert so the ink is light.
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if np.median(border) > 127:
+        gray = 255 - gray
+    return gray
+
+
+def _check_size(pixels: int) -> None:
+    if pixels > max_pixels():
+        raise ImageError(
+            f"the picture has {pixels:,} pixels, more than the {max_pixels():,} allowed; use a smaller picture"
+        )
+    if pixels == 0:
+        raise ImageError("the picture is empty (0 pixels)")
+
+
+def _pil_to_gray(image: Image.Image) -> np.ndarray:
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        image = image.convert("RGBA")
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, image)
+    return np.asarray(image.convert("L"))
+
+
+def _array_to_gray(array: Any) -> np.ndarray:
+    if not isinstance(array, np.ndarray):
+        try:
+            array = np.asarray(array)
+        except Exception:
+            raise ImageError(f"expected a picture, got {type(array).__name__}") from None
+    if array.dtype == object or array.dtype.kind not in "biuf":
+        raise ImageError(f"expected a picture of numbers, got an array of {array.dtype}")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ImageError(f"expected a picture shaped (H, W), (H, W, 3) or (H, W, 4); got {array.shape}")
+    _check_size(array.shape[0] * array.shape[1])
+    if array.dtype != np.uint8:
+        array = array.astype(np.float32)
+        if not np.isfinite(array).all():
+            raise ImageError("the picture contains NaN or infinite values")
+        if array.dtype.kind == "f" and array.size and array.max() <= 1.0 and array.min() >= 0.0:
+            array = array * 255.0
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    if array.ndim == 2:
+        return array
+    if array.shape[2] == 4:
+        alpha = array[:, :, 3]
+        if alpha.min() < 255:
+            return _pil_to_gray(Image.fromarray(np.ascontiguousarray(array), "RGBA"))
+        array = array[:, :, :3]
+    return np.asarray(Image.fromarray(np.ascontiguousarray(array), "RGB").convert("L"))
+
+
+def centre_ink(gray: np.ndarray, size: int = 28, box: int = 20) -> np.ndarray:
+    """MNIST's own preprocessing on a light-on-dark ``(H, W)`` uint8 picture.
+
+    :raises BlankImage: when there is no ink.
+    """
+    low = int(np.percentile(gray, 5)) if gray.size > 4096 else int(gray.min())
+    high = int(gray.max())
+    if high - low < 32:
+        raise BlankImage()
+    mask = gray > low + INK_THRESHOLD * (high - low)
+    if mask.sum() < max(1, MIN_INK_FRACTION * gray.size):
+        raise BlankImage()
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    crop = gray[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(np.float32)
+    # Background to 0 and full ink to 255, so faint pencil and bold marker look alike.
+    crop = np.clip((crop - low) * (255.0 / (high - low)), 0, 255).astype(np.uint8)
+    h, w = crop.shape
+    scale = box / max(h, w)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    glyph = np.asarray(Image.fromarray(crop).resize((new_w, new_h), Image.Resampling.LANCZOS), dtype=np.float32)
+    total = glyph.sum()
+    if total <= 0:
+        raise BlankImage()
+    ys, xs = np.indices(glyph.shape)
+    cy, cx = (ys * glyph).sum() / total, (xs * glyph).sum() / total
+    top = int(round(size / 2 - cy))
+    left = int(round(size / 2 - cx))
+    top = min(max(top, 0), size - new_h)
+    left = min(max(left, 0), size - new_w)
+    field = np.zeros((size, size), dtype=np.uint8)
+    field[top : top + new_h, left : left + new_w] = np.clip(glyph, 0, 255).astype(np.uint8)
+    return field
+
+
+def prepare(
+    image: Any,
+    *,
+    input_shape: Sequence[int] = (1, 28, 28),
+    mean: Sequence[float] = (0.0,),
+    std: Sequence[float] = (1.0,),
+    ink: str | None = "centre",
+) -> Prepared:
+    """Turn ``image`` into a normalised ``(1, C, H, W)`` tensor for a model.
+
+    :param ink: ``"centre"`` crops and centres the ink as MNIST did; otherwise the
+        whole picture is resized to the input size.
+    """
+    import torch
+
+    channels, height, width = input_shape
+    gray = to_ink(image)
+    if ink == "centre" and height == width:
+        seen = centre_ink(gray, size=height, box=round(height * 20 / 28))
+    else:
+        if int(gray.max()) - int(gray.min()) < 32:
+            raise BlankImage()
+        seen = np.asarray(Image.fromarray(gray).resize((width, height), Image.Resampling.BILINEAR))
+    x = torch.from_numpy(seen.astype(np.float32) / 255.0)
+    x = x.expand(channels, height, width)
+    mean_t = torch.tensor(mean, dtype=torch.float32).expand(channels).view(-1, 1, 1)
+    std_t = torch.tensor(std, dtype=torch.float32).expand(channels).view(-1, 1, 1)
+    return Prepared(((x - mean_t) / std_t).unsqueeze(0).contiguous(), seen)

@@ -1,0 +1,62 @@
+"""A model together with everything needed to use it again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+
+@dataclass
+class TrainedModel:
+    """A model in eval mode, with the settings that made it.
+
+    Training runs produce one, :func:`core.checkpoint.load_checkpoint` rebuilds one,
+    and evaluation and prediction take one.
+
+    :param spec: per kind, ``{"name", "plugin", "params"}`` for the dataset, model,
+        optimizer and loss; enough to build the same model again.
+    :param class_names: one name per output index.
+    :param output: ``"log_probs"`` or ``"logits"``: what the model's forward returns.
+    :param dataset_meta: the dataset's ``input_shape``, ``mean``, ``std`` and ``ink``.
+    :param metrics: the latest evaluation (``test_accuracy``, ``test_loss``...).
+    """
+
+    model: nn.Module
+    spec: dict[str, dict[str, Any]]
+    class_names: list[str]
+    output: str = "logits"
+    dataset_meta: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    epochs: int = 0
+    # Prediction calls eval() once here instead of once per request.
+    def __post_init__(self) -> None:
+        self.model.eval()
+
+    @property
+    def device(self) -> torch.device:
+        try:
+            return next(self.model.parameters()).device
+        except StopIteration:
+            return torch.device("cpu")
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.dataset_meta.get("input_shape", (1, 28, 28)))
+
+    def probabilities(self, output: torch.Tensor) -> torch.Tensor:
+        """Turn the model's output into probabilities, whichever kind it returns."""
+        if self.output == "log_probs":
+            return output.exp()
+        return output.softmax(dim=1)
+
+    def describe(self) -> str:
+        """One line: the model, its dataset and its accuracy."""
+        acc = self.metrics.get("test_accuracy")
+        acc_text = f", {acc * 100:.2f}% test accuracy" if acc is not None else ""
+        return f"{self.spec['model']['name']} on {self.spec['dataset']['name']}, {self.epochs} epoch(s){acc_text}"
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())

@@ -1,0 +1,291 @@
+"""The training loop, the way the PyTorch tutorial teaches it, reporting events.
+
+:class:`TrainingRun` is built by :meth:`core.engine.Engine.build_run`; iterating
+:meth:`TrainingRun.events` trains and yields a :class:`~core.events.StepEnd` per
+batch, an :class:`~core.events.EpochEnd` per epoch and one
+:class:`~core.events.TrainEnd`.  :meth:`TrainingRun.stop` (from any thread) ends it
+at the next batch; closing the generator does the same.  Either way the model
+trained so far is kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from core.callbacks import Callback, StopTraining
+from core.errors import ComponentError, blame
+from core.evaluation import Evaluation, evaluate
+from core.events import EpochEnd, StepEnd, TrainEnd
+from core.params import Param, validate_params
+from core.trained import TrainedModel
+
+SCHEDULES = ("onecycle", "cosine", "constant")
+
+#: Settings of a run that are not a component's hyperparameters.  The server's
+#: limits (see :mod:`core.limits`) narrow these ranges further.
+RUN_PARAMS: tuple[Param, ...] = (
+    Param("epochs", int, 1, min=1, max=1000, help="passes over the training data"),
+    Param("batch_size", int, 128, min=1, max=65536, help="samples per optimizer step"),
+    Param("seed", int, 1, min=0, max=2**31 - 1, help="the same seed repeats a CPU run exactly"),
+    Param("device", str, "auto", help="auto, cpu, cuda or mps"),
+    Param("schedule", str, "onecycle", choices=SCHEDULES, help="learning-rate schedule over the run"),
+    Param("train_samples", int, 0, min=0, help="train on the first N samples only (0: all)"),
+    Param("test_samples", int, 0, min=0, help="evaluate on the first N test samples only (0: all)"),
+)
+
+#: A loss this many times above what guessing uniformly would give ends the run.
+DIVERGENCE_FACTOR = 10.0
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run: the components, their hyperparameters, the settings."""
+
+    dataset: str = "mnist"
+    model: str = "mnist-cnn"
+    optimizer: str = "sgd"
+    loss: str = "nll"
+    #: hyperparameters per kind, e.g. ``{"optimizer": {"lr": 0.1}}``; missing ones take defaults
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    epochs: int = 1
+    batch_size: int = 128
+    seed: int = 1
+    device: str = "auto"
+    schedule: str = "onecycle"
+    train_samples: int = 0
+    test_samples: int = 0
+
+    def settings(self) -> dict[str, Any]:
+        return {p.name: getattr(self, p.name) for p in RUN_PARAMS}
+
+    def validated(self, params: tuple[Param, ...] = RUN_PARAMS) -> "TrainConfig":
+        """A copy with the settings checked against ``params``; raises ``ParamError``."""
+        values = validate_params(params, self.settings(), owner="training")
+        return TrainConfig(self.dataset, self.model, self.optimizer, self.loss, dict(self.params), **values)
+
+
+def make_scheduler(name: str, optimizer: torch.optim.Optimizer, total_steps: int):
+    """A per-step learning-rate schedule; the optimizer's ``lr`` is its peak."""
+    if name == "onecycle":
+        max_lr = [group["lr"] for group in optimizer.param_groups]
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=max_lr, total_steps=max(total_steps, 2), pct_start=0.25, cycle_momentum=False
+        )
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
+    return None
+
+
+@dataclass
+class RunParts:
+    """The built pieces of a run; :meth:`core.engine.Engine.build_run` makes them."""
+
+    config: TrainConfig
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    train_loader: DataLoader
+    test_loader: DataLoader | None
+    device: torch.device
+    labels: dict[str, str]  #: kind -> "kind name", for messages
+    make_trained: Callable[[nn.Module, dict[str, float], int], TrainedModel]
+    num_classes: int
+    to_probs: Callable[[torch.Tensor], torch.Tensor]
+    callbacks: list[tuple[str, Callback]] = field(default_factory=list)
+    epochs_before: int = 0
+
+
+class TrainingRun:
+    """One training run; iterate :meth:`events` to train."""
+
+    def __init__(self, parts: RunParts) -> None:
+        self.parts = parts
+        self.config = parts.config
+        self.model = parts.model
+        self._stop = threading.Event()
+        self.history: list[EpochEnd] = []
+        self.result: TrainEnd | None = None
+
+    def stop(self) -> None:
+        """Ask the run to stop after the current batch (thread-safe)."""
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> TrainEnd:
+        """Train to the end, ignoring the events; return the final one."""
+        for event in self.events():
+            pass
+        assert self.result is not None
+        return self.result
+
+    def events(self) -> Iterator[StepEnd | EpochEnd | TrainEnd]:
+        p = self.parts
+        cfg = self.config
+        model, optimizer, loss_fn, device = p.model, p.optimizer, p.loss_fn, p.device
+        loader = p.train_loader
+        steps_per_epoch = len(loader)
+        total_steps = steps_per_epoch * cfg.epochs
+        with blame(p.labels["optimizer"]):
+            scheduler = make_scheduler(cfg.schedule, optimizer, total_steps)
+        reference = math.log(max(p.num_classes, 2))  # the loss of a uniform guess
+        good_state = copy.deepcopy(model.state_dict())
+        step = samples = 0
+        status, message = "completed", "training finished"
+        train_time = 0.0
+        started = time.perf_counter()
+        self._notify("on_train_begin")
+        epoch = 0
+        try:
+            for epoch in range(1, cfg.epochs + 1):
+                model.train()
+                epoch_loss = 0.0
+                epoch_correct = epoch_count = 0
+                tick = time.perf_counter()
+                for x, y in loader:
+                    if self._stop.is_set():
+                        break
+                    x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                    optimizer.zero_grad(set_to_none=True)
+                    with blame(p.labels["model"]):
+                        output = model(x)
+                    if step == 0:
+                        self._check_output(output, len(y))
+                    with blame(p.labels["loss"]):
+                        loss = loss_fn(output, y)
+                    loss_value = float(loss)
+                    if not math.isfinite(loss_value) or loss_value > DIVERGENCE_FACTOR * reference:
+                        model.load_state_dict(good_state)
+                        status, message = "diverged", self._divergence_message(loss_value, step + 1)
+                        break
+                    with blame(p.labels["loss"]):
+                        loss.backward()
+                    with blame(p.labels["optimizer"]):
+                        optimizer.step()
+                    if scheduler is not None:
+                        scheduler.step()
+                    step += 1
+                    samples += len(y)
+                    epoch_count += len(y)
+                    epoch_loss += loss_value * len(y)
+                    epoch_correct += int((output.argmax(dim=1) == y).sum())
+                    if step % 100 == 0:
+                        good_state = copy.deepcopy(model.state_dict())
+                    now = time.perf_counter()
+                    busy = train_time + (now - tick)
+                    rate = samples / busy if busy > 0 else 0.0
+                    event = StepEnd(
+                        epoch=epoch,
+                        epochs=cfg.epochs,
+                        step=step,
+                        steps=total_steps,
+                        loss=loss_value,
+                        accuracy=epoch_correct / epoch_count,
+                        lr=optimizer.param_groups[0]["lr"],
+                        samples=samples,
+                        elapsed=now - started,
+                        samples_per_sec=rate,
+                        eta=(total_steps - step) * busy / step,
+                    )
+                    self._notify("on_batch_end", event)
+                    yield event
+                train_time += time.perf_counter() - tick
+                if epoch_count == 0:  # stopped or diverged before the first batch of this epoch
+                    epoch -= 1
+                    break
+                evaluation = self._evaluate()
+                epoch_end = EpochEnd(
+                    epoch=epoch,
+                    epochs=cfg.epochs,
+                    step=step,
+                    train_loss=epoch_loss / epoch_count,
+                    train_accuracy=epoch_correct / epoch_count,
+                    test_loss=evaluation.loss if evaluation else None,
+                    test_accuracy=evaluation.accuracy if evaluation else None,
+                    elapsed=time.perf_counter() - started,
+                    samples_per_sec=samples / train_time if train_time > 0 else 0.0,
+                )
+                self.history.append(epoch_end)
+                self._notify("on_epoch_end", epoch_end)
+                yield epoch_end
+                if status != "completed" or self._stop.is_set():
+                    break
+        except StopTraining as exc:
+            status, message = "stopped", str(exc) or "stopped by a callback"
+        except GeneratorExit:
+            # The consumer went away (a closed browser tab): keep the model, end quietly.
+            self._stop.set()
+            self._finish("stopped", "the run was cancelled", epoch, step, started)
+            raise
+        if status == "completed" and self._stop.is_set():
+            status, message = "stopped", f"stopped at step {step} of {total_steps}; the model trained so far is kept"
+        yield self._finish(status, message, epoch, step, started)
+
+    def _finish(self, status: str, message: str, epoch: int, step: int, started: float) -> TrainEnd:
+        p = self.parts
+        last = self.history[-1] if self.history else None
+        metrics: dict[str, float] = {}
+        if last is not None:
+            metrics = {k: v for k, v in last.to_dict().items() if k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy") and v is not None}
+        trained = p.make_trained(self.model, metrics, p.epochs_before + len(self.history))
+        self.result = TrainEnd(
+            status=status,
+            message=message,
+            epochs_done=len(self.history),
+            steps_done=step,
+            elapsed=time.perf_counter() - started,
+            history=list(self.history),
+            trained=trained,
+        )
+        self._notify("on_train_end", self.result)
+        return self.result
+
+    def _evaluate(self) -> Evaluation | None:
+        p = self.parts
+        if p.test_loader is None:
+            return None
+        with blame(p.labels["model"]):
+            return evaluate(
+                self.model,
+                p.test_loader,
+                loss_fn=p.loss_fn,
+                to_probs=p.to_probs,
+                num_classes=p.num_classes,
+                device=p.device,
+            )
+
+    def _check_output(self, output: Any, batch: int) -> None:
+        expected = (batch, self.parts.num_classes)
+        shape = tuple(getattr(output, "shape", ()))
+        if not isinstance(output, torch.Tensor) or shape != expected:
+            raise ComponentError(
+                self.parts.labels["model"],
+                f"its output has shape {shape}, but this dataset needs {expected} (batch, classes)",
+            )
+
+    def _divergence_message(self, loss: float, step: int) -> str:
+        lr = self.parts.optimizer.param_groups[0]["lr"]
+        what = "became NaN or infinite" if not math.isfinite(loss) else f"exploded to {loss:.3g}"
+        return (
+            f"training diverged at step {step}: the loss {what} (learning rate {lr:.3g}). "
+            "The last good weights are kept. Lower the learning rate (lr) and try again."
+        )
+
+    def _notify(self, method: str, event: Any = None) -> None:
+        for name, callback in self.parts.callbacks:
+            with blame(f"callback {name}"):
+                if event is None:
+                    getattr(callback, method)(self)
+                else:
+                    getattr(callback, method)(self, event)

@@ -1,0 +1,42 @@
+"""The MNIST handwritten digits, through torchvision.
+
+The data folder comes from ``--data-dir``, else ``TRAINPAD_DATA_DIR``, else a per-user
+cache folder; torchvision downloads the files there when they are missing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core import hookimpl
+
+#: The four files torchvision reads from ``<root>/MNIST/raw/``.
+FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+MEAN, STD = (0.1307,), (0.3081,)
+
+
+def mnist(*, root: Path, train: bool):
+    """MNIST handwritten digits: 60,000 training and 10,000 test images, 28x28 grey."""
+    from core.data import InMemoryDataset
+    from core.vision import load_torchvision
+
+    data = load_torchvision("MNIST", root, train=train, files=FILES)
+    return InMemoryDataset(data.data, data.targets, mean=MEAN, std=STD)
+
+
+@hookimpl
+def register_datasets(register):
+    register(
+        "mnist",
+        mnist,
+        class_names=[str(digit) for digit in range(10)],
+        input_shape=(1, 28, 28),
+        mean=MEAN,
+        std=STD,
+        ink="centre",
+    )
