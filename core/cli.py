@@ -1,0 +1,313 @@
+"""The ``trainpad`` command: list plugins, train, evaluate and predict, headless.
+
+Every component's hyperparameters become flags named ``--<kind>-<param>``, for the
+components the command line picks: ``trainpad train --optimizer sgd --optimizer-lr 0.05``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from core.params import Param, ParamError
+
+if TYPE_CHECKING:
+    from core.engine import Engine
+    from core.events import EpochEnd, StepEnd
+
+TRAINED_KINDS = ("dataset", "model", "optimizer", "loss")
+DEFAULTS = {"dataset": "mnist", "model": "mnist-cnn", "optimizer": "sgd", "loss": "nll"}
+
+
+class CliError(Exception):
+    """A mistake on the command line; printed as ``trainpad: error: ...``."""
+
+
+def _flag(kind: str, param: Param) -> str:
+    return f"--{kind}-{param.name.replace('_', '-')}"
+
+
+def _help(param: Param) -> str:
+    text = param.help or param.name
+    return f"{text} ({param.describe()})".replace("%", "%%")
+
+
+def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with an engine, ``train`` gets the chosen components' flags."""
+    from core.training import RUN_PARAMS
+
+    parser = argparse.ArgumentParser(
+        prog="trainpad",
+        description="Train, evaluate and predict with PyTorch models from trainpad's plugins.",
+        epilog="Run `trainpad COMMAND --help` for a command's options.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("plugins", help="list plugins and their components", description="List every plugin, its components and their hyperparameters, and every plugin that failed to load.")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    t = sub.add_parser(
+        "train",
+        help="train a model and save a checkpoint",
+        description="Train a model and save a checkpoint. Hyperparameter flags are those of the chosen "
+        "components: `trainpad train --model NAME --help` lists that model's.",
+    )
+    chosen = chosen or DEFAULTS
+    for kind in TRAINED_KINDS:
+        t.add_argument(f"--{kind}", default=DEFAULTS[kind], metavar="NAME", help=f"the {kind} (default {DEFAULTS[kind]})")
+    for param in RUN_PARAMS:
+        t.add_argument(f"--{param.name.replace('_', '-')}", dest=param.name, default=param.default, metavar="VALUE", help=_help(param))
+    t.add_argument("--data-dir", type=Path, default=None, help="data folder (default: TRAINPAD_DATA_DIR or a per-user cache)")
+    t.add_argument("--output", "-o", type=Path, default=None, help="checkpoint path (default: runs/<dataset>-<model>-<time>.pt)")
+    t.add_argument("--resume", type=Path, default=None, metavar="CHECKPOINT", help="carry on training this checkpoint")
+    t.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    if engine is not None:
+        for kind in TRAINED_KINDS:
+            name = chosen.get(kind, DEFAULTS[kind])
+            if name not in engine.registry.names(kind):
+                continue
+            component = engine.registry.get(kind, name)
+            group = t.add_argument_group(f"{kind} {name}", component.description or None)
+            for param in component.params:
+                group.add_argument(_flag(kind, param), dest=f"{kind}:{param.name}", default=None, metavar="VALUE", help=_help(param))
+
+    e = sub.add_parser("evaluate", help="evaluate a checkpoint on its test split", description="Evaluate a checkpoint on the test split of its dataset.")
+    e.add_argument("checkpoint", type=Path)
+    e.add_argument("--data-dir", type=Path, default=None, help="data folder (default: TRAINPAD_DATA_DIR or a per-user cache)")
+    e.add_argument("--samples", type=int, default=0, help="evaluate the first N test samples only (default: all)")
+    e.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    r = sub.add_parser("predict", help="classify image files with a checkpoint", description="Classify image files (PNG, JPEG...: any size, dark ink on light or light on dark).")
+    r.add_argument("checkpoint", type=Path)
+    r.add_argument("images", type=Path, nargs="+", metavar="IMAGE")
+    r.add_argument("--top", type=int, default=3, help="how many classes to show (default 3)")
+    r.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return parser
+
+
+def _chosen(argv: Sequence[str]) -> dict[str, str]:
+    pre = argparse.ArgumentParser(add_help=False)
+    for kind in TRAINED_KINDS:
+        pre.add_argument(f"--{kind}", default=DEFAULTS[kind])
+    known, _ = pre.parse_known_args(argv)
+    return {kind: getattr(known, kind) for kind in TRAINED_KINDS}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 1 failed run, 2 bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from core.engine import Engine
+    from core.errors import TrainpadError
+
+    engine = Engine.load()
+    parser = build_parser(engine, _chosen(argv))
+    args = parser.parse_args(argv)
+    try:
+        return {"plugins": cmd_plugins, "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}[args.command](engine, args)
+    except (TrainpadError, ParamError, CliError) as exc:
+        parser.exit(2, f"trainpad: error: {exc}\n")
+    return 0
+
+
+# -- plugins ------------------------------------------------------------------------
+
+
+def cmd_plugins(engine: "Engine", args: argparse.Namespace) -> int:
+    if args.json:
+        print(json.dumps({
+            "plugins": [info.to_dict() for info in engine.plugins.values()],
+            "components": [c.to_dict() for c in engine.registry],
+        }, indent=2))
+        return 0
+    for info in sorted(engine.plugins.values(), key=lambda i: (i.builtin, i.name)):
+        origin = "built-in" if info.builtin else (f"{info.dist} {info.version}" if info.dist else "plugin")
+        print(f"{info.name} ({origin}) [{info.status}]")
+        if info.error:
+            print(f"  error: {info.error}")
+        for component in engine.registry:
+            if component.plugin == info.name:
+                print(f"  {component.kind} {component.name}: {component.description}")
+                for param in component.params:
+                    print(f"      {param.name}: {param.describe()}{' - ' + param.help if param.help else ''}")
+    return 0
+
+
+# -- train --------------------------------------------------------------------------
+
+
+def cmd_train(engine: "Engine", args: argparse.Namespace) -> int:
+    from core.checkpoint import load_checkpoint, save_checkpoint
+    from core.training import TrainConfig
+
+    params: dict[str, dict[str, Any]] = {}
+    for key, value in vars(args).items():
+        if ":" in key and value is not None:
+            kind, name = key.split(":", 1)
+            params.setdefault(kind, {})[name] = value
+    config = TrainConfig(
+        dataset=args.dataset, model=args.model, optimizer=args.optimizer, loss=args.loss, params=params,
+        epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, device=args.device,
+        schedule=args.schedule, train_samples=args.train_samples, test_samples=args.test_samples,
+    )
+    resume = load_checkpoint(engine.registry, args.resume) if args.resume else None
+    run = engine.build_run(config, data_dir=args.data_dir, resume=resume)
+    cfg = run.config
+    print(
+        f"training {cfg.model} on {cfg.dataset} with {cfg.optimizer} and {cfg.loss}: {cfg.epochs} epoch(s), "
+        f"batch {cfg.batch_size}, {len(run.parts.train_loader.dataset):,} samples, device {run.parts.device}",
+        file=sys.stderr,
+    )
+    bar = ProgressBar(enabled=not args.quiet)
+    previous = signal.getsignal(signal.SIGINT)
+
+    def interrupt(signum: int, frame: Any) -> None:
+        print("\nstopping after this batch (Ctrl-C again to abort)", file=sys.stderr)
+        run.stop()
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        for event in run.events():
+            bar.show(event)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    end = run.result
+    assert end is not None
+    bar.close()
+    print(f"{end.status}: {end.message} ({end.elapsed:.1f} s)", file=sys.stderr)
+    if end.epochs_done == 0 and end.status != "completed":
+        print("no epoch finished, so no checkpoint was written", file=sys.stderr)
+        return 1
+    output = args.output or Path("runs") / f"{cfg.dataset}-{cfg.model}-{time.strftime('%Y%m%d-%H%M%S')}.pt"
+    save_checkpoint(end.trained, output)
+    metrics = end.trained.metrics
+    if "test_accuracy" in metrics:
+        print(f"test accuracy {metrics['test_accuracy'] * 100:.2f}%, test loss {metrics['test_loss']:.4f}")
+    print(f"checkpoint: {output}")
+    return 0 if end.status != "diverged" else 1
+
+
+class ProgressBar:
+    """One updating line on a terminal; a line per epoch (and per 10%) elsewhere."""
+
+    def __init__(self, *, enabled: bool = True, width: int = 24) -> None:
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.width = width
+        self.last_tenth = -1
+        self.last_draw = 0.0
+
+    def show(self, event: "StepEnd | EpochEnd | Any") -> None:
+        from core.events import EpochEnd, StepEnd
+
+        if not self.enabled:
+            return
+        if isinstance(event, StepEnd):
+            fraction = event.step / event.steps
+            tenth = int(fraction * 10)
+            now = time.monotonic()
+            if self.tty and (now - self.last_draw > 0.1 or event.step == event.steps):
+                self.last_draw = now
+                filled = int(fraction * self.width)
+                bar = "#" * filled + "." * (self.width - filled)
+                sys.stderr.write(
+                    f"\repoch {event.epoch}/{event.epochs} [{bar}] {fraction:4.0%} loss {event.loss:.4f} "
+                    f"acc {event.accuracy:6.2%} {event.samples_per_sec:,.0f} samples/s ETA {_clock(event.eta)} "
+                )
+                sys.stderr.flush()
+            elif not self.tty and tenth > self.last_tenth:
+                self.last_tenth = tenth
+                print(
+                    f"epoch {event.epoch}/{event.epochs} step {event.step}/{event.steps} loss {event.loss:.4f} "
+                    f"acc {event.accuracy:.2%} {event.samples_per_sec:,.0f} samples/s ETA {_clock(event.eta)}",
+                    file=sys.stderr,
+                )
+        elif isinstance(event, EpochEnd):
+            if self.tty:
+                sys.stderr.write("\n")
+            test = f", test loss {event.test_loss:.4f} acc {event.test_accuracy:.2%}" if event.test_accuracy is not None else ""
+            print(f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f} acc {event.train_accuracy:.2%}{test}", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.enabled and self.tty:
+            sys.stderr.write("\n")
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+# -- evaluate and predict -----------------------------------------------------------
+
+
+def cmd_evaluate(engine: "Engine", args: argparse.Namespace) -> int:
+    from core.checkpoint import load_checkpoint
+
+    trained = load_checkpoint(engine.registry, args.checkpoint)
+    result = engine.evaluate(trained, data_dir=args.data_dir, samples=args.samples, mistakes=10)
+    names = trained.class_names
+    if args.json:
+        print(json.dumps({
+            "accuracy": result.accuracy, "loss": result.loss, "count": result.count,
+            "per_class_accuracy": dict(zip(names, result.per_class_accuracy)),
+            "confusion": result.confusion.tolist(),
+            "mistakes": [m.__dict__ for m in result.mistakes],
+        }, indent=2))
+        return 0
+    print(f"{trained.describe()}")
+    print(f"accuracy {result.accuracy * 100:.2f}% ({result.count:,} test samples), loss {result.loss:.4f}")
+    print("per class: " + "  ".join(f"{n} {a * 100:.1f}%" for n, a in zip(names, result.per_class_accuracy)))
+    print("confusion matrix (rows: true, columns: predicted):")
+    width = max(5, max(len(n) for n in names) + 1)
+    print(" " * width + "".join(f"{n[:width - 1]:>{width}}" for n in names))
+    for name, row in zip(names, result.confusion.tolist()):
+        print(f"{name[:width - 1]:>{width}}" + "".join(f"{v:>{width}}" for v in row))
+    return 0
+
+
+def cmd_predict(engine: "Engine", args: argparse.Namespace) -> int:
+    from PIL import Image, UnidentifiedImageError
+
+    from core.checkpoint import load_checkpoint
+    from core.imaging import BlankImage
+
+    trained = load_checkpoint(engine.registry, args.checkpoint)
+    results = []
+    failed = 0
+    for path in args.images:
+        try:
+            with Image.open(path) as image:
+                image.load()
+                prediction = engine.predict(trained, image)
+        except FileNotFoundError:
+            results.append({"image": str(path), "error": "no such file"})
+        except UnidentifiedImageError:
+            results.append({"image": str(path), "error": "not an image file PIL can read"})
+        except BlankImage as exc:
+            results.append({"image": str(path), "error": str(exc)})
+        else:
+            top = prediction.top(max(1, args.top))
+            results.append({"image": str(path), "label": top[0][0], "top": [[n, p] for n, p in top]})
+            continue
+        failed += 1
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for item in results:
+            if "error" in item:
+                print(f"{item['image']}: error: {item['error']}")
+            else:
+                ranked = ", ".join(f"{n} {p:.1%}" for n, p in item["top"])
+                print(f"{item['image']}: {item['label']} ({ranked})")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
