@@ -164,7 +164,7 @@ class TrainingRun:
                         self._check_output(output, len(y))
                     with blame(p.labels["loss"]):
                         loss = loss_fn(output, y)
-                    loss_value = float(loss)
+                    loss_value = loss.item()
                     if not math.isfinite(loss_value) or loss_value > DIVERGENCE_FACTOR * reference:
                         model.load_state_dict(good_state)
                         status, message = "diverged", self._divergence_message(loss_value, step + 1)
