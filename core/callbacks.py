@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from core.errors import StopTraining
+
 if TYPE_CHECKING:
     from core.events import EpochEnd, StepEnd, TrainEnd
     from core.training import TrainingRun
@@ -30,5 +32,4 @@ class Callback:
     def on_train_end(self, run: "TrainingRun", event: "TrainEnd", **kwargs: Any) -> None: ...
 
 
-class StopTraining(Exception):
-    """Raise from a callback to end the run early, keeping the model."""
+__all__ = ["Callback", "StopTraining"]

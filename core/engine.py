@@ -239,6 +239,13 @@ class Engine:
             config = config.validated(run_params)
         except ParamError as exc:
             raise ConfigError(str(exc)) from None
+        if resume is not None:
+            for kind in ("dataset", "model"):
+                if resume.spec[kind]["name"] != getattr(config, kind):
+                    raise ConfigError(
+                        f"the loaded model was trained with {kind} {resume.spec[kind]['name']!r}, "
+                        f"not {getattr(config, kind)!r}; choose the same {kind} to carry on training it"
+                    )
         parts = {kind: self.component(kind, getattr(config, kind)) for kind in TRAINED_KINDS}
         unknown = set(config.params) - set(TRAINED_KINDS)
         if unknown:
@@ -256,12 +263,6 @@ class Engine:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         if resume is not None:
-            for kind in ("dataset", "model"):
-                if resume.spec[kind]["name"] != getattr(config, kind):
-                    raise ConfigError(
-                        f"the loaded model was trained with {kind} {resume.spec[kind]['name']!r}, "
-                        f"not {getattr(config, kind)!r}; choose the same {kind} to carry on training it"
-                    )
             values["model"] = dict(resume.spec["model"].get("params") or {})
 
         dataset = parts["dataset"]

@@ -18,6 +18,10 @@ class ConfigError(TrainpadError, ValueError):
     """A run's settings do not fit together (unknown component, bad value, mismatch)."""
 
 
+class StopTraining(TrainpadError):
+    """Raise from a callback to end the run early, keeping the model."""
+
+
 class ComponentError(TrainpadError):
     """A plugin's component failed while it was used; the message names it."""
 
