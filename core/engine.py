@@ -91,60 +91,83 @@ class Engine:
 
         Each plugin's hook call is guarded: a plugin that raises or registers something
         invalid loses all its components and is marked ``failed``; the others are kept.
-        Calling it again does nothing.
+        Of two components (or tabs) with one name, the built-in's is kept, else the
+        first called; the other is reported on its plugin.  Calling it again does nothing.
         """
         if self._started:
             return self
         strict = env_flag("TRAINPAD_STRICT_PLUGINS")
-        staged: dict[str, list[Component]] = {}
-        tabs: dict[str, list[Tab]] = {}
+        trace = self.pm.trace.root.get("startup")  # prints only with TRAINPAD_TRACE_PLUGINS=1
+        staged: list[Component] = []
+        tabs: list[Tab] = []
         failed: dict[str, str] = {}
-        order: list[str] = []
 
         for kind, hook_name in HOOK_FOR_KIND.items():
-            for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
+            for impl in self._call_order(hook_name):
                 plugin = impl.plugin_name
-                if plugin not in order:
-                    order.append(plugin)
 
                 def register(name: str, factory: Callable[..., Any], _kind=kind, _plugin=plugin, **kwargs: Any) -> None:
-                    staged.setdefault(_plugin, []).append(make_component(_kind, name, factory, plugin=_plugin, **kwargs))
+                    staged.append(make_component(_kind, name, factory, plugin=_plugin, **kwargs))
+                    trace("  registered", _kind, repr(name))
 
-                self._call_impl(impl, register, failed, strict)
+                self._call_impl(impl, hook_name, register, failed, strict)
 
-        for impl in reversed(self.pm.hook.register_tabs.get_hookimpls()):
+        for impl in self._call_order("register_tabs"):
             plugin = impl.plugin_name
 
             def register_tab(label: str, build: Callable[..., Any], *, order: int = 100, _plugin=plugin) -> None:
                 if not isinstance(label, str) or not label.strip() or not callable(build):
                     raise RegistrationError("register(label, build) needs a label and a callable build(engine)")
-                tabs.setdefault(_plugin, []).append(Tab(label, build, int(order), _plugin))
+                tabs.append(Tab(label, build, int(order), _plugin))
+                trace("  registered tab", repr(label))
 
-            self._call_impl(impl, register_tab, failed, strict)
+            self._call_impl(impl, "register_tabs", register_tab, failed, strict)
 
-        for plugin in order:
-            if plugin in failed:
+        # Built-ins first, then the others in call order: the first of a name wins.
+        builtin = {name for name, info in self.plugins.items() if info.builtin}
+        staged.sort(key=lambda component: component.plugin not in builtin)
+        for component in staged:
+            if component.plugin in failed:
                 continue
-            for component in staged.get(plugin, []):
-                try:
-                    self.registry.add(component)
-                except RegistrationError as exc:
-                    if strict:
-                        raise PluginError(str(exc)) from exc
-                    self._record_failure(component.plugin, str(exc), keep_status=True)
-        for plugin, plugin_tabs in tabs.items():
-            if plugin not in failed:
-                self.tabs.extend(plugin_tabs)
+            try:
+                self.registry.add(component)
+            except RegistrationError as exc:
+                if strict:
+                    raise PluginError(str(exc)) from exc
+                self._record_failure(component.plugin, str(exc), keep_status=True)
+        tabs.sort(key=lambda tab: tab.plugin not in builtin)
+        labels: dict[str, str] = {}
+        for tab in tabs:
+            if tab.plugin in failed:
+                continue
+            if tab.label in labels:
+                reason = (
+                    f"tab {tab.label!r} is registered twice: by plugin {labels[tab.label]!r} and by plugin "
+                    f"{tab.plugin!r}; the one from {labels[tab.label]!r} is kept"
+                )
+                if strict:
+                    raise PluginError(reason)
+                self._record_failure(tab.plugin, reason, keep_status=True)
+                continue
+            labels[tab.label] = tab.plugin
+            self.tabs.append(tab)
         self.tabs.sort(key=lambda tab: tab.order)
         for plugin, reason in failed.items():
             self._record_failure(plugin, reason)
         self._started = True
         return self
 
-    def _call_impl(self, impl: Any, register: Callable[..., Any], failed: dict[str, str], strict: bool) -> None:
+    def _call_order(self, hook_name: str) -> list[Any]:
+        """The hook's implementations in the order pluggy would call them, wrappers left out."""
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        return [impl for impl in reversed(impls) if not (impl.hookwrapper or getattr(impl, "wrapper", False))]
+
+    def _call_impl(self, impl: Any, hook_name: str, register: Callable[..., Any], failed: dict[str, str], strict: bool) -> None:
+        """Call one plugin's implementation of ``hook_name``; record it in ``failed`` if it raises."""
         plugin = impl.plugin_name
         if plugin in failed:
             return
+        self.pm.trace.root.get("startup")(hook_name, "plugin", plugin)
         try:
             impl.function(**{name: register for name in impl.argnames})
         except Exception as exc:
@@ -153,7 +176,7 @@ class Engine:
             if isinstance(exc, RegistrationError):
                 failed[plugin] = str(exc)
             else:
-                failed[plugin] = f"{impl.function.__name__} raised {type(exc).__name__}: {exc}"
+                failed[plugin] = f"{hook_name} raised {type(exc).__name__}: {exc}"
 
     def _record_failure(self, plugin: str, reason: str, *, keep_status: bool = False) -> None:
         info = self.plugins.setdefault(plugin, PluginInfo(plugin))

@@ -7,11 +7,12 @@ everything else loads.  Settings are read from the environment when
 
 ``TRAINPAD_LOAD_PLUGINS``
     Comma-separated third-party plugins (entry-point or distribution names) to load;
-    unset loads all, empty loads none.
+    unset loads all, empty loads none.  The others are listed as ``blocked``.
 ``TRAINPAD_DISABLE_PLUGINS``
     Comma-separated plugins to block, built-ins included (``sgd``, ``csv_log``...).
 ``TRAINPAD_TRACE_PLUGINS``
-    ``1`` prints every hook call and its result to stderr.
+    ``1`` prints to stderr each plugin as it loads, each hook call and each
+    component registered.
 ``TRAINPAD_STRICT_PLUGINS``
     ``1`` raises on the first plugin failure instead of reporting it (tests use it).
 """
@@ -22,9 +23,10 @@ import importlib
 import importlib.metadata
 import logging
 import os
+import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pluggy
 
@@ -48,14 +50,21 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 
 
 class PluginError(RuntimeError):
-    """A plugin failed and strict mode is on."""
+    """A plugin failed and strict mode (``TRAINPAD_STRICT_PLUGINS=1``) is on."""
 
 
 @dataclass
 class PluginInfo:
     """What is known about one plugin, for ``trainpad plugins`` and the Plugins tab.
 
-    :param status: ``loaded``, ``failed`` or ``blocked``.
+    :param name: the plugin's name: its entry-point name, or a built-in's module name.
+    :param dist: the distribution (pip package) it came from; ``None`` for built-ins.
+    :param version: that distribution's version (trainpad's for built-ins).
+    :param builtin: one of trainpad's own plugins.
+    :param status: ``loaded``, ``failed`` or ``blocked`` (switched off by
+        ``TRAINPAD_DISABLE_PLUGINS`` or left out by ``TRAINPAD_LOAD_PLUGINS``).
+    :param error: why it failed, or which of its components were refused.
+    :param hooks: the hooks it implements.
     """
 
     name: str
@@ -67,10 +76,12 @@ class PluginInfo:
     hooks: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """A JSON-ready copy, for ``trainpad plugins --json``."""
+        return {**self.__dict__, "hooks": list(self.hooks)}
 
 
 def env_flag(name: str) -> bool:
+    """Whether the environment variable ``name`` is set to ``1``, ``true``, ``yes`` or ``on``."""
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
@@ -82,6 +93,11 @@ def env_list(name: str) -> list[str] | None:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def normalize(name: str) -> str:
+    """A distribution name the way pip compares them: ``Trainpad_Demo.Plugin`` -> ``trainpad-demo-plugin``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def make_plugin_manager() -> pluggy.PluginManager:
     """A fresh plugin manager with trainpad's hook specifications and nothing registered."""
     pm = pluggy.PluginManager(PROJECT)
@@ -90,95 +106,148 @@ def make_plugin_manager() -> pluggy.PluginManager:
 
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
-    """The entry points of group ``trainpad``, one per name, sorted by name."""
-    seen: dict[str, importlib.metadata.EntryPoint] = {}
-    for ep in importlib.metadata.entry_points(group=PROJECT):
-        seen.setdefault(ep.name, ep)  # a dist seen twice (a lib64 symlink) loads once
-    return [seen[name] for name in sorted(seen)]
+    """Every entry point of group ``trainpad``, sorted by name (duplicates kept: the loader drops them).
+
+    Tests replace this function to feed the loader fake entry points.
+    """
+    return sorted(importlib.metadata.entry_points(group=PROJECT), key=lambda ep: ep.name)
 
 
 class PluginLoader:
-    """Loads plugins into a manager and keeps a :class:`PluginInfo` for each."""
+    """Loads plugins into a manager and keeps a :class:`PluginInfo` for each.
+
+    Every step that runs a plugin's code is guarded: a failure is recorded on that
+    plugin (and logged), the plugin is unregistered, and loading goes on.
+    """
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
         self.infos: dict[str, PluginInfo] = {}
         self.strict = env_flag("TRAINPAD_STRICT_PLUGINS")
+        self.trace = pm.trace.root.get("load")
 
-    def fail(self, name: str, reason: str, exc: BaseException | None = None) -> None:
-        """Record that plugin ``name`` failed; unregister it; raise in strict mode."""
+    def fail(self, name: str, reason: str, exc: BaseException | None = None, *, plugin: Any = None) -> None:
+        """Record that plugin ``name`` failed and unregister ``plugin``; raise in strict mode."""
         info = self.infos.setdefault(name, PluginInfo(name))
         info.status = "failed"
         info.error = reason
+        info.hooks = []
         log.warning('Error in plugin "%s": %s', name, reason)
-        plugin = self.pm.get_plugin(name)
-        if plugin is not None:
+        self.trace("failed", name, {"reason": reason})
+        if plugin is not None and self.pm.get_plugin(name) is plugin:
             self.pm.unregister(plugin, name=name)
         if self.strict:
             raise PluginError(f'plugin "{name}": {reason}') from exc
 
     def load(self, *, entrypoints: bool = True, builtins: Iterable[str] = DEFAULT_PLUGINS) -> None:
+        """Register the entry-point plugins, then the built-ins (which are therefore called first)."""
+        if env_flag("TRAINPAD_TRACE_PLUGINS"):
+            # A lambda, so that the writer follows sys.stderr when it is replaced (pytest's capture).
+            self.pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
+            self.pm.enable_tracing()
+        builtins = tuple(builtins)
         blocked = set(env_list("TRAINPAD_DISABLE_PLUGINS") or [])
-        wanted = env_list("TRAINPAD_LOAD_PLUGINS")
         for name in sorted(blocked):
             self.pm.set_blocked(name)
         if entrypoints:
-            for ep in _entry_points():
-                dist = ep.dist.name if ep.dist else None
-                if wanted is not None and ep.name not in wanted and dist not in wanted:
-                    continue
-                self._load_entry_point(ep, blocked)
+            reserved = {module_name.rsplit(".", 1)[-1] for module_name in builtins}
+            self._load_entry_points(_entry_points(), blocked, env_list("TRAINPAD_LOAD_PLUGINS"), reserved)
         for module_name in builtins:
             name = module_name.rsplit(".", 1)[-1]
             if name in blocked:
                 self.infos[name] = PluginInfo(name, builtin=True, status="blocked")
+                self.trace("blocked", name, "(TRAINPAD_DISABLE_PLUGINS)")
                 continue
             self._register(name, lambda m=module_name: importlib.import_module(m), PluginInfo(name, builtin=True))
-        if env_flag("TRAINPAD_TRACE_PLUGINS"):
-            self.pm.trace.root.setwriter(sys.stderr.write)
-            self.pm.enable_tracing()
 
-    def _load_entry_point(self, ep: importlib.metadata.EntryPoint, blocked: set[str]) -> None:
-        dist = ep.dist
-        info = PluginInfo(ep.name, dist=dist.name if dist else None, version=dist.version if dist else None)
-        if ep.name in blocked or info.dist in blocked:
-            info.status = "blocked"
-            self.infos[ep.name] = info
-            return
-        if self.pm.get_plugin(ep.name) is not None:
-            return
-        self._register(ep.name, ep.load, info)
+    def _load_entry_points(
+        self,
+        entry_points: Iterable[importlib.metadata.EntryPoint],
+        blocked: set[str],
+        wanted: list[str] | None,
+        reserved: set[str],
+    ) -> None:
+        blocked_dists = {normalize(name) for name in blocked}
+        wanted_names = None if wanted is None else set(wanted) | {normalize(name) for name in wanted}
+        origin: dict[str, tuple[str | None, str]] = {}  # entry-point name -> (dist, value) that took it
+        for ep in entry_points:
+            dist = ep.dist.name if ep.dist else None
+            if ep.name in origin:
+                if origin[ep.name] != (dist, ep.value):
+                    key = f"{ep.name} ({dist})"
+                    self.infos[key] = PluginInfo(key, dist=dist, version=ep.dist.version if ep.dist else None)
+                    self.fail(
+                        key,
+                        f"its entry point {ep.name!r} is already taken by {origin[ep.name][0] or ep.name!r}; "
+                        "two plugins cannot share a name (rename one entry point)",
+                    )
+                continue  # the same distribution seen twice (a lib64 symlink, say): load it once
+            origin[ep.name] = (dist, ep.value)
+            info = PluginInfo(ep.name, dist=dist, version=ep.dist.version if ep.dist else None)
+            if ep.name in blocked or (dist and normalize(dist) in blocked_dists):
+                info.status = "blocked"
+                self.infos[ep.name] = info
+                self.trace("blocked", ep.name, "(TRAINPAD_DISABLE_PLUGINS)")
+                continue
+            if wanted_names is not None and ep.name not in wanted_names and normalize(dist or "") not in wanted_names:
+                info.status = "blocked"
+                self.infos[ep.name] = info
+                self.trace("blocked", ep.name, "(not named in TRAINPAD_LOAD_PLUGINS)")
+                continue
+            if ep.name in reserved:  # listed under another key: the built-in keeps its own
+                key = f"{ep.name} ({dist})"
+                self.infos[key] = PluginInfo(key, dist=info.dist, version=info.version)
+                self.fail(key, f"its entry point {ep.name!r} is the name of a built-in plugin; rename the entry point")
+                continue
+            self._register(ep.name, ep.load, info)
+        if wanted:
+            found = set(origin) | {normalize(d) for d, _ in origin.values() if d}
+            missing = [name for name in wanted if name not in found and normalize(name) not in found]
+            if missing:
+                log.warning("TRAINPAD_LOAD_PLUGINS names %s, which is not installed", ", ".join(missing))
 
-    def _register(self, name: str, load: Any, info: PluginInfo) -> None:
+    def _register(self, name: str, load: Callable[[], Any], info: PluginInfo) -> None:
         self.infos[name] = info
         try:
             plugin = load()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a plugin's import can raise anything, even exit
             return self.fail(name, f"cannot import it: {type(exc).__name__}: {exc}", exc)
         try:
             self.pm.register(plugin, name=name)
         except Exception as exc:
-            return self.fail(name, f"cannot register it: {type(exc).__name__}: {exc}", exc)
-        unknown = [hc.name for hc in self.pm.get_hookcallers(plugin) or [] if not hc.has_spec()]
+            return self.fail(name, f"cannot register it: {type(exc).__name__}: {exc}", exc, plugin=plugin)
+        callers = self.pm.get_hookcallers(plugin) or []
+        unknown = sorted(
+            hc.name
+            for hc in callers
+            if not hc.has_spec() and not all(impl.optionalhook for impl in hc.get_hookimpls() if impl.plugin is plugin)
+        )
         if unknown:
             return self.fail(
                 name,
-                f"implements {', '.join(sorted(unknown))}, which is not a trainpad hook "
+                f"implements {', '.join(unknown)}, which is not a trainpad hook "
                 "(see docs/plugins.md for the hook names)",
+                plugin=plugin,
             )
-        info.hooks = sorted(hc.name for hc in self.pm.get_hookcallers(plugin) or [])
+        info.hooks = sorted(hc.name for hc in callers if hc.has_spec())
         if info.builtin and info.version is None:
             from core import __version__
 
             info.version = __version__
+        where = "built-in" if info.builtin else f"{info.dist} {info.version}" if info.dist else "plugin"
+        self.trace("loaded", name, f"({where})", {"hooks": ", ".join(info.hooks) or "none"})
 
 
 def load_plugins(pm: pluggy.PluginManager, *, entrypoints: bool = True) -> dict[str, PluginInfo]:
     """Register the entry-point plugins and the built-ins with ``pm``.
 
+    Reads ``TRAINPAD_LOAD_PLUGINS``, ``TRAINPAD_DISABLE_PLUGINS``,
+    ``TRAINPAD_TRACE_PLUGINS`` and ``TRAINPAD_STRICT_PLUGINS`` now, not at import.
+
     :param entrypoints: ``False`` loads the built-ins only (tests use it, so that
         installed plugins cannot change their results).
     :return: a :class:`PluginInfo` per plugin name, failures included.
+    :raises PluginError: in strict mode, at the first plugin that fails.
     """
     loader = PluginLoader(pm)
     loader.load(entrypoints=entrypoints)
