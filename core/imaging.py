@@ -117,7 +117,7 @@ def _array_to_gray(array: Any) -> np.ndarray:
         raise ImageError(f"expected a picture shaped (H, W), (H, W, 3) or (H, W, 4); got {array.shape}")
     _check_size(array.shape[0] * array.shape[1])
     if array.dtype != np.uint8:
-        array = array.astype(np.float32)
+        array = array.astype(np.float64)
         if not np.isfinite(array).all():
             raise ImageError("the picture contains NaN or infinite values")
         if array.dtype.kind == "f" and array.size and array.max() <= 1.0 and array.min() >= 0.0:

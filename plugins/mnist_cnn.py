@@ -2,7 +2,7 @@
 
 Three 3x3 convolutions (each followed by batch norm, ReLU and 2x2 max pooling), then
 two linear layers; ``forward`` returns log-probabilities, to pair with the NLL loss.
-With the defaults it has 88k parameters (a 360 kB checkpoint) and reaches 99% test
+With the defaults it has 56k parameters (a 230 kB checkpoint) and reaches about 99% test
 accuracy on MNIST in one epoch.
 """
 
