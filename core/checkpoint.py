@@ -53,7 +53,7 @@ def to_payload(trained: "TrainedModel") -> dict[str, Any]:
     return {
         "format": FORMAT,
         "version": VERSION,
-        "spec": trained.spec,
+        "spec": _plain(trained.spec),
         "class_names": list(trained.class_names),
         "output": trained.output,
         "dataset_meta": _plain(trained.dataset_meta),
@@ -99,7 +99,9 @@ def read_payload(source: str | os.PathLike[str] | IO[bytes]) -> dict[str, Any]:
         # weights_only=True is passed explicitly: it then holds even when
         # TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 is set in the environment.
         payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
+    except pickle.UnpicklingError as exc:
+        if "GLOBAL" not in str(exc):  # corrupt or foreign bytes, not a refused object
+            raise CheckpointError("not a trainpad checkpoint (the file is corrupt or of another kind)") from None
         raise CheckpointError(
             "this file contains Python objects, not just weights; trainpad never loads such files "
             "because they can run code. Save the checkpoint with trainpad and try again."
