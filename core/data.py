@@ -15,8 +15,10 @@ from typing import Sequence
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
+from core.errors import TrainpadError
 
-class DataUnavailable(RuntimeError):
+
+class DataUnavailable(TrainpadError, RuntimeError):
     """A dataset's files are missing and cannot be downloaded; the message says what to do."""
 
 
