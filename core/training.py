@@ -164,7 +164,7 @@ class TrainingRun:
                         self._check_output(output, len(y))
                     with blame(p.labels["loss"]):
                         loss = loss_fn(output, y)
-                    loss_value = loss.item()
+                        loss_value = loss.item()  # a loss that is not a scalar tensor fails here, named
                     if not math.isfinite(loss_value) or loss_value > DIVERGENCE_FACTOR * reference:
                         model.load_state_dict(good_state)
                         status, message = "diverged", self._divergence_message(loss_value, step + 1)
@@ -277,6 +277,13 @@ class TrainingRun:
     def _divergence_message(self, loss: float, step: int) -> str:
         lr = self.parts.optimizer.param_groups[0]["lr"]
         what = "became NaN or infinite" if not math.isfinite(loss) else f"exploded to {loss:.3g}"
+        if step == 1:  # no weight has changed yet, so the learning rate is not to blame
+            labels = self.parts.labels
+            return (
+                f"{labels['loss']} returned {loss:.3g} on the first batch, before any training step: "
+                f"the {labels['loss']} (or the {labels['model']}) is broken, not the learning rate. "
+                "Pick another loss or model, or switch off the plugin that provides it."
+            )
         return (
             f"training diverged at step {step}: the loss {what} (learning rate {lr:.3g}). "
             "The last good weights are kept. Lower the learning rate (lr) and try again."
