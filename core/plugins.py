@@ -46,6 +46,10 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.adamw",
     "plugins.nll",
     "plugins.csv_log",
+    "plugins.train_tab",
+    "plugins.evaluate_tab",
+    "plugins.predict_tab",
+    "plugins.plugins_tab",
 )
 
 

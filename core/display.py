@@ -1,0 +1,125 @@
+"""Turning results into things a browser shows: heatmaps, bars and crisp pictures.
+
+Plain HTML and PIL only (no plotting library), so the app needs nothing beyond
+Gradio's own dependencies.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Sequence
+
+import numpy as np
+from PIL import Image
+
+
+def upscale(picture: np.ndarray, size: int = 224) -> np.ndarray:
+    """``picture`` enlarged with nearest-neighbour to about ``size`` pixels, so pixels stay square."""
+    picture = np.asarray(picture)
+    factor = max(1, size // max(picture.shape[0], picture.shape[1]))
+    return np.repeat(np.repeat(picture, factor, axis=0), factor, axis=1)
+
+
+def dataset_picture(dataset: Any, index: int, *, mean: Sequence[float] = (0.0,), std: Sequence[float] = (1.0,)) -> np.ndarray:
+    """Sample ``index`` of a dataset of normalised tensors, back as a ``uint8`` picture.
+
+    :return: ``(H, W)`` for one channel, ``(H, W, 3)`` for three.
+    """
+    images = getattr(dataset, "images", None)
+    if images is not None and getattr(images, "dtype", None) is not None and str(images.dtype) == "torch.uint8":
+        raw = images[index].numpy()  # InMemoryDataset keeps the raw pixels
+    else:
+        x = dataset[index][0].detach().float().cpu().numpy()
+        m = np.asarray(mean, dtype=np.float32).reshape(-1, 1, 1)
+        s = np.asarray(std, dtype=np.float32).reshape(-1, 1, 1)
+        raw = np.clip((x * s + m) * 255.0, 0, 255).astype(np.uint8)
+    if raw.ndim == 3:
+        raw = raw[0] if raw.shape[0] == 1 else np.transpose(raw, (1, 2, 0))
+    return raw
+
+
+def _cell_colour(fraction: float) -> str:
+    """White to deep blue."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    start, end = (255, 255, 255), (30, 64, 175)
+    r, g, b = (round(a + (b - a) * fraction) for a, b in zip(start, end))
+    return f"rgb({r},{g},{b})"
+
+
+def _error_colour(fraction: float) -> str:
+    """White to red, for mistakes off the diagonal."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    start, end = (255, 255, 255), (220, 38, 38)
+    r, g, b = (round(a + (b - a) * fraction) for a, b in zip(start, end))
+    return f"rgb({r},{g},{b})"
+
+
+STYLE = """
+<style>
+.tp-cm {border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 13px; margin: 0 auto;}
+.tp-cm th, .tp-cm td {padding: 0; text-align: center; min-width: 2.6em; height: 2.2em;}
+.tp-cm td {border: 1px solid rgba(128,128,128,.25);}
+.tp-cm th {font-weight: 600; color: var(--body-text-color-subdued, #666);}
+.tp-cm .axis {font-weight: 400; font-size: 12px; color: var(--body-text-color-subdued, #666);}
+.tp-bars {display: grid; grid-template-columns: auto 1fr auto; gap: 4px 8px; align-items: center;
+  font-size: 13px; font-variant-numeric: tabular-nums; max-width: 460px; margin: 0 auto;}
+.tp-bar {height: 14px; border-radius: 3px; background: rgba(128,128,128,.15); overflow: hidden;}
+.tp-bar > div {height: 100%; background: #2563eb;}
+</style>
+"""
+
+
+def confusion_html(confusion: Any, class_names: Sequence[str]) -> str:
+    """The confusion matrix as a coloured HTML table (rows: true class, columns: predicted).
+
+    Diagonal cells are blue by their share of the row; mistakes are red by their share of
+    the row, scaled up so that rare confusions still show.
+    """
+    matrix = np.asarray(confusion.tolist() if hasattr(confusion, "tolist") else confusion, dtype=np.int64)
+    names = [html.escape(str(n)) for n in class_names]
+    totals = matrix.sum(axis=1)
+    off = matrix.copy()
+    np.fill_diagonal(off, 0)
+    worst = off.max() if off.size else 0
+    head = "".join(f"<th>{n}</th>" for n in names)
+    rows = []
+    for t, name in enumerate(names):
+        cells = []
+        for p in range(len(names)):
+            count = int(matrix[t, p])
+            share = count / totals[t] if totals[t] else 0.0
+            if t == p:
+                colour = _cell_colour(share)
+                ink = "#fff" if share > 0.55 else "inherit"
+            else:
+                colour = _error_colour((count / worst) ** 0.5 * 0.85 if worst else 0.0)
+                ink = "#fff" if worst and count / worst > 0.6 else "inherit"
+            title = f"true {name}, predicted {names[p]}: {count} ({share:.1%} of {name})"
+            text = str(count) if count else ""
+            cells.append(f'<td style="background:{colour};color:{ink}" title="{title}">{text}</td>')
+        rows.append(f"<tr><th>{name}</th>{''.join(cells)}</tr>")
+    return (
+        STYLE
+        + '<table class="tp-cm"><thead>'
+        + f'<tr><th></th><th class="axis" colspan="{len(names)}">predicted</th></tr>'
+        + f"<tr><th class=\"axis\">true</th>{head}</tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+def per_class_html(accuracies: Sequence[float], class_names: Sequence[str]) -> str:
+    """Per-class accuracy as labelled horizontal bars."""
+    items = []
+    for name, accuracy in zip(class_names, accuracies):
+        items.append(
+            f"<span>{html.escape(str(name))}</span>"
+            f'<div class="tp-bar"><div style="width:{accuracy * 100:.1f}%"></div></div>'
+            f"<span>{accuracy * 100:.1f}%</span>"
+        )
+    return STYLE + '<div class="tp-bars">' + "".join(items) + "</div>"
+
+
+def to_pil(picture: np.ndarray) -> Image.Image:
+    """A ``uint8`` array as a PIL image (grey or RGB)."""
+    return Image.fromarray(np.ascontiguousarray(picture))

@@ -1,0 +1,166 @@
+"""Helpers shared by the web app's tabs (built-in and third-party).
+
+Gradio is imported inside the functions, so that importing this module (as the CLI
+does through the tab plugins) stays light.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
+from core.params import Param, ParamError
+from core.sessions import LOCAL_SESSION
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+    from core.registry import Component
+
+log = logging.getLogger("trainpad.ui")
+
+
+def session_id(request: Any) -> str:
+    """The browser session's id (Gradio's ``session_hash``); ``local`` without a request."""
+    return getattr(request, "session_hash", None) or LOCAL_SESSION
+
+
+def error(message: str, *, title: str = "Error") -> Exception:
+    """A ``gr.Error`` that shows ``message`` and logs no traceback."""
+    import gradio as gr
+
+    return gr.Error(message, title=title, print_exception=False)
+
+
+@contextlib.contextmanager
+def user_errors(action: str = "That") -> Iterator[None]:
+    """Turn errors into a ``gr.Error`` with a clear message and no stack trace.
+
+    :class:`~core.errors.TrainpadError` and :class:`~core.params.ParamError` carry a
+    message for the user and show as they are; anything else is logged with its
+    traceback and shown as a short message naming the exception type.
+    """
+    import gradio as gr
+
+    from core.errors import TrainpadError
+
+    try:
+        yield
+    except gr.Error:
+        raise
+    except (TrainpadError, ParamError) as exc:
+        raise error(_sentence(str(exc))) from None
+    except Exception as exc:
+        log.exception("%s failed", action)
+        raise error(f"{action} failed unexpectedly ({type(exc).__name__}); the details are in the server log.") from None
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] if text else "Something went wrong."
+
+
+# -- hyperparameter controls -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParamControl:
+    """A control for one hyperparameter of one component.
+
+    :param key: its name in the HTTP API (``optimizer_sgd_lr``).
+    """
+
+    kind: str
+    component: str
+    param: Param
+    key: str
+    control: Any
+
+
+def api_key(kind: str, component: str, param: str) -> str:
+    """The API parameter name of a component's hyperparameter: ``optimizer_sgd_lr``."""
+    return re.sub(r"[^0-9A-Za-z_]", "_", f"{kind}_{component}_{param}")
+
+
+def param_label(name: str) -> str:
+    """``weight_decay`` -> ``weight decay``."""
+    return name.replace("_", " ")
+
+
+def param_info(param: Param) -> str:
+    """The help text with the allowed range, for a control's ``info``."""
+    text = param.help.strip()
+    if param.choices is None and (param.min is not None or param.max is not None):
+        lo = _fmt(param.min) if param.min is not None else "-inf"
+        hi = _fmt(param.max) if param.max is not None else "inf"
+        text = f"{text} ({lo} to {hi})" if text else f"{lo} to {hi}"
+    return text
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def param_control(param: Param, **kwargs: Any) -> "gr.Component":
+    """A Gradio control for ``param``: int -> Number(precision=0), float -> Number,
+    bool -> Checkbox, choices -> Dropdown; its help becomes the control's ``info``."""
+    import gradio as gr
+
+    common = dict(label=param_label(param.name), value=param.default, info=param_info(param) or None, **kwargs)
+    if param.choices is not None:
+        return gr.Dropdown(choices=list(param.choices), **common)
+    if param.type is bool:
+        return gr.Checkbox(**common)
+    if param.type is int:
+        return gr.Number(precision=0, minimum=param.min, maximum=param.max, step=1, **common)
+    if param.type is float:
+        return gr.Number(minimum=param.min, maximum=param.max, step=_step(param), **common)
+    return gr.Textbox(**common)
+
+
+def _step(param: Param) -> float:
+    """A step for a float's arrows: a tenth of the default's order of magnitude."""
+    import math
+
+    value = abs(float(param.default)) or float(param.max or 1.0)
+    return 10.0 ** (math.floor(math.log10(value)) - 1) if value > 0 else 0.01
+
+
+def component_controls(component: "Component", *, per_row: int = 2) -> list[ParamControl]:
+    """Controls for every hyperparameter of ``component``, laid out ``per_row`` a row.
+
+    Call it inside a Gradio layout block.
+    """
+    import gradio as gr
+
+    controls: list[ParamControl] = []
+    params = list(component.params)
+    for start in range(0, len(params), per_row):
+        with gr.Row(equal_height=True):
+            for param in params[start : start + per_row]:
+                key = api_key(component.kind, component.name, param.name)
+                control = param_control(param, min_width=120)
+                controls.append(ParamControl(component.kind, component.name, param, key, control))
+    return controls
+
+
+def values_for(controls: Sequence[ParamControl], kind: str, component: str, given: dict[str, Any]) -> dict[str, Any]:
+    """The values of one component's controls out of an event's keyword values."""
+    return {c.param.name: given[c.key] for c in controls if c.kind == kind and c.component == component and c.key in given}
+
+
+# -- layout helpers --------------------------------------------------------------------
+
+
+def enclosing_tab() -> "gr.Tab | None":
+    """The ``gr.Tab`` whose ``build`` is running, to refresh a tab when it is selected."""
+    import gradio as gr
+    from gradio.context import get_render_context
+
+    block = get_render_context()
+    while block is not None and not isinstance(block, gr.Tab):
+        block = getattr(block, "parent", None)
+    return block

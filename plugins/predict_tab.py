@@ -1,0 +1,155 @@
+"""The Predict tab: draw a digit (or upload a picture) and see what the current model makes of it.
+
+The sketch pad has its brush picked up as soon as it appears, so the first stroke
+draws; the prediction follows every stroke.  Beside it is the 28x28 picture the model
+actually saw, after the same cropping and centring MNIST's makers used.
+"""
+
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from core import hookimpl
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from core.engine import Engine
+    from core.sessions import SessionStore
+
+ORDER = 30
+#: What the prediction box says while nothing is drawn.
+BLANK = "Draw a digit"
+#: Predictions running at once (each takes milliseconds).
+CONCURRENCY = 4
+SKETCH_ID = "tp-sketch"
+
+#: Picks the Brush tool whenever the sketch pad appears, so that drawing needs no click
+#: first (Gradio's editor starts with no tool).  Runs from a hidden gr.HTML's js_on_load.
+BRUSH_JS = """
+if (!window.__tpBrush) {
+  window.__tpBrush = true;
+  const activate = () => {
+    document.querySelectorAll('#%(id)s').forEach((pad) => {
+      const brush = pad.querySelector('button[aria-label="Brush"]');
+      if (!brush || !pad.querySelector('canvas') || pad.dataset.tpBrush === '1') return;
+      pad.dataset.tpBrush = '1';
+      setTimeout(() => brush.click(), 50);
+    });
+  };
+  new MutationObserver(activate).observe(document.body, {childList: true, subtree: true});
+  activate();
+}
+""" % {"id": SKETCH_ID}
+
+
+@dataclass
+class PredictView:
+    """What the Predict tab shows for one picture.
+
+    :param label: ``{class: probability}``, or a message such as ``"Draw a digit"``.
+    :param seen: the picture the model saw, enlarged (``None`` when there is none).
+    """
+
+    label: dict[str, float] | str
+    seen: "np.ndarray | None"
+    note: str
+
+
+class Predictor:
+    """The Predict tab's handler, bound to an engine and a session store."""
+
+    def __init__(self, engine: "Engine", store: "SessionStore") -> None:
+        self.engine = engine
+        self.store = store
+
+    def predict(self, session_id: str, picture: Any) -> PredictView:
+        """Classify a sketch value (``{"background", "layers", "composite"}``) or a picture."""
+        from core.display import upscale
+        from core.imaging import BlankImage
+        from core.ui import user_errors
+
+        session = self.store.get(session_id)
+        trained = session.model
+        if trained is None:
+            return PredictView("No model yet", None, session.describe())
+        note = f"**Model:** {session.describe()}"
+        try:
+            with user_errors("Predicting"):
+                prediction = self.engine.predict(trained, picture)
+        except BlankImage:
+            return PredictView(BLANK, None, note)
+        return PredictView(prediction.probabilities, upscale(prediction.seen, 224), note)
+
+
+def build(engine: "Engine") -> None:
+    """Build the Predict tab (called inside its ``gr.Tab``)."""
+    import gradio as gr
+
+    from core.sessions import store_for
+    from core.ui import enclosing_tab, session_id
+
+    predictor = Predictor(engine, store_for(engine))
+    gr.HTML("", js_on_load=BRUSH_JS, container=False, padding=False, elem_classes="tp-hidden")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=340):
+            sketch = gr.Sketchpad(
+                label="Draw a digit",
+                type="numpy",
+                image_mode="RGBA",
+                canvas_size=(800, 800),
+                fixed_canvas=True,
+                brush=gr.Brush(default_size=34, colors=["#000000"], default_color="#000000", color_mode="fixed"),
+                eraser=gr.Eraser(default_size=40),
+                layers=False,
+                transforms=(),
+                sources=(),
+                height=460,
+                elem_id=SKETCH_ID,
+                buttons=[],
+            )
+            with gr.Row():
+                clear = gr.Button("Clear", variant="secondary")
+            with gr.Accordion("…or upload a picture", open=False):
+                upload = gr.Image(label="Picture of a digit", sources=["upload", "clipboard"], type="numpy", image_mode="RGBA", height=220)
+        with gr.Column(scale=2, min_width=260):
+            label = gr.Label(BLANK, num_top_classes=3, label="Prediction")
+            seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=240, width=240, buttons=[], format="png")
+            note = gr.Markdown("", padding=True)
+
+    def on_picture(picture: Any, request: gr.Request) -> list[Any]:
+        view = predictor.predict(session_id(request), picture)
+        return [view.label, view.seen, view.note]
+
+    sketch.change(
+        on_picture,
+        inputs=sketch,
+        outputs=[label, seen, note],
+        api_name="predict",
+        trigger_mode="always_last",
+        show_progress="hidden",
+        concurrency_limit=CONCURRENCY,
+        concurrency_id="predict",
+    )
+    upload.change(
+        on_picture,
+        inputs=upload,
+        outputs=[label, seen, note],
+        api_name="predict_picture",
+        show_progress="hidden",
+        concurrency_limit=CONCURRENCY,
+        concurrency_id="predict",
+    )
+    clear.click(lambda: None, outputs=sketch, api_visibility="private", queue=False, show_progress="hidden")
+
+    def on_show(request: gr.Request) -> str:
+        return f"**Model:** {predictor.store.get(session_id(request)).describe()}"
+
+    tab = enclosing_tab()
+    if tab is not None:
+        tab.select(on_show, outputs=note, api_visibility="private", show_progress="hidden")
+
+
+@hookimpl
+def register_tabs(register):
+    register("Predict", build, order=ORDER)
