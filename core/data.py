@@ -4,13 +4,20 @@
 batch and hands the DataLoader whole batches at once (through a batch sampler), so
 training reads memory instead of building one PIL image per sample.  It is still a
 ``torch.utils.data.Dataset``: ``dataset[i]`` gives one ``(image, label)`` pair.
+
+:func:`load_decoded` keeps a decoded split on disk (``torch.save`` of plain tensors,
+read back with ``weights_only=True``) beside the raw files, or in a per-user cache
+folder when the data folder is read-only, so the next start skips decoding.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
+import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
@@ -34,6 +41,138 @@ def default_data_dir() -> Path:
 def offline() -> bool:
     """``TRAINPAD_OFFLINE=1`` (or ``HF_HUB_OFFLINE=1``): never try to download."""
     return any(os.environ.get(v, "").lower() in {"1", "true", "yes"} for v in ("TRAINPAD_OFFLINE", "HF_HUB_OFFLINE"))
+
+
+def default_cache_dir() -> Path:
+    """``TRAINPAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/trainpad`` (``~/.cache/trainpad``)."""
+    env = os.environ.get("TRAINPAD_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "trainpad"
+
+
+#: Written into every decoded-cache file; a file without it is not ours.
+DECODED_FORMAT = "trainpad.decoded"
+DECODED_VERSION = 1
+
+log = logging.getLogger("trainpad")
+
+
+def fingerprint(sources: Sequence[Path]) -> list[list]:
+    """``[name, size, mtime_ns]`` per file: what a cache entry is valid for."""
+    found = []
+    for path in sources:
+        st = Path(path).stat()
+        found.append([Path(path).name, int(st.st_size), int(st.st_mtime_ns)])
+    return found
+
+
+def decoded_cache_paths(folder: Path, key: str) -> list[Path]:
+    """Where the decoded ``key`` may live: beside the data, then the per-user cache."""
+    folder = Path(folder)
+    digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    return [folder / "decoded" / f"{key}.pt", default_cache_dir() / "decoded" / digest / f"{key}.pt"]
+
+
+def _read_decoded(path: Path, expected: list[list]) -> dict[str, torch.Tensor] | None:
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # truncated, not a torch file, pickled objects refused...
+        log.warning("ignoring the decoded cache %s (%s: %s); decoding again", path, type(exc).__name__, exc)
+        return None
+    if (
+        not isinstance(payload, dict)
+        or payload.get("format") != DECODED_FORMAT
+        or payload.get("version") != DECODED_VERSION
+        or payload.get("fingerprint") != expected
+        or not isinstance(payload.get("tensors"), dict)
+        or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in payload["tensors"].items())
+    ):
+        return None
+    return payload["tensors"]
+
+
+def writable(folder: Path) -> bool:
+    """Whether files may be created in ``folder`` (or its nearest existing parent).
+
+    A folder whose permission bits deny writing counts as read-only even for root,
+    who could write there anyway: the shared ``data/`` of a team stays untouched.
+    """
+    folder = Path(folder)
+    while not folder.exists():
+        if folder.parent == folder:
+            return False
+        folder = folder.parent
+    if not os.access(folder, os.W_OK):
+        return False
+    return bool(folder.stat().st_mode & 0o200)
+
+
+def _write_decoded(path: Path, expected: list[list], tensors: dict[str, torch.Tensor]) -> bool:
+    if not writable(path.parent):
+        return False
+    payload = {
+        "format": DECODED_FORMAT,
+        "version": DECODED_VERSION,
+        "fingerprint": expected,
+        "tensors": {k: v.contiguous() for k, v in tensors.items()},
+    }
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as f:
+            tmp = Path(f.name)
+            torch.save(payload, f)
+        os.replace(tmp, path)  # atomic: a reader sees the old file or the new one
+        return True
+    except OSError:  # read-only folder, no permission, disk full
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        return False
+
+
+def load_decoded(
+    key: str,
+    sources: Sequence[Path],
+    decode: Callable[[], dict[str, torch.Tensor]],
+    *,
+    folder: Path,
+) -> dict[str, torch.Tensor]:
+    """``decode()`` once and keep its tensors on disk; later calls read them back.
+
+    The cache file is ``folder/decoded/<key>.pt`` when ``folder`` is writable, else
+    under :func:`default_cache_dir`.  It is used only while every file in ``sources``
+    has the size and modification time it had when the cache was written; it is
+    read with ``weights_only=True``, so a tampered file cannot run code.  A cache that
+    cannot be read or written is ignored.  ``TRAINPAD_DATA_CACHE=0`` turns caching off.
+
+    :param decode: returns named tensors; it may download ``sources`` first.
+    """
+    enabled = os.environ.get("TRAINPAD_DATA_CACHE", "").strip().lower() not in {"0", "false", "no", "off"}
+    paths = decoded_cache_paths(folder, key)
+    if enabled:
+        try:
+            expected = fingerprint(sources)
+        except OSError:  # not downloaded yet
+            expected = None
+        if expected is not None:
+            for path in paths:
+                tensors = _read_decoded(path, expected)
+                if tensors is not None:
+                    return tensors
+    tensors = decode()
+    if enabled:
+        try:
+            expected = fingerprint(sources)
+        except OSError:
+            return tensors  # the sources are not where we thought: nothing to key the cache on
+        for path in paths:
+            if _write_decoded(path, expected, tensors):
+                break
+    return tensors
 
 
 class InMemoryDataset(Dataset):

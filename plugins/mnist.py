@@ -1,7 +1,9 @@
 """The MNIST handwritten digits, through torchvision.
 
 The data folder comes from ``--data-dir``, else ``TRAINPAD_DATA_DIR``, else a per-user
-cache folder; torchvision downloads the files there when they are missing.
+cache folder; torchvision downloads the files there when they are missing.  The
+decoded images are cached (``MNIST/decoded/``, or a per-user folder when the data
+folder is read-only), so later starts load a tensor instead of decoding.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ MEAN, STD = (0.1307,), (0.3081,)
 def mnist(*, root: Path, train: bool):
     """MNIST handwritten digits: 60,000 training and 10,000 test images, 28x28 grey."""
     from core.data import InMemoryDataset
-    from core.vision import load_torchvision
+    from core.vision import load_torchvision_tensors
 
-    data = load_torchvision("MNIST", root, train=train, files=FILES)
-    return InMemoryDataset(data.data, data.targets, mean=MEAN, std=STD)
+    # Decoded once, then read back from a cache beside the files (or per user).
+    images, targets = load_torchvision_tensors(
+        "MNIST", root, train=train, files=FILES, split_files=FILES[:2] if train else FILES[2:]
+    )
+    return InMemoryDataset(images, targets, mean=MEAN, std=STD)
 
 
 @hookimpl
