@@ -1,0 +1,247 @@
+"""The example package examples/trainpad-demo-plugin, and the guide's quick-start plugin.
+
+The first tests import the example from its folder and check that its components reach
+the web app through the registry.  The others ``pip install`` it into a temporary
+virtual environment, so that trainpad's own environment (and other tests running at the
+same time) never see it.  That venv reuses trainpad's environment through a ``.pth``
+file.  In it, the CLI lists the plugin with its distribution and version, trains
+Fashion-MNIST for 300 steps, and forgets the plugin once it is uninstalled.
+
+Training needs Debian's ``dataset-fashion-mnist`` package
+(``/usr/share/datasets/fashion-mnist``); without it, that test is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from core.testing import write_idx_dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "trainpad-demo-plugin"
+GUIDE = ROOT / "docs" / "plugins.md"
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+DEMO = {("dataset", "fashion-mnist"), ("model", "lenet5"), ("optimizer", "adam"), ("loss", "label-smoothing-ce")}
+#: Every subprocess gets at most this long (seconds).
+TIMEOUT = 300
+
+
+@pytest.fixture
+def demo(monkeypatch):
+    """The example plugin's module, imported from its folder (not installed)."""
+    monkeypatch.syspath_prepend(str(EXAMPLE))
+    import trainpad_demo_plugin
+
+    yield trainpad_demo_plugin
+    sys.modules.pop("trainpad_demo_plugin", None)
+
+
+# -- from source: the registry and the web app -----------------------------------------
+
+
+def test_the_demo_plugin_appears_in_the_web_app(engine_with, demo, tmp_path, monkeypatch):
+    app = pytest.importorskip("app", reason="app.py is not there yet")
+    import gradio as gr
+
+    engine = engine_with(demo)
+    built = app.build_app(engine)
+    blocks = built.blocks.values()
+    dropdowns = {b.label: [value for _, value in b.choices] for b in blocks if isinstance(b, gr.Dropdown)}
+    for kind, name in DEMO:
+        assert name in dropdowns[kind.capitalize()], f"{kind} {name} is not in the Train tab's dropdown"
+    # the built-ins are still there beside it
+    assert {"mnist", "fashion-mnist"} <= set(dropdowns["Dataset"]) and {"sgd", "adamw", "adam"} <= set(dropdowns["Optimizer"])
+    tabs = {b.label: b for b in blocks if isinstance(b, gr.Tab)}
+    assert "Fashion-MNIST" in tabs and tabs["Fashion-MNIST"].visible is not False
+    assert not engine.failed_plugins()
+
+    # its tab's button shows ten images of each class (from a small synthetic Fashion-MNIST)
+    monkeypatch.setattr(demo, "DEBIAN_DIR", tmp_path / "not-installed")
+    monkeypatch.setenv("TRAINPAD_DATA_DIR", str(write_idx_dataset(tmp_path / "data", "FashionMNIST")))
+    show = next(f.fn for f in built.fns.values() if getattr(f.fn, "__qualname__", "") == "samples_tab.<locals>.show")
+    pictures = show()
+    assert len(pictures) == 100 and pictures[0][0].shape == (28, 28)
+    assert [caption for _, caption in pictures[:10]] == demo.CLASS_NAMES
+
+
+def test_the_demo_plugin_components_in_the_registry(engine_with, demo):
+    engine = engine_with(demo)
+    assert {(c.kind, c.name) for c in engine.registry if c.plugin == "trainpad_demo_plugin"} == DEMO
+    assert engine.registry.get("model", "lenet5").meta["output"] == engine.registry.get("loss", "label-smoothing-ce").meta["expects"]
+    assert [p.name for p in engine.registry.get("model", "lenet5").params] == ["activation", "pooling", "dropout"]
+
+
+# -- installed in a temporary venv ------------------------------------------------------
+
+
+def run(argv, *, env=None, cwd=None, check=True) -> subprocess.CompletedProcess:
+    result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT)
+    if check and result.returncode != 0:
+        pytest.fail(f"{' '.join(map(str, argv))} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def code_block(language: str, containing: str) -> str:
+    """The first ```language block of docs/plugins.md that contains ``containing``."""
+    blocks = re.findall(rf"^```{language}\n(.*?)^```", GUIDE.read_text(), flags=re.MULTILINE | re.DOTALL)
+    return next(block for block in blocks if containing in block)
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory):
+    """A venv with the demo plugin and the guide's quick-start plugin installed, over trainpad's environment.
+
+    Yields ``(python, env, sources)``.  The venv is deleted afterwards, whatever happened.
+    """
+    base = tmp_path_factory.mktemp("plugin-venv")
+    home = base / "venv"
+    run([sys.executable, "-m", "venv", "--without-pip", str(home)])
+    python = home / "bin" / "python"
+    site = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
+    # trainpad, torch, pip, setuptools... from this environment, after the venv's own packages
+    (site / "_trainpad_env.pth").write_text(f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
+
+    sources = base / "src"
+    shutil.copytree(EXAMPLE, sources / "demo", ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    quick = sources / "quickstart"
+    quick.mkdir()
+    (quick / "trainpad_rmsprop.py").write_text(code_block("python", '"""trainpad_rmsprop:'))
+    (quick / "pyproject.toml").write_text(code_block("toml", 'name = "trainpad-rmsprop"'))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRAINPAD_", "PYTHON", "VIRTUAL_ENV"))}
+    env.update(TRAINPAD_OFFLINE="1", OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+    env["PATH"] = f"{home / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    run([python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "--quiet",
+         str(sources / "demo"), str(quick)], env=env)  # fmt: skip
+    yield python, env, sources
+    shutil.rmtree(home, ignore_errors=True)
+
+
+#: Runs ``trainpad`` (core.cli.main) once per ``[knobs, argv]`` pair of argv[1], in one process:
+#: the knobs are read when plugins load, so each call sees its own.  Prints the outputs as JSON.
+CLI_MANY = """
+import contextlib, io, json, os, sys
+from core import cli
+outputs = []
+for knobs, argv in json.loads(sys.argv[1]):
+    os.environ.update(knobs)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            cli.main(argv)
+        except SystemExit:  # --help
+            pass
+    outputs.append(out.getvalue())
+    for knob in knobs:
+        del os.environ[knob]
+print(json.dumps(outputs))
+"""
+
+
+def trainpad(python: Path, env: dict[str, str], *calls: tuple[dict[str, str], list[str]]) -> list[str]:
+    """The outputs of ``trainpad ARGV`` under each ``(knobs, argv)``, from one process (torch loads once)."""
+    return json.loads(run([python, "-c", CLI_MANY, json.dumps(calls)], env=env).stdout)
+
+
+def plugins_json(python: Path, env: dict[str, str], *knobs: dict[str, str]) -> list[dict]:
+    """``trainpad plugins --json`` under each set of knobs."""
+    return [json.loads(out) for out in trainpad(python, env, *[(k, ["plugins", "--json"]) for k in knobs])]
+
+
+def test_the_installed_plugin_is_listed_with_its_dist_and_version(venv):
+    python, env, _ = venv
+    as_json, text, help_text = trainpad(
+        python, env, ({}, ["plugins", "--json"]), ({}, ["plugins"]), ({}, ["train", "--model", "lenet5", "--help"])
+    )
+    listing = json.loads(as_json)
+    plugins = {p["name"]: p for p in listing["plugins"]}
+    demo = plugins["demo"]
+    assert (demo["dist"], demo["version"], demo["status"], demo["error"], demo["builtin"]) == (
+        "trainpad-demo-plugin", "0.1.0", "loaded", None, False
+    )
+    assert demo["hooks"] == ["register_datasets", "register_losses", "register_models", "register_optimizers", "register_tabs"]
+    components = {(c["kind"], c["name"]): c for c in listing["components"]}
+    assert {key for key, c in components.items() if c["plugin"] == "demo"} == DEMO
+    assert [p["name"] for p in components[("optimizer", "adam")]["params"]] == ["lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad"]
+    assert components[("dataset", "fashion-mnist")]["meta"]["class_names"][0] == "T-shirt/top"
+    # the guide's quick-start plugin, installed from the guide's own text, works too
+    assert plugins["rmsprop"]["dist"] == "trainpad-rmsprop" and plugins["rmsprop"]["status"] == "loaded"
+    assert components[("optimizer", "rmsprop")]["plugin"] == "rmsprop"
+
+    assert "demo (trainpad-demo-plugin 0.1.0) [loaded]\n  dataset fashion-mnist: Fashion-MNIST: 70,000" in text
+    assert "--model-activation VALUE" in help_text and "--model-dropout VALUE" in help_text
+
+
+def test_the_installed_plugin_is_listed_by_the_app(venv):
+    if not (ROOT / "app.py").exists():
+        pytest.skip("app.py is not there yet")
+    python, env, _ = venv
+    listing = json.loads(run([python, "-m", "app", "--list-plugins"], env=env).stdout)
+    assert {(c["kind"], c["name"]) for c in listing["components"] if c["plugin"] == "demo"} == DEMO
+    assert {"label": "Fashion-MNIST", "order": 90, "plugin": "demo"} in listing["tabs"]
+
+
+def test_the_installed_plugin_can_be_switched_off(venv):
+    python, env, _ = venv
+    knobs = [{"TRAINPAD_LOAD_PLUGINS": ""}, {"TRAINPAD_DISABLE_PLUGINS": "trainpad-demo-plugin"}, {"TRAINPAD_LOAD_PLUGINS": "demo"}]
+    none, no_demo, only_demo = plugins_json(python, env, *knobs)
+    for listing in (none, no_demo):
+        assert {p["name"]: p["status"] for p in listing["plugins"]}["demo"] == "blocked"
+        assert not [c for c in listing["components"] if c["plugin"] == "demo"]
+    assert {p["name"]: p["status"] for p in none["plugins"]}["rmsprop"] == "blocked"
+    assert {p["name"]: p["status"] for p in no_demo["plugins"]}["rmsprop"] == "loaded"
+    statuses = {p["name"]: p["status"] for p in only_demo["plugins"]}
+    assert (statuses["demo"], statuses["rmsprop"]) == ("loaded", "blocked")
+
+
+def test_the_installed_plugin_passes_its_own_tests(venv):
+    python, env, sources = venv
+    result = run([python, "-m", "pytest", "-v", "-p", "no:cacheprovider"], env=env, cwd=sources / "demo", check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "test_demo_plugin.py::test_plugin_is_installed PASSED" in result.stdout
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason=f"{DEBIAN_FASHION} is missing: apt install dataset-fashion-mnist")
+def test_the_installed_plugin_trains_fashion_mnist_from_the_cli(venv, tmp_path):
+    python, env, _ = venv
+    data, checkpoint = tmp_path / "data", tmp_path / "lenet5.pt"
+    steps, batch = 300, 64
+    result = run([
+        python, "-m", "core.cli", "train",
+        "--dataset", "fashion-mnist", "--model", "lenet5", "--optimizer", "adam", "--loss", "label-smoothing-ce",
+        "--optimizer-lr", "0.003", "--loss-smoothing", "0.05", "--model-activation", "relu",
+        "--batch-size", str(batch), "--train-samples", str(steps * batch), "--test-samples", "2000",
+        "--device", "cpu", "--data-dir", str(data), "--output", str(checkpoint),
+    ], env=env)  # fmt: skip
+    assert "training lenet5 on fashion-mnist with adam and label-smoothing-ce" in result.stderr
+    assert f"step {steps}/{steps}" in result.stderr and "completed:" in result.stderr
+    accuracy = float(re.search(r"test accuracy ([\d.]+)%", result.stdout).group(1))
+    assert accuracy > 70.0, result.stdout  # about 80% after 300 steps; guessing gives 10%
+    # the plugin unpacked Debian's files into the data folder, for torchvision
+    assert sorted(p.name for p in (data / "FashionMNIST" / "raw").iterdir()) == sorted(
+        ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    )
+    # the checkpoint names the plugin's components and loads again to be evaluated
+    evaluation = json.loads(run([python, "-m", "core.cli", "evaluate", str(checkpoint), "--data-dir", str(data), "--samples", "2000", "--json"], env=env).stdout)
+    assert evaluation["count"] == 2000 and abs(evaluation["accuracy"] * 100 - accuracy) < 0.01
+    assert list(evaluation["per_class_accuracy"]) == [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"
+    ]
+
+
+def test_the_uninstalled_plugin_is_gone(venv):
+    python, env, _ = venv
+    run([python, "-m", "pip", "uninstall", "--yes", "--quiet", "trainpad-demo-plugin", "trainpad-rmsprop"], env=env)
+    (listing,) = plugins_json(python, env, {})
+    assert not {"demo", "rmsprop"} & {p["name"] for p in listing["plugins"]}
+    assert not {"fashion-mnist", "lenet5", "adam", "label-smoothing-ce", "rmsprop"} & {c["name"] for c in listing["components"]}
+    assert {"mnist", "mnist-cnn", "sgd", "nll"} <= {c["name"] for c in listing["components"]}
