@@ -250,3 +250,40 @@ def test_a_missing_dataset_file_is_a_message_not_a_crash(use_time_engine, tmp_pa
 def test_a_model_paired_with_the_wrong_kind_of_loss_is_refused_before_training(use_time_engine):
     with pytest.raises(ConfigError, match="loss 'nan-loss' expects log_probs but model 'tiny-mlp' outputs logits"):
         use_time_engine.build_run(TrainConfig(**{**GOOD_RUN, "loss": "nan-loss"}))
+
+
+# -- the app ------------------------------------------------------------------------------
+
+
+def test_the_app_starts_beside_broken_plugins_and_its_plugins_tab_shows_them(use_entry_points):
+    app = pytest.importorskip("app", reason="app.py is not there yet")
+    import gradio as gr
+
+    from core.engine import Engine
+    from plugins.plugins_tab import listing_html, plugin_listing
+    from trainpad_test_support import entry_point
+
+    use_entry_points(
+        entry_point("broken_import", name="broken"),
+        entry_point("typo_hook", name="typo"),
+        entry_point("raises"),
+        entry_point("clash"),
+        entry_point("good"),
+    )
+    engine = Engine.load()
+    demo = app.build_app(engine)
+    tabs = {b.label for b in demo.blocks.values() if isinstance(b, gr.Tab) and b.visible is not False}
+    assert {"Train", "Evaluate", "Predict", "Plugins", "Good tab"} <= tabs
+    dropdowns = {b.label: [v for _, v in b.choices] for b in demo.blocks.values() if isinstance(b, gr.Dropdown)}
+    assert {"mnist-cnn", "tiny-mlp", "clash-only"} <= set(dropdowns["Model"]) and "raises-loss" not in dropdowns["Loss"]
+
+    listing = plugin_listing(engine)
+    # clash and good stay loaded, each with a name refused (clash's hook is tryfirst, so it takes tiny-mlp)
+    assert set(listing["failed"]) == {"broken", "typo", "raises", "clash", "good"}
+    errors = {p["name"]: p["error"] for p in listing["plugins"]}
+    assert errors["broken"].startswith("cannot import it: ModuleNotFoundError")
+    assert errors["typo"].startswith("implements register_model, which is not a trainpad hook")
+    assert errors["raises"] == "register_models raised RuntimeError: the model server is down"
+    assert "model 'mnist-cnn' is registered twice" in errors["clash"]
+    page = listing_html(engine)
+    assert "5 with errors" in page and "the model server is down" in page and "which is not a trainpad hook" in page
