@@ -26,6 +26,10 @@ import pytest
 
 from core.testing import write_idx_dataset
 
+sys.path.insert(0, str(Path(__file__).parent / "plugins"))
+
+from trainpad_test_support import clean_knobs  # noqa: E402,F401  (a fixture)
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "trainpad-demo-plugin"
 GUIDE = ROOT / "docs" / "plugins.md"
@@ -33,6 +37,8 @@ DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 DEMO = {("dataset", "fashion-mnist"), ("model", "lenet5"), ("optimizer", "adam"), ("loss", "label-smoothing-ce")}
 #: Every subprocess gets at most this long (seconds).
 TIMEOUT = 300
+
+pytestmark = pytest.mark.usefixtures("clean_knobs")  # the environment running the tests sets none
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "plugins"))
 
-from trainpad_test_support import plugin_module, use_entry_points  # noqa: E402,F401  (fixtures)
+from trainpad_test_support import clean_knobs, plugin_module, use_entry_points  # noqa: E402,F401  (fixtures)
 
 from core import Param, hookimpl  # noqa: E402
 from core.callbacks import Callback  # noqa: E402
@@ -26,6 +26,8 @@ from core.plugins import PluginError  # noqa: E402
 from core.training import TrainConfig  # noqa: E402
 
 GOOD_RUN = dict(dataset="blobs", model="tiny-mlp", optimizer="plain-sgd", loss="ce", batch_size=32, device="cpu", schedule="constant")
+
+pytestmark = pytest.mark.usefixtures("clean_knobs")  # the environment running the tests sets none
 
 
 def assert_still_trains(engine) -> None:

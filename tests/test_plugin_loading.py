@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "plugins"))
 
-from trainpad_test_support import entry_point, use_entry_points  # noqa: E402,F401  (a fixture)
+from trainpad_test_support import clean_knobs, entry_point, use_entry_points  # noqa: E402,F401  (fixtures)
 
 from core import cli  # noqa: E402
 from core.engine import Engine  # noqa: E402
@@ -26,6 +26,8 @@ from core.plugins import DEFAULT_PLUGINS, PluginError, PluginInfo, PluginLoader,
 
 BUILTINS = {module.rsplit(".", 1)[-1] for module in DEFAULT_PLUGINS}
 GOOD = {("dataset", "blobs"), ("model", "tiny-mlp"), ("optimizer", "plain-sgd"), ("loss", "ce"), ("callback", "recorder")}
+
+pytestmark = pytest.mark.usefixtures("clean_knobs")  # the environment running the tests sets none
 
 
 def components(engine: Engine, plugin: str) -> set[tuple[str, str]]:

@@ -57,10 +57,15 @@ def entry_point(module: str, name: str | None = None, dist: str | None = None, v
 
 
 @pytest.fixture
-def use_entry_points(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    """``use_entry_points(ep, ...)``: the installed plugins are these, and only these."""
+def clean_knobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """None of the plugin knobs set, whatever the environment running the tests has."""
     for knob in KNOBS:
         monkeypatch.delenv(knob, raising=False)
+
+
+@pytest.fixture
+def use_entry_points(monkeypatch: pytest.MonkeyPatch, clean_knobs: None) -> Iterator[Callable[..., None]]:
+    """``use_entry_points(ep, ...)``: the installed plugins are these, and only these."""
     monkeypatch.syspath_prepend(str(HERE))
     before = set(sys.modules)
 
