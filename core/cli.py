@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from core.params import Param, ParamError
 
 if TYPE_CHECKING:
+    from core.distributed import DistContext
     from core.engine import Engine
     from core.events import EpochEnd, StepEnd
 
@@ -67,6 +68,8 @@ def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None =
     t.add_argument("--output", "-o", type=Path, default=None, help="checkpoint path (default: runs/<dataset>-<model>-<time>.pt)")
     t.add_argument("--resume", type=Path, default=None, metavar="CHECKPOINT", help="carry on training this checkpoint")
     t.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    t.add_argument("--events", type=Path, default=None, metavar="FILE", help="append each event (step, epoch, end) to FILE as a JSON line, for programs following the run")
+    t.add_argument("--stop-file", type=Path, default=None, metavar="FILE", help="stop after the current batch, keeping the model, once FILE exists")
     if engine is not None:
         for kind in TRAINED_KINDS:
             name = chosen.get(kind, DEFAULTS[kind])
@@ -111,7 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return {"plugins": cmd_plugins, "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}[args.command](engine, args)
     except (TrainpadError, ParamError, CliError) as exc:
-        parser.exit(2, f"trainpad: error: {exc}\n")
+        from core.distributed import rank_prefix
+
+        parser.exit(2, f"trainpad: error: {rank_prefix()}{exc}\n")
     return 0
 
 
@@ -142,7 +147,30 @@ def cmd_plugins(engine: "Engine", args: argparse.Namespace) -> int:
 
 
 def cmd_train(engine: "Engine", args: argparse.Namespace) -> int:
+    """Train and save a checkpoint; under torchrun, as one process of a distributed run."""
+    from core.distributed import PeerFailed, peer_failure, record_error, setup
+
+    dist = setup(str(args.device))  # None unless torchrun started several processes
+    if dist is None:
+        return _train(engine, args, None)
+    try:
+        status = _train(engine, args, dist)
+    except BaseException as exc:  # torchrun stops the other processes and names the first failure
+        cause = peer_failure(exc)
+        if cause is not None:  # not this process's fault: one line, and not recorded as the root cause
+            raise PeerFailed(
+                f"another process of this distributed run failed or stopped answering (see its error), "
+                f"so this one stops too ({cause})"
+            ) from None
+        record_error(exc)
+        raise
+    dist.close()
+    return status
+
+
+def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None") -> int:
     from core.checkpoint import load_checkpoint, save_checkpoint
+    from core.events import StepEnd
     from core.training import TrainConfig
 
     params: dict[str, dict[str, Any]] = {}
@@ -156,18 +184,31 @@ def cmd_train(engine: "Engine", args: argparse.Namespace) -> int:
         schedule=args.schedule, train_samples=args.train_samples, test_samples=args.test_samples,
     )
     resume = load_checkpoint(engine.registry, args.resume) if args.resume else None
-    run = engine.build_run(config, data_dir=args.data_dir, resume=resume)
+    run = engine.build_run(config, data_dir=args.data_dir, resume=resume, distributed=dist)
     cfg = run.config
-    print(
-        f"training {cfg.model} on {cfg.dataset} with {cfg.optimizer} and {cfg.loss}: {cfg.epochs} epoch(s), "
-        f"batch {cfg.batch_size}, {len(run.parts.train_loader.dataset):,} samples, device {run.parts.device}",
-        file=sys.stderr,
-    )
-    bar = ProgressBar(enabled=not args.quiet)
+    main = dist is None or dist.is_main  # only rank 0 prints, draws the bar and saves
+    if dist is None:
+        batch, device = f"batch {cfg.batch_size}", f"device {run.parts.device}"
+    else:
+        batch = (
+            f"batch {cfg.batch_size} per process x {dist.world_size} processes = global batch "
+            f"{cfg.batch_size * dist.world_size}"
+        )
+        device = f"{dist.world_size} processes on {run.parts.device.type} ({dist.backend})"
+    if main:
+        print(
+            f"training {cfg.model} on {cfg.dataset} with {cfg.optimizer} and {cfg.loss}: {cfg.epochs} epoch(s), "
+            f"{batch}, {len(run.parts.train_loader.dataset):,} samples, {device}",
+            file=sys.stderr,
+        )
+    bar = ProgressBar(enabled=main and not args.quiet)
+    events = EventLog(args.events) if main and args.events else None
+    stop_file = args.stop_file
     previous = signal.getsignal(signal.SIGINT)
 
     def interrupt(signum: int, frame: Any) -> None:
-        print("\nstopping after this batch (Ctrl-C again to abort)", file=sys.stderr)
+        if main:
+            print("\nstopping after this batch (Ctrl-C again to abort)", file=sys.stderr)
         run.stop()
         signal.signal(signal.SIGINT, previous)
 
@@ -175,22 +216,65 @@ def cmd_train(engine: "Engine", args: argparse.Namespace) -> int:
     try:
         for event in run.events():
             bar.show(event)
+            if events is not None:
+                events.write(event)
+            if stop_file is not None and main and isinstance(event, StepEnd) and stop_file.exists():
+                run.stop()
     finally:
         signal.signal(signal.SIGINT, previous)
     end = run.result
     assert end is not None
     bar.close()
+    if not main:
+        return 1 if end.status == "diverged" or (end.epochs_done == 0 and end.status != "completed") else 0
     print(f"{end.status}: {end.message} ({end.elapsed:.1f} s)", file=sys.stderr)
     if end.epochs_done == 0 and end.status != "completed":
         print("no epoch finished, so no checkpoint was written", file=sys.stderr)
+        if events is not None:
+            events.end(end, None)
         return 1
     output = args.output or Path("runs") / f"{cfg.dataset}-{cfg.model}-{time.strftime('%Y%m%d-%H%M%S')}.pt"
     save_checkpoint(end.trained, output)
+    if events is not None:
+        events.end(end, output)
     metrics = end.trained.metrics
     if "test_accuracy" in metrics:
         print(f"test accuracy {metrics['test_accuracy'] * 100:.2f}%, test loss {metrics['test_loss']:.4f}")
     print(f"checkpoint: {output}")
     return 0 if end.status != "diverged" else 1
+
+
+class EventLog:
+    """``--events FILE``: one JSON object per line, ``{"event": "step"|"epoch"|"end", ...fields}``.
+
+    Step and epoch lines hold the :class:`~core.events.StepEnd` / :class:`~core.events.EpochEnd`
+    fields; the end line holds the :class:`~core.events.TrainEnd` scalars, ``checkpoint``
+    (its path, or null) and ``metrics``.  :class:`core.distributed.LocalRun` reads it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = path.open("a")
+
+    def write(self, event: Any) -> None:
+        from core.events import EpochEnd, StepEnd
+
+        kind = "step" if isinstance(event, StepEnd) else "epoch" if isinstance(event, EpochEnd) else None
+        if kind is not None:
+            self._line({"event": kind, **event.to_dict()})
+
+    def end(self, end: Any, checkpoint: Path | None) -> None:
+        self._line({
+            "event": "end", "status": end.status, "message": end.message, "epochs_done": end.epochs_done,
+            "steps_done": end.steps_done, "elapsed": end.elapsed,
+            "checkpoint": str(checkpoint) if checkpoint is not None else None,
+            "metrics": dict(end.trained.metrics) if end.trained is not None else {},
+        })
+        self.file.close()
+
+    def _line(self, record: dict[str, Any]) -> None:
+        self.file.write(json.dumps(record) + "\n")
+        self.file.flush()
 
 
 class ProgressBar:

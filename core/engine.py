@@ -13,11 +13,12 @@ The web app, the CLI and tests all drive this one API::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
 import pluggy
@@ -34,6 +35,9 @@ from core.registry import KINDS, Component, Registry, RegistrationError, Unknown
 from core.tabs import Tab
 from core.trained import TrainedModel
 from core.training import RUN_PARAMS, RunParts, TrainConfig, TrainingRun
+
+if TYPE_CHECKING:
+    from core.distributed import DistContext
 
 log = logging.getLogger("trainpad")
 
@@ -246,6 +250,7 @@ class Engine:
         resume: TrainedModel | None = None,
         run_params: tuple = RUN_PARAMS,
         callbacks: Iterable[tuple[str, Any]] = (),
+        distributed: "DistContext | None" = None,
     ) -> TrainingRun:
         """Check ``config``, build every piece of the run, and return it ready to train.
 
@@ -253,6 +258,9 @@ class Engine:
             the ones ``config`` names).
         :param run_params: the allowed settings (a server narrows the ranges).
         :param callbacks: extra ``(name, Callback)`` pairs, after the registered ones.
+        :param distributed: this process's part in a torchrun run (see
+            :func:`core.distributed.setup`): the model is wrapped in DDP, the data
+            sharded, ``config.batch_size`` is per process, and only rank 0 gets callbacks.
         :raises ConfigError: for settings that do not fit, before anything is trained.
         :raises ComponentError: when a component's factory fails.
         """
@@ -282,7 +290,7 @@ class Engine:
                 "pick a loss that matches the model"
             )
         try:
-            device = resolve_device(config.device)
+            device = distributed.device if distributed is not None else resolve_device(config.device)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         if resume is not None:
@@ -291,8 +299,10 @@ class Engine:
         dataset = parts["dataset"]
         class_names = list(dataset.meta["class_names"])
         root = Path(data_dir) if data_dir is not None else None
-        train_set = take(self.load_dataset(dataset.name, values["dataset"], train=True, root=root), config.train_samples or None)
-        test_set = take(self.load_dataset(dataset.name, values["dataset"], train=False, root=root), config.test_samples or None)
+        # In a distributed run one process per machine loads (downloads) first.
+        with distributed.local_main_first() if distributed is not None else contextlib.nullcontext():
+            train_set = take(self.load_dataset(dataset.name, values["dataset"], train=True, root=root), config.train_samples or None)
+            test_set = take(self.load_dataset(dataset.name, values["dataset"], train=False, root=root), config.test_samples or None)
 
         torch.manual_seed(config.seed)
         generator = torch.Generator().manual_seed(config.seed)
@@ -309,6 +319,12 @@ class Engine:
             loss_fn = parts["loss"].factory(**values["loss"])
         if not callable(loss_fn):
             raise ComponentError(parts["loss"].label, "its factory did not return a callable loss(output, target)")
+        train_sampler = test_sampler = None
+        if distributed is not None:
+            model = distributed.wrap(model)
+            torch.manual_seed(config.seed + distributed.rank)  # dropout differs across processes
+            train_sampler = distributed.train_sampler(train_set, config.seed)
+            test_sampler = distributed.test_sampler(test_set)
 
         spec = {
             kind: {"name": parts[kind].name, "plugin": parts[kind].plugin, "params": values[kind]} for kind in TRAINED_KINDS
@@ -317,6 +333,8 @@ class Engine:
         to_probs = TrainedModel(torch.nn.Identity(), {}, [], output=output).probabilities
 
         def make_trained(trained_model: torch.nn.Module, metrics: dict[str, float], epochs: int) -> TrainedModel:
+            if distributed is not None:
+                trained_model = distributed.local(trained_model)  # the model inside DDP
             return TrainedModel(trained_model, spec, class_names, output, meta, metrics, epochs)
 
         pin = device.type == "cuda"
@@ -326,15 +344,19 @@ class Engine:
                 model=model,
                 optimizer=optimizer,
                 loss_fn=loss_fn,
-                train_loader=make_loader(train_set, batch_size=config.batch_size, shuffle=True, generator=generator, pin_memory=pin),
-                test_loader=make_loader(test_set, batch_size=1000, shuffle=False, pin_memory=pin),
+                train_loader=make_loader(
+                    train_set, batch_size=config.batch_size, shuffle=True, generator=generator, sampler=train_sampler, pin_memory=pin
+                ),
+                test_loader=make_loader(test_set, batch_size=1000, shuffle=False, sampler=test_sampler, pin_memory=pin),
                 device=device,
                 labels={kind: parts[kind].label for kind in TRAINED_KINDS},
                 make_trained=make_trained,
                 num_classes=len(class_names),
                 to_probs=to_probs,
-                callbacks=self._callbacks() + list(callbacks),
+                callbacks=self._callbacks() + list(callbacks) if distributed is None or distributed.is_main else [],
                 epochs_before=resume.epochs if resume is not None else 0,
+                distributed=distributed,
+                train_sampler=train_sampler,
             )
         )
 

@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import torch
 from torch import nn
@@ -27,6 +27,9 @@ from core.evaluation import Evaluation, evaluate
 from core.events import EpochEnd, StepEnd, TrainEnd
 from core.params import Param, validate_params
 from core.trained import TrainedModel
+
+if TYPE_CHECKING:
+    from core.distributed import DistContext
 
 SCHEDULES = ("onecycle", "cosine", "constant")
 
@@ -102,6 +105,10 @@ class RunParts:
     to_probs: Callable[[torch.Tensor], torch.Tensor]
     callbacks: list[tuple[str, Callback]] = field(default_factory=list)
     epochs_before: int = 0
+    #: this process's part in a torchrun run (see :mod:`core.distributed`); ``None`` alone
+    distributed: "DistContext | None" = None
+    #: a sampler whose ``set_epoch(epoch)`` reshuffles it before each epoch (a ``DistributedSampler``)
+    train_sampler: Any = None
 
 
 class TrainingRun:
@@ -112,6 +119,7 @@ class TrainingRun:
         self.config = parts.config
         self.model = parts.model
         self._stop = threading.Event()
+        self._stop_reason: str | None = None  # a callback's StopTraining, in a distributed run
         self.history: list[EpochEnd] = []
         self.result: TrainEnd | None = None
 
@@ -135,6 +143,8 @@ class TrainingRun:
         cfg = self.config
         model, optimizer, loss_fn, device = p.model, p.optimizer, p.loss_fn, p.device
         loader = p.train_loader
+        dist = p.distributed
+        world = dist.world_size if dist is not None else 1
         steps_per_epoch = len(loader)
         total_steps = steps_per_epoch * cfg.epochs
         with blame(p.labels["optimizer"]):
@@ -149,12 +159,14 @@ class TrainingRun:
         epoch = 0
         try:
             for epoch in range(1, cfg.epochs + 1):
+                if p.train_sampler is not None:
+                    p.train_sampler.set_epoch(p.epochs_before + epoch)
                 model.train()
                 epoch_loss = 0.0
                 epoch_correct = epoch_count = 0
                 tick = time.perf_counter()
                 for x, y in loader:
-                    if self._stop.is_set():
+                    if self._stop.is_set() and dist is None:  # distributed processes stop together, below
                         break
                     x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                     optimizer.zero_grad(set_to_none=True)
@@ -165,6 +177,11 @@ class TrainingRun:
                     with blame(p.labels["loss"]):
                         loss = loss_fn(output, y)
                         loss_value = loss.item()  # a loss that is not a scalar tensor fails here, named
+                    if dist is not None:  # every process takes the global batch's loss, and stops with the others
+                        loss_value, stopping = dist.agree(loss_value, self._stop.is_set())
+                        if stopping:
+                            self._stop.set()
+                            break
                     if not math.isfinite(loss_value) or loss_value > DIVERGENCE_FACTOR * reference:
                         model.load_state_dict(good_state)
                         status, message = "diverged", self._divergence_message(loss_value, step + 1)
@@ -193,9 +210,9 @@ class TrainingRun:
                         loss=loss_value,
                         accuracy=epoch_correct / epoch_count,
                         lr=optimizer.param_groups[0]["lr"],
-                        samples=samples,
+                        samples=samples * world,
                         elapsed=now - started,
-                        samples_per_sec=rate,
+                        samples_per_sec=rate * world,
                         eta=(total_steps - step) * busy / step,
                     )
                     self._notify("on_batch_end", event)
@@ -205,6 +222,9 @@ class TrainingRun:
                     epoch -= 1
                     break
                 evaluation = self._evaluate()
+                epoch_rate = samples / train_time if train_time > 0 else 0.0
+                if dist is not None:  # over all processes: the global loss and accuracy, the total samples/s
+                    epoch_loss, epoch_correct, epoch_count, epoch_rate = dist.sum(epoch_loss, epoch_correct, epoch_count, epoch_rate)
                 epoch_end = EpochEnd(
                     epoch=epoch,
                     epochs=cfg.epochs,
@@ -214,11 +234,13 @@ class TrainingRun:
                     test_loss=evaluation.loss if evaluation else None,
                     test_accuracy=evaluation.accuracy if evaluation else None,
                     elapsed=time.perf_counter() - started,
-                    samples_per_sec=samples / train_time if train_time > 0 else 0.0,
+                    samples_per_sec=epoch_rate,
                 )
                 self.history.append(epoch_end)
                 self._notify("on_epoch_end", epoch_end)
                 yield epoch_end
+                if dist is not None and dist.any(self._stop.is_set()):  # a callback on rank 0 stopped it
+                    self._stop.set()
                 if status != "completed" or self._stop.is_set():
                     break
         except StopTraining as exc:
@@ -229,7 +251,7 @@ class TrainingRun:
             self._finish("stopped", "the run was cancelled", epoch, step, started)
             raise
         if status == "completed" and self._stop.is_set():
-            status, message = "stopped", f"stopped at step {step} of {total_steps}; the model trained so far is kept"
+            status, message = "stopped", self._stop_reason or f"stopped at step {step} of {total_steps}; the model trained so far is kept"
         yield self._finish(status, message, epoch, step, started)
 
     def _finish(self, status: str, message: str, epoch: int, step: int, started: float) -> TrainEnd:
@@ -256,14 +278,15 @@ class TrainingRun:
         if p.test_loader is None:
             return None
         with blame(p.labels["model"]):
-            return evaluate(
-                self.model,
+            evaluation = evaluate(
+                self.model if p.distributed is None else p.distributed.local(self.model),
                 p.test_loader,
                 loss_fn=p.loss_fn,
                 to_probs=p.to_probs,
                 num_classes=p.num_classes,
                 device=p.device,
             )
+        return evaluation if p.distributed is None else p.distributed.reduce_evaluation(evaluation)
 
     def _check_output(self, output: Any, batch: int) -> None:
         expected = (batch, self.parts.num_classes)
@@ -291,8 +314,15 @@ class TrainingRun:
 
     def _notify(self, method: str, event: Any = None) -> None:
         for name, callback in self.parts.callbacks:
-            with blame(f"callback {name}"):
-                if event is None:
-                    getattr(callback, method)(self)
-                else:
-                    getattr(callback, method)(self, event)
+            try:
+                with blame(f"callback {name}"):
+                    if event is None:
+                        getattr(callback, method)(self)
+                    else:
+                        getattr(callback, method)(self, event)
+            except StopTraining as exc:
+                if self.parts.distributed is None or method == "on_train_end":
+                    raise
+                # Rank 0 alone runs callbacks: the processes agree to stop at the next step or epoch end.
+                self._stop_reason = str(exc) or "stopped by a callback"
+                self._stop.set()
