@@ -122,6 +122,8 @@ def venv(tmp_path_factory):
     quick.mkdir()
     (quick / "trainpad_rmsprop.py").write_text(code_block("python", '"""trainpad_rmsprop:'))
     (quick / "pyproject.toml").write_text(code_block("toml", 'name = "trainpad-rmsprop"'))
+    (sources / "quickstart-tests").mkdir()  # not beside the module: setuptools would package it
+    (sources / "quickstart-tests" / "test_rmsprop.py").write_text(code_block("python", "def test_plugin_is_installed"))
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRAINPAD_", "PYTHON", "VIRTUAL_ENV"))}
     env.update(TRAINPAD_OFFLINE="1", OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
@@ -209,11 +211,15 @@ def test_the_installed_plugin_can_be_switched_off(venv):
     assert (statuses["demo"], statuses["rmsprop"]) == ("loaded", "blocked")
 
 
-def test_the_installed_plugin_passes_its_own_tests(venv):
+def test_the_installed_plugins_pass_their_own_tests(venv):
+    # the demo's tests/, and the tests the guide shows for its quick-start plugin
     python, env, sources = venv
-    result = run([python, "-m", "pytest", "-v", "-p", "no:cacheprovider"], env=env, cwd=sources / "demo", check=False)
+    argv = [python, "-m", "pytest", "-v", "-p", "no:cacheprovider", "demo/tests", "quickstart-tests"]
+    result = run(argv, env=env, cwd=sources, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "test_demo_plugin.py::test_plugin_is_installed PASSED" in result.stdout
+    assert "test_rmsprop.py::test_plugin_is_installed PASSED" in result.stdout
+    assert "test_rmsprop.py::test_it_trains PASSED" in result.stdout
 
 
 @pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason=f"{DEBIAN_FASHION} is missing: apt install dataset-fashion-mnist")
