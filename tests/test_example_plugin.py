@@ -186,6 +186,9 @@ def test_the_installed_plugin_is_listed_with_its_dist_and_version(venv):
     assert components[("optimizer", "rmsprop")]["plugin"] == "rmsprop"
 
     assert "demo (trainpad-demo-plugin 0.1.0) [loaded]\n  dataset fashion-mnist: Fashion-MNIST: 70,000" in text
+    # what the guide shows `trainpad plugins` printing for its quick-start plugin is what it prints
+    shown = code_block("console", "$ trainpad plugins\n").split("$ trainpad plugins\n")[1].split("...")[0]
+    assert shown.count("\n") == 4 and shown in text
     assert "--model-activation VALUE" in help_text and "--model-dropout VALUE" in help_text
 
 
