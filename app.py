@@ -167,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(list_plugins(Engine.load()), indent=2))
         return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     engine = Engine.load()
     demo = build_app(engine)
     _, url, share_url = serve(demo, host=args.host, port=args.port, share=args.share, prevent_thread_lock=True, quiet=True)

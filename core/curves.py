@@ -42,6 +42,11 @@ class Curves:
             acc = event.test_accuracy * 100.0 if event.test_accuracy is not None else None
             self._test.append((float(event.epoch), event.test_loss, acc))
 
+    def add_test(self, epoch: float, loss: float | None, accuracy: float | None) -> None:
+        """Record a test evaluation made outside the run's events (the starting model's, at epoch 0)."""
+        self._test.append((float(epoch), loss, accuracy * 100.0 if accuracy is not None else None))
+        self._test.sort(key=lambda item: item[0])
+
     def __len__(self) -> int:
         return len(self._x)
 

@@ -56,13 +56,15 @@ def _error_colour(fraction: float) -> str:
 
 STYLE = """
 <style>
-.tp-cm {border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 13px; margin: 0 auto;}
+.tp-cm {border-collapse: collapse; border: none !important; margin-top: 8px !important; font-variant-numeric: tabular-nums; font-size: 13px; margin: 0 auto;}
 .tp-cm th, .tp-cm td {padding: 0; text-align: center; min-width: 2.6em; height: 2.2em;}
-.tp-cm td {border: 1px solid rgba(128,128,128,.25);}
+.tp-cm td, .tp-cm th {border: 1px solid rgba(128,128,128,.25) !important;}
+.tp-cm thead th, .tp-cm tbody th {border: none !important;}
 .tp-cm th {font-weight: 600; color: var(--body-text-color-subdued, #666);}
 .tp-cm .axis {font-weight: 400; font-size: 12px; color: var(--body-text-color-subdued, #666);}
 .tp-bars {display: grid; grid-template-columns: auto 1fr auto; gap: 4px 8px; align-items: center;
-  font-size: 13px; font-variant-numeric: tabular-nums; max-width: 460px; margin: 0 auto;}
+  font-size: 13px; font-variant-numeric: tabular-nums; max-width: 520px; margin: 8px auto 0 auto;}
+.tp-bars small {color: var(--body-text-color-subdued, #777);}
 .tp-bar {height: 14px; border-radius: 3px; background: rgba(128,128,128,.15); overflow: hidden;}
 .tp-bar > div {height: 100%; background: #2563eb;}
 </style>
@@ -108,14 +110,16 @@ def confusion_html(confusion: Any, class_names: Sequence[str]) -> str:
     )
 
 
-def per_class_html(accuracies: Sequence[float], class_names: Sequence[str]) -> str:
-    """Per-class accuracy as labelled horizontal bars."""
+def per_class_html(accuracies: Sequence[float], class_names: Sequence[str], totals: Sequence[int] | None = None) -> str:
+    """Per-class accuracy as labelled horizontal bars, with the count of mistakes when ``totals`` is given."""
     items = []
-    for name, accuracy in zip(class_names, accuracies):
+    totals = list(totals) if totals is not None else [None] * len(class_names)
+    for name, accuracy, total in zip(class_names, accuracies, totals):
+        wrong = f" <small>({round(total * (1 - accuracy)):,} of {total:,} wrong)</small>" if total else ""
         items.append(
             f"<span>{html.escape(str(name))}</span>"
             f'<div class="tp-bar"><div style="width:{accuracy * 100:.1f}%"></div></div>'
-            f"<span>{accuracy * 100:.1f}%</span>"
+            f"<span>{accuracy * 100:.1f}%{wrong}</span>"
         )
     return STYLE + '<div class="tp-bars">' + "".join(items) + "</div>"
 

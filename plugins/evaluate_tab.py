@@ -71,7 +71,7 @@ class Evaluator:
         items = []
         for mistake in mistakes:
             picture = dataset_picture(test_set, mistake.index, mean=meta.get("mean", (0.0,)), std=meta.get("std", (1.0,)))
-            caption = f"true {names[mistake.true]} → predicted {names[mistake.predicted]} ({mistake.confidence:.0%})"
+            caption = f"{names[mistake.true]} → {names[mistake.predicted]} ({mistake.confidence:.0%})"
             items.append((to_pil(upscale(picture, 112)), caption))
         return items
 
@@ -80,14 +80,11 @@ class Evaluator:
         from core.display import confusion_html, per_class_html
 
         wrong = result.count - int(result.confusion.diagonal().sum())
-        summary = (
-            f"### Accuracy {result.accuracy:.2%} · loss {result.loss:.4f}\n"
-            f"{result.count:,} test images, {wrong:,} wrong · model: {trained.describe()}"
-        )
+        summary = f"### Accuracy {result.accuracy:.2%} · loss {result.loss:.4f} · {wrong:,} of {result.count:,} test images wrong"
         return EvaluateView(
             summary=summary,
             confusion=confusion_html(result.confusion, trained.class_names),
-            per_class=per_class_html(result.per_class_accuracy, trained.class_names),
+            per_class=per_class_html(result.per_class_accuracy, trained.class_names, totals=result.confusion.sum(dim=1).tolist()),
             mistakes=gallery,
         )
 
@@ -100,18 +97,20 @@ def build(engine: "Engine") -> None:
     from core.ui import enclosing_tab, session_id
 
     evaluator = Evaluator(engine, store_for(engine))
-    with gr.Row(equal_height=True):
-        current = gr.Markdown("", padding=True)
-        samples = gr.Number(0, label="Test images", precision=0, minimum=0, step=1000, info="0 uses the whole test split", scale=0, min_width=180)
-        run = gr.Button("Evaluate", variant="primary", scale=0, min_width=160)
-    summary = gr.Markdown("Press **Evaluate** to test the current model on the test split.", padding=True)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            current = gr.Markdown("", label="Current model", padding=True)
+            summary = gr.Markdown("Press **Evaluate** to test the current model on the test split of its dataset.", label="Summary", padding=True)
+        with gr.Column(scale=1, min_width=240):
+            samples = gr.Number(0, label="Test images", precision=0, minimum=0, step=1000, info="0: the whole test split")
+            run = gr.Button("Evaluate", variant="primary")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=360):
             confusion = gr.HTML(label="Confusion matrix", show_label=True, container=True, padding=True)
         with gr.Column(scale=2, min_width=280):
             per_class = gr.HTML(label="Accuracy per class", show_label=True, container=True, padding=True)
     mistakes = gr.Gallery(
-        label="Most confident mistakes",
+        label="Most confident mistakes: true → predicted (confidence)",
         format="png",
         columns=8,
         height="auto",

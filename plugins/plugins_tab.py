@@ -45,12 +45,16 @@ def listing_html(engine: "Engine") -> str:
         version = html.escape(entry.get("version") or "")
         status = entry["status"]
         badge = f'<span class="tp-badge tp-{html.escape(status)}">{html.escape(status)}</span>'
-        things = [f"{html.escape(c['kind'])} <code>{html.escape(c['name'])}</code>" for c in entry["components"]]
+        things = [
+            f"{html.escape(c['kind'])} <code>{html.escape(c['name'])}</code>"
+            + (f" <span class='tp-sub'>{html.escape(c['description'])}</span>" if c["description"] else "")
+            for c in entry["components"]
+        ]
         things += [f"tab <code>{html.escape(label)}</code>" for label in entry["tabs"]]
         error = f'<div class="tp-error">{html.escape(entry["error"])}</div>' if entry.get("error") else ""
         rows.append(
             f"<tr><td><b>{name}</b><div class='tp-sub'>{origin} {version}</div></td>"
-            f"<td>{badge}</td><td>{', '.join(things) or '—'}{error}</td></tr>"
+            f"<td>{badge}</td><td>{'<br>'.join(things) or '—'}{error}</td></tr>"
         )
     failed = len(data["failed"])
     head = (
@@ -64,9 +68,10 @@ def listing_html(engine: "Engine") -> str:
 
 STYLE = """
 <style>
-.tp-plugins {width: 100%; border-collapse: collapse; font-size: 14px;}
-.tp-plugins th {text-align: left; font-weight: 600; padding: 6px 10px; border-bottom: 2px solid rgba(128,128,128,.3);}
-.tp-plugins td {vertical-align: top; padding: 8px 10px; border-bottom: 1px solid rgba(128,128,128,.2);}
+.tp-plugins {width: 100%; border-collapse: collapse !important; border: none !important; font-size: 14px;}
+.tp-plugins th {text-align: left; font-weight: 600; padding: 6px 10px; border: none !important; border-bottom: 2px solid rgba(128,128,128,.3) !important;}
+.tp-plugins td {vertical-align: top; padding: 8px 10px; border: none !important; border-bottom: 1px solid rgba(128,128,128,.2) !important;}
+.tp-plugins th:nth-child(1) {width: 26%;} .tp-plugins th:nth-child(2) {width: 10%;}
 .tp-sub {font-size: 12px; color: var(--body-text-color-subdued, #777);}
 .tp-badge {display: inline-block; padding: 1px 8px; border-radius: 9px; font-size: 12px; font-weight: 600;}
 .tp-loaded {background: #dcfce7; color: #166534;}

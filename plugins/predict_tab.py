@@ -114,7 +114,7 @@ def build(engine: "Engine") -> None:
                 upload = gr.Image(label="Picture of a digit", sources=["upload", "clipboard"], type="numpy", image_mode="RGBA", height=220)
         with gr.Column(scale=2, min_width=260):
             label = gr.Label(BLANK, num_top_classes=3, label="Prediction")
-            seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=240, width=240, buttons=[], format="png")
+            seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=260, buttons=[], format="png")
             note = gr.Markdown("", padding=True)
 
     def on_picture(picture: Any, request: gr.Request) -> list[Any]:

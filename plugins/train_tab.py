@@ -89,6 +89,8 @@ class TrainView:
     current: str = ""
     fraction: float | None = None
     desc: str = ""
+    #: a message to pop up once (the run diverged)
+    warning: str | None = None
 
 
 @dataclass
@@ -107,6 +109,14 @@ class RunRecord:
     @property
     def log(self) -> str:
         return "\n".join(self.lines)
+
+
+def starting_point(run: "TrainingRun") -> Any:
+    """The run's model evaluated on its test split before any step, so test curves start at epoch 0."""
+    from core.evaluation import evaluate
+
+    p = run.parts
+    return evaluate(p.model, p.test_loader, loss_fn=p.loss_fn, to_probs=p.to_probs, num_classes=p.num_classes, device=p.device)
 
 
 def describe_config(run: "TrainingRun") -> str:
@@ -224,6 +234,14 @@ class Trainer:
         events = run.events()
         last = -1e9
         try:
+            if run.parts.test_loader is not None:
+                record.status = "Testing the starting model…"
+                yield self.view(session, record, fraction=0.0, desc="testing the starting model")
+                with user_errors("Testing the starting model"):
+                    start = starting_point(run)
+                record.curves.add_test(0.0, start.loss, start.accuracy)
+                record.say(f"before training: test loss {start.loss:.4f}, accuracy {start.accuracy:.2%}")
+            record.status = "Training…"
             yield self.view(session, record, fraction=0.0, desc="starting")
             with user_errors("Training"):
                 for event in events:
@@ -240,7 +258,10 @@ class Trainer:
                         yield self.view(session, record, fraction=event.step / max(run.parts.config.epochs * len(run.parts.train_loader), 1), desc="evaluated")
                     elif kind == "TrainEnd":
                         self._finish(session, run, record, event)
-                        yield self.view(session, record)
+                        view = self.view(session, record)
+                        if event.status == "diverged":
+                            view.warning = event.message
+                        yield view
         finally:
             events.close()  # a cancelled generator: the run stops and keeps its model
             self._finish(session, run, record, run.result)
@@ -376,53 +397,58 @@ def build(engine: "Engine") -> None:
     controls = []
 
     with gr.Row(equal_height=False):
-        with gr.Column(scale=2, min_width=340):
-            for kind in KINDS:
-                components = engine.registry.components(kind)
-                chosen = default_choice(engine, kind)
-                with gr.Group():
-                    dropdowns[kind] = gr.Dropdown(
-                        choices=[(c.name, c.name) for c in components],
-                        value=chosen,
-                        label=kind.capitalize(),
-                        info=_component_info(engine, kind, chosen),
-                        interactive=True,
-                    )
-                    for component in components:
+        with gr.Column(scale=2, min_width=360):
+            with gr.Group():
+                for pair in (KINDS[:2], KINDS[2:]):
+                    with gr.Row(equal_height=True):
+                        for kind in pair:
+                            chosen = default_choice(engine, kind)
+                            dropdowns[kind] = gr.Dropdown(
+                                choices=[(c.name, c.name) for c in engine.registry.components(kind)],
+                                value=chosen,
+                                label=kind.capitalize(),
+                                info=_component_info(engine, kind, chosen),
+                                interactive=True,
+                                min_width=160,
+                            )
+            with gr.Accordion("Hyperparameters", open=False):
+                for kind in KINDS:
+                    chosen = dropdowns[kind].value
+                    for component in engine.registry.components(kind):
                         if not component.params:
                             continue
-                        with gr.Column(visible=component.name == chosen, variant="compact") as group:
+                        with gr.Column(visible=component.name == chosen) as group:
+                            gr.Markdown(f"**{kind.capitalize()} {component.name}**")
                             controls += component_controls(component)
                         groups[kind][component.name] = group
             with gr.Accordion("Run settings", open=True):
                 with gr.Row():
-                    epochs = gr.Number(1, label="Epochs", precision=0, minimum=1, maximum=run_params["epochs"].max, step=1, info="passes over the training data")
-                    batch_size = gr.Number(128, label="Batch size", precision=0, minimum=1, maximum=run_params["batch_size"].max, step=1, info="samples per step")
+                    epochs = gr.Number(1, label="Epochs", precision=0, minimum=1, maximum=run_params["epochs"].max, step=1, min_width=100)
+                    batch_size = gr.Number(128, label="Batch size", precision=0, minimum=1, maximum=run_params["batch_size"].max, step=1, min_width=100)
+                    train_samples = gr.Number(0, label="Training samples", precision=0, minimum=0, step=1000, info="0: all of them", min_width=100)
                 with gr.Row():
-                    train_samples = gr.Number(0, label="Training samples", precision=0, minimum=0, step=100, info="0 uses them all")
-                    schedule = gr.Dropdown(list(run_params["schedule"].choices or ()), value="onecycle", label="Schedule", info="learning rate over the run")
-                with gr.Row():
+                    schedule = gr.Dropdown(list(run_params["schedule"].choices or ()), value="onecycle", label="LR schedule", min_width=100)
                     devices = available_devices()
-                    device = gr.Dropdown(devices, value=devices[0], label="Device", info="where to train")
-                    seed = gr.Number(1, label="Seed", precision=0, minimum=0, step=1, info="same seed, same run (on CPU)")
-                resume = gr.Checkbox(False, label="Carry on training the current model", info="same dataset and model; its own model settings are kept")
+                    device = gr.Dropdown(devices, value=devices[0], label="Device", min_width=100)
+                    seed = gr.Number(1, label="Seed", precision=0, minimum=0, step=1, min_width=100)
+                resume = gr.Checkbox(False, label="Carry on training the current model", info="same dataset and model; the model keeps its own settings")
             with gr.Row():
                 start = gr.Button("Start training", variant="primary", scale=2)
                 stop = gr.Button("Stop", variant="stop", scale=1)
         with gr.Column(scale=3, min_width=420):
-            status = gr.Markdown("Choose the components and settings, then **Start training**.", elem_classes="tp-status", padding=True)
+            status = gr.Markdown("Choose the components and settings, then **Start training**.", label="Status", elem_classes="tp-status", padding=True)
             with gr.Row(equal_height=True):
-                loss_plot = gr.LinePlot(empty_frame(), x="epoch", y="value", color="split", label="Loss", y_title="loss", x_title="epoch", color_map=COLOURS, height=260, show_label=True)
-                acc_plot = gr.LinePlot(empty_frame(), x="epoch", y="value", color="split", label="Accuracy (%)", y_title="accuracy (%)", x_title="epoch", color_map=COLOURS, height=260, show_label=True)
+                loss_plot = gr.LinePlot(empty_frame(), x="epoch", y="value", color="split", label="Loss", y_title="loss", x_title="epoch", color_map=COLOURS, color_title="", height=280, show_label=True)
+                acc_plot = gr.LinePlot(empty_frame(), x="epoch", y="value", color="split", label="Accuracy (%)", y_title="accuracy (%)", x_title="epoch", color_map=COLOURS, color_title="", height=280, show_label=True)
             with gr.Row(equal_height=True):
-                metrics = gr.Markdown("", padding=True)
+                metrics = gr.Markdown("", label="Metrics", padding=True)
                 download = gr.DownloadButton("Download checkpoint", visible=False, variant="secondary", scale=0, min_width=220)
-            log_box = gr.Textbox("", label="Log", lines=6, max_lines=6, interactive=False, autoscroll=True, buttons=["copy"])
-            with gr.Accordion("Current model", open=True):
-                current = gr.Markdown("", padding=True)
+            log_box = gr.Textbox("", label="Log", lines=5, max_lines=5, interactive=False, autoscroll=True, buttons=["copy"])
+            current = gr.Markdown("", label="Current model", padding=True)
+            with gr.Accordion("Load a checkpoint, or go back to the shipped model", open=False):
                 with gr.Row(equal_height=True):
-                    upload = gr.File(label="Load a checkpoint (.pt)", file_types=[".pt"], type="filepath", height=90, scale=3)
-                    reset = gr.Button("Use the shipped model", variant="secondary", scale=1)
+                    upload = gr.File(label="Checkpoint (.pt)", file_types=[".pt"], type="filepath", height=130, scale=3)
+                    reset = gr.Button("Use the shipped model", variant="secondary", scale=1, min_width=160)
 
     outputs = [status, loss_plot, acc_plot, metrics, download, log_box, current]
 
@@ -434,7 +460,7 @@ def build(engine: "Engine") -> None:
             view.metrics,
             gr.DownloadButton(value=view.checkpoint, visible=view.checkpoint is not None),
             view.log,
-            view.current,
+            f"**Current model:** {view.current}",
         ]
 
     def on_start(
@@ -460,6 +486,8 @@ def build(engine: "Engine") -> None:
         for view in trainer.train(session_id(request), config, resume=bool(resume)):
             if view.fraction is not None:
                 progress(view.fraction, desc=view.desc)
+            if view.warning:
+                gr.Warning(view.warning, title="Training diverged")
             yield show(view)
 
     start_event = start.click(
@@ -494,12 +522,12 @@ def build(engine: "Engine") -> None:
     dropdowns["model"].change(on_model, inputs=[dropdowns["model"], dropdowns["loss"]], outputs=dropdowns["loss"], api_visibility="private", show_progress="hidden", queue=False)
 
     def on_upload(path: str | None, request: gr.Request) -> str:
-        return trainer.load(session_id(request), path)
+        return f"**Current model:** {trainer.load(session_id(request), path)}"
 
     upload.upload(on_upload, inputs=upload, outputs=current, api_name="load_checkpoint")
 
     def on_reset(request: gr.Request) -> str:
-        return trainer.reset(session_id(request))
+        return f"**Current model:** {trainer.reset(session_id(request))}"
 
     reset.click(on_reset, outputs=current, api_name="use_shipped_model")
 
@@ -534,8 +562,9 @@ def _component_info(engine: "Engine", kind: str, name: str | None) -> str:
     if not name or name not in engine.registry.names(kind):
         return ""
     component = engine.registry.get(kind, name)
-    origin = f" (plugin {component.plugin})" if component.plugin else ""
-    return f"{component.description}{origin}"
+    info = engine.plugins.get(component.plugin)
+    third_party = component.plugin and (info is None or not info.builtin)
+    return f"{component.description} (plugin {component.plugin})" if third_party else component.description
 
 
 def compatible_loss(engine: "Engine", model: str, loss: str) -> str:
