@@ -1,0 +1,187 @@
+"""Shared by the benchmark scripts: arguments, the machine, alternating runs, reporting.
+
+Every script measures a candidate (trainpad's way) against a baseline in the same run,
+alternating the two so that load from other processes falls on both alike, and prints
+the medians and their ratio.  ``--quick`` shrinks everything to seconds (CI runs it);
+``--json FILE`` also writes the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds (for CI)")
+    p.add_argument("--rounds", type=int, default=None, help="alternating rounds (default: 5, 2 with --quick)")
+    p.add_argument("--data-dir", type=Path, default=None, help="folder with MNIST/raw (default: TRAINPAD_DATA_DIR or ../shared/data)")
+    p.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the results as JSON")
+    return p
+
+
+def rounds(args: argparse.Namespace, full: int = 5, quick: int = 2) -> int:
+    return args.rounds or (quick if args.quick else full)
+
+
+def real_data_dir(args: argparse.Namespace) -> Path | None:
+    """The folder holding real MNIST, or ``None``."""
+    for candidate in (args.data_dir, os.environ.get("TRAINPAD_DATA_DIR"), SHARED_DATA):
+        if candidate and (Path(candidate) / "MNIST" / "raw" / "t10k-images-idx3-ubyte").exists():
+            return Path(candidate)
+    return None
+
+
+def data_dir(args: argparse.Namespace, scratch: Path, *, train: int = 2048, test: int = 1024) -> Path:
+    """Real MNIST for full runs; for ``--quick`` (or without MNIST) small IDX files in ``scratch``."""
+    real = None if args.quick else real_data_dir(args)
+    if real is not None:
+        return real
+    from core.testing import write_idx_dataset
+
+    return write_idx_dataset(scratch / "data", train=train, test=test)
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (other work on the machine skews timings)."""
+    try:
+        one, five, fifteen = os.getloadavg()
+        return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+    except OSError:
+        return "n/a"
+
+
+LOAD_AT_START = load_average()
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "cpu": cpu,
+        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "python": platform.python_version(),
+        "load_before": LOAD_AT_START,
+    }
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        info["torch"] = torch.__version__
+        info["threads"] = torch.get_num_threads()
+    else:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            info["torch"] = version("torch")
+        except PackageNotFoundError:
+            pass
+        info["threads"] = "per process"
+    return info
+
+
+def alternate(candidates: dict[str, Callable[[], float]], n: int, *, warmup: bool = True) -> dict[str, list[float]]:
+    """Call each function once per round, in turn (the order flips every round).
+
+    Each returns one measurement (a rate or a time); returns all of them by name.
+    """
+    names = list(candidates)
+    results: dict[str, list[float]] = {name: [] for name in names}
+    if warmup:
+        for name in names:
+            candidates[name]()
+    for i in range(n):
+        for name in names if i % 2 == 0 else reversed(names):
+            results[name].append(candidates[name]())
+    return results
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def run_worker(script: Path, *worker_args: str, env: dict[str, str] | None = None, timeout: float = 1800) -> dict[str, Any]:
+    """Run ``script --worker ...`` in a fresh process; it prints one JSON line last."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, str(script), "--worker", *worker_args],
+        capture_output=True, text=True, env=full_env, timeout=timeout, cwd=str(ROOT),
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"worker {' '.join(worker_args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def report(
+    title: str,
+    rows: dict[str, list[float]],
+    *,
+    unit: str,
+    ratio: tuple[str, str],
+    higher_is_better: bool = True,
+    goal: float | None = None,
+    extra: dict[str, Any] | None = None,
+    args: argparse.Namespace | None = None,
+    notes: list[str] | None = None,
+) -> dict[str, Any]:
+    """Print medians (and spread) per row and ``ratio = candidate / baseline`` (or the inverse for times).
+
+    :param ratio: ``(candidate, baseline)`` row names; the ratio is "how many times better".
+    """
+    info = machine()
+    info["load_after"] = load_average()
+    print(f"== {title}")
+    print(f"   {info['date']}, {info['cpu']}, {info['cpus']} CPUs, torch {info.get('torch', '?')} "
+          f"({info.get('threads', '?')} threads), load {info['load_before']} -> {info['load_after']}")
+    width = max(len(name) for name in rows)
+    for name, values in rows.items():
+        spread = f"min {min(values):,.4g}  max {max(values):,.4g}" if values else ""
+        print(f"   {name:<{width}}  median {median(values):>12,.4g} {unit}   ({len(values)} runs: {spread})")
+    cand, base = ratio
+    c, b = median(rows[cand]), median(rows[base])
+    value = (c / b) if higher_is_better else (b / c)
+    met = None if goal is None else value >= goal
+    goal_text = "" if goal is None else f"  (goal >= {goal:g}x: {'met' if met else 'NOT met'})"
+    print(f"   ratio {cand} vs {base}: {value:.3f}x{goal_text}")
+    for note in notes or []:
+        print(f"   {note}")
+    result = {
+        "title": title,
+        "machine": info,
+        "unit": unit,
+        "medians": {name: median(values) for name, values in rows.items()},
+        "runs": rows,
+        "ratio": value,
+        "ratio_of": [cand, base],
+        "goal": goal,
+        "goal_met": met,
+        "quick": bool(args and args.quick),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        **(extra or {}),
+    }
+    if args is not None and args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2, default=str))
+    return result

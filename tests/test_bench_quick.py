@@ -1,0 +1,49 @@
+"""Every benchmark script runs in --quick mode, so that none of them rots.
+
+These check that the scripts work and print their ratio, never how fast anything is:
+timings belong in docs/benchmarks.md, measured on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+#: The issue's benchmarks 1-7, in order.
+SCRIPTS = (
+    "engine_overhead.py",
+    "data_path.py",
+    "time_to_accuracy.py",
+    "predict.py",
+    "evaluate.py",
+    "startup.py",
+    "ceiling.py",
+)
+
+
+def test_every_benchmark_script_is_listed():
+    found = {p.name for p in BENCH.glob("*.py") if not p.name.startswith("_")}
+    assert found == set(SCRIPTS)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_quick_mode_runs_and_prints_a_ratio(script, tmp_path):
+    out = tmp_path / "result.json"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / script), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=str(BENCH.parent),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert " ratio " in proc.stdout and "x" in proc.stdout, proc.stdout
+    result = json.loads(out.read_text())
+    assert result["quick"] is True
+    assert result["ratio"] == result["ratio"]  # a number, not NaN
+    assert result["machine"]["cpus"] >= 1
