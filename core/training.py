@@ -78,10 +78,10 @@ class TrainConfig:
 
 def make_scheduler(name: str, optimizer: torch.optim.Optimizer, total_steps: int):
     """A per-step learning-rate schedule; the optimizer's ``lr`` is its peak."""
-    if name == "onecycle":
+    if name == "onecycle" and total_steps >= 8:  # shorter runs have no room for a warm-up
         max_lr = [group["lr"] for group in optimizer.param_groups]
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=max_lr, total_steps=max(total_steps, 2), pct_start=0.25, cycle_momentum=False
+            optimizer, max_lr=max_lr, total_steps=total_steps, pct_start=0.25, cycle_momentum=False
         )
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
