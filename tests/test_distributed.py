@@ -16,7 +16,6 @@ so only floating-point summation order differs.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import socket
