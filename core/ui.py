@@ -52,15 +52,10 @@ def user_errors(action: str = "That") -> Iterator[None]:
     except gr.Error:
         raise
     except (TrainpadError, ParamError) as exc:
-        raise error(_sentence(str(exc))) from None
+        raise error(str(exc).strip() or "Something went wrong.") from None
     except Exception as exc:
         log.exception("%s failed", action)
         raise error(f"{action} failed unexpectedly ({type(exc).__name__}); the details are in the server log.") from None
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text[:1].upper() + text[1:] if text else "Something went wrong."
 
 
 # -- hyperparameter controls -----------------------------------------------------------

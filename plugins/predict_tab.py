@@ -74,11 +74,11 @@ class Predictor:
         if trained is None:
             return PredictView("No model yet", None, session.describe())
         note = f"**Model:** {session.describe()}"
-        try:
-            with user_errors("Predicting"):
+        with user_errors("Predicting"):
+            try:
                 prediction = self.engine.predict(trained, picture)
-        except BlankImage:
-            return PredictView(BLANK, None, note)
+            except BlankImage:
+                return PredictView(BLANK, None, note)
         return PredictView(prediction.probabilities, upscale(prediction.seen, 224), note)
 
 

@@ -285,9 +285,8 @@ class Trainer:
                     record.say("the run failed; the previous model is kept")
                     return
                 record.say(f"{end.status}: {end.message} ({_clock_text(end.elapsed)})")
-                adopt = end.trained is not None and (end.epochs_done > 0 or (end.status == "stopped" and end.steps_done > 0))
-                if not adopt:
-                    record.status = f"**{end.status.capitalize()}** before any training step counted; the previous model is kept."
+                if not self._worth_keeping(end):
+                    record.status = f"**{end.status.capitalize()}.** {end.message} Your current model is unchanged."
                     return
                 session.set_model(end.trained, "trained here")
                 record.metrics = metrics_markdown(end)
@@ -306,6 +305,15 @@ class Trainer:
             finally:
                 session.idle.set()
         self.store.changed(session)
+
+    @staticmethod
+    def _worth_keeping(end: "TrainEnd") -> bool:
+        """A run's model replaces the session's when it trained: a stop after some steps,
+        or at least one whole epoch (a diverged run's last epoch did not finish)."""
+        if end.trained is None:
+            return False
+        whole_epochs = end.epochs_done - (1 if end.status == "diverged" else 0)
+        return whole_epochs > 0 or (end.status == "stopped" and end.steps_done > 0)
 
     def stop(self, session_id: str, *, wait: float = 20.0) -> TrainView:
         """Ask this session's run to stop and wait (up to ``wait`` s) for it to wrap up."""

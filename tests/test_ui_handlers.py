@@ -1,0 +1,404 @@
+"""The web app's handlers and helpers, called directly (no server): real engine, real data.
+
+Training runs on the small synthetic MNIST of ``core.testing`` (``mnist_dir``); the
+prediction tests use real MNIST digits when ``../shared/data`` has them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import ROOT, sketch_of
+from core import hookimpl
+from core.sessions import SessionStore, attach_store, store_for
+from core.shipped import PRETRAINED, shipped_loader
+from core.trained import TrainedModel
+from plugins.evaluate_tab import Evaluator
+from plugins.plugins_tab import listing_html, plugin_listing
+from plugins.predict_tab import BLANK, Predictor
+from plugins.train_tab import Trainer
+
+gr = pytest.importorskip("gradio")
+
+CHOICES = {"dataset": "mnist", "model": "mnist-cnn", "optimizer": "sgd", "loss": "nll"}
+SMALL = {"epochs": 2, "batch_size": 32, "train_samples": 128, "schedule": "onecycle", "seed": 1, "device": "cpu"}
+
+
+@pytest.fixture
+def store(engine):
+    return attach_store(engine, SessionStore(shipped_loader(engine)))
+
+
+@pytest.fixture
+def trainer(engine, store, mnist_dir):
+    return Trainer(engine, store, data_dir=mnist_dir, update_every=0.0)
+
+
+def small_config(trainer, **settings):
+    return trainer.config(CHOICES, {"optimizer": {"lr": 0.05}}, {**SMALL, **settings})
+
+
+# -- training -----------------------------------------------------------------------------
+
+
+def test_training_streams_views_and_the_session_adopts_the_model(trainer, store):
+    views = list(trainer.train("alice", small_config(trainer)))
+
+    assert views[0].status.startswith("Testing the starting model") and views[0].fraction == 0.0
+    running = [v for v in views if v.fraction and 0 < v.fraction < 1]
+    assert running and "samples/s" in running[0].status and "left" in running[0].status
+    assert all(v.checkpoint is None for v in views[:-1])  # no download while training
+    last = views[-1]
+    assert last.status.startswith("**Done.**") and "Test accuracy" in last.metrics
+    assert last.checkpoint and Path(last.checkpoint).is_file()
+    assert "checkpoint ready" in last.log and "before training: test loss" in last.log
+
+    loss = last.loss
+    assert set(loss["split"]) == {"train", "test"}
+    assert list(loss.loc[loss["split"] == "test", "epoch"]) == [0.0, 1.0, 2.0]  # test per epoch, from the start
+    assert len(loss[loss["split"] == "train"]) == 2 * 4  # train per step: 128 samples / 32, twice
+    assert last.accuracy["value"].between(0, 100).all()
+
+    alice = store.get("alice")
+    assert alice.source == "trained here" and not alice.shared and alice.model.epochs == 2
+    assert "trained here" in last.current
+    # another session is untouched: it still has the shipped model
+    bob = store.get("bob")
+    assert bob.source == "shipped" and bob.shared and bob.model is not alice.model
+
+
+def test_the_downloaded_checkpoint_loads_back(trainer, engine, store):
+    from core.checkpoint import load_checkpoint
+
+    last = list(trainer.train("alice", small_config(trainer, epochs=1)))[-1]
+    loaded = load_checkpoint(engine.registry, last.checkpoint)
+    trained = store.get("alice").model
+    for key, value in trained.model.state_dict().items():
+        assert torch.equal(value.cpu(), loaded.model.state_dict()[key])
+
+
+def test_form_values_become_a_config(trainer):
+    config = trainer.config(CHOICES, {"optimizer": {"lr": 0.2}, "loss": {}}, {**SMALL, "epochs": 3.0, "seed": 7.0})
+    assert config.epochs == 3 and isinstance(config.epochs, int) and config.seed == 7
+    assert config.params == {"optimizer": {"lr": 0.2}}  # empty kinds dropped
+
+
+@pytest.mark.parametrize(
+    ("settings", "params", "message"),
+    [
+        ({"epochs": 21}, {}, "epochs must be at most 20"),
+        ({}, {"optimizer": {"lr": -1.0}}, "lr must be at least"),
+        ({"device": "tpu"}, {}, "unknown device"),
+    ],
+)
+def test_bad_settings_are_a_clear_error(trainer, settings, params, message):
+    config = trainer.config(CHOICES, params, {**SMALL, **settings})
+    with pytest.raises(gr.Error) as caught:
+        next(trainer.train("alice", config))
+    assert message.lower() in caught.value.message.lower() and "Traceback" not in caught.value.message
+    assert not trainer.store.get("alice").training
+
+
+def test_stop_ends_the_run_and_keeps_the_model_trained_so_far(trainer, store):
+    views = trainer.train("alice", small_config(trainer, epochs=3, batch_size=8, train_samples=256))
+    stopped = []
+    for view in views:
+        if view.fraction and view.fraction > 0 and not stopped:
+            thread = threading.Thread(target=lambda: stopped.append(trainer.stop("alice")))
+            thread.start()
+            stopped.append(None)
+    thread.join(10)
+    final = stopped[-1]
+    assert final.status.startswith("**Stopped.**"), final.status
+    session = store.get("alice")
+    assert not session.training and session.result.status == "stopped"
+    assert session.source == "trained here" and session.result.steps_done < 3 * 32
+    assert final.checkpoint and Path(final.checkpoint).is_file()
+    assert trainer.stop("alice").status == "Nothing is training in this session."
+
+
+def test_a_cancelled_generator_stops_the_run_and_frees_the_session(trainer, store):
+    views = trainer.train("alice", small_config(trainer, epochs=3, batch_size=8, train_samples=256))
+    for view in views:
+        if view.fraction and view.fraction > 0:
+            break
+    views.close()  # what Gradio does when the event is cancelled
+    session = store.get("alice")
+    assert not session.training and session.result.status == "stopped"
+    assert session.source == "trained here"
+
+
+def test_one_run_at_a_time_per_session(trainer):
+    views = trainer.train("alice", small_config(trainer))
+    next(views)
+    with pytest.raises(gr.Error, match="already going"):
+        next(trainer.train("alice", small_config(trainer)))
+    views.close()
+    list(trainer.train("bob", small_config(trainer, epochs=1)))  # another session may train meanwhile
+
+
+def test_a_diverged_run_warns_and_keeps_the_previous_model(engine_with, mnist_dir):
+    class NanLoss:
+        @hookimpl
+        def register_losses(self, register):
+            def nan_nll():
+                import torch.nn.functional as F
+
+                calls = []
+
+                def loss(output, target):  # fine for two steps, then NaN: a run that blows up
+                    calls.append(1)
+                    return F.nll_loss(output, target) * (float("nan") if len(calls) > 2 else 1.0)
+
+                return loss
+
+            register("nan-nll", nan_nll, expects="log_probs")
+
+    engine = engine_with(NanLoss())
+    store = SessionStore(shipped_loader(engine))
+    trainer = Trainer(engine, store, data_dir=mnist_dir, update_every=0.0)
+    config = trainer.config({**CHOICES, "loss": "nan-nll"}, {}, SMALL)
+    last = list(trainer.train("alice", config))[-1]
+    assert last.warning and "diverged" in last.warning and "Lower the learning rate" in last.warning
+    assert last.status.startswith("**Diverged.**") and "current model is unchanged" in last.status
+    assert store.get("alice").source == "shipped"  # 2 steps, no epoch: not worth keeping
+
+
+def test_carrying_on_training_the_current_model(trainer, store):
+    list(trainer.train("alice", small_config(trainer, epochs=1)))
+    first = store.get("alice").model
+    last = list(trainer.train("alice", small_config(trainer, epochs=1), resume=True))[-1]
+    assert "carrying on from" in last.log
+    assert store.get("alice").model is not first and store.get("alice").model.epochs == 2
+
+
+def test_loading_a_checkpoint_and_going_back_to_the_shipped_model(trainer, store, tmp_path):
+    described = trainer.load("alice", PRETRAINED)
+    assert "uploaded: mnist-cnn.pt" in described and store.get("alice").source == "uploaded: mnist-cnn.pt"
+    assert not store.get("alice").shared  # its own copy
+
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(gr.Error, match="(?i)not a trainpad checkpoint"):
+        trainer.load("alice", junk)
+    with pytest.raises(gr.Error, match="Choose a checkpoint"):
+        trainer.load("alice", None)
+
+    assert "(shipped)" in trainer.reset("alice") and store.get("alice").shared
+
+
+# -- prediction and evaluation ------------------------------------------------------------
+
+
+def test_predicting_real_digits_drawn_on_the_pad(engine, store, real_digits):
+    predictor = Predictor(engine, store)
+    images, labels = real_digits
+    right = 0
+    for image, label in zip(images[:20], labels[:20]):
+        view = predictor.predict("alice", sketch_of(image))
+        assert abs(sum(view.label.values()) - 1) < 1e-4 and set(view.label) == set("0123456789")
+        right += max(view.label, key=view.label.get) == str(label)
+    assert right >= 18, f"only {right} of 20 drawn digits recognised"
+    assert view.seen.shape == (224, 224) and view.seen.dtype == np.uint8  # 28x28 upscaled 8x
+    assert np.array_equal(view.seen[::8, ::8], view.seen[::8, ::8].repeat(1, 0))
+    assert "shipped" in view.note
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"background": None, "layers": [], "composite": None},  # never drawn, or cleared
+        {"background": None, "layers": [], "composite": np.full((800, 800, 4), 255, np.uint8)},  # every stroke undone
+        None,
+    ],
+)
+def test_a_blank_pad_asks_for_a_digit(engine, store, value):
+    view = Predictor(engine, store).predict("alice", value)
+    assert view.label == BLANK == "Draw a digit" and view.seen is None
+
+
+def test_without_a_model_prediction_says_so(engine):
+    predictor = Predictor(engine, SessionStore(lambda: None))
+    view = predictor.predict("alice", {"background": None, "layers": [], "composite": None})
+    assert view.label == "No model yet" and "train one" in view.note
+
+
+def test_evaluation_shows_matrix_classes_and_mistakes(engine, store, mnist_dir):
+    view = Evaluator(engine, store, data_dir=mnist_dir).evaluate("alice")
+    assert view.summary.startswith("### Accuracy") and "of 128 test images wrong" in view.summary
+    assert view.confusion.count("<tr>") == 12 and "predicted" in view.confusion  # 2 header rows + 10 classes
+    assert view.per_class.count('class="tp-bar"') == 10
+    assert 0 < len(view.mistakes) <= 24
+    picture, caption = view.mistakes[0]
+    assert picture.size == (112, 112) and "→" in caption and caption.endswith("%)")
+    assert store.get("alice").evaluation is not None
+
+
+def test_evaluating_without_a_model_is_a_clear_error(engine, mnist_dir):
+    with pytest.raises(gr.Error, match="no model to evaluate"):
+        Evaluator(engine, SessionStore(lambda: None), data_dir=mnist_dir).evaluate("alice")
+
+
+# -- plugins listing ----------------------------------------------------------------------
+
+
+def test_plugin_listing_names_every_plugin_and_failure(engine_with):
+    class Broken:
+        @hookimpl
+        def register_models(self, register):
+            raise RuntimeError("boom")
+
+    engine = engine_with(Broken())
+    listing = plugin_listing(engine)
+    names = {p["name"]: p for p in listing["plugins"]}
+    assert {"train_tab", "evaluate_tab", "predict_tab", "plugins_tab", "mnist", "sgd"} <= set(names)
+    assert names["train_tab"]["tabs"] == ["Train"] and names["train_tab"]["version"]
+    assert {"kind": "optimizer", "name": "sgd"}.items() <= names["sgd"]["components"][0].items()
+    assert listing["failed"] == ["test-plugin-0"] and "boom" in names["test-plugin-0"]["error"]
+    assert listing["plugins"][0]["name"] == "test-plugin-0"  # failures first
+    page = listing_html(engine)
+    assert "tp-failed" in page and "boom" in page and "1 with errors" in page
+
+
+# -- sessions -----------------------------------------------------------------------------
+
+
+def tiny_model(size: int = 256) -> TrainedModel:
+    """A model of ``size * size * 4`` bytes."""
+    return TrainedModel(torch.nn.Linear(size, size, bias=False), {"model": {"name": "tiny"}, "dataset": {"name": "x"}}, ["a"])
+
+
+def test_sessions_over_the_memory_budget_are_dropped_least_recently_used_first():
+    store = SessionStore(budget_bytes=3 * 256 * 256 * 4)
+    for name in ("a", "b", "c"):
+        store.get(name).set_model(tiny_model(), "trained")
+        store.changed(store.get(name))
+    assert len(store) == 3
+    store.get("a")  # a is now more recent than b
+    d = store.get("d")
+    d.set_model(tiny_model(), "trained")
+    assert store.changed(d) == ["b"]
+    assert "b" not in store and {"a", "c", "d"} <= set(store._sessions)
+    again = store.get("b")
+    assert again.model is None and "reset" in again.take_notice() and again.take_notice() is None
+
+
+def test_training_sessions_are_never_dropped():
+    now = [0.0]
+    store = SessionStore(budget_bytes=1, idle_seconds=10, clock=lambda: now[0])
+    busy = store.get("busy")
+    busy.set_model(tiny_model(), "trained")
+    busy.idle.clear()  # training
+    store.changed(store.get("other"))
+    assert "busy" in store
+    now[0] = 100.0
+    assert store.sweep() == ["other"] and "busy" in store
+    busy.idle.set()
+    assert store.sweep() == ["busy"]
+
+
+def test_idle_sessions_are_dropped_and_their_files_deleted():
+    now = [0.0]
+    store = SessionStore(idle_seconds=60, clock=lambda: now[0])
+    folder = store.get("old").folder()
+    (folder / "model.pt").write_bytes(b"x")
+    now[0] = 30.0
+    store.get("young")
+    now[0] = 70.0
+    assert store.sweep() == ["old"] and not folder.exists()
+    assert "young" in store
+
+
+def test_a_closed_tab_drops_its_session_and_stops_its_run(trainer, store):
+    views = trainer.train("alice", small_config(trainer, epochs=3, batch_size=8, train_samples=256))
+    next(views)
+    run = store.get("alice").run
+    store.drop("alice")
+    assert run.stop_requested and "alice" not in store
+    views.close()
+
+
+def test_the_shipped_model_is_loaded_once_and_shared(engine, monkeypatch):
+    load = shipped_loader(engine)
+    assert load() is load() and load().epochs == 3
+    monkeypatch.setenv("TRAINPAD_PRETRAINED", "")
+    assert shipped_loader(engine)() is None
+    monkeypatch.setenv("TRAINPAD_PRETRAINED", "/nowhere/model.pt")
+    assert shipped_loader(engine)() is None
+
+
+def test_store_for_gives_each_engine_its_own_store(engine, engine_with):
+    assert store_for(engine) is store_for(engine)
+    assert store_for(engine_with()) is not store_for(engine)
+
+
+# -- shared UI helpers --------------------------------------------------------------------
+
+
+def test_controls_are_built_from_params():
+    from core.params import Param
+    from core.ui import api_key, param_control
+
+    with gr.Blocks():
+        number = param_control(Param("width", int, 12, min=1, max=256, help="channels"))
+        real = param_control(Param("lr", float, 0.1, min=1e-6, max=10.0, help="learning rate"))
+        flag = param_control(Param("batch_norm", bool, True, help="use it"))
+        choice = param_control(Param("pooling", str, "max", choices=("max", "avg")))
+    assert isinstance(number, gr.Number) and number.precision == 0 and number.maximum == 256
+    assert number.info == "channels (1 to 256)" and number.label == "width"
+    assert isinstance(real, gr.Number) and real.precision is None and real.value == 0.1 and "1e-06 to 10" in real.info
+    assert isinstance(flag, gr.Checkbox) and flag.value is True and flag.label == "batch norm"
+    assert isinstance(choice, gr.Dropdown) and [c[1] for c in choice.choices] == ["max", "avg"]
+    assert api_key("model", "mnist-cnn", "batch_norm") == "model_mnist_cnn_batch_norm"
+
+
+def test_user_errors_become_clear_gr_errors():
+    from core.errors import ConfigError
+    from core.params import ParamError
+    from core.ui import session_id, user_errors
+
+    def shown(exc: BaseException, action: str = "That") -> str:
+        with pytest.raises(gr.Error) as caught:
+            with user_errors(action):
+                raise exc
+        return caught.value.message
+
+    assert shown(ConfigError("no model named x")) == "no model named x"
+    assert shown(ParamError("lr must be at least 0")) == "lr must be at least 0"
+    hidden = shown(KeyError("secret internals"), "Saving")
+    assert hidden == "Saving failed unexpectedly (KeyError); the details are in the server log."
+    assert session_id(None) == "local" and session_id(gr.Request(session_hash="abc")) == "abc"
+
+
+def test_display_helpers():
+    from core.curves import Curves, downsample
+    from core.display import confusion_html, upscale
+
+    picture = np.arange(28 * 28, dtype=np.uint8).reshape(28, 28)
+    big = upscale(picture, 224)
+    assert big.shape == (224, 224) and (big[::8, ::8] == picture).all() and (big[7::8, 7::8] == picture).all()
+    page = confusion_html(torch.tensor([[5, 1], [0, 7]]), ["<a>", "b"])
+    assert "&lt;a&gt;" in page and ">5<" in page and ">7<" in page and "<a>" not in page.replace("<a>", "", 0)
+    xs, ys = downsample(np.arange(10_000.0), np.ones(10_000), 300)
+    assert len(xs) == 300 and np.allclose(ys, 1) and xs[0] < xs[-1]
+    curves = Curves()
+    curves.add_test(0.0, 2.3, 0.1)
+    assert list(curves.loss()["value"]) == [2.3] and list(curves.accuracy()["value"]) == [10.0]
+
+
+def test_the_cli_path_never_imports_gradio():
+    code = (
+        "import sys; from core.engine import Engine; e = Engine.load(entrypoints=False); "
+        "import plugins.train_tab, plugins.evaluate_tab, plugins.predict_tab, plugins.plugins_tab, core.ui; "
+        "assert [t.label for t in e.tabs] == ['Train', 'Evaluate', 'Predict', 'Plugins'], e.tabs; "
+        "assert 'gradio' not in sys.modules and 'pandas' not in sys.modules, 'imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
