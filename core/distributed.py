@@ -530,10 +530,13 @@ def launch_local(
     ]
     for stale in ("events.jsonl", "stop"):
         (folder / stale).unlink(missing_ok=True)
+    # The processes import trainpad from where this module came, installed or not.
+    project = str(Path(__file__).resolve().parent.parent)
+    python_path = os.pathsep.join(p for p in (project, os.environ.get("PYTHONPATH", "")) if p)
     with (folder / "log.txt").open("w") as log:
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})}, start_new_session=True,
+            env={**os.environ, "PYTHONPATH": python_path, **(env or {})}, start_new_session=True,
         )
     return LocalRun(process, workdir=folder, checkpoint=checkpoint, nproc=nproc)
 

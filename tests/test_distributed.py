@@ -187,6 +187,7 @@ def test_the_distributed_path_trains_like_the_single_one(engine, data, group):
     assert mine.test_accuracy == theirs.test_accuracy and mine.test_loss == pytest.approx(theirs.test_loss, rel=1e-4)
     trained = events[-1].trained
     assert not isinstance(trained.model, torch.nn.parallel.DistributedDataParallel)  # unwrapped for the app and CLI
+    assert run.parts.train_sampler.epoch == 1  # set_epoch before each epoch
 
 
 def test_stops_and_divergence_are_agreed_before_the_backward_pass(engine, data, group):
@@ -218,6 +219,27 @@ def test_sync_batchnorm_is_refused_on_the_cpu(engine, data, group, monkeypatch):
     monkeypatch.setenv("TRAINPAD_SYNC_BATCHNORM", "1")
     with pytest.raises(ConfigError, match="SyncBatchNorm"):
         engine.build_run(config(16), data_dir=data, distributed=group)
+
+
+def test_events_and_stop_file_follow_and_stop_a_run(data, tmp_path, monkeypatch, capsys):
+    """What launch_local relies on, in one process: --events lines, --stop-file stopping."""
+    import json
+
+    from core.cli import main
+
+    monkeypatch.setenv("TRAINPAD_LOAD_PLUGINS", "")
+    (tmp_path / "stop").touch()  # already there: the run stops after its first batch
+    status = main([
+        "train", "--data-dir", str(data), "--device", "cpu", "--batch-size", "16", "--model-width", "4", "-q",
+        "--events", str(tmp_path / "events.jsonl"), "--stop-file", str(tmp_path / "stop"), "-o", str(tmp_path / "m.pt"),
+    ])
+    assert status == 0 and (tmp_path / "m.pt").exists()
+    records = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert [r["event"] for r in records] == ["step", "epoch", "end"]
+    assert records[0]["step"] == 1 and records[0]["samples"] == 16
+    end = records[-1]
+    assert end["status"] == "stopped" and end["checkpoint"] == str(tmp_path / "m.pt") and "test_accuracy" in end["metrics"]
+    assert "batch 16," in capsys.readouterr().err  # one process: no global batch to explain
 
 
 # -- two processes under torchrun -------------------------------------------------------
@@ -318,6 +340,7 @@ def test_a_failing_rank_ends_the_whole_run_with_its_error(data, tmp_path):
     ]
     env = {
         **os.environ, **ENV, "TRAINPAD_LOAD_PLUGINS": "boom", "TRAINPAD_TEST_MARK": mark,
+        "TRAINPAD_DIST_TIMEOUT": "300",  # so an end within 120 s is torchrun's doing, not a timeout's
         "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
     }
     started = time.monotonic()
@@ -328,6 +351,6 @@ def test_a_failing_rank_ends_the_whole_run_with_its_error(data, tmp_path):
     assert "trainpad: error: [rank 1] model boom-cnn failed: RuntimeError: boom, rank 1 broke on purpose" in text
     assert "training boom-cnn on mnist" in text  # rank 0 got going: the console script works under torchrun
     assert not (tmp_path / "never.pt").exists()
-    assert took < 120  # well under the 60 s collective timeout after start-up: torchrun ended rank 0
+    assert took < 120  # rank 0 did not wait out its 300 s collective timeout
     time.sleep(0.5)
     assert processes_marked(mark) == [], "a process of the failed run is still alive"
