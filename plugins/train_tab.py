@@ -111,12 +111,18 @@ class RunRecord:
         return "\n".join(self.lines)
 
 
+#: Test samples used to place the test curves' starting point (a few seconds at most on a CPU).
+STARTING_SAMPLES = 1000
+
+
 def starting_point(run: "TrainingRun") -> Any:
-    """The run's model evaluated on its test split before any step, so test curves start at epoch 0."""
+    """The run's model on (the start of) its test split before any step, so test curves start at epoch 0."""
+    from core.data import make_loader, take
     from core.evaluation import evaluate
 
     p = run.parts
-    return evaluate(p.model, p.test_loader, loss_fn=p.loss_fn, to_probs=p.to_probs, num_classes=p.num_classes, device=p.device)
+    loader = make_loader(take(p.test_loader.dataset, STARTING_SAMPLES), batch_size=STARTING_SAMPLES, shuffle=False)
+    return evaluate(p.model, loader, loss_fn=p.loss_fn, to_probs=p.to_probs, num_classes=p.num_classes, device=p.device)
 
 
 def describe_config(run: "TrainingRun") -> str:
@@ -240,7 +246,7 @@ class Trainer:
                 with user_errors("Testing the starting model"):
                     start = starting_point(run)
                 record.curves.add_test(0.0, start.loss, start.accuracy)
-                record.say(f"before training: test loss {start.loss:.4f}, accuracy {start.accuracy:.2%}")
+                record.say(f"before training: test loss {start.loss:.4f}, accuracy {start.accuracy:.2%} ({start.count:,} test samples)")
             record.status = "Training…"
             yield self.view(session, record, fraction=0.0, desc="starting")
             with user_errors("Training"):
@@ -286,7 +292,10 @@ class Trainer:
                     return
                 record.say(f"{end.status}: {end.message} ({_clock_text(end.elapsed)})")
                 if not self._worth_keeping(end):
-                    record.status = f"**{end.status.capitalize()}.** {end.message} Your current model is unchanged."
+                    why = "before the first step" if end.steps_done == 0 else "before an epoch was done"
+                    message = end.message.rstrip(".")
+                    detail = f" {message[:1].upper()}{message[1:]}." if end.status == "diverged" else ""
+                    record.status = f"**{end.status.capitalize()}** {why}.{detail} Your current model is unchanged."
                     return
                 session.set_model(end.trained, "trained here")
                 record.metrics = metrics_markdown(end)
