@@ -41,7 +41,7 @@ def main() -> int:
     p.add_argument("--size", type=int, default=None, help="matmul size (default 2048; 512 with --quick)")
     args = p.parse_args()
 
-    from core.tuning import apply_runtime_settings
+    from core.tuning import apply_runtime_settings, usable_cpus
 
     apply_runtime_settings()
     import torch
@@ -84,7 +84,23 @@ def main() -> int:
             optimizer.step()
         return steps * batch / (time.perf_counter() - start)
 
-    rows = _common.alternate({"matmul GFLOP/s": matmul, "training samples/s": training}, _common.rounds(args))
+    threads = torch.get_num_threads()
+
+    def training_with(count: int):
+        def run() -> float:
+            torch.set_num_threads(count)
+            try:
+                return training()
+            finally:
+                torch.set_num_threads(threads)
+
+        return run
+
+    measured = {"matmul GFLOP/s": matmul, "training samples/s": training}
+    # The thread count apply_runtime_settings chose, against the others (how it was chosen).
+    for count in sorted({1, max(1, threads // 2), threads, usable_cpus()} - {threads}):
+        measured[f"training samples/s, {count} thread{'s' if count > 1 else ''}"] = training_with(count)
+    rows = _common.alternate(measured, _common.rounds(args))
     peak = _common.median(rows["matmul GFLOP/s"])
     rate = _common.median(rows["training samples/s"])
     achieved = rate * train / 1e9
@@ -93,6 +109,7 @@ def main() -> int:
     notes = [
         f"default model: {params:,} parameters, {forward / 1e6:.2f} MFLOP forward, {train / 1e6:.2f} MFLOP forward+backward per sample",
         f"matmul {n}x{n} float32: {peak:.1f} GFLOP/s sustained; training achieves {achieved:.1f} GFLOP/s = {achieved / peak:.1%} of it",
+        f"training uses {threads} threads (apply_runtime_settings); other counts are in the rows above",
         f"at the matmul ceiling an epoch of 60,000 samples would take {60000 / ceiling_rate:.2f} s; measured rate gives {60000 / rate:.1f} s",
     ]
     _common.report(

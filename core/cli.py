@@ -105,6 +105,9 @@ def _chosen(argv: Sequence[str]) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 failed run, 2 bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    from core.tuning import apply_runtime_settings
+
+    apply_runtime_settings()  # threads, OpenMP waiting, allocator: before torch is imported
     from core.engine import Engine
     from core.errors import TrainpadError
 

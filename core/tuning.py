@@ -10,6 +10,15 @@ Threads
     physical cores).  More threads than that makes every parallel operation wait for
     a thread the kernel has not scheduled.  ``TRAINPAD_THREADS=N`` sets it.
 
+Waiting threads
+    Between parallel operations OpenMP's threads spin, waiting for work.  On a
+    machine whose cores are also busy with other processes a spinning thread burns
+    the time slice another thread needs, and a 2-thread step can run 10x slower
+    than a 1-thread one.  ``OMP_WAIT_POLICY=PASSIVE`` makes idle threads sleep
+    instead.  It must be set before torch is imported, so this is done only when
+    torch is not imported yet and ``OMP_WAIT_POLICY`` is not set already;
+    ``TRAINPAD_OMP_WAIT_POLICY`` (``passive``, ``active`` or ``default``) chooses.
+
 Allocator
     glibc's ``malloc`` hands big blocks (over 128 kB, such as a batch of activations)
     back to the system when they are freed and maps fresh pages for the next step, so
@@ -77,8 +86,16 @@ def usable_cpus() -> int:
     return max(1, count)
 
 
-def choose_threads() -> int:
-    """``TRAINPAD_THREADS`` when set, else the usable CPUs capped by torch's default."""
+def _explicit_threads() -> bool:
+    return os.environ.get("TRAINPAD_THREADS", "").strip().lower() not in {"", "auto"}
+
+
+def choose_threads() -> int | None:
+    """``TRAINPAD_THREADS`` when set, else the usable CPUs when fewer than the machine's.
+
+    ``None`` means torch's own default (its physical cores) is already right: nothing
+    restricts this process to fewer CPUs than the machine has.
+    """
     env = os.environ.get("TRAINPAD_THREADS", "").strip()
     if env and env.lower() != "auto":
         try:
@@ -87,8 +104,22 @@ def choose_threads() -> int:
             raise ValueError(f"TRAINPAD_THREADS must be a whole number or 'auto', not {env!r}") from None
     threads = usable_cpus()
     if "torch" in sys.modules:  # torch's default is the physical cores
-        threads = min(threads, sys.modules["torch"].get_num_threads())
-    return threads
+        return min(threads, sys.modules["torch"].get_num_threads())
+    return threads if threads < (os.cpu_count() or threads) else None
+
+
+#: The OpenMP wait policy applied when nothing else says (see the module's docstring).
+DEFAULT_WAIT_POLICY = "PASSIVE"
+
+
+def choose_wait_policy() -> str | None:
+    """``PASSIVE``/``ACTIVE`` from ``TRAINPAD_OMP_WAIT_POLICY`` (default :data:`DEFAULT_WAIT_POLICY`); ``None``: leave it."""
+    value = os.environ.get("TRAINPAD_OMP_WAIT_POLICY", DEFAULT_WAIT_POLICY).strip().upper()
+    if value in {"", "DEFAULT", "NONE"}:
+        return None
+    if value not in {"PASSIVE", "ACTIVE"}:
+        raise ValueError(f"TRAINPAD_OMP_WAIT_POLICY must be passive, active or default, not {value.lower()!r}")
+    return value
 
 
 def tune_malloc() -> bool:
@@ -112,8 +143,10 @@ def tune_malloc() -> bool:
 def apply_runtime_settings(*, force: bool = False) -> dict[str, Any]:
     """Apply the thread and allocator settings once; returns what was applied.
 
-    Env knobs: ``TRAINPAD_THREADS`` (a number, or ``auto``) and
-    ``TRAINPAD_MALLOC_TUNING=0`` (leave glibc's allocator alone).  Calling it again
+    Env knobs: ``TRAINPAD_THREADS`` (a number, or ``auto``),
+    ``TRAINPAD_OMP_WAIT_POLICY`` (``passive``, ``active``, ``default``) and
+    ``TRAINPAD_MALLOC_TUNING=0`` (leave glibc's allocator alone).  Call it before
+    importing torch, so that the wait policy can still take effect.  Calling it again
     returns the first result unless ``force``.
     """
     global _applied
@@ -122,17 +155,27 @@ def apply_runtime_settings(*, force: bool = False) -> dict[str, Any]:
     threads = choose_threads()
     if "torch" in sys.modules:
         torch = sys.modules["torch"]
-        if torch.get_num_threads() != threads:
+        if threads is not None and torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
-        how = "torch.set_num_threads"
-    else:
+        threads, how = torch.get_num_threads(), "torch.set_num_threads"
+    elif threads is not None and ("OMP_NUM_THREADS" not in os.environ or _explicit_threads()):
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ.setdefault(var, str(threads))
-        threads = int(os.environ["OMP_NUM_THREADS"]) if os.environ["OMP_NUM_THREADS"].isdigit() else threads
+            os.environ[var] = str(threads)
         how = "OMP_NUM_THREADS"
+    else:
+        threads = os.environ.get("OMP_NUM_THREADS") or "torch's default (the physical cores)"
+        how = "OMP_NUM_THREADS was set" if "OMP_NUM_THREADS" in os.environ else "unchanged"
+    wait = choose_wait_policy()
+    if wait is not None:
+        if "torch" in sys.modules:
+            wait = "unchanged (torch was imported first)"
+        elif "OMP_WAIT_POLICY" in os.environ:
+            wait = f"{os.environ['OMP_WAIT_POLICY']} (OMP_WAIT_POLICY was set)"
+        else:
+            os.environ["OMP_WAIT_POLICY"] = wait
     malloc = False if _env_off("TRAINPAD_MALLOC_TUNING") else tune_malloc()
-    _applied = {"threads": threads, "threads_via": how, "malloc_tuned": malloc}
+    _applied = {"threads": threads, "threads_via": how, "omp_wait_policy": wait or "default", "malloc_tuned": malloc}
     return _applied
 
 
-__all__ = ["apply_runtime_settings", "choose_threads", "usable_cpus", "cgroup_cpu_limit", "tune_malloc"]
+__all__ = ["apply_runtime_settings", "choose_threads", "choose_wait_policy", "usable_cpus", "cgroup_cpu_limit", "tune_malloc"]
