@@ -129,7 +129,11 @@ def launch_options(*, host: str | None = None, port: int | None = None, share: b
         "show_error": False,
         "ssr_mode": False,
         "css": CSS,
-        "theme": gr.themes.Soft(primary_hue="blue", secondary_hue="slate"),
+        "theme": gr.themes.Soft(primary_hue="blue", secondary_hue="slate").set(
+            button_primary_background_fill="*primary_600",
+            button_primary_background_fill_hover="*primary_700",
+            button_primary_text_color="white",
+        ),
         "footer_links": ["api"],
     }
 

@@ -28,6 +28,11 @@ class Curves:
         self._loss: list[float] = []
         self._acc: list[float] = []
         self._test: list[tuple[float, float | None, float | None]] = []
+        # to turn the run's running epoch accuracy back into each batch's accuracy
+        self._epoch: int | None = None
+        self._base = self._seen = 0
+        self._correct = 0.0
+        self._count = 0
 
     def add(self, event: Any) -> None:
         """Record a :class:`~core.events.StepEnd` or :class:`~core.events.EpochEnd` (others are ignored)."""
@@ -37,10 +42,22 @@ class Curves:
             per_epoch = event.steps / max(event.epochs, 1)
             self._x.append(event.step / per_epoch if per_epoch else float(event.epoch))
             self._loss.append(event.loss)
-            self._acc.append(event.accuracy * 100.0)
+            self._acc.append(self._batch_accuracy(event) * 100.0)
         elif isinstance(event, EpochEnd):
             acc = event.test_accuracy * 100.0 if event.test_accuracy is not None else None
             self._test.append((float(event.epoch), event.test_loss, acc))
+
+    def _batch_accuracy(self, event: "StepEnd") -> float:
+        """This step's batch accuracy, from the running accuracy over the epoch so far."""
+        if event.epoch != self._epoch:
+            self._epoch, self._base, self._correct, self._count = event.epoch, self._seen, 0.0, 0
+        self._seen = event.samples
+        count = event.samples - self._base
+        correct = event.accuracy * count
+        batch = count - self._count
+        accuracy = (correct - self._correct) / batch if batch > 0 else event.accuracy
+        self._correct, self._count = correct, count
+        return min(max(accuracy, 0.0), 1.0)
 
     def add_test(self, epoch: float, loss: float | None, accuracy: float | None) -> None:
         """Record a test evaluation made outside the run's events (the starting model's, at epoch 0)."""
@@ -55,7 +72,7 @@ class Curves:
         return self._frame(self._loss, [(x, loss) for x, loss, _ in self._test])
 
     def accuracy(self) -> "pd.DataFrame":
-        """Accuracy in percent; train is the running accuracy over the epoch so far."""
+        """Accuracy in percent: train per step (each batch's own), test per epoch."""
         return self._frame(self._acc, [(x, acc) for x, _, acc in self._test])
 
     def _frame(self, train: list[float], test: list[tuple[float, float | None]]) -> "pd.DataFrame":
@@ -64,14 +81,29 @@ class Curves:
         xs, ys = downsample(np.asarray(self._x, dtype=float), np.asarray(train, dtype=float), self.max_points)
         rows = [(float(x), float(y), "train") for x, y in zip(xs, ys)]
         rows += [(x, float(y), "test") for x, y in test if y is not None]
-        return pd.DataFrame(rows, columns=list(COLUMNS))
+        return pd.DataFrame(with_every_series(rows), columns=list(COLUMNS))
+
+
+#: The series every plot table names, so that the plot's legend and colours know them all.
+SERIES = ("train", "test")
+
+
+def with_every_series(rows: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+    """``rows`` plus an empty (NaN) row for each series that has none yet.
+
+    Gradio's LinePlot fixes its colour scale from the series of the first table it
+    draws and only swaps the data afterwards; without these placeholders a series
+    that appears later (test results, after an epoch) would never be drawn.
+    """
+    present = {split for _, _, split in rows}
+    return rows + [(0.0, float("nan"), split) for split in SERIES if split not in present]
 
 
 def empty_frame() -> "pd.DataFrame":
-    """A plot table with no rows (a plot before any run)."""
+    """A plot table with no values yet, naming every series (a plot before any run)."""
     import pandas as pd
 
-    return pd.DataFrame({"epoch": pd.Series(dtype=float), "value": pd.Series(dtype=float), "split": pd.Series(dtype=str)})
+    return pd.DataFrame(with_every_series([]), columns=list(COLUMNS))
 
 
 def downsample(x: np.ndarray, y: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:

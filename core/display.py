@@ -56,6 +56,7 @@ def _error_colour(fraction: float) -> str:
 
 STYLE = """
 <style>
+.tp-cm, .tp-cm thead, .tp-cm tbody, .tp-cm tr {border: 0 !important;}
 .tp-cm {border-collapse: collapse; border: none !important; margin-top: 8px !important; font-variant-numeric: tabular-nums; font-size: 13px; margin: 0 auto;}
 .tp-cm th, .tp-cm td {padding: 0; text-align: center; min-width: 2.6em; height: 2.2em;}
 .tp-cm td, .tp-cm th {border: 1px solid rgba(128,128,128,.25) !important;}

@@ -68,6 +68,7 @@ def listing_html(engine: "Engine") -> str:
 
 STYLE = """
 <style>
+.tp-plugins, .tp-plugins thead, .tp-plugins tbody, .tp-plugins tr {border: 0 !important;}
 .tp-plugins {width: 100%; border-collapse: collapse !important; border: none !important; font-size: 14px;}
 .tp-plugins th {text-align: left; font-weight: 600; padding: 6px 10px; border: none !important; border-bottom: 2px solid rgba(128,128,128,.3) !important;}
 .tp-plugins td {vertical-align: top; padding: 8px 10px; border: none !important; border-bottom: 1px solid rgba(128,128,128,.2) !important;}

@@ -113,7 +113,7 @@ def build(engine: "Engine") -> None:
             with gr.Accordion("…or upload a picture", open=False):
                 upload = gr.Image(label="Picture of a digit", sources=["upload", "clipboard"], type="numpy", image_mode="RGBA", height=220)
         with gr.Column(scale=2, min_width=260):
-            label = gr.Label(BLANK, num_top_classes=3, label="Prediction")
+            label = gr.Label(BLANK, num_top_classes=3, label="Prediction", elem_id="tp-label")
             seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=260, buttons=[], format="png")
             note = gr.Markdown("", padding=True)
 

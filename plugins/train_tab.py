@@ -455,8 +455,8 @@ def build(engine: "Engine") -> None:
         with gr.Column(scale=3, min_width=420):
             status = gr.Markdown("Choose the components and settings, then **Start training**.", label="Status", elem_classes="tp-status", padding=True)
             with gr.Row(equal_height=True):
-                loss_plot = gr.LinePlot(empty_frame(), x="epoch", y="value", color="split", label="Loss", y_title="loss", x_title="epoch", color_map=COLOURS, color_title="", height=280, show_label=True)
-                acc_plot = gr.LinePlot(empty_frame(), x="epoch", y="value", color="split", label="Accuracy (%)", y_title="accuracy (%)", x_title="epoch", color_map=COLOURS, color_title="", height=280, show_label=True)
+                loss_plot = gr.LinePlot(empty_frame(), x="epoch", y="value", color="split", label="Loss", y_title="loss", x_title="epoch", color_map=COLOURS, color_title="", show_label=True, elem_id="tp-loss-plot")
+                acc_plot = gr.LinePlot(empty_frame(), x="epoch", y="value", color="split", label="Accuracy (%)", y_title="accuracy (%)", x_title="epoch", color_map=COLOURS, color_title="", show_label=True, elem_id="tp-accuracy-plot")
             with gr.Row(equal_height=True):
                 metrics = gr.Markdown("", label="Metrics", padding=True)
                 download = gr.DownloadButton("Download checkpoint", visible=False, variant="secondary", scale=0, min_width=220)

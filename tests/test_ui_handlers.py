@@ -390,9 +390,18 @@ def test_display_helpers():
     assert "&lt;a&gt;" in page and ">5<" in page and ">7<" in page and "<a>" not in page.replace("<a>", "", 0)
     xs, ys = downsample(np.arange(10_000.0), np.ones(10_000), 300)
     assert len(xs) == 300 and np.allclose(ys, 1) and xs[0] < xs[-1]
+    from core.events import StepEnd
+
+    steps = Curves()  # batches of 10: 5, 7 and 9 right in epoch 1, then 10 and 8 in epoch 2
+    for step, (epoch, samples, right) in enumerate([(1, 10, 5), (1, 20, 12), (1, 30, 21), (2, 40, 10), (2, 50, 18)], 1):
+        seen = samples - (0 if epoch == 1 else 30)
+        steps.add(StepEnd(epoch, 2, step, 6, 1.0, right / seen, 0.1, samples, 0.0, 0.0, 0.0))
+    assert list(steps.accuracy()["value"][:5]) == pytest.approx([50.0, 70.0, 90.0, 100.0, 80.0])  # each batch's own
     curves = Curves()
     curves.add_test(0.0, 2.3, 0.1)
-    assert list(curves.loss()["value"]) == [2.3] and list(curves.accuracy()["value"]) == [10.0]
+    loss = curves.loss()
+    assert list(loss["split"]) == ["test", "train"] and loss["value"][0] == 2.3 and np.isnan(loss["value"][1])  # a placeholder
+    assert curves.accuracy()["value"][0] == 10.0
 
 
 def test_the_cli_path_never_imports_gradio():
