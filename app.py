@@ -165,6 +165,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the app (or list the plugins); returns the exit status."""
     args = parse_args(argv)
+    from core.tuning import apply_runtime_settings
+
+    settings = apply_runtime_settings()  # threads, OpenMP waiting, allocator: before torch is imported
     from core.engine import Engine
 
     if args.list_plugins:
@@ -172,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    log.info("runtime settings: %s", settings)
     engine = Engine.load()
     demo = build_app(engine)
     _, url, share_url = serve(demo, host=args.host, port=args.port, share=args.share, prevent_thread_lock=True, quiet=True)
