@@ -57,7 +57,9 @@ def test_train_evaluate_predict(mnist_dir, tmp_path):
     Image.new("RGB", (64, 64), "white").save(tmp_path / "blank.png")
     out = trainpad("predict", ckpt, tmp_path / "digit.png", tmp_path / "blank.png", "--json")
     results = json.loads(out.stdout)
-    assert len(results[0]["top"]) == 3 and abs(sum(p for _, p in results[0]["top"]) - 1) < 0.5
+    # probabilities, not log-probabilities; how confident a model is on this square it
+    # never saw in training depends on the architecture, so only the range is checked
+    assert len(results[0]["top"]) == 3 and 0 < sum(p for _, p in results[0]["top"]) <= 1 + 1e-6
     assert "nothing drawn" in results[1]["error"]
     assert out.returncode == 1  # one image could not be classified
 
