@@ -8,53 +8,27 @@ they are keyword parameters named ``<kind>_<component>_<param>`` (``optimizer_sg
 Training is a generator handler: the browser sees the curves move, and Stop (or a
 closed tab) ends the run at its next step, keeping the model trained so far.  Runs
 share one concurrency group, ``training``, limited by ``TRAINPAD_MAX_TRAINING_RUNS``
-(default 1); a user who has to wait sees their place in the queue.
+(default 1); a user who has to wait sees their place in the queue.  The work behind the
+buttons is :class:`core.trainer.Trainer`.
 """
 
 
-import os
-import time
-from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from core import hookimpl
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from core.engine import Engine
-    from core.events import EpochEnd, StepEnd, TrainEnd
-    from core.params import Param
-    from core.sessions import Session, SessionStore
-    from core.training import TrainConfig, TrainingRun
+    from core.trainer import TrainView
 
 ORDER = 10
-#: Seconds between two updates of the page while training (the run itself never waits).
-UPDATE_EVERY = 0.3
 #: The concurrency group of every training event.
 CONCURRENCY_ID = "training"
-#: Lines of log kept.
-LOG_LINES = 200
 #: Components chosen when the registry has them.
 DEFAULTS = {"dataset": "mnist", "model": "mnist-cnn", "optimizer": "sgd", "loss": "nll"}
 KINDS = ("dataset", "model", "optimizer", "loss")
-
-
-def max_training_runs() -> int:
-    """How many runs may train at once in this process (``TRAINPAD_MAX_TRAINING_RUNS``, default 1)."""
-    return max(1, int(os.environ.get("TRAINPAD_MAX_TRAINING_RUNS", "1")))
-
-
-def server_run_params() -> tuple["Param", ...]:
-    """The run settings a web user may choose: the engine's, with a public server's caps.
-
-    ``TRAINPAD_MAX_EPOCHS`` (default 20) caps epochs; batches are capped at 4096.
-    """
-    from core.training import RUN_PARAMS
-
-    caps = {"epochs": int(os.environ.get("TRAINPAD_MAX_EPOCHS", "20")), "batch_size": 4096}
-    return tuple(replace(p, max=caps[p.name]) if p.name in caps else p for p in RUN_PARAMS)
+#: Series colours of the live plots.
+COLOURS = {"train": "#f97316", "test": "#2563eb"}
 
 
 def default_choice(engine: "Engine", kind: str) -> str | None:
@@ -62,337 +36,6 @@ def default_choice(engine: "Engine", kind: str) -> str | None:
     if DEFAULTS[kind] in names:
         return DEFAULTS[kind]
     return names[0] if names else None
-
-
-def _clock_text(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
-# -- what the page shows ---------------------------------------------------------------
-
-
-@dataclass
-class TrainView:
-    """Everything the Train tab's outputs show at one moment.
-
-    :param fraction: progress of the run (0 to 1), or ``None`` when not running.
-    """
-
-    status: str
-    loss: "pd.DataFrame"
-    accuracy: "pd.DataFrame"
-    metrics: str = ""
-    checkpoint: str | None = None
-    log: str = ""
-    current: str = ""
-    fraction: float | None = None
-    desc: str = ""
-    #: a message to pop up once (the run diverged)
-    warning: str | None = None
-
-
-@dataclass
-class RunRecord:
-    """A session's latest run as the page shows it: curves and log (kept for Stop)."""
-
-    curves: Any
-    lines: list[str] = field(default_factory=list)
-    status: str = ""
-    metrics: str = ""
-
-    def say(self, text: str) -> None:
-        self.lines.append(f"{time.strftime('%H:%M:%S')}  {text}")
-        del self.lines[:-LOG_LINES]
-
-    @property
-    def log(self) -> str:
-        return "\n".join(self.lines)
-
-
-#: Test samples used to place the test curves' starting point (a few seconds at most on a CPU).
-STARTING_SAMPLES = 1000
-
-
-def starting_point(run: "TrainingRun") -> Any:
-    """The run's model on (the start of) its test split before any step, so test curves start at epoch 0."""
-    from core.data import make_loader, take
-    from core.evaluation import evaluate
-
-    p = run.parts
-    loader = make_loader(take(p.test_loader.dataset, STARTING_SAMPLES), batch_size=STARTING_SAMPLES, shuffle=False)
-    return evaluate(p.model, loader, loss_fn=p.loss_fn, to_probs=p.to_probs, num_classes=p.num_classes, device=p.device)
-
-
-def describe_config(run: "TrainingRun") -> str:
-    cfg = run.config
-    samples = len(run.parts.train_loader.dataset)
-    optimizer = run.parts.optimizer.param_groups[0].get("lr")
-    lr = f" (lr {optimizer:g})" if isinstance(optimizer, float) else ""
-    return (
-        f"training {cfg.model} on {cfg.dataset} ({samples:,} samples) with {cfg.optimizer}{lr} and {cfg.loss}: "
-        f"{cfg.epochs} epoch(s), batch {cfg.batch_size}, {cfg.schedule} schedule, seed {cfg.seed}, device {run.parts.device}"
-    )
-
-
-def step_status(event: "StepEnd") -> str:
-    return (
-        f"**Epoch {event.epoch}/{event.epochs}** · step {event.step:,} of {event.steps:,} · "
-        f"loss {event.loss:.4f} · {event.samples_per_sec:,.0f} samples/s · about {_clock_text(event.eta)} left"
-    )
-
-
-def epoch_line(event: "EpochEnd") -> str:
-    test = ""
-    if event.test_accuracy is not None and event.test_loss is not None:
-        test = f"; test loss {event.test_loss:.4f}, accuracy {event.test_accuracy:.2%}"
-    return (
-        f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, "
-        f"accuracy {event.train_accuracy:.2%}{test} ({event.samples_per_sec:,.0f} samples/s)"
-    )
-
-
-def metrics_markdown(end: "TrainEnd") -> str:
-    metrics = end.trained.metrics if end.trained is not None else {}
-    parts = []
-    if "test_accuracy" in metrics:
-        parts.append(f"**Test accuracy {metrics['test_accuracy']:.2%}**")
-    if "test_loss" in metrics:
-        parts.append(f"test loss {metrics['test_loss']:.4f}")
-    if "train_accuracy" in metrics:
-        parts.append(f"train accuracy {metrics['train_accuracy']:.2%}")
-    parts.append(f"{end.epochs_done} epoch(s), {end.steps_done:,} steps in {_clock_text(end.elapsed)}")
-    return " · ".join(parts)
-
-
-# -- the handlers ----------------------------------------------------------------------
-
-
-class Trainer:
-    """The Train tab's handlers, bound to an engine and a session store.
-
-    Gradio-free apart from raising ``gr.Error``, so tests drive it directly.
-    """
-
-    def __init__(
-        self,
-        engine: "Engine",
-        store: "SessionStore",
-        *,
-        data_dir: Path | str | None = None,
-        update_every: float = UPDATE_EVERY,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.engine = engine
-        self.store = store
-        self.data_dir = data_dir
-        self.update_every = update_every
-        self.clock = clock
-        self.run_params = server_run_params()
-
-    # configuration
-
-    def config(
-        self,
-        choices: dict[str, str],
-        params: dict[str, dict[str, Any]],
-        settings: dict[str, Any],
-    ) -> "TrainConfig":
-        """A :class:`~core.training.TrainConfig` from the form's values (checked by ``build_run``)."""
-        from core.training import TrainConfig
-
-        values = dict(settings)
-        for name in ("epochs", "batch_size", "seed", "train_samples", "test_samples"):
-            if isinstance(values.get(name), float) and float(values[name]).is_integer():
-                values[name] = int(values[name])
-        return TrainConfig(**choices, params={k: v for k, v in params.items() if v}, **values)
-
-    # training
-
-    def train(self, session_id: str, config: "TrainConfig", *, resume: bool = False) -> Iterator[TrainView]:
-        """Train and yield what the page shows, a few times a second at most.
-
-        :param resume: carry on training the session's current model.
-        """
-        from core.curves import Curves
-        from core.ui import error, user_errors
-
-        session = self.store.get(session_id)
-        with session.lock:
-            if session.training:
-                raise error("A run is already going in this session: stop it first.")
-            if resume and session.model is None:
-                raise error("There is no current model to carry on training: untick “Carry on training”.")
-            with user_errors("Preparing the run"):
-                run = self.engine.build_run(
-                    config, data_dir=self.data_dir, resume=session.model if resume else None, run_params=self.run_params
-                )
-            record = RunRecord(Curves())
-            session.run, session.result = run, None
-            session.data["train"] = record
-            session.idle.clear()
-        self.store.changed(session)
-        record.say(describe_config(run))
-        if resume:
-            record.say(f"carrying on from {session.describe()}")
-        record.status = "Starting…"
-        events = run.events()
-        last = -1e9
-        try:
-            if run.parts.test_loader is not None:
-                record.status = "Testing the starting model…"
-                yield self.view(session, record, fraction=0.0, desc="testing the starting model")
-                with user_errors("Testing the starting model"):
-                    start = starting_point(run)
-                record.curves.add_test(0.0, start.loss, start.accuracy)
-                record.say(f"before training: test loss {start.loss:.4f}, accuracy {start.accuracy:.2%} ({start.count:,} test samples)")
-            record.status = "Training…"
-            yield self.view(session, record, fraction=0.0, desc="starting")
-            with user_errors("Training"):
-                for event in events:
-                    kind = type(event).__name__
-                    record.curves.add(event)
-                    if kind == "StepEnd":
-                        record.status = step_status(event)
-                        now = self.clock()
-                        if now - last >= self.update_every or event.step == event.steps:
-                            last = now
-                            yield self.view(session, record, fraction=event.step / event.steps, desc=self._desc(event))
-                    elif kind == "EpochEnd":
-                        record.say(epoch_line(event))
-                        yield self.view(session, record, fraction=event.step / max(run.parts.config.epochs * len(run.parts.train_loader), 1), desc="evaluated")
-                    elif kind == "TrainEnd":
-                        self._finish(session, run, record, event)
-                        view = self.view(session, record)
-                        if event.status == "diverged":
-                            view.warning = event.message
-                        yield view
-        finally:
-            events.close()  # a cancelled generator: the run stops and keeps its model
-            self._finish(session, run, record, run.result)
-
-    @staticmethod
-    def _desc(event: "StepEnd") -> str:
-        return f"epoch {event.epoch}/{event.epochs} · {event.samples_per_sec:,.0f} samples/s · {_clock_text(event.eta)} left"
-
-    def _finish(self, session: "Session", run: "TrainingRun", record: RunRecord, end: "TrainEnd | None") -> None:
-        """Adopt the run's model and write its checkpoint, once, whichever way the run ended."""
-        from core.checkpoint import save_checkpoint
-        from core.errors import CheckpointError
-
-        with session.lock:
-            if session.run is not run or session.idle.is_set():
-                return
-            try:
-                session.result = end
-                if end is None:
-                    record.status = "**The run failed**; the previous model is kept."
-                    record.say("the run failed; the previous model is kept")
-                    return
-                record.say(f"{end.status}: {end.message} ({_clock_text(end.elapsed)})")
-                if not self._worth_keeping(end):
-                    why = "before the first step" if end.steps_done == 0 else "before an epoch was done"
-                    message = end.message.rstrip(".")
-                    detail = f" {message[:1].upper()}{message[1:]}." if end.status == "diverged" else ""
-                    record.status = f"**{end.status.capitalize()}** {why}.{detail} Your current model is unchanged."
-                    return
-                session.set_model(end.trained, "trained here")
-                record.metrics = metrics_markdown(end)
-                name = f"{run.config.model}-{run.config.dataset}-{time.strftime('%Y%m%d-%H%M%S')}.pt"
-                try:
-                    session.checkpoint = save_checkpoint(end.trained, session.folder() / name)
-                    record.say(f"checkpoint ready: {name}")
-                except CheckpointError as exc:
-                    session.checkpoint = None
-                    record.say(f"no checkpoint: {exc}")
-                record.status = {
-                    "completed": "**Done.** Evaluate and Predict now use this model.",
-                    "stopped": "**Stopped.** The model trained so far is kept: Evaluate and Predict use it.",
-                    "diverged": f"**Diverged.** {end.message}",
-                }.get(end.status, end.message)
-            finally:
-                session.idle.set()
-        self.store.changed(session)
-
-    @staticmethod
-    def _worth_keeping(end: "TrainEnd") -> bool:
-        """A run's model replaces the session's when it trained: a stop after some steps,
-        or at least one whole epoch (a diverged run's last epoch did not finish)."""
-        if end.trained is None:
-            return False
-        whole_epochs = end.epochs_done - (1 if end.status == "diverged" else 0)
-        return whole_epochs > 0 or (end.status == "stopped" and end.steps_done > 0)
-
-    def stop(self, session_id: str, *, wait: float = 20.0) -> TrainView:
-        """Ask this session's run to stop and wait (up to ``wait`` s) for it to wrap up."""
-        session = self.store.get(session_id)
-        record = session.data.get("train")
-        run = session.run
-        if run is None or not session.training or record is None:
-            return self.view(session, record, idle_status="Nothing is training in this session.")
-        run.stop()
-        if not session.idle.wait(wait):
-            record.status = "Stopping… the run ends after its current step."
-        elif run.result is not None and session.result is None:
-            self._finish(session, run, record, run.result)
-        return self.view(session, record)
-
-    def view(
-        self,
-        session: "Session",
-        record: RunRecord | None,
-        *,
-        fraction: float | None = None,
-        desc: str = "",
-        idle_status: str = "",
-    ) -> TrainView:
-        from core.curves import empty_frame
-
-        if record is None:
-            return TrainView(idle_status or "Choose the components and settings, then **Start**.", empty_frame(), empty_frame(), current=session.describe())
-        checkpoint = str(session.checkpoint) if session.checkpoint is not None and session.checkpoint.exists() else None
-        return TrainView(
-            status=idle_status or record.status,
-            loss=record.curves.loss(),
-            accuracy=record.curves.accuracy(),
-            metrics=record.metrics,
-            checkpoint=checkpoint if not session.training else None,
-            log=record.log,
-            current=session.describe(),
-            fraction=fraction,
-            desc=desc,
-        )
-
-    # the current model
-
-    def load(self, session_id: str, path: str | Path | None) -> str:
-        """Make an uploaded checkpoint the session's current model; returns its description."""
-        from core.checkpoint import load_checkpoint
-        from core.ui import error, user_errors
-
-        if not path:
-            raise error("Choose a checkpoint file (.pt) to load.")
-        session = self.store.get(session_id)
-        if session.training:
-            raise error("Wait for the run to end (or stop it) before loading another model.")
-        with user_errors("Loading the checkpoint"):
-            trained = load_checkpoint(self.engine.registry, path)
-        session.set_model(trained, f"uploaded: {Path(path).name}")
-        self.store.changed(session)
-        return session.describe()
-
-    def reset(self, session_id: str) -> str:
-        """Go back to the shipped model."""
-        from core.ui import error
-
-        session = self.store.get(session_id)
-        if session.training:
-            raise error("Wait for the run to end (or stop it) first.")
-        shipped = self.store._default()
-        session.set_model(shipped, "shipped", shared=True)
-        self.store.changed(session)
-        return session.describe()
 
 
 # -- the layout --------------------------------------------------------------------------
@@ -405,6 +48,7 @@ def build(engine: "Engine") -> None:
     from core.curves import empty_frame
     from core.device import available_devices
     from core.sessions import store_for
+    from core.trainer import Trainer, max_training_runs
     from core.ui import component_controls, enclosing_tab, session_id, values_for
 
     trainer = Trainer(engine, store_for(engine))
@@ -469,7 +113,7 @@ def build(engine: "Engine") -> None:
 
     outputs = [status, loss_plot, acc_plot, metrics, download, log_box, current]
 
-    def show(view: TrainView) -> list[Any]:
+    def show(view: "TrainView") -> list[Any]:
         return [
             view.status,
             view.loss,
@@ -569,10 +213,6 @@ def _on_load(fn: Callable[..., Any], outputs: list[Any]) -> None:
     root = getattr(context, "root_block", None)
     if root is not None:
         root.load(fn, outputs=outputs, api_visibility="private", show_progress="hidden")
-
-
-#: Series colours of the live plots.
-COLOURS = {"train": "#f97316", "test": "#2563eb"}
 
 
 def _component_info(engine: "Engine", kind: str, name: str | None) -> str:

@@ -24,7 +24,7 @@ from core.trained import TrainedModel
 from plugins.evaluate_tab import Evaluator
 from plugins.plugins_tab import listing_html, plugin_listing
 from plugins.predict_tab import BLANK, Predictor
-from plugins.train_tab import Trainer
+from core.trainer import Trainer
 
 gr = pytest.importorskip("gradio")
 
