@@ -93,10 +93,10 @@ def build(engine: "Engine") -> None:
                     device = gr.Dropdown(devices, value=devices[0], label="Device", min_width=100)
                     seed = gr.Number(1, label="Seed", precision=0, minimum=0, step=1, min_width=100)
                 resume = gr.Checkbox(False, label="Carry on training the current model", info="same dataset and model; the model keeps its own settings")
-            with gr.Row():
-                start = gr.Button("Start training", variant="primary", scale=2)
-                stop = gr.Button("Stop", variant="stop", scale=1)
         with gr.Column(scale=3, min_width=420):
+            with gr.Row():
+                start = gr.Button("Start training", variant="primary", scale=3)
+                stop = gr.Button("Stop", variant="stop", scale=1, min_width=120)
             status = gr.Markdown("Choose the components and settings, then **Start training**.", label="Status", elem_classes="tp-status", padding=True)
             with gr.Row(equal_height=True):
                 loss_plot = gr.LinePlot(empty_frame(), x="epoch", y="value", color="split", label="Loss", y_title="loss", x_title="epoch", color_map=COLOURS, color_title="", show_label=True, elem_id="tp-loss-plot")
