@@ -24,22 +24,29 @@ BLANK = "Draw a digit"
 CONCURRENCY = 4
 SKETCH_ID = "tp-sketch"
 
-#: Picks the Brush tool whenever the sketch pad appears, so that drawing needs no click
-#: first (Gradio's editor starts with no tool).  Runs from a hidden gr.HTML's js_on_load.
+#: Picks the Brush tool whenever the sketch pad shows with no tool picked, so that drawing
+#: needs no click first: Gradio's editor starts with no tool, and drops it again when the
+#: pad is cleared (Clear, or the editor's own "Clear canvas").  A tool the user picked
+#: (the eraser) is left alone.  Runs from a hidden gr.HTML's js_on_load.
 BRUSH_JS = """
 if (!window.__tpBrush) {
   window.__tpBrush = true;
   const activate = () => {
     document.querySelectorAll('#%(id)s').forEach((pad) => {
       const brush = pad.querySelector('button[aria-label="Brush"]');
-      if (!brush || !pad.querySelector('canvas') || pad.dataset.tpBrush === '1') return;
-      pad.dataset.tpBrush = '1';
-      setTimeout(() => brush.click(), 50);
+      if (!brush || !pad.querySelector('canvas') || pad.querySelector('button.highlight') || pad.dataset.tpBrush === 'picking') return;
+      pad.dataset.tpBrush = 'picking';
+      setTimeout(() => { pad.dataset.tpBrush = ''; brush.click(); }, 50);
     });
   };
   new MutationObserver(activate).observe(document.body, {childList: true, subtree: true});
   activate();
 }
+""" % {"id": SKETCH_ID}
+#: The Clear button: presses the editor's "Clear canvas", which empties the pad and sends
+#: the change (so the prediction goes back to BLANK) every time.
+CLEAR_JS = """
+() => { document.querySelector('#%(id)s button[aria-label="Clear canvas"]')?.click(); }
 """ % {"id": SKETCH_ID}
 
 
@@ -140,7 +147,9 @@ def build(engine: "Engine") -> None:
         concurrency_limit=CONCURRENCY,
         concurrency_id="predict",
     )
-    clear.click(lambda: None, outputs=sketch, api_visibility="private", queue=False, show_progress="hidden")
+    # The editor's own "Clear canvas" does the clearing: setting the pad to None from the
+    # server works only once per page (Gradio skips an update equal to the last one it sent).
+    clear.click(None, js=CLEAR_JS, api_visibility="private", queue=False, show_progress="hidden")
 
     def on_show(request: gr.Request) -> str:
         return f"**Model:** {predictor.store.get(session_id(request)).describe()}"
