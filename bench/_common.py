@@ -101,10 +101,32 @@ def machine() -> dict[str, Any]:
     return info
 
 
-def alternate(candidates: dict[str, Callable[[], float]], n: int, *, warmup: bool = True) -> dict[str, list[float]]:
+class Stopwatch:
+    """Wall time and this process's CPU time (all its threads) over a ``with`` block.
+
+    On a machine shared with other work, wall time measures the machine and the
+    load; CPU time (what the work cost) barely moves with the load, so the scripts
+    report both.
+    """
+
+    def __enter__(self) -> "Stopwatch":
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+#: CPU-time rates of the latest :func:`alternate`, by name (functions that returned pairs).
+CPU_ROWS: dict[str, list[float]] = {}
+
+
+def alternate(candidates: dict[str, Callable[[], Any]], n: int, *, warmup: bool = True) -> dict[str, list[float]]:
     """Call each function once per round, in turn (the order flips every round).
 
-    Each returns one measurement (a rate or a time); returns all of them by name.
+    Each returns one measurement (a rate or a time), or a pair ``(wall rate, CPU
+    rate)``; returns the wall measurements by name and keeps the CPU ones in
+    :data:`CPU_ROWS`.
     """
     names = list(candidates)
     results: dict[str, list[float]] = {name: [] for name in names}
@@ -113,7 +135,11 @@ def alternate(candidates: dict[str, Callable[[], float]], n: int, *, warmup: boo
             candidates[name]()
     for i in range(n):
         for name in names if i % 2 == 0 else reversed(names):
-            results[name].append(candidates[name]())
+            value = candidates[name]()
+            if isinstance(value, tuple):
+                value, cpu = value
+                CPU_ROWS.setdefault(name, []).append(cpu)
+            results[name].append(value)
     return results
 
 
@@ -145,6 +171,7 @@ def report(
     extra: dict[str, Any] | None = None,
     args: argparse.Namespace | None = None,
     notes: list[str] | None = None,
+    cpu_rows: dict[str, list[float]] | None = None,
 ) -> dict[str, Any]:
     """Print medians (and spread) per row and ``ratio = candidate / baseline`` (or the inverse for times).
 
@@ -165,6 +192,15 @@ def report(
     met = None if goal is None else value >= goal
     goal_text = "" if goal is None else f"  (goal >= {goal:g}x: {'met' if met else 'NOT met'})"
     print(f"   ratio {cand} vs {base}: {value:.3f}x{goal_text}")
+    cpu_ratio = None
+    if cpu_rows:
+        print(f"   the same per CPU-second of this process (insensitive to other load):")
+        for name, values in cpu_rows.items():
+            print(f"   {name:<{width}}  median {median(values):>12,.4g} {unit}/CPU-s ({len(values)} runs)")
+        if cand in cpu_rows and base in cpu_rows:
+            cc, cb = median(cpu_rows[cand]), median(cpu_rows[base])
+            cpu_ratio = (cc / cb) if higher_is_better else (cb / cc)
+            print(f"   ratio {cand} vs {base} in CPU time: {cpu_ratio:.3f}x")
     for note in notes or []:
         print(f"   {note}")
     result = {
@@ -175,6 +211,8 @@ def report(
         "runs": rows,
         "ratio": value,
         "ratio_of": [cand, base],
+        "cpu_medians": {name: median(values) for name, values in (cpu_rows or {}).items()},
+        "cpu_ratio": cpu_ratio,
         "goal": goal,
         "goal_met": met,
         "quick": bool(args and args.quick),

@@ -13,7 +13,6 @@ Goal: the engine at >= 0.97x the hand-written loop.
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
 import _common
@@ -47,16 +46,15 @@ def main() -> int:
     def engine_loop() -> float:
         run = build()
         events = run.events()
-        start = time.perf_counter()
         count = 0
-        for event in events:
-            if isinstance(event, StepEnd):
-                count = event.samples
-                if event.step == event.steps:
-                    break
-        elapsed = time.perf_counter() - start
+        with _common.Stopwatch() as watch:
+            for event in events:
+                if isinstance(event, StepEnd):
+                    count = event.samples
+                    if event.step == event.steps:
+                        break
         events.close()
-        return count / elapsed
+        return count / watch.wall, count / watch.cpu
 
     def hand_loop() -> float:
         run = build()  # the same model, optimizer, loss and data tensors
@@ -65,18 +63,19 @@ def main() -> int:
         data = parts.train_loader.dataset
         batch = config.batch_size
         generator = torch.Generator().manual_seed(config.seed)
-        start = time.perf_counter()
-        scheduler = make_scheduler(config.schedule, optimizer, -(-len(data) // batch))
-        model.train()
-        order = torch.randperm(len(data), generator=generator)
-        for i in range(0, len(data), batch):
-            x, y = data.batch(order[i : i + batch])
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-        return len(data) / (time.perf_counter() - start)
+        with _common.Stopwatch() as watch:
+            scheduler = make_scheduler(config.schedule, optimizer, -(-len(data) // batch))
+            model.train()
+            order = torch.randperm(len(data), generator=generator)
+            for i in range(0, len(data), batch):
+                x, y = data.batch(order[i : i + batch])
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+        return len(data) / watch.wall, len(data) / watch.cpu
 
     rows = _common.alternate({"engine": engine_loop, "hand-written": hand_loop}, _common.rounds(args))
     result = _common.report(
@@ -86,6 +85,7 @@ def main() -> int:
         ratio=("engine", "hand-written"),
         goal=GOAL,
         args=args,
+        cpu_rows=_common.CPU_ROWS,
         extra={"samples": samples, "batch_size": config.batch_size, "settings": settings},
         notes=[f"{samples:,} samples per run, batch {config.batch_size}, runtime settings {settings}"],
     )

@@ -13,7 +13,6 @@ Goal: at least 5,000 images/s.
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
 import _common
@@ -50,21 +49,22 @@ def main() -> int:
     test_set = datasets.MNIST(str(root), train=False, transform=transform)
     loader = DataLoader(test_set, batch_size=1000)
 
-    def candidate() -> float:
-        start = time.perf_counter()
-        result = engine.evaluate(trained, data_dir=root)
-        return result.count / (time.perf_counter() - start)
+    def candidate() -> tuple[float, float]:
+        with _common.Stopwatch() as watch:
+            result = engine.evaluate(trained, data_dir=root)
+        return result.count / watch.wall, result.count / watch.cpu
 
-    def baseline() -> float:  # pytorch/examples mnist test()
-        start = time.perf_counter()
-        model.eval()
-        test_loss = correct = 0
-        with torch.no_grad():
-            for data, target in loader:
-                output = model(data)
-                test_loss += F.nll_loss(output, target, reduction="sum").item()
-                correct += output.argmax(dim=1, keepdim=True).eq(target.view_as(output.argmax(dim=1, keepdim=True))).sum().item()
-        return len(test_set) / (time.perf_counter() - start)
+    def baseline() -> tuple[float, float]:  # pytorch/examples mnist test()
+        with _common.Stopwatch() as watch:
+            model.eval()
+            test_loss = correct = 0
+            with torch.no_grad():
+                for data, target in loader:
+                    output = model(data)
+                    test_loss += F.nll_loss(output, target, reduction="sum").item()
+                    pred = output.argmax(dim=1, keepdim=True)
+                    correct += pred.eq(target.view_as(pred)).sum().item()
+        return len(test_set) / watch.wall, len(test_set) / watch.cpu
 
     rows = _common.alternate({"engine.evaluate": candidate, "DataLoader + PIL": baseline}, _common.rounds(args))
     rate = _common.median(rows["engine.evaluate"])
@@ -75,6 +75,7 @@ def main() -> int:
         unit="images/s",
         ratio=("engine.evaluate", "DataLoader + PIL"),
         args=args,
+        cpu_rows=_common.CPU_ROWS,
         notes=[f"engine.evaluate {rate:,.0f} images/s (goal >= {GOAL_IMAGES_PER_SEC:,.0f}: {'met' if met else 'NOT met'})"],
         extra={"goal_images_per_sec": GOAL_IMAGES_PER_SEC, "throughput_goal_met": met, "images": len(test_set)},
     )
