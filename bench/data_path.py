@@ -74,7 +74,8 @@ def worker(variant: str, root: Path, samples: int, warmup: int) -> dict:
             loss = loss_fn(model(x), y)
             loss.backward()
             optimizer.step()
-            scheduler.step()
+            if scheduler is not None:
+                scheduler.step()
             if step == warmup:
                 start, cpu = time.perf_counter(), time.process_time()
             elif step > warmup:
