@@ -80,6 +80,8 @@ class Session:
     notice: str | None = None
     #: what tabs keep for this session (the Train tab's curves and log, a plugin's state)
     data: dict[str, Any] = field(default_factory=dict)
+    #: set once the session is dropped: nothing more is kept for it
+    closed: bool = False
     last_seen: float = field(default_factory=time.monotonic)
     #: set while no run is active; a Stop handler waits on it
     idle: threading.Event = field(default_factory=threading.Event)
@@ -125,7 +127,8 @@ class Session:
         return notice
 
     def close(self) -> None:
-        """Stop any run and delete this session's files."""
+        """Stop any run and delete this session's files; a run ending later keeps nothing."""
+        self.closed = True
         if self.run is not None:
             self.run.stop()
         if self._folder is not None:

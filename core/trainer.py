@@ -263,6 +263,8 @@ class Trainer:
                 return
             try:
                 session.result = end
+                if session.closed:  # the tab closed meanwhile: nobody will see the result
+                    return
                 if end is None:
                     record.status = "**The run failed**; the previous model is kept."
                     record.say("the run failed; the previous model is kept")
