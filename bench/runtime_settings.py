@@ -1,0 +1,120 @@
+"""How core.tuning's start-up settings were chosen: each one against its alternative.
+
+Training steps of the default model on in-memory batches, each measurement in a fresh
+process (the OpenMP wait policy and the allocator settings only take effect at
+start-up), alternating four variants:
+
+- ``chosen``: what :func:`core.tuning.apply_runtime_settings` applies here;
+- ``active wait``: OpenMP threads spin while waiting (OpenMP's default);
+- ``1 thread``: one thread instead of the usable CPUs;
+- ``glibc default``: without the ``mallopt`` settings.
+
+Prints wall-time and CPU-time rates; the ratio is chosen : active wait.  Run it on the
+machine you deploy on, quiet and busy: the wait policy matters most when other
+processes compete for the cores.
+
+    python bench/runtime_settings.py            # 5 rounds x 4 processes
+    python bench/runtime_settings.py --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import _common
+
+VARIANTS = {
+    "chosen": {},
+    "active wait": {"TRAINPAD_OMP_WAIT_POLICY": "active"},
+    "1 thread": {"TRAINPAD_THREADS": "1"},
+    "glibc default": {"TRAINPAD_MALLOC_TUNING": "0"},
+}
+
+
+def worker(steps: int) -> dict:
+    from core.tuning import apply_runtime_settings
+
+    settings = apply_runtime_settings()
+    import torch
+
+    from core.data import InMemoryDataset
+    from core.engine import Engine
+
+    engine = Engine.load(entrypoints=False)
+    meta = engine.dataset_meta(engine.component("dataset", "mnist"))
+    shape = tuple(meta["input_shape"])
+    torch.manual_seed(0)
+    model = engine.build_model("mnist-cnn", None, input_shape=shape, num_classes=10)
+    sgd = engine.component("optimizer", "sgd")
+    optimizer = sgd.factory(model.parameters(), **sgd.defaults())
+    loss_fn = engine.component("loss", "nll").factory()
+    batch = 128
+    data = InMemoryDataset(torch.randint(0, 256, (batch * 16, *shape), dtype=torch.uint8),
+                           torch.randint(0, 10, (batch * 16,)), mean=meta["mean"], std=meta["std"])
+    order = torch.randperm(len(data))
+
+    def step(i: int) -> None:
+        x, y = data.batch(order[(i % 16) * batch : (i % 16 + 1) * batch])
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+
+    model.train()
+    for i in range(3):
+        step(i)
+    with _common.Stopwatch() as watch:
+        for i in range(steps):
+            step(i)
+    samples = steps * batch
+    return {"rate": samples / watch.wall, "cpu_rate": samples / watch.cpu, "settings": settings,
+            "threads": torch.get_num_threads(), "wait": os.environ.get("OMP_WAIT_POLICY")}
+
+
+def main() -> int:
+    p = _common.parser(__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=None, help="timed steps per process (default 60; 4 with --quick)")
+    p.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.worker is not None:
+        print(json.dumps(worker(args.worker)))
+        return 0
+    steps = args.steps or (4 if args.quick else 60)
+    n = _common.rounds(args, full=5, quick=1)
+    script = Path(__file__).resolve()
+    names = list(VARIANTS)
+    rows: dict[str, list[float]] = {name: [] for name in names}
+    cpu_rows: dict[str, list[float]] = {name: [] for name in names}
+    seen: dict[str, dict] = {}
+    # The variants' knobs must not leak in from the caller's environment.
+    clean = {k: "" for k in ("TRAINPAD_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")}
+    for i in range(n):
+        for name in names if i % 2 == 0 else reversed(names):
+            env = dict(os.environ)
+            for key in clean:
+                env.pop(key, None)
+            env.setdefault("TRAINPAD_OMP_WAIT_POLICY", "passive")
+            env.update(VARIANTS[name])
+            out = _common.run_worker(script, str(steps), env=env)
+            rows[name].append(out["rate"])
+            cpu_rows[name].append(out["cpu_rate"])
+            seen[name] = {"threads": out["threads"], "omp_wait_policy": out["wait"], "malloc": out["settings"]["malloc_tuned"]}
+            print(f"   round {i + 1}: {name:<14} {out['rate']:8,.0f} samples/s", file=sys.stderr, flush=True)
+    _common.report(
+        "runtime settings: training samples/s of the default model under each start-up setting",
+        rows,
+        unit="samples/s",
+        ratio=("chosen", "active wait"),
+        args=args,
+        cpu_rows=cpu_rows,
+        notes=[f"{name}: {info}" for name, info in seen.items()] + [f"{steps} timed steps of batch 128 per process"],
+        extra={"variants": seen, "steps": steps},
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
