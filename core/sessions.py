@@ -181,7 +181,7 @@ class SessionStore:
             session = self._sessions.get(session_id)
             if session is None:
                 session = Session(session_id, last_seen=now)
-                model = self._default()
+                model = self.starting_model()
                 if model is not None:
                     session.set_model(model, "shipped", shared=True)
                 reason = self._dropped.pop(session_id, None)
@@ -192,7 +192,8 @@ class SessionStore:
             self._sessions.move_to_end(session_id)
             return session
 
-    def _default(self) -> "TrainedModel | None":
+    def starting_model(self) -> "TrainedModel | None":
+        """The model a new session starts with (shared, read-only), or ``None``."""
         try:
             return self.default_model()
         except Exception:  # a broken shipped model must not break every session

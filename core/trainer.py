@@ -213,7 +213,6 @@ class Trainer:
         record.say(describe_config(run))
         if resume:
             record.say(f"carrying on from {session.describe()}")
-        record.status = "Starting…"
         events = run.events()
         last = -1e9
         try:
@@ -311,10 +310,8 @@ class Trainer:
         if run is None or not session.training or record is None:
             return self.view(session, record, idle_status="Nothing is training in this session.")
         run.stop()
-        if not session.idle.wait(wait):
+        if not session.idle.wait(wait):  # the run adopts its model itself when it ends
             record.status = "Stopping… the run ends after its current step."
-        elif run.result is not None and session.result is None:
-            self._finish(session, run, record, run.result)
         return self.view(session, record)
 
     def view(
@@ -368,7 +365,6 @@ class Trainer:
         session = self.store.get(session_id)
         if session.training:
             raise error("Wait for the run to end (or stop it) first.")
-        shipped = self.store._default()
-        session.set_model(shipped, "shipped", shared=True)
+        session.set_model(self.store.starting_model(), "shipped", shared=True)
         self.store.changed(session)
         return session.describe()
