@@ -78,16 +78,16 @@ def examples_worker(root: Path, target: float, max_epochs: int, samples: int, la
     accuracies = []
     for epoch in range(1, max_epochs + 1):
         model.train()
-        for data, target in train_loader:
+        for data, labels in train_loader:
             optimizer.zero_grad()
-            loss = F.nll_loss(model(data), target)
+            loss = F.nll_loss(model(data), labels)
             loss.backward()
             optimizer.step()
         model.eval()
         correct = 0
         with torch.no_grad():
-            for data, target in test_loader:
-                correct += model(data).argmax(dim=1).eq(target).sum().item()
+            for data, labels in test_loader:
+                correct += model(data).argmax(dim=1).eq(labels).sum().item()
         accuracies.append(correct / len(test_set))
         scheduler.step()
         if accuracies[-1] >= target:
