@@ -97,6 +97,8 @@ def _check_size(pixels: int) -> None:
 
 
 def _pil_to_gray(image: Image.Image) -> np.ndarray:
+    if image.mode == "RGBA" and _opaque(np.asarray(image)):  # a sketch: nothing to flatten
+        return np.asarray(image.convert("L"))
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         image = image.convert("RGBA")
         white = Image.new("RGBA", image.size, (255, 255, 255, 255))
