@@ -61,6 +61,9 @@ CSS = """
 .tp-header p {margin: 0; color: var(--body-text-color-subdued);}
 .tp-status {min-height: 3.2em;}
 footer {display: none !important;}
+@media (max-width: 560px) {  /* all four tabs fit on a phone, none hidden behind "..." */
+  .tab-container button {padding: 0 8px !important;}
+}
 """
 
 
