@@ -1,0 +1,244 @@
+"""What a person does in trainpad's page, as Playwright calls: open a tab, draw on the
+sketch pad with the mouse, read the prediction, train, stop, evaluate.
+
+Selectors are the ones a person would use (tab and button names, field labels) or the
+app's own element ids (``#tp-sketch``, ``#tp-label``, ``#tp-loss-plot``...).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from typing import Any, Sequence
+
+#: What the Predict tab's label says while nothing is drawn (plugins/predict_tab.py BLANK).
+BLANK = "Draw a digit"
+#: The sketch pad's canvas, in its own pixels (plugins/predict_tab.py canvas_size).
+CANVAS = 800
+
+#: Counts, in the page, the predictions that have finished: the Prediction label's status
+#: tracker shows a timer while its event is pending (even with show_progress hidden) and
+#: empties when the event completes.  Installed before the app's own scripts run.
+PREDICTION_COUNTER_JS = """
+(() => {
+  window.__tpPredictions = 0;
+  window.__tpPredicting = false;
+  const check = () => {
+    const tracker = document.querySelector('#tp-label [data-testid="status-tracker"]');
+    const busy = !!tracker && tracker.textContent.trim() !== '';
+    if (window.__tpPredicting && !busy) window.__tpPredictions += 1;
+    window.__tpPredicting = busy;
+  };
+  const start = () => new MutationObserver(check).observe(document.body, {childList: true, subtree: true, characterData: true, attributes: true});
+  if (document.body) start(); else document.addEventListener('DOMContentLoaded', start);
+})();
+"""
+
+
+def open_tab(page: Any, name: str) -> None:
+    tab = page.get_by_role("tab", name=name, exact=True)
+    tab.click()
+    page.wait_for_function("name => [...document.querySelectorAll('[role=tab]')].some(t => t.textContent.trim() === name && t.getAttribute('aria-selected') === 'true')", arg=name)
+
+
+def wait_until(condition: Any, *, timeout: float, interval: float = 0.1, message: str = "condition") -> Any:
+    """Poll ``condition()`` until it returns something truthy; fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
+        time.sleep(interval)
+
+
+# -- Predict -----------------------------------------------------------------------------------
+
+
+class SketchPad:
+    """The Predict tab's sketch pad, driven with the mouse like a person would.
+
+    Coordinates are the canvas's own pixels (0..800); the pad is shown centred in its
+    canvas element at the zoom its toolbar reports.
+    """
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.root = page.locator("#tp-sketch")
+        self.canvas = self.root.locator("canvas").first
+        self.label = page.locator("#tp-label [data-testid='label-output-value']")
+
+    # geometry
+
+    def zoom(self) -> float:
+        text = self.root.locator(".zoom-number").first.inner_text().strip()
+        match = re.search(r"(\d+(?:\.\d+)?)\s*%", text)
+        assert match, f"no zoom level shown on the pad: {text!r}"
+        return float(match.group(1)) / 100
+
+    def area(self) -> dict[str, float]:
+        """The drawing area on the screen: ``{"x", "y", "size"}`` in CSS pixels."""
+        self.canvas.wait_for(state="visible")
+        box = self.canvas.bounding_box()
+        assert box, "the sketch pad has no canvas on screen"
+        size = CANVAS * self.zoom()
+        return {"x": box["x"] + (box["width"] - size) / 2, "y": box["y"] + (box["height"] - size) / 2, "size": size}
+
+    def to_screen(self, point: tuple[float, float], area: dict[str, float]) -> tuple[float, float]:
+        scale = area["size"] / CANVAS
+        return area["x"] + point[0] * scale, area["y"] + point[1] * scale
+
+    # drawing
+
+    def stroke(self, points: Sequence[tuple[float, float]], area: dict[str, float] | None = None) -> None:
+        """Press, move through ``points`` (canvas pixels), release.  Long segments are
+        walked in steps, as a hand moves."""
+        area = area or self.area()
+        mouse = self.page.mouse
+        x, y = self.to_screen(points[0], area)
+        mouse.move(x, y)
+        mouse.down()
+        for point in points[1:]:
+            nx, ny = self.to_screen(point, area)
+            steps = max(1, int(math.hypot(nx - x, ny - y) // 40))
+            mouse.move(nx, ny, steps=steps)
+            x, y = nx, ny
+        mouse.up()
+
+    def finished(self) -> int:
+        return int(self.page.evaluate("window.__tpPredictions || 0"))
+
+    def idle(self) -> bool:
+        return not self.page.evaluate("window.__tpPredicting")
+
+    def seen(self) -> str | None:
+        """The address of the "What the model sees" picture (None when there is none)."""
+        return self.page.evaluate(
+            """() => {
+              const block = [...document.querySelectorAll('.block')].find(b => b.querySelector('label')?.textContent.includes('What the model sees'));
+              return block?.querySelector('img')?.getAttribute('src') || null;
+            }"""
+        )
+
+    def draw(self, strokes: Sequence[Sequence[tuple[float, float]]], *, timeout: float = 90) -> str:
+        """Draw ``strokes`` one after the other, each once the page has answered the one
+        before (each stroke sends the drawing so far), and return the final prediction.
+
+        A stroke is answered when its prediction has finished and the picture the model
+        saw has changed (the label and picture can show a moment after the event ends).
+        """
+        area = self.area()
+        for points in strokes:
+            done, before = self.finished(), self.seen()
+            self.stroke(points, area)
+            wait_until(lambda: self.finished() > done and self.idle(), timeout=timeout, message="the prediction of a stroke")
+            try:
+                wait_until(lambda: self.seen() not in (before, None), timeout=10, message="the picture the model saw")
+            except AssertionError:
+                pass  # nothing new was seen: the label says why ("Draw a digit"...)
+        return self.prediction()
+
+    def prediction(self) -> str:
+        return self.label.inner_text(timeout=10_000).strip()
+
+    def wait_for_prediction(self, *, not_: str = BLANK, timeout: float = 60) -> str:
+        """The label once it says something other than ``not_`` and no prediction is pending."""
+        return wait_until(
+            lambda: (text := self.prediction()) != not_ and self.idle() and text,
+            timeout=timeout,
+            message=f"a prediction other than {not_!r}",
+        )
+
+    def clear(self, *, timeout: float = 60) -> str:
+        """Press the Clear button; returns what the label says then."""
+        self.page.get_by_role("button", name="Clear", exact=True).click()
+        return wait_until(
+            lambda: (text := self.prediction()) == BLANK and self.idle() and text,
+            timeout=timeout,
+            message=f"the label to say {BLANK!r} after Clear",
+        )
+
+
+def vertical_one() -> list[list[tuple[float, float]]]:
+    """A "1": one vertical stroke down the middle of the pad."""
+    return [[(400.0, 160.0), (400.0, 400.0), (400.0, 640.0)]]
+
+
+def round_zero() -> list[list[tuple[float, float]]]:
+    """A "0": one closed loop, an upright oval, drawn anticlockwise from the top and
+    slightly past where it started."""
+    points = []
+    for k in range(0, 25):
+        angle = -math.pi / 2 - 2 * math.pi * k / 24 * 1.04
+        points.append((400 + 170 * math.cos(angle), 400 + 240 * math.sin(angle)))
+    return [points]
+
+
+# -- Train -------------------------------------------------------------------------------------
+
+
+def status_text(page: Any) -> str:
+    return page.locator(".tp-status").first.inner_text().strip()
+
+
+def current_model_text(page: Any) -> str:
+    """The visible "Current model: ..." (or "Model: ...") lines of the open tab."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('strong')]
+            .filter(s => /^(Current model|Model):$/.test(s.textContent.trim()) && s.offsetParent !== null)
+            .map(s => (s.closest('p') || s.parentElement).innerText.trim()).join(' | ')"""
+    )
+
+
+#: Points drawn on a Vega line plot: the vertices of its lines' paths (M and L commands).
+PLOT_POINTS_JS = """id => [...document.querySelectorAll(`#${id} .mark-line path`)]
+    .map(p => ((p.getAttribute('d') || '').match(/[ML]/g) || []).length).reduce((a, b) => a + b, 0)"""
+
+
+def plot_points(page: Any, elem_id: str) -> int:
+    """How many data points the live plot ``#elem_id`` shows on its lines."""
+    return int(page.evaluate(PLOT_POINTS_JS, elem_id))
+
+
+def log_text(page: Any) -> str:
+    """The Train tab's log (its label also holds a copy button, so it is found by its caption)."""
+    return page.locator("label").filter(has=page.locator("[data-testid='block-info']", has_text=re.compile(r"^\s*Log\s*$"))).locator("textarea").input_value()
+
+
+def set_number(page: Any, label: str, value: int) -> None:
+    field = page.get_by_label(label, exact=True)
+    field.fill(str(value))
+    field.press("Tab")
+
+
+#: Records, every 100 ms, the Train tab's status, its progress display and the plots'
+#: point counts into window.__tpTrace (a person watching the page).
+TRAIN_WATCH_JS = """
+() => {
+  window.__tpTrace = [];
+  const t0 = performance.now();
+  const count = %s;
+  const status = document.querySelector('.tp-status');
+  window.__tpWatch = setInterval(() => {
+    const tracker = status && status.closest('.block') ? status.closest('.block').querySelector('[data-testid="status-tracker"]') : null;
+    window.__tpTrace.push({
+      t: Math.round(performance.now() - t0),
+      status: status ? status.innerText.trim() : '',
+      progress: tracker ? tracker.innerText.trim() : '',
+      loss: count('tp-loss-plot'),
+      accuracy: count('tp-accuracy-plot'),
+    });
+  }, 100);
+}
+""" % PLOT_POINTS_JS
+
+
+def watch_training(page: Any) -> None:
+    page.evaluate(TRAIN_WATCH_JS)
+
+
+def training_trace(page: Any) -> list[dict[str, Any]]:
+    page.evaluate("clearInterval(window.__tpWatch)")
+    return page.evaluate("window.__tpTrace")

@@ -1,0 +1,241 @@
+"""trainpad in a real browser: headless Chromium against ``python app.py``, used as a
+person uses it (mouse strokes on the pad, buttons, fields), reading what the page shows.
+
+One app process serves the whole module (see conftest.py); every test opens its own
+browser context, that is, a new user with a new session.  Run only these with
+``python -m pytest -m browser``; skip them with ``-m "not browser"``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from app_pages import (
+    BLANK,
+    SketchPad,
+    current_model_text,
+    log_text,
+    open_tab,
+    plot_points,
+    round_zero,
+    set_number,
+    status_text,
+    training_trace,
+    vertical_one,
+    wait_until,
+    watch_training,
+)
+from tracing import digit_strokes
+
+pytestmark = pytest.mark.browser
+
+#: Real MNIST test digits traced on the pad, and how many the page must get right.
+TRACED_DIGITS = 20
+TRACED_REQUIRED = 18
+#: The plugins trainpad ships.
+BUILTIN_PLUGINS = ("mnist", "mnist_cnn", "sgd", "adamw", "nll", "csv_log", "train_tab", "evaluate_tab", "predict_tab", "plugins_tab")
+#: Seconds a training run may take to show its first step, or to wrap up after Stop.
+RUN_TIMEOUT = 120
+
+
+def predict_page(open_page, **options):
+    record = open_page(**options)
+    open_tab(record.page, "Predict")
+    return record, SketchPad(record.page)
+
+
+def start_training(page, *, samples: int, epochs: int = 1) -> None:
+    """On the Train tab, keep every default but the training samples (and epochs), and Start."""
+    open_tab(page, "Train")
+    set_number(page, "Training samples", samples)
+    set_number(page, "Epochs", epochs)
+    page.get_by_role("button", name="Start training").click()
+
+
+def wait_for_steps(page, timeout: float = RUN_TIMEOUT) -> str:
+    """Until the status shows training steps going on."""
+    return wait_until(
+        lambda: (found := re.search(r"step [\d,]+ of [\d,]+", status_text(page))) and found.string,
+        timeout=timeout,
+        message="the run's first steps in the status",
+    )
+
+
+def stop_training(page, timeout: float = RUN_TIMEOUT) -> str:
+    page.get_by_role("button", name="Stop", exact=True).click()
+    return wait_until(
+        lambda: (text := status_text(page)).startswith("Stopped") and text,
+        timeout=timeout,
+        message="the status to say the run stopped",
+    )
+
+
+# -- the page -------------------------------------------------------------------------------------
+
+
+def test_page_loads_and_every_tab_opens_without_console_errors(open_page, screenshot):
+    record = open_page()
+    page = record.page
+    for name in ("Train", "Evaluate", "Predict", "Plugins"):
+        open_tab(page, name)
+        page.wait_for_timeout(500)
+        screenshot(page, name.lower())
+    page.wait_for_timeout(1000)
+    assert record.errors == [], "the page logged errors:\n" + "\n".join(record.errors)
+
+
+def test_plugins_tab_lists_the_builtins(open_page):
+    page = open_page().page
+    open_tab(page, "Plugins")
+    table = page.locator("table.tp-plugins")
+    table.wait_for(state="visible")
+    rows = {
+        row.locator("td").first.locator("b").inner_text().strip(): row.inner_text()
+        for row in table.locator("tbody tr").all()
+    }
+    for plugin in BUILTIN_PLUGINS:
+        assert plugin in rows, f"plugin {plugin} not listed: {sorted(rows)}"
+        assert "built-in" in rows[plugin] and "loaded" in rows[plugin], rows[plugin]
+    text = table.inner_text()
+    for component in ("dataset mnist", "model mnist-cnn", "optimizer sgd", "optimizer adamw", "loss nll", "tab Train", "tab Predict"):
+        assert component in text, f"{component!r} not listed"
+    assert "no errors" in page.get_by_text(re.compile(r"\d+ plugins, \d+ components")).inner_text()
+
+
+# -- Predict ------------------------------------------------------------------------------------
+
+
+def test_draw_a_one_and_a_zero_then_clear(open_page, screenshot):
+    record, pad = predict_page(open_page)
+    page = record.page
+    assert pad.prediction() == BLANK
+    # no tool picked: the brush must already be in hand
+    assert pad.draw(vertical_one()) == "1"
+    screenshot(page, "one")
+    assert pad.clear() == BLANK
+    screenshot(page, "cleared")
+    assert pad.draw(round_zero()) == "0"
+    screenshot(page, "zero")
+    assert pad.clear() == BLANK
+    assert page.get_by_text(re.compile(r"Model:.*shipped")).is_visible()
+    assert record.errors == [], "\n".join(record.errors)
+
+
+def test_traced_mnist_digits_are_recognised(open_page, real_digits, screenshot):
+    images, labels = real_digits
+    record, pad = predict_page(open_page)
+    right, wrong = 0, []
+    started = time.monotonic()
+    for i in range(TRACED_DIGITS):
+        if i:
+            pad.clear()
+        got = pad.draw(digit_strokes(images[i]))
+        if got == str(labels[i]):
+            right += 1
+        else:
+            wrong.append(f"#{i}: {labels[i]} read as {got}")
+            screenshot(record.page, f"digit{i}-{labels[i]}-as-{got}")
+    print(f"\nMNIST digits traced on the pad: {right}/{TRACED_DIGITS} recognised ({time.monotonic() - started:.0f} s)" + (f"; wrong: {', '.join(wrong)}" if wrong else ""))
+    assert right >= TRACED_REQUIRED, f"{right}/{TRACED_DIGITS} traced digits recognised; wrong: {wrong}"
+
+
+def test_phone_sized_viewport_pad_fits_and_draws(open_page, screenshot):
+    record, pad = predict_page(open_page, viewport=(390, 844), is_mobile=True, has_touch=True)
+    page = record.page
+    area = pad.area()
+    box = pad.canvas.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"the pad's canvas overflows the screen: {box}"
+    assert area["x"] >= 0 and area["x"] + area["size"] <= 390 and area["size"] >= 200, f"the drawing area does not fit: {area}"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways"
+    assert pad.draw(vertical_one()) == "1"
+    assert record.errors == [], "\n".join(record.errors)
+
+
+# -- Train, Stop, Evaluate -----------------------------------------------------------------------
+
+
+def test_short_run_shows_progress_and_growing_curves(open_page, screenshot):
+    page = open_page().page
+    open_tab(page, "Train")
+    assert plot_points(page, "tp-loss-plot") == 0
+    watch_training(page)
+    start_training(page, samples=640)
+    wait_until(lambda: status_text(page).startswith("Done"), timeout=RUN_TIMEOUT, message="the run to finish")
+    page.wait_for_timeout(500)
+    trace = training_trace(page)
+    screenshot(page, "done")
+    statuses = [t["status"] for t in trace]
+    assert any(re.search(r"Epoch 1/1 · step \d+ of 5", s) for s in statuses), f"no step progress shown: {sorted(set(statuses))}"
+    assert any(t["progress"] for t in trace), "no progress display while training"
+    loss_counts = [t["loss"] for t in trace if t["loss"]]
+    assert loss_counts, "the loss curve never appeared"
+    assert loss_counts[0] < loss_counts[-1] and loss_counts[-1] >= 3, f"the loss curve did not grow: {loss_counts}"
+    assert max(t["accuracy"] for t in trace) >= 2, "the accuracy curve never appeared"
+    assert "trained here" in current_model_text(page)
+    assert page.get_by_role("button", name="Download checkpoint").is_visible()
+
+
+def test_stop_keeps_the_model_and_evaluate_shows_it(open_page, screenshot):
+    page = open_page().page
+    start_training(page, samples=0, epochs=3)
+    running = wait_for_steps(page)
+    page.wait_for_timeout(1500)
+    screenshot(page, "running")
+    stopped = stop_training(page)
+    assert "kept" in stopped, stopped
+    assert "trained here" in current_model_text(page), current_model_text(page)
+    screenshot(page, "stopped")
+    # the run really stopped: no step is added any more
+    log = log_text(page)
+    assert "stopped" in log
+    page.wait_for_timeout(1500)
+    assert log_text(page) == log
+    assert status_text(page).startswith("Stopped")
+
+    open_tab(page, "Evaluate")
+    assert "trained here" in current_model_text(page)
+    set_number(page, "Test images", 2000)
+    page.get_by_role("button", name="Evaluate", exact=True).click()
+    summary = page.get_by_text(re.compile(r"Accuracy \d+\.\d+%"))
+    summary.wait_for(state="visible", timeout=RUN_TIMEOUT * 1000)
+    matrix = page.locator("table.tp-cm")
+    matrix.wait_for(state="visible")
+    cells = matrix.locator("tbody tr")
+    assert cells.count() == 10
+    counts = matrix.evaluate("t => [...t.querySelectorAll('tbody td')].map(td => Number(td.textContent || 0))")
+    assert len(counts) == 100 and sum(counts) == 2000, f"the confusion matrix does not add up to the 2,000 test images: {sum(counts)}"
+    accuracy = float(re.search(r"Accuracy (\d+\.\d+)%", summary.inner_text()).group(1))
+    diagonal = sum(counts[k * 11] for k in range(10))
+    assert abs(accuracy - diagonal / 20) < 0.01, f"accuracy {accuracy}% but the matrix's diagonal is {diagonal}/2000"
+    screenshot(page, "evaluated")
+
+
+def test_two_users_one_trains_while_the_other_predicts(open_page, screenshot):
+    trainer = open_page().page
+    predictor_record, pad = predict_page(open_page)
+    predictor = predictor_record.page
+
+    start_training(trainer, samples=0, epochs=3)
+    wait_for_steps(trainer)
+    # the second user draws while the first one's run goes on
+    assert pad.draw(vertical_one()) == "1"
+    assert re.search(r"step [\d,]+ of", status_text(trainer)), f"the run was not going on: {status_text(trainer)}"
+    pad.clear()
+    assert pad.draw(round_zero()) == "0"
+    assert re.search(r"step [\d,]+ of", status_text(trainer)), f"the run was not going on: {status_text(trainer)}"
+    screenshot(predictor, "predicting-during-training")
+    stop_training(trainer)
+
+    # each sees only their own model
+    assert "trained here" in current_model_text(trainer)
+    open_tab(trainer, "Predict")
+    assert "trained here" in current_model_text(trainer)
+    open_tab(predictor, "Train")
+    assert "shipped" in current_model_text(predictor) and "trained here" not in current_model_text(predictor)
+    assert status_text(predictor).startswith("Choose"), "the other user's run shows in this user's Train tab"
+    open_tab(predictor, "Predict")
+    assert "shipped" in current_model_text(predictor)
+    assert predictor_record.errors == [], "\n".join(predictor_record.errors)
