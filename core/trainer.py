@@ -9,7 +9,6 @@ what the user must fix and is otherwise free of Gradio, so tests call it directl
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,18 +32,17 @@ LOG_LINES = 200
 
 def max_training_runs() -> int:
     """How many runs may train at once in this process (``TRAINPAD_MAX_TRAINING_RUNS``, default 1)."""
-    return max(1, int(os.environ.get("TRAINPAD_MAX_TRAINING_RUNS", "1")))
+    from core.limits import limits
+
+    return limits().max_training_runs
 
 
 def server_run_params() -> tuple["Param", ...]:
-    """The run settings a web user may choose: the engine's, with a public server's caps.
+    """The run settings a web user may choose: the engine's, with the server's caps
+    (epochs, batch size, training samples: see :mod:`core.limits`)."""
+    from core.limits import limits
 
-    ``TRAINPAD_MAX_EPOCHS`` (default 20) caps epochs; batches are capped at 4096.
-    """
-    from core.training import RUN_PARAMS
-
-    caps = {"epochs": int(os.environ.get("TRAINPAD_MAX_EPOCHS", "20")), "batch_size": 4096}
-    return tuple(replace(p, max=caps[p.name]) if p.name in caps else p for p in RUN_PARAMS)
+    return limits().run_params()
 
 
 def _clock_text(seconds: float) -> str:
@@ -178,7 +176,11 @@ class Trainer:
     ) -> "TrainConfig":
         """A :class:`~core.training.TrainConfig` from the form's values (checked by ``build_run``)."""
         from core.training import TrainConfig
+        from core.ui import error
 
+        for kind, name in choices.items():  # the API can send anything in place of a dropdown's value
+            if not isinstance(name, str) or not name.strip():
+                raise error(f"Choose a {kind} from the list (got {name!r}).")
         values = dict(settings)
         for name in ("epochs", "batch_size", "seed", "train_samples", "test_samples"):
             if isinstance(values.get(name), float) and float(values[name]).is_integer():
@@ -190,8 +192,33 @@ class Trainer:
     def train(self, session_id: str, config: "TrainConfig", *, resume: bool = False) -> Iterator[TrainView]:
         """Train and yield what the page shows, a few times a second at most.
 
+        The run holds one of the server's training slots (:data:`core.limits.TRAINING_SLOTS`)
+        from before its data is loaded until this generator ends, however it ends, so
+        cancelled or abandoned runs never add up past ``TRAINPAD_MAX_TRAINING_RUNS``; while
+        every slot is taken it waits, saying so.  A run still training after
+        ``TRAINPAD_MAX_RUN_SECONDS`` stops and keeps its model.
+
         :param resume: carry on training the session's current model.
         """
+        from core.limits import TRAINING_SLOTS, limits
+        from core.ui import error
+
+        session = self.store.get(session_id)
+        if session.training:
+            raise error("A run is already going in this session: stop it first.")
+        server = limits()
+        if config.train_samples == 0 and not isinstance(config.train_samples, bool):  # "all", up to the server's cap
+            config = replace(config, train_samples=server.max_train_samples)
+        while not TRAINING_SLOTS.acquire(timeout=0.5):
+            # a run that was just stopped or cancelled is still wrapping up, or another is training
+            yield self.view(session, session.data.get("train"), idle_status="Waiting for a free training slot…")
+        try:
+            yield from self._train(session_id, config, resume=resume, max_seconds=server.max_run_seconds)
+        finally:
+            TRAINING_SLOTS.release()
+
+    def _train(self, session_id: str, config: "TrainConfig", *, resume: bool, max_seconds: float) -> Iterator[TrainView]:
+        from core.limits import time_limit_message
         from core.curves import Curves
         from core.ui import error, user_errors
 
@@ -215,6 +242,8 @@ class Trainer:
             record.say(f"carrying on from {session.describe()}")
         events = run.events()
         last = -1e9
+        deadline = self.clock() + max_seconds
+        timed_out = False
         try:
             if run.parts.test_loader is not None:
                 record.status = "Testing the starting model…"
@@ -230,6 +259,10 @@ class Trainer:
                     kind = type(event).__name__
                     record.curves.add(event)
                     if kind == "StepEnd":
+                        if not timed_out and self.clock() > deadline:  # checked every batch
+                            timed_out = True
+                            run.stop()
+                            record.say(time_limit_message(max_seconds))
                         record.status = step_status(event)
                         now = self.clock()
                         if now - last >= self.update_every or event.step == event.steps:
@@ -240,10 +273,16 @@ class Trainer:
                         yield self.view(session, record, fraction=event.step / max(run.parts.config.epochs * len(run.parts.train_loader), 1), desc="evaluated")
                     elif kind == "TrainEnd":
                         self._finish(session, run, record, event)
+                        if timed_out and event.status == "stopped":
+                            message = time_limit_message(max_seconds)
+                            record.status = f"**Time limit reached.** {message[:1].upper()}{message[1:]}."
                         view = self.view(session, record)
                         if event.status == "diverged":
                             view.warning = event.message
                         yield view
+        except GeneratorExit:  # cancelled (Stop, a closed tab) maybe before its first step: it stopped, not failed
+            run.stop()
+            raise
         finally:
             events.close()  # a cancelled generator: the run stops and keeps its model
             self._finish(session, run, record, run.result)
@@ -263,6 +302,10 @@ class Trainer:
             try:
                 session.result = end
                 if session.closed:  # the tab closed meanwhile: nobody will see the result
+                    return
+                if end is None and run.stop_requested:
+                    record.status = "**Stopped** before training began. Your current model is unchanged."
+                    record.say("stopped before training began")
                     return
                 if end is None:
                     record.status = "**The run failed**; the previous model is kept."

@@ -42,10 +42,17 @@ class Evaluator:
         self.store = store
         self.data_dir = data_dir
 
-    def evaluate(self, session_id: str, *, samples: int = 0) -> EvaluateView:
-        """Evaluate the session's current model; ``samples`` limits the test images (0: all)."""
+    def evaluate(self, session_id: str, *, samples: Any = 0) -> EvaluateView:
+        """Evaluate the session's current model; ``samples`` limits the test images (0: all,
+        up to ``TRAINPAD_MAX_EVAL_SAMPLES``); anything but a whole number in range is refused."""
+        from core.limits import limits
+        from core.params import ParamError
         from core.ui import error, user_errors
 
+        try:
+            samples = limits().eval_samples(samples)
+        except ParamError as exc:
+            raise error(f"Test images: {exc}.") from None
         session = self.store.get(session_id)
         trained = session.model
         if trained is None:
@@ -119,8 +126,8 @@ def build(engine: "Engine") -> None:
         buttons=["fullscreen"],
     )
 
-    def on_evaluate(samples: float, request: gr.Request) -> list[Any]:
-        view = evaluator.evaluate(session_id(request), samples=int(samples or 0))
+    def on_evaluate(samples: Any, request: gr.Request) -> list[Any]:
+        view = evaluator.evaluate(session_id(request), samples=samples)
         return [view.summary, view.confusion, view.per_class, view.mistakes]
 
     run.click(
@@ -128,6 +135,7 @@ def build(engine: "Engine") -> None:
         inputs=samples,
         outputs=[summary, confusion, per_class, mistakes],
         api_name="evaluate",
+        preprocess=False,  # the handler checks the raw number (Gradio's rounds 2.5 and fails on NaN)
         concurrency_limit=CONCURRENCY,
         concurrency_id="evaluate",
     )

@@ -73,7 +73,7 @@ class Predictor:
     def predict(self, session_id: str, picture: Any) -> PredictView:
         """Classify a sketch value (``{"background", "layers", "composite"}``) or a picture."""
         from core.display import upscale
-        from core.imaging import BlankImage
+        from core.imaging import BlankImage, from_upload
         from core.ui import user_errors
 
         session = self.store.get(session_id)
@@ -83,7 +83,7 @@ class Predictor:
         note = f"**Model:** {session.describe()}"
         with user_errors("Predicting"):
             try:
-                prediction = self.engine.predict(trained, picture)
+                prediction = self.engine.predict(trained, from_upload(picture))
             except BlankImage:
                 return PredictView(BLANK, None, note)
         return PredictView(prediction.probabilities, upscale(prediction.seen, 224), note)
@@ -128,11 +128,14 @@ def build(engine: "Engine") -> None:
         view = predictor.predict(session_id(request), picture)
         return [view.label, view.seen, view.note]
 
+    # preprocess=False: the handler opens only the composite, checking its size before
+    # decoding it (Gradio would decode every layer of any size first).
     sketch.change(
         on_picture,
         inputs=sketch,
         outputs=[label, seen, note],
         api_name="predict",
+        preprocess=False,
         trigger_mode="always_last",
         show_progress="hidden",
         concurrency_limit=CONCURRENCY,
@@ -143,6 +146,7 @@ def build(engine: "Engine") -> None:
         inputs=upload,
         outputs=[label, seen, note],
         api_name="predict_picture",
+        preprocess=False,
         show_progress="hidden",
         concurrency_limit=CONCURRENCY,
         concurrency_id="predict",

@@ -157,6 +157,7 @@ def build(engine: "Engine") -> None:
         inputs_kwargs={c.key: c.control for c in controls},
         outputs=outputs,
         api_name="train",
+        preprocess=False,  # the values reach the server's own checks as sent (Gradio's round 2.5 and fail on NaN)
         concurrency_limit=max_training_runs(),
         concurrency_id=CONCURRENCY_ID,
         show_progress="full",
