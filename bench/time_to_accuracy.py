@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import tempfile
 import time
@@ -89,6 +88,7 @@ def examples_worker(root: Path, target: float, max_epochs: int, samples: int, la
             for data, labels in test_loader:
                 correct += model(data).argmax(dim=1).eq(labels).sum().item()
         accuracies.append(correct / len(test_set))
+        print(f"   examples epoch {epoch}: {accuracies[-1]:.2%} at {time.time() - launched:.1f} s", file=sys.stderr, flush=True)
         scheduler.step()
         if accuracies[-1] >= target:
             return {"seconds": time.time() - launched, "epochs": epoch, "accuracies": accuracies, "reached": True}
@@ -123,7 +123,7 @@ def trainpad_worker(root: Path, target: float, samples: int, launched: float) ->
 def main() -> int:
     p = _common.parser(__doc__.splitlines()[0])
     p.add_argument("--target", type=float, default=None, help="test accuracy to reach (default 0.99; 0 with --quick)")
-    p.add_argument("--max-epochs", type=int, default=None, help="the baseline's epoch limit (default 5; 1 with --quick)")
+    p.add_argument("--max-epochs", type=int, default=None, help="the baseline's epoch limit (default 4; 1 with --quick)")
     p.add_argument("--worker", nargs=5, metavar=("WHICH", "ROOT", "TARGET", "MAX_EPOCHS", "SAMPLES"), help=argparse.SUPPRESS)
     p.add_argument("--launched", type=float, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -140,7 +140,7 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="trainpad-bench-"))
     root = _common.data_dir(args, scratch, train=1024, test=256)
     target = args.target if args.target is not None else (0.0 if args.quick else 0.99)
-    max_epochs = args.max_epochs or (1 if args.quick else 5)
+    max_epochs = args.max_epochs or (1 if args.quick else 4)
     samples = 512 if args.quick else 0
     n = _common.rounds(args, full=3, quick=1)
     script = Path(__file__).resolve()
@@ -151,16 +151,22 @@ def main() -> int:
             kind = "trainpad" if which == "trainpad" else "examples"
             launched = time.time()
             out = _common.run_worker(script, kind, str(root), str(target), str(max_epochs), str(samples),
-                                     "--launched", repr(launched))
+                                     "--launched", repr(launched), timeout=7200)
             details[which].append(out)
-            rows[which].append(out["seconds"] if out["reached"] else math.inf)
+            rows[which].append(out["seconds"])  # when the target was not reached: a lower bound
             accs = ", ".join(f"{a:.2%}" for a in out["accuracies"])
             print(f"   round {i + 1}: {which:<17} {out['seconds']:6.1f} s, epochs {out['epochs']} ({accs})"
                   + ("" if out["reached"] else " - target NOT reached"), file=sys.stderr, flush=True)
     ours = _common.median(rows["trainpad"])
     from_start = _common.median([d["from_start"] for d in details["trainpad"]])
-    under = ours < GOAL_SECONDS
+    ours_reached = all(d["reached"] for d in details["trainpad"])
+    theirs_reached = all(d["reached"] for d in details["pytorch/examples"])
+    under = ours < GOAL_SECONDS and ours_reached
     notes = [
+        "trainpad reached the target in every run" if ours_reached else "trainpad did NOT reach the target in every run: goal not met",
+        "pytorch/examples reached it in every run" if theirs_reached else
+        f"pytorch/examples did not reach it within {max_epochs} epochs in some runs: its time there is a lower bound, "
+        "and so is the ratio",
         f"target {target:.1%} test accuracy; trainpad from pressing Start (engine already loaded): {from_start:.1f} s",
         f"under {GOAL_SECONDS:g} s from `trainpad train`: {'met' if under else 'NOT met'} ({ours:.1f} s)",
         f"trainpad accuracies: {[d['accuracies'] for d in details['trainpad']]}",
@@ -175,8 +181,14 @@ def main() -> int:
         goal=GOAL,
         args=args,
         notes=notes,
-        extra={"target": target, "details": details, "from_start_median": from_start, "under_20s": under},
+        extra={"target": target, "details": details, "from_start_median": from_start, "under_20s": under,
+               "trainpad_reached": ours_reached, "examples_reached": theirs_reached},
     )
+    if not ours_reached:
+        result["goal_met"] = False
+        print("   goal NOT met: trainpad missed the target accuracy")
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2, default=str))
     return 0 if result["ratio"] == result["ratio"] else 1  # NaN only if something broke
 
 
