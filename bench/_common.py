@@ -172,6 +172,7 @@ def report(
     args: argparse.Namespace | None = None,
     notes: list[str] | None = None,
     cpu_rows: dict[str, list[float]] | None = None,
+    cpu_unit: str | None = None,
 ) -> dict[str, Any]:
     """Print medians (and spread) per row and ``ratio = candidate / baseline`` (or the inverse for times).
 
@@ -194,9 +195,10 @@ def report(
     print(f"   ratio {cand} vs {base}: {value:.3f}x{goal_text}")
     cpu_ratio = None
     if cpu_rows:
-        print(f"   the same per CPU-second of this process (insensitive to other load):")
+        cpu_unit = cpu_unit or f"{unit}/CPU-s"
+        print(f"   the same in CPU time ({cpu_unit}; insensitive to other load):")
         for name, values in cpu_rows.items():
-            print(f"   {name:<{width}}  median {median(values):>12,.4g} {unit}/CPU-s ({len(values)} runs)")
+            print(f"   {name:<{width}}  median {median(values):>12,.4g} {cpu_unit} ({len(values)} runs)")
         if cand in cpu_rows and base in cpu_rows:
             cc, cb = median(cpu_rows[cand]), median(cpu_rows[base])
             cpu_ratio = (cc / cb) if higher_is_better else (cb / cc)
