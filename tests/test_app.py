@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, real_mnist_dir, sketch_of
+from support import ROOT, real_mnist_dir, sketch_of
 from core.testing import write_idx_dataset
 
 gr = pytest.importorskip("gradio")

@@ -32,7 +32,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import ROOT, sketch_of
+from support import ROOT, sketch_of
 from core import hookimpl
 from core.callbacks import Callback
 from core.testing import write_idx_dataset

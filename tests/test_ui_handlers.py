@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT, sketch_of
+from support import ROOT, sketch_of
 from core import hookimpl
 from core.sessions import SessionStore, attach_store, store_for
 from core.shipped import PRETRAINED, shipped_loader
