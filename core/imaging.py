@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -269,6 +270,8 @@ def from_upload(value: Any) -> Any:
         raise ImageError("expected an uploaded picture (a file reference with a path)")
     from PIL import ImageOps, UnidentifiedImageError
 
+    if not _in_upload_folder(path):  # Gradio checks this too; never open a path a request chose
+        raise ImageError("expected a picture uploaded to this server")
     try:
         image = Image.open(path)
     except Image.DecompressionBombError:
@@ -285,3 +288,16 @@ def from_upload(value: Any) -> Any:
     if image.mode in ("L", "RGB", "RGBA"):
         return np.asarray(image)
     return image
+
+
+def _in_upload_folder(path: str) -> bool:
+    """Whether ``path`` is a file inside Gradio's upload folder (``GRADIO_TEMP_DIR``)."""
+    try:
+        from gradio.utils import get_upload_folder
+    except ImportError:  # no Gradio, no uploads
+        return False
+    folder = Path(get_upload_folder()).resolve()
+    try:
+        return Path(path).resolve().is_relative_to(folder)
+    except (OSError, ValueError):
+        return False

@@ -180,7 +180,7 @@ class Trainer:
 
         for kind, name in choices.items():  # the API can send anything in place of a dropdown's value
             if not isinstance(name, str) or not name.strip():
-                raise error(f"Choose a {kind} from the list (got {name!r}).")
+                raise error(f"Choose the {kind} from the list (got {name!r:.40}).")
         values = dict(settings)
         for name in ("epochs", "batch_size", "seed", "train_samples", "test_samples"):
             if isinstance(values.get(name), float) and float(values[name]).is_integer():

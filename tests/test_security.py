@@ -59,7 +59,7 @@ LIMITS = {
 #: A tiny run: a second or two.
 TINY = {"epochs": 1, "batch_size": 32, "train_samples": 256}
 #: A run that takes far longer than any test waits (it is always stopped).
-LONG = {"epochs": 5, "batch_size": 1, "train_samples": 2000}
+LONG = {"epochs": 5, "batch_size": 1, "train_samples": 2000, "optimizer_sgd_lr": 0.005}  # a small lr: batch 1 never diverges
 
 
 def free_port() -> int:
@@ -74,12 +74,20 @@ def free_port() -> int:
 class WitnessCallback(Callback):
     """Records which run trained each batch, and when, from the training thread itself."""
 
-    batches: list[tuple[float, int]] = []
+    batches: list[tuple[float, int, bool]] = []
     lock = threading.Lock()
 
     def on_batch_end(self, run, event, **kwargs):
         with self.lock:
-            self.batches.append((time.monotonic(), id(run)))
+            self.batches.append((time.monotonic(), id(run), run.stop_requested))
+
+
+def batches_after_stop() -> dict[int, int]:
+    """Per run: the batches that ended after it was asked to stop (at most the one in progress)."""
+    counts: dict[int, int] = {}
+    for _, run, stopping in list(WitnessCallback.batches):
+        counts[run] = counts.get(run, 0) + int(stopping)
+    return counts
 
 
 class Witness:
@@ -105,11 +113,11 @@ class BrokenOptimizers:
         raise RuntimeError("boom in register_optimizers")
 
 
-def interleaved(batches: list[tuple[float, int]]) -> bool:
+def interleaved(batches: list[tuple[float, int, bool]]) -> bool:
     """Whether two runs ever trained at the same time: a run's batches are not all together."""
     finished: set[int] = set()
     current = None
-    for _, run in sorted(batches):
+    for _, run, _ in sorted(batches):
         if run != current:
             if run in finished:
                 return True
@@ -214,11 +222,17 @@ class Raw:
             "trigger_id": None,
             "session_hash": self.session_hash,
         }
-        response = self.http.post(
-            self.url + "/gradio_api/queue/join",
-            content=json.dumps(body, allow_nan=True),
-            headers={"content-type": "application/json"},
-        )
+        for attempt in range(3):  # uvicorn closes idle keep-alive connections after 5 s: a reused one may be gone
+            try:
+                response = self.http.post(
+                    self.url + "/gradio_api/queue/join",
+                    content=json.dumps(body, allow_nan=True),
+                    headers={"content-type": "application/json"},
+                )
+                break
+            except httpx.RemoteProtocolError:
+                if attempt == 2:
+                    raise
         if response.status_code != 200:
             raise Refused(f"{response.status_code}: {response.text}")
         return response.json()["event_id"]
@@ -300,12 +314,29 @@ class Raw:
         self.http.close()
 
 
+@pytest.fixture(autouse=True)
+def no_run_left_behind(request):
+    """After a test that used the server, no run is left training (a failed test must not
+    hold the one training slot and fail the ones after it)."""
+    yield
+    if "server" not in request.fixturenames:
+        return
+    from core.limits import TRAINING_SLOTS
+
+    store = request.getfixturevalue("server").store
+    for session in list(store._sessions.values()):
+        if session.training and session.run is not None:
+            session.run.stop()
+    wait_until(lambda: TRAINING_SLOTS.active == 0, 60, "a run kept training after its test")
+
+
 # -- files a stranger might send -----------------------------------------------------------
 
 
 def png_bytes(array: np.ndarray, mode: str | None = None) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(array, mode).save(buffer, format="PNG")
+    image = Image.fromarray(array) if mode in (None, "RGBA", "L") else Image.fromarray(array).convert(mode)
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -410,8 +441,8 @@ TRAIN_FAULTS = [
     ({"optimizer_sgd_momentum": float("-inf")}, r"momentum must be a finite number"),
     ({"model_mnist_cnn_width": 2.5}, r"width must be a whole number"),
     ({"dataset": "nope"}, r"(?i)no dataset.*nope|nope.*not|unknown"),
-    ({"dataset": 5}, r"Choose a dataset from the list"),
-    ({"optimizer": None}, r"Choose a optimizer from the list"),
+    ({"dataset": 5}, r"Choose the dataset from the list"),
+    ({"optimizer": None}, r"Choose the optimizer from the list"),
     ({"schedule": "x"}, r"schedule must be one of onecycle, cosine, constant"),
     ({"device": "cuda:7"}, r"(?i)cuda"),
 ]
@@ -615,6 +646,7 @@ def test_monitoring_is_off_and_uploads_are_capped(server):
     for path in ("monitoring", "monitoring/summary", "gradio_api/monitoring", "gradio_api/monitoring/summary"):
         assert httpx.get(server.url + path, timeout=30).status_code in (403, 404), path
     assert server.demo.max_file_size == 1024 * 1024
+    assert server.demo.delete_cache == app.DELETE_CACHE  # uploads and returned files are deleted after an hour
     assert server.demo.show_error is False
 
 
@@ -679,17 +711,23 @@ def test_a_run_past_the_time_limit_stops_and_keeps_its_model(server, monkeypatch
 def test_no_model_change_while_the_session_trains(server, shipped_ref):
     from core.limits import TRAINING_SLOTS
 
+    WitnessCallback.batches.clear()
     erin = server.raw()
     first = erin.join("train", LONG)
     wait_until(lambda: server.store.get(erin.session_hash).training, 60, "the run never started")
     model = server.store.get(erin.session_hash).model
     second = erin
-    assert "Wait for the run to end" in second.refused("load_checkpoint", {"path": shipped_ref})
-    assert "Wait for the run to end" in second.refused("use_shipped_model")
-    assert server.store.get(erin.session_hash).model is model
+    try:
+        assert "Wait for the run to end" in second.refused("load_checkpoint", {"path": shipped_ref})
+        assert "Wait for the run to end" in second.refused("use_shipped_model")
+        assert server.store.get(erin.session_hash).model is model
+    except BaseException:
+        server.store.get(erin.session_hash).run.stop()
+        raise
     ok, out = second.call("stop")
     assert ok and out[0].startswith("**Stopped"), out
     wait_until(lambda: not server.store.get(erin.session_hash).training, 60, "Stop did not end the run")
+    assert max(batches_after_stop().values(), default=0) <= 1, "Stop let the run train more than one batch"
     wait_until(lambda: TRAINING_SLOTS.active == 0, 30, "the slot was not released")
 
 
@@ -724,7 +762,7 @@ def test_two_clients_train_at_once_one_waits_both_finish_with_their_own_models(s
         assert sa.source == sb.source == "trained here" and sa.model is not sb.model
         assert sa.model.model is not sb.model.model
         assert TRAINING_SLOTS.peak == 1 and not interleaved(WitnessCallback.batches)
-        assert len({run for _, run in WitnessCallback.batches}) == 2
+        assert len({run for _, run, _ in WitnessCallback.batches}) == 2
     finally:
         a.close()
         b.close()
@@ -756,7 +794,7 @@ import sys
 from gradio_client import Client
 client = Client(sys.argv[1], verbose=False)
 print(client.session_hash, flush=True)
-job = client.submit(epochs=5, batch_size=1, train_samples=2000, api_name="/train")
+job = client.submit(epochs=5, batch_size=1, train_samples=2000, optimizer_sgd_lr=0.005, api_name="/train")
 for update in job:
     print("update", flush=True)
 """
@@ -765,17 +803,20 @@ for update in job:
 def test_a_client_killed_mid_run_ends_its_run_soon(server):
     from core.limits import TRAINING_SLOTS
 
+    WitnessCallback.batches.clear()
     proc = subprocess.Popen([sys.executable, "-c", KILLED_CLIENT, server.url], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         session_hash = proc.stdout.readline().strip()
         wait_until(lambda: session_hash in server.store and server.store.get(session_hash).training, 60, "the run never started")
         assert proc.stdout.readline().strip() == "update"
+        assert server.store.get(session_hash).training
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(30)
     killed = time.monotonic()
     wait_until(lambda: TRAINING_SLOTS.active == 0, 30, "the killed client's run kept training")
     assert time.monotonic() - killed < 30
+    assert max(batches_after_stop().values(), default=0) <= 1, "the run trained on after it was told to stop"
     assert session_hash not in server.store or not server.store.get(session_hash).training
 
 
@@ -861,3 +902,53 @@ def test_200_sessions_that_make_models_and_leave_give_the_memory_back(server, sh
     gc.collect()
     assert sum(ref() is not None for ref in refs) == 0, "models of sessions that left are still alive"
     assert store.total_bytes() <= budget
+
+
+# -- 10. fuzzing the picture path (no server) ------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import array_shapes, arrays  # noqa: E402
+
+DTYPES = st.sampled_from(["uint8", "uint16", "int8", "int32", "int64", "float16", "float32", "float64", "bool", "complex64"])
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(["composite", "background", "layers", "url", "meta", "x"]), children, max_size=4),
+    max_leaves=12,
+)
+
+
+def prepared_or_refused(value: Any) -> None:
+    """The picture path either gives a finite (1, 1, 28, 28) tensor or refuses with its own errors."""
+    from core.imaging import BlankImage, ImageError, from_upload, prepare
+
+    try:
+        prepared = prepare(from_upload(value), input_shape=(1, 28, 28), mean=(0.1307,), std=(0.3081,), ink="centre")
+    except (ImageError, BlankImage) as exc:
+        assert str(exc)
+        return
+    assert tuple(prepared.tensor.shape) == (1, 1, 28, 28) and torch.isfinite(prepared.tensor).all()
+    assert prepared.seen.dtype == np.uint8 and prepared.seen.shape == (28, 28)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(arrays(DTYPES, array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=40)))
+def test_any_array_is_prepared_or_refused_clearly(array):
+    prepared_or_refused(array)
+    prepared_or_refused({"background": None, "layers": [], "composite": array})
+
+
+@settings(max_examples=150, deadline=None)
+@given(JSON)
+def test_any_json_sent_as_a_picture_is_refused_clearly_or_blank(value):
+    prepared_or_refused(value)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["/etc/passwd", str(ROOT / "app.py"), "../../etc/passwd", "", "http://169.254.169.254/"]), st.booleans())
+def test_a_file_reference_outside_the_upload_folder_is_never_opened(path, as_sketch):
+    from core.imaging import ImageError, from_upload
+
+    reference = {"path": path, "meta": {"_type": "gradio.FileData"}}
+    with pytest.raises(ImageError):
+        from_upload({"composite": reference} if as_sketch else reference)
