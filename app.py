@@ -25,8 +25,10 @@ Settings, read from the environment at start-up:
     The largest upload accepted (default 20).
 ``TRAINPAD_SESSION_MEMORY_MB``, ``TRAINPAD_SESSION_IDLE_MINUTES``
     Per-session state limits (see :mod:`core.sessions`).
-``TRAINPAD_MAX_EPOCHS``
-    The most epochs a web user may ask for (default 20).
+``TRAINPAD_MAX_EPOCHS``, ``TRAINPAD_MAX_BATCH_SIZE``, ``TRAINPAD_MAX_TRAIN_SAMPLES``, ``TRAINPAD_MAX_EVAL_SAMPLES``, ``TRAINPAD_MAX_RUN_SECONDS``
+    What one web user may ask for (defaults 20, 1024, 60000, 10000, 900 s; see
+    :mod:`core.limits`), checked on the server.  ``docs/deploying.md`` lists every
+    setting of a public deployment.
 ``TRAINPAD_PRETRAINED``
     The checkpoint sessions start with (see :mod:`core.shipped`).
 """
