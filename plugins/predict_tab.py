@@ -128,14 +128,11 @@ def build(engine: "Engine") -> None:
         view = predictor.predict(session_id(request), picture)
         return [view.label, view.seen, view.note]
 
-    # preprocess=False: the handler opens only the composite, checking its size before
-    # decoding it (Gradio would decode every layer of any size first).
     sketch.change(
         on_picture,
         inputs=sketch,
         outputs=[label, seen, note],
         api_name="predict",
-        preprocess=False,
         trigger_mode="always_last",
         show_progress="hidden",
         concurrency_limit=CONCURRENCY,
