@@ -83,10 +83,17 @@ def build_app(engine: "Engine") -> "gr.Blocks":
     """
     import gradio as gr
 
+    from PIL import Image
+
+    from core.imaging import max_pixels
     from core.sessions import SessionStore, attach_store
     from core.shipped import shipped_loader
     from core.ui import session_id
 
+    # Gradio decodes a sketch's pictures before the handler sees them: PIL then refuses
+    # any over twice the app's pixel limit from its header (the handler refuses the rest
+    # with a message), so a tiny PNG declaring 20000x20000 pixels never fills the memory.
+    Image.MAX_IMAGE_PIXELS = max_pixels()
     store = attach_store(engine, SessionStore.from_env(shipped_loader(engine)))
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(f"# {TITLE}\n{INTRO}", elem_classes="tp-header")
