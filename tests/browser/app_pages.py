@@ -30,7 +30,17 @@ PREDICTION_COUNTER_JS = """
     if (window.__tpPredicting && !busy) window.__tpPredictions += 1;
     window.__tpPredicting = busy;
   };
-  const start = () => new MutationObserver(check).observe(document.body, {childList: true, subtree: true, characterData: true, attributes: true});
+  const onLabel = new MutationObserver(check);
+  let watched = null;
+  const attach = () => {
+    const label = document.getElementById('tp-label');
+    if (!label || label === watched) return;
+    watched = label;
+    onLabel.disconnect();
+    onLabel.observe(label, {childList: true, subtree: true, characterData: true});
+    check();
+  };
+  const start = () => { new MutationObserver(attach).observe(document.body, {childList: true, subtree: true}); attach(); };
   if (document.body) start(); else document.addEventListener('DOMContentLoaded', start);
 })();
 """
@@ -93,18 +103,18 @@ class SketchPad:
     # drawing
 
     def stroke(self, points: Sequence[tuple[float, float]], area: dict[str, float] | None = None) -> None:
-        """Press, move through ``points`` (canvas pixels), release.  Long segments are
-        walked in steps, as a hand moves."""
+        """Press, move through ``points`` (canvas pixels), release.
+
+        The pad draws a straight line between two pointer positions, so each point is
+        one move: every move costs the editor a redraw and an export of its layers,
+        which takes a software-rendered browser on busy cores most of a second.
+        """
         area = area or self.area()
         mouse = self.page.mouse
-        x, y = self.to_screen(points[0], area)
-        mouse.move(x, y)
+        mouse.move(*self.to_screen(points[0], area))
         mouse.down()
         for point in points[1:]:
-            nx, ny = self.to_screen(point, area)
-            steps = max(1, int(math.hypot(nx - x, ny - y) // 40))
-            mouse.move(nx, ny, steps=steps)
-            x, y = nx, ny
+            mouse.move(*self.to_screen(point, area))
         mouse.up()
 
     def finished(self) -> int:
@@ -122,38 +132,44 @@ class SketchPad:
             }"""
         )
 
-    def draw(self, strokes: Sequence[Sequence[tuple[float, float]]], *, timeout: float = 90) -> str:
+    def draw(self, strokes: Sequence[Sequence[tuple[float, float]]], *, replacing: str | None = None, timeout: float = 90) -> str:
         """Draw ``strokes`` one after the other, each once the page has answered the one
         before (each stroke sends the drawing so far), and return the final prediction.
 
-        A stroke is answered when its prediction has finished and the picture the model
-        saw has changed (the label and picture can show a moment after the event ends).
+        A stroke is answered when a prediction has finished since it was drawn and the
+        picture the model saw is a new one (the label and picture show a moment after
+        the event ends).  ``replacing``: the picture of an earlier drawing that a
+        Clear pressed just before is still wiping (its own prediction may not be done).
         """
         area = self.area()
-        for points in strokes:
+        for n, points in enumerate(strokes):
             done, before = self.finished(), self.seen()
+            if n == 0 and replacing is not None:
+                before = replacing
             self.stroke(points, area)
             wait_until(lambda: self.finished() > done and self.idle(), timeout=timeout, message="the prediction of a stroke")
             try:
-                wait_until(lambda: self.seen() not in (before, None), timeout=10, message="the picture the model saw")
+                wait_until(lambda: self.seen() not in (before, None) and self.idle(), timeout=20, message="the picture the model saw")
             except AssertionError:
-                pass  # nothing new was seen: the label says why ("Draw a digit"...)
+                pass  # no new picture: the label says why ("Draw a digit"...)
         return self.prediction()
 
     def prediction(self) -> str:
         return self.label.inner_text(timeout=10_000).strip()
 
-    def wait_for_prediction(self, *, not_: str = BLANK, timeout: float = 60) -> str:
-        """The label once it says something other than ``not_`` and no prediction is pending."""
-        return wait_until(
-            lambda: (text := self.prediction()) != not_ and self.idle() and text,
-            timeout=timeout,
-            message=f"a prediction other than {not_!r}",
+    def press_clear(self) -> None:
+        """Press the Clear button and wait until the brush is back in hand (not for the
+        prediction of the empty pad)."""
+        self.page.get_by_role("button", name="Clear", exact=True).click()
+        self.page.wait_for_function(
+            """() => { const b = document.querySelector('#tp-sketch button[aria-label="Brush"]');
+                       return b && b.classList.contains('highlight') && !document.querySelector('#tp-sketch')?.innerText.includes('select the draw tool'); }""",
+            timeout=30_000,
         )
 
     def clear(self, *, timeout: float = 60) -> str:
-        """Press the Clear button; returns what the label says then."""
-        self.page.get_by_role("button", name="Clear", exact=True).click()
+        """Press the Clear button; returns what the label says once the page has answered."""
+        self.press_clear()
         return wait_until(
             lambda: (text := self.prediction()) == BLANK and self.idle() and text,
             timeout=timeout,
@@ -167,11 +183,12 @@ def vertical_one() -> list[list[tuple[float, float]]]:
 
 
 def round_zero() -> list[list[tuple[float, float]]]:
-    """A "0": one closed loop, an upright oval, drawn anticlockwise from the top and
-    slightly past where it started."""
+    """A "0": one closed loop, an upright oval (a 14-sided polygon, as the pad joins the
+    pointer's positions with straight lines), drawn anticlockwise from the top and a
+    little past where it started."""
     points = []
-    for k in range(0, 25):
-        angle = -math.pi / 2 - 2 * math.pi * k / 24 * 1.04
+    for k in range(15):
+        angle = -math.pi / 2 - 2 * math.pi * k / 14 * 1.04
         points.append((400 + 170 * math.cos(angle), 400 + 240 * math.sin(angle)))
     return [points]
 

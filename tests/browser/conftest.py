@@ -60,11 +60,10 @@ def screenshot_dir() -> Path:
 
 
 def mnist_data_dir() -> Path | None:
-    """Real MNIST, found as tests/conftest.py's ``real_mnist_dir()`` finds it."""
-    for candidate in (os.environ.get("TRAINPAD_DATA_DIR"), ROOT.parent / "shared" / "data"):
-        if candidate and (Path(candidate) / "MNIST" / "raw" / "t10k-images-idx3-ubyte").exists():
-            return Path(candidate)
-    return None
+    """Real MNIST (``TRAINPAD_DATA_DIR`` or ``../shared/data``), as the other tests find it."""
+    from support import real_mnist_dir
+
+    return real_mnist_dir()
 
 
 def free_port() -> int:
@@ -116,6 +115,8 @@ class AppServer:
             # no real MNIST: a small learnable stand-in, large enough for a run to be stopped
             data = write_idx_dataset(workdir / "data", train=12_000, test=1_000)
         self.data_dir = data
+        labels = data / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+        self.test_split_size = int.from_bytes(labels.read_bytes()[4:8], "big")
         env = dict(os.environ)
         env.update(
             TRAINPAD_DATA_DIR=str(data),
@@ -223,20 +224,26 @@ def screenshot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
     return take
 
 
+def open_app(browser: Any, url: str, viewport: tuple[int, int] = (1280, 900), **options: Any) -> tuple[Any, PageRecord]:
+    """A new browser context (a new user) with the app loaded in a page."""
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, **options)
+    context.set_default_timeout(60_000)
+    context.add_init_script(PREDICTION_COUNTER_JS)
+    record = PageRecord(context.new_page())
+    record.page.goto(url)
+    record.page.get_by_role("tab", name="Predict").wait_for(state="visible", timeout=120_000)
+    return context, record
+
+
 @pytest.fixture
-def open_page(browser: Any, app_url: str, request: pytest.FixtureRequest, screenshot: Callable[[Any, str], Path]) -> Iterator[Callable[..., PageRecord]]:
+def open_page(browser: Any, app_url: str, screenshot: Callable[[Any, str], Path]) -> Iterator[Callable[..., PageRecord]]:
     """``open_page(viewport=(w, h))`` opens the app in a new browser context (a new user)
     and returns its :class:`PageRecord`; each page's screenshot is saved when the test ends."""
     contexts: list[tuple[Any, PageRecord]] = []
 
     def open_(viewport: tuple[int, int] = (1280, 900), **options: Any) -> PageRecord:
-        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, **options)
-        context.set_default_timeout(60_000)
-        context.add_init_script(PREDICTION_COUNTER_JS)
-        record = PageRecord(context.new_page())
+        context, record = open_app(browser, app_url, viewport, **options)
         contexts.append((context, record))
-        record.page.goto(app_url)
-        record.page.get_by_role("tab", name="Predict").wait_for(state="visible", timeout=120_000)
         return record
 
     yield open_
@@ -246,3 +253,11 @@ def open_page(browser: Any, app_url: str, request: pytest.FixtureRequest, screen
         except Exception as exc:  # a screenshot must not hide the test's own outcome
             print(f"no screenshot: {exc}")
         context.close()
+
+
+@pytest.fixture(scope="module")
+def visitor(browser: Any, app_url: str) -> Iterator[PageRecord]:
+    """One user who has opened the page, shared by the tests that only look."""
+    context, record = open_app(browser, app_url)
+    yield record
+    context.close()

@@ -121,7 +121,8 @@ def simplify(points: Sequence[Point], tolerance: float) -> list[Point]:
     if not ab.any():
         dist = np.hypot(*(pts - a).T)
     else:
-        dist = np.abs(np.cross(ab, pts - a)) / np.hypot(*ab)
+        rel = pts - a
+        dist = np.abs(ab[0] * rel[:, 1] - ab[1] * rel[:, 0]) / np.hypot(*ab)
     i = int(dist.argmax())
     if dist[i] <= tolerance:
         return [tuple(a), tuple(b)]
@@ -143,7 +144,7 @@ def stroke_width(mask: np.ndarray, skeleton: np.ndarray) -> float:
 
 
 def digit_strokes(
-    digit: np.ndarray, *, size: int = 800, brush: float = 34, fill: float = 0.8, min_fill: float = 0.5, smooth: float = 0.5
+    digit: np.ndarray, *, size: int = 800, brush: float = 34, fill: float = 0.8, min_fill: float = 0.5, smooth: float = 0.8
 ) -> list[list[Point]]:
     """Strokes, in pad pixels (``0..size``), that draw ``digit`` (28x28, light on dark)
     with a round brush ``brush`` pixels wide.  Pieces of ink smaller than 3 pixels are
