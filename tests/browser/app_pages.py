@@ -209,6 +209,11 @@ def current_model_text(page: Any) -> str:
     )
 
 
+def shown_model(page: Any, timeout: float = 30) -> str:
+    """The open tab's model line, once the tab has filled it in (tabs do on opening)."""
+    return wait_until(lambda: current_model_text(page), timeout=timeout, message="the tab's model line")
+
+
 #: Points drawn on a Vega line plot: the vertices of its lines' paths (M and L commands).
 PLOT_POINTS_JS = """id => [...document.querySelectorAll(`#${id} .mark-line path`)]
     .map(p => ((p.getAttribute('d') || '').match(/[ML]/g) || []).length).reduce((a, b) => a + b, 0)"""

@@ -23,6 +23,7 @@ from app_pages import (
     plot_points,
     round_zero,
     set_number,
+    shown_model,
     status_text,
     training_trace,
     vertical_one,
@@ -205,7 +206,7 @@ def test_stop_keeps_the_model_and_evaluate_shows_it(open_page, screenshot, app_s
     assert status_text(page).startswith("Stopped")
 
     open_tab(page, "Evaluate")
-    assert "trained here" in current_model_text(page)
+    assert "trained here" in shown_model(page)
     set_number(page, "Test images", 2000)
     page.get_by_role("button", name="Evaluate", exact=True).click()
     summary = page.get_by_text(re.compile(r"Accuracy \d+\.\d+%"))
@@ -244,10 +245,12 @@ def test_two_users_one_trains_while_the_other_predicts(open_page, screenshot):
     # each sees only their own model
     assert "trained here" in current_model_text(trainer)
     open_tab(trainer, "Predict")
-    assert "trained here" in current_model_text(trainer)
+    assert "trained here" in shown_model(trainer)
     open_tab(predictor, "Train")
-    assert "shipped" in current_model_text(predictor) and "trained here" not in current_model_text(predictor)
+    model = shown_model(predictor)
+    assert "shipped" in model and "trained here" not in model, model
     assert status_text(predictor).startswith("Choose"), "the other user's run shows in this user's Train tab"
     open_tab(predictor, "Predict")
-    assert "shipped" in current_model_text(predictor)
+    model = shown_model(predictor)
+    assert "shipped" in model and "trained here" not in model, model
     assert predictor_record.errors == [], "\n".join(predictor_record.errors)
