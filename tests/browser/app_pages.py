@@ -197,7 +197,8 @@ def round_zero() -> list[list[tuple[float, float]]]:
 
 
 def status_text(page: Any) -> str:
-    return page.locator(".tp-status").first.inner_text().strip()
+    """The Train tab's status line (without the progress display laid over it while busy)."""
+    return page.locator(".block.tp-status [data-testid='markdown']").first.inner_text().strip()
 
 
 def current_model_text(page: Any) -> str:
@@ -242,9 +243,10 @@ TRAIN_WATCH_JS = """
   window.__tpTrace = [];
   const t0 = performance.now();
   const count = %s;
-  const status = document.querySelector('.tp-status');
   window.__tpWatch = setInterval(() => {
-    const tracker = status && status.closest('.block') ? status.closest('.block').querySelector('[data-testid="status-tracker"]') : null;
+    const block = document.querySelector('.block.tp-status');
+    const status = block?.querySelector('[data-testid="markdown"]');
+    const tracker = block?.querySelector('[data-testid="status-tracker"]');
     window.__tpTrace.push({
       t: Math.round(performance.now() - t0),
       status: status ? status.innerText.trim() : '',
