@@ -8,8 +8,9 @@
 
 This is the composition root: plugins -> :class:`~core.engine.Engine` -> ``gr.Blocks``
 -> launch.  Every tab, the built-in ones included, comes from a plugin's
-``register_tabs`` hook.  Nothing is trained or loaded at import or start-up: the
-shipped model loads on first use, datasets when a run or an evaluation needs them.
+``register_tabs`` hook.  The app answers before torch is imported: once it is up, a
+background thread imports torch and loads the shipped model, so that the first drawing
+is answered at once; datasets load when a run or an evaluation needs them.
 
 Settings, read from the environment at start-up:
 
@@ -39,6 +40,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:
@@ -81,6 +83,9 @@ def build_app(engine: "Engine") -> "gr.Blocks":
     A tab whose ``build`` raises is hidden, logged and reported against its plugin
     (shown in the Plugins tab).
     """
+    from core.gradio_stubs import skip_stub_regeneration
+
+    skip_stub_regeneration()  # halves Gradio's import time, when it is not imported yet
     import gradio as gr
 
     from PIL import Image
@@ -156,6 +161,24 @@ def serve(demo: "gr.Blocks", *, prevent_thread_lock: bool = False, quiet: bool =
     return demo.launch(prevent_thread_lock=prevent_thread_lock, quiet=quiet, **settings)
 
 
+def warm_up(engine: "Engine") -> None:
+    """Import torch and the training loop, and load the shipped model.
+
+    The app answers before torch is imported (2-3 s); ``main`` calls this in a background
+    thread once it is up, so that the first prediction or run does not wait for them.
+    """
+    import time
+
+    from core.sessions import store_for
+
+    start = time.perf_counter()
+    import core.data  # noqa: F401  (torch and the data path)
+    import core.training  # noqa: F401  (the training loop and evaluation)
+
+    store_for(engine).starting_model()
+    log.info("torch and the shipped model ready in %.1f s", time.perf_counter() - start)
+
+
 def list_plugins(engine: "Engine") -> dict[str, Any]:
     """Plugins, components and tabs as JSON-ready data (``--list-plugins``)."""
     return {
@@ -179,7 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from core.tuning import apply_runtime_settings
 
-    settings = apply_runtime_settings()  # threads, OpenMP waiting, allocator: before torch is imported
+    # threads, OpenMP waiting, allocator: before torch is imported; requests share the cores
+    settings = apply_runtime_settings(shared=True)
     from core.engine import Engine
 
     if args.list_plugins:
@@ -192,6 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = build_app(engine)
     _, url, share_url = serve(demo, host=args.host, port=args.port, share=args.share, prevent_thread_lock=True, quiet=True)
     print(f"trainpad is running at {url}" + (f" (public link: {share_url})" if share_url else ""), flush=True)
+    threading.Thread(target=warm_up, args=(engine,), name="trainpad-warm-up", daemon=True).start()
     try:
         demo.block_thread()
     finally:

@@ -1,19 +1,22 @@
-"""How core.tuning's start-up settings were chosen: each one against its alternative.
+"""How core.tuning's start-up settings were chosen: each one against its alternatives.
 
 Training steps of the default model on in-memory batches, each measurement in a fresh
 process (the OpenMP wait policy and the allocator settings only take effect at
-start-up), alternating four variants:
+start-up), alternating six variants:
 
 - ``chosen``: what :func:`core.tuning.apply_runtime_settings` applies here;
-- ``active wait``: OpenMP threads spin while waiting (OpenMP's default);
+- ``OpenMP default wait``: OMP_WAIT_POLICY unset (GNU OpenMP spins briefly, then sleeps);
+- ``passive wait``, ``active wait``: waiting threads sleep at once, or spin;
 - ``1 thread``: one thread instead of the usable CPUs;
 - ``glibc default``: without the ``mallopt`` settings.
 
-Prints wall-time and CPU-time rates; the ratio is chosen : active wait.  Run it on the
-machine you deploy on, quiet and busy: the wait policy matters most when other
+Prints wall-time and CPU-time rates; the ratio is chosen : OpenMP default wait.  Run it on
+the machine you deploy on, quiet and busy (``--busy N`` runs N processes spinning on the
+CPU alongside, as other users' work would): the wait policy matters most when other
 processes compete for the cores.
 
-    python bench/runtime_settings.py            # 5 rounds x 4 processes
+    python bench/runtime_settings.py            # 5 rounds x 6 processes
+    python bench/runtime_settings.py --busy 1   # the same beside one CPU-bound process
     python bench/runtime_settings.py --quick
 """
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,10 +33,16 @@ import _common
 
 VARIANTS = {
     "chosen": {},
+    "OpenMP default wait": {"TRAINPAD_OMP_WAIT_POLICY": "default"},
+    "passive wait": {"TRAINPAD_OMP_WAIT_POLICY": "passive"},
     "active wait": {"TRAINPAD_OMP_WAIT_POLICY": "active"},
     "1 thread": {"TRAINPAD_THREADS": "1"},
     "glibc default": {"TRAINPAD_MALLOC_TUNING": "0"},
 }
+
+#: Settings that must not leak into the variants from the caller's environment.
+INHERITED = ("TRAINPAD_THREADS", "TRAINPAD_OMP_WAIT_POLICY", "TRAINPAD_MALLOC_TUNING",
+             "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")
 
 
 def worker(steps: int) -> dict:
@@ -74,9 +84,25 @@ def worker(steps: int) -> dict:
             "threads": torch.get_num_threads(), "wait": os.environ.get("OMP_WAIT_POLICY")}
 
 
+def measure(names: list[str], n: int, steps: int, script: Path, rows: dict, cpu_rows: dict, seen: dict) -> None:
+    """``n`` rounds of every variant, each a fresh process, in alternating order."""
+    for i in range(n):
+        for name in names if i % 2 == 0 else reversed(names):
+            env = dict(os.environ)
+            for key in INHERITED:
+                env.pop(key, None)
+            env.update(VARIANTS[name])
+            out = _common.run_worker(script, str(steps), env=env)
+            rows[name].append(out["rate"])
+            cpu_rows[name].append(out["cpu_rate"])
+            seen[name] = {"threads": out["threads"], "omp_wait_policy": out["wait"], "malloc": out["settings"]["malloc_tuned"]}
+            print(f"   round {i + 1}: {name:<20} {out['rate']:8,.0f} samples/s", file=sys.stderr, flush=True)
+
+
 def main() -> int:
     p = _common.parser(__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=None, help="timed steps per process (default 60; 4 with --quick)")
+    p.add_argument("--busy", type=int, default=0, help="CPU-bound processes to run alongside (default 0)")
     p.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker is not None:
@@ -89,29 +115,23 @@ def main() -> int:
     rows: dict[str, list[float]] = {name: [] for name in names}
     cpu_rows: dict[str, list[float]] = {name: [] for name in names}
     seen: dict[str, dict] = {}
-    # The variants' knobs must not leak in from the caller's environment.
-    clean = {k: "" for k in ("TRAINPAD_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")}
-    for i in range(n):
-        for name in names if i % 2 == 0 else reversed(names):
-            env = dict(os.environ)
-            for key in clean:
-                env.pop(key, None)
-            env.setdefault("TRAINPAD_OMP_WAIT_POLICY", "passive")
-            env.update(VARIANTS[name])
-            out = _common.run_worker(script, str(steps), env=env)
-            rows[name].append(out["rate"])
-            cpu_rows[name].append(out["cpu_rate"])
-            seen[name] = {"threads": out["threads"], "omp_wait_policy": out["wait"], "malloc": out["settings"]["malloc_tuned"]}
-            print(f"   round {i + 1}: {name:<14} {out['rate']:8,.0f} samples/s", file=sys.stderr, flush=True)
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    try:
+        measure(names, n, steps, script, rows, cpu_rows, seen)
+    finally:
+        for proc in busy:
+            proc.kill()
+            proc.wait()
     _common.report(
         "runtime settings: training samples/s of the default model under each start-up setting",
         rows,
         unit="samples/s",
-        ratio=("chosen", "active wait"),
+        ratio=("chosen", "OpenMP default wait"),
         args=args,
         cpu_rows=cpu_rows,
-        notes=[f"{name}: {info}" for name, info in seen.items()] + [f"{steps} timed steps of batch 128 per process"],
-        extra={"variants": seen, "steps": steps},
+        notes=[f"{name}: {info}" for name, info in seen.items()]
+        + [f"{steps} timed steps of batch 128 per process, beside {args.busy} CPU-bound process(es)"],
+        extra={"variants": seen, "steps": steps, "busy": args.busy},
     )
     return 0
 

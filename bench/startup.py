@@ -3,7 +3,9 @@
 Each measurement is a fresh process.  ``import core`` is compared with a bare
 ``python -c pass`` and checked not to import torch or Gradio.  The app is timed from
 launch to the first ``200`` on ``/``, against a minimal Gradio app (one textbox) started
-the same way, alternating.  Goal: the app answering in under 5 s.
+the same way, alternating.  Goal: the app answering in under 5 s.  The app answers before
+torch is imported and then imports it, and loads the shipped model, in the background: the
+time until that is done is printed too.
 
     python bench/startup.py            # 5 rounds
     python bench/startup.py --quick    # 1 round
@@ -20,7 +22,6 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import _common
 
@@ -52,9 +53,16 @@ def time_process(code: str) -> tuple[float, float]:
     return time.perf_counter() - start, children_cpu() - cpu
 
 
-def time_server(argv: list[str], port: int, timeout: float = 120.0) -> tuple[float, float]:
+#: What app.py logs once its background warm-up (torch, the shipped model) is done.
+READY_MARKER = b"torch and the shipped model ready"
+#: Seconds from launch to that line, per app.py run (filled by :func:`time_server`).
+READY: list[float] = []
+
+
+def time_server(argv: list[str], port: int, timeout: float = 120.0, ready_marker: bytes | None = None) -> tuple[float, float]:
     """Seconds from launch to the first HTTP 200 on ``/`` and the CPU seconds the server used
-    (counted until it is stopped, right after answering)."""
+    (counted until it is stopped, right after answering, or after ``ready_marker`` appears
+    in its log: then the seconds to that line are appended to :data:`READY`)."""
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
     cpu = children_cpu()
     start = time.perf_counter()
@@ -75,6 +83,14 @@ def time_server(argv: list[str], port: int, timeout: float = 120.0) -> tuple[flo
                 pass
             if time.perf_counter() - start > timeout:
                 raise RuntimeError(f"{' '.join(argv)} did not answer within {timeout:.0f} s")
+            time.sleep(0.05)
+        while ready_marker is not None:
+            log.seek(0)
+            if ready_marker in log.read():
+                READY.append(time.perf_counter() - start)
+                break
+            if proc.poll() is not None or time.perf_counter() - start > timeout:
+                raise RuntimeError(f"{' '.join(argv)} never logged {ready_marker.decode()!r}")
             time.sleep(0.05)
     finally:
         proc.terminate()
@@ -107,18 +123,22 @@ def main() -> int:
     if app.exists():
         servers = _common.alternate(
             {
-                "app.py to first answer": lambda: (lambda port: time_server([sys.executable, str(app), "--port", str(port)], port))(free_port()),
+                "app.py to first answer": lambda: (lambda port: time_server([sys.executable, str(app), "--port", str(port)], port, ready_marker=READY_MARKER))(free_port()),
                 "minimal Gradio app": lambda: (lambda port: time_server([sys.executable, "-c", MINIMAL_APP, str(port)], port))(free_port()),
             },
             n,
             warmup=not args.quick,
         )
         rows.update(servers)
+        rows["app.py to torch and model ready"] = READY[-n:]  # the timed rounds, not the warm-up
         cpu_rows = dict(_common.CPU_ROWS)
         seconds = _common.median(servers["app.py to first answer"])
+        ready = _common.median(READY[-n:])
         met = seconds < GOAL_SECONDS
-        notes.append(f"app.py answered in {seconds:.2f} s (goal < {GOAL_SECONDS:g} s: {'met' if met else 'NOT met'})")
-        extra.update({"app_seconds": seconds, "app_goal_met": met})
+        notes.append(f"app.py answered in {seconds:.2f} s (goal < {GOAL_SECONDS:g} s: {'met' if met else 'NOT met'}); "
+                     f"torch and the shipped model were ready, in the background, {ready:.2f} s after launch")
+        notes.append("app.py's CPU seconds include that background warm-up")
+        extra.update({"app_seconds": seconds, "app_goal_met": met, "ready_seconds": ready})
         ratio = ("app.py to first answer", "minimal Gradio app")
     else:
         notes.append("app.py does not exist yet: only `import core` was measured")

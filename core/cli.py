@@ -40,7 +40,7 @@ def _help(param: Param) -> str:
 
 def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None = None) -> argparse.ArgumentParser:
     """The argument parser; with an engine, ``train`` gets the chosen components' flags."""
-    from core.training import RUN_PARAMS
+    from core.config import RUN_PARAMS
 
     parser = argparse.ArgumentParser(
         prog="trainpad",
@@ -174,7 +174,7 @@ def cmd_train(engine: "Engine", args: argparse.Namespace) -> int:
 def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None") -> int:
     from core.checkpoint import load_checkpoint, save_checkpoint
     from core.events import StepEnd
-    from core.training import TrainConfig
+    from core.config import TrainConfig
 
     params: dict[str, dict[str, Any]] = {}
     for key, value in vars(args).items():

@@ -14,7 +14,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-    from core.events import EpochEnd, StepEnd
+    from core.events import StepEnd
 
 COLUMNS = ("epoch", "value", "split")
 

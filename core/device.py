@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
-import torch
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+#: Present wherever a GPU driver that torch could use is loaded: NVIDIA's (also in
+#: containers given a GPU), AMD's ROCm (torch calls it ``cuda`` too) and WSL's.
+GPU_DRIVER_PATHS = ("/proc/driver/nvidia", "/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
+
+
+def might_have_gpu() -> bool:
+    """False when this machine certainly has no GPU that torch could use.
+
+    Asking torch means importing it (2-3 s); the app asks at start-up, to fill the
+    Device menu, so a machine with no GPU driver and not a Mac is answered from here.
+    """
+    return sys.platform == "darwin" or any(Path(path).exists() for path in GPU_DRIVER_PATHS)
 
 
 def available_devices() -> list[str]:
     """The devices this machine offers, best first: ``cuda``, ``mps``, ``cpu``."""
+    if not might_have_gpu():
+        return ["cpu"]
+    import torch
+
     found = []
     if torch.cuda.is_available():
         found.append("cuda")
@@ -24,6 +46,8 @@ def resolve_device(name: str = "auto") -> torch.device:
 
     :raises ValueError: for an unknown or absent device, saying which ones exist.
     """
+    import torch
+
     name = (name or "auto").strip().lower()
     if name == "auto":
         return torch.device(available_devices()[0])

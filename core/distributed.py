@@ -63,7 +63,7 @@ from core.errors import ConfigError, TrainpadError
 if TYPE_CHECKING:
     from core.evaluation import Evaluation
     from core.events import EpochEnd, StepEnd, TrainEnd
-    from core.training import TrainConfig
+    from core.config import TrainConfig
 
 #: Seconds a collective waits for the other processes before failing.
 DEFAULT_TIMEOUT = 600.0

@@ -20,24 +20,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-import numpy as np
 import pluggy
-import torch
-from torch.utils.data import Dataset
 
-from core.data import DataUnavailable, default_data_dir, make_loader, take
+from core.config import RUN_PARAMS, TrainConfig
 from core.errors import ComponentError, ConfigError, TrainpadError, blame
-from core.evaluation import Evaluation, evaluate
-from core.imaging import prepare
 from core.params import ParamError
 from core.plugins import PluginError, PluginInfo, env_flag, load_plugins, make_plugin_manager
 from core.registry import KINDS, Component, Registry, RegistrationError, UnknownComponent, make_component
 from core.tabs import Tab
-from core.trained import TrainedModel
-from core.training import RUN_PARAMS, RunParts, TrainConfig, TrainingRun
 
+# torch (and what needs it) is imported by the methods that train, evaluate or predict:
+# loading the plugins and building the app's forms do not need it, and the app answers
+# its first request seconds sooner without it (see docs/benchmarks.md, start-up).
 if TYPE_CHECKING:
+    import numpy as np
+    import torch
+    from torch.utils.data import Dataset
+
     from core.distributed import DistContext
+    from core.evaluation import Evaluation
+    from core.trained import TrainedModel
+    from core.training import TrainingRun
 
 log = logging.getLogger("trainpad")
 
@@ -203,6 +206,8 @@ class Engine:
 
     def load_dataset(self, name: str, params: dict[str, Any] | None = None, *, train: bool, root: Path | None = None) -> Dataset:
         """The dataset's split, loaded once and shared (datasets are read-only)."""
+        from core.data import DataUnavailable, default_data_dir
+
         component = self.component("dataset", name)
         values = self._validate(component, params)
         root = Path(root) if root is not None else default_data_dir()
@@ -232,6 +237,8 @@ class Engine:
         }
 
     def build_model(self, name: str, params: dict[str, Any] | None, *, input_shape: Iterable[int], num_classes: int) -> torch.nn.Module:
+        import torch
+
         component = self.component("model", name)
         values = self._validate(component, params)
         with blame(component.label):
@@ -264,7 +271,12 @@ class Engine:
         :raises ConfigError: for settings that do not fit, before anything is trained.
         :raises ComponentError: when a component's factory fails.
         """
+        import torch
+
+        from core.data import make_loader, take
         from core.device import resolve_device
+        from core.trained import TrainedModel
+        from core.training import RunParts, TrainingRun
 
         try:
             config = config.validated(run_params)
@@ -363,7 +375,12 @@ class Engine:
     def _callbacks(self) -> list[tuple[str, Any]]:
         found = []
         for component in self.registry.components("callback"):
-            with blame(component.label):
+            # Nothing a user picks leaves a callback out: say how to switch it off.
+            hint = (
+                f"Every run builds every callback, so no run can start until plugin {component.plugin!r} "
+                f"is fixed or switched off (TRAINPAD_DISABLE_PLUGINS={component.plugin})"
+            )
+            with blame(component.label, hint):
                 callback = component.factory(**component.defaults())
             if callback is not None:
                 found.append((component.name, callback))
@@ -381,6 +398,9 @@ class Engine:
         batch_size: int = 1000,
     ) -> Evaluation:
         """Evaluate ``trained`` on the test split of the dataset it was trained on."""
+        from core.data import make_loader, take
+        from core.evaluation import evaluate
+
         dataset_spec = trained.spec["dataset"]
         test_set = self.load_dataset(
             dataset_spec["name"], dataset_spec.get("params"), train=False, root=Path(data_dir) if data_dir else None
@@ -410,6 +430,10 @@ class Engine:
         :raises core.imaging.BlankImage: nothing is drawn.
         :raises core.imaging.ImageError: not a readable picture.
         """
+        import torch
+
+        from core.imaging import prepare
+
         meta = trained.dataset_meta
         prepared = prepare(
             image,
@@ -431,4 +455,4 @@ def _nll_of(trained: TrainedModel) -> Callable[[torch.Tensor, torch.Tensor], tor
     return F.cross_entropy
 
 
-__all__ = ["Engine", "Prediction", "TrainConfig", "TrainingRun", "TrainpadError", "ConfigError", "KINDS"]
+__all__ = ["Engine", "Prediction", "TrainConfig", "TrainpadError", "ConfigError", "KINDS"]

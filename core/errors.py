@@ -35,8 +35,9 @@ class CheckpointError(TrainpadError, ValueError):
 
 
 @contextlib.contextmanager
-def blame(label: str) -> Iterator[None]:
-    """Turn any exception inside the block into a :class:`ComponentError` naming ``label``.
+def blame(label: str, hint: str = "") -> Iterator[None]:
+    """Turn any exception inside the block into a :class:`ComponentError` naming ``label``,
+    with ``hint`` (what to do about it) after the exception's own message.
 
     Errors that are already the user's to fix (:class:`TrainpadError`) pass through.
     """
@@ -45,4 +46,4 @@ def blame(label: str) -> Iterator[None]:
     except TrainpadError:
         raise
     except Exception as exc:  # a plugin's code can raise anything
-        raise ComponentError(label, f"{type(exc).__name__}: {exc}") from exc
+        raise ComponentError(label, f"{type(exc).__name__}: {exc}" + (f". {hint}" if hint else "")) from exc

@@ -103,7 +103,7 @@ def register_callbacks(register: Register) -> None:
     """Register training observers.
 
     :param register: as for :func:`register_datasets`.  ``factory(**hyperparameters)``
-        returns a :class:`core.training.Callback`, or ``None`` to stay out of a run
+        returns a :class:`core.callbacks.Callback`, or ``None`` to stay out of a run
         (for instance when its setting is off).  The engine builds every registered
         callback for every run and calls ``on_train_begin``, ``on_batch_end``,
         ``on_epoch_end`` and ``on_train_end`` with the run's events.

@@ -78,7 +78,7 @@ class Limits:
 
     def run_params(self, params: tuple[Param, ...] | None = None) -> tuple[Param, ...]:
         """The run settings a web user may choose: ``params`` (the engine's) with these caps."""
-        from core.training import RUN_PARAMS
+        from core.config import RUN_PARAMS
 
         caps = {"epochs": self.max_epochs, "batch_size": self.max_batch_size, "train_samples": self.max_train_samples}
         return tuple(

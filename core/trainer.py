@@ -175,7 +175,7 @@ class Trainer:
         settings: dict[str, Any],
     ) -> "TrainConfig":
         """A :class:`~core.training.TrainConfig` from the form's values (checked by ``build_run``)."""
-        from core.training import TrainConfig
+        from core.config import TrainConfig
         from core.ui import error
 
         for kind, name in choices.items():  # the API can send anything in place of a dropdown's value

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from core.params import Param, ParamError
 from core.sessions import LOCAL_SESSION
@@ -159,3 +159,11 @@ def enclosing_tab() -> "gr.Tab | None":
     while block is not None and not isinstance(block, gr.Tab):
         block = getattr(block, "parent", None)
     return block
+
+
+def on_tab_select(fn: Callable[..., Any], outputs: Any) -> None:
+    """Run ``fn`` into ``outputs``, quietly, each time the tab being built is selected
+    (to show what another tab changed, such as the session's model)."""
+    tab = enclosing_tab()
+    if tab is not None:
+        tab.select(fn, outputs=outputs, api_visibility="private", show_progress="hidden")

@@ -101,7 +101,7 @@ def build(engine: "Engine") -> None:
     import gradio as gr
 
     from core.sessions import store_for
-    from core.ui import enclosing_tab, session_id
+    from core.ui import on_tab_select, session_id
 
     evaluator = Evaluator(engine, store_for(engine))
     with gr.Row(equal_height=False):
@@ -143,9 +143,7 @@ def build(engine: "Engine") -> None:
     def on_show(request: gr.Request) -> str:
         return "**Current model:** " + evaluator.store.get(session_id(request)).describe()
 
-    tab = enclosing_tab()
-    if tab is not None:
-        tab.select(on_show, outputs=current, api_visibility="private", show_progress="hidden")
+    on_tab_select(on_show, current)
 
 
 @hookimpl

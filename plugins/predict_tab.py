@@ -94,7 +94,7 @@ def build(engine: "Engine") -> None:
     import gradio as gr
 
     from core.sessions import store_for
-    from core.ui import enclosing_tab, session_id
+    from core.ui import on_tab_select, session_id
 
     predictor = Predictor(engine, store_for(engine))
     gr.HTML("", js_on_load=BRUSH_JS, container=False, padding=False, elem_classes="tp-hidden")
@@ -155,9 +155,7 @@ def build(engine: "Engine") -> None:
     def on_show(request: gr.Request) -> str:
         return f"**Model:** {predictor.store.get(session_id(request)).describe()}"
 
-    tab = enclosing_tab()
-    if tab is not None:
-        tab.select(on_show, outputs=note, api_visibility="private", show_progress="hidden")
+    on_tab_select(on_show, note)
 
 
 @hookimpl

@@ -49,7 +49,7 @@ def build(engine: "Engine") -> None:
     from core.device import available_devices
     from core.sessions import store_for
     from core.trainer import Trainer, max_training_runs
-    from core.ui import component_controls, enclosing_tab, session_id, values_for
+    from core.ui import component_controls, on_tab_select, session_id, values_for
 
     trainer = Trainer(engine, store_for(engine))
     run_params = {p.name: p for p in trainer.run_params}
@@ -200,9 +200,7 @@ def build(engine: "Engine") -> None:
             gr.Info(notice)
         return show(trainer.view(session, session.data.get("train")))
 
-    tab = enclosing_tab()
-    if tab is not None:
-        tab.select(on_show, outputs=outputs, api_visibility="private", show_progress="hidden")
+    on_tab_select(on_show, outputs)
     _on_load(on_show, outputs)
 
 

@@ -3,11 +3,19 @@ from core.testing, which is installed as a pytest plugin; plain helpers are in s
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from support import ROOT, SHARED_DATA, real_mnist_dir, sketch_of  # noqa: F401  (re-exported)
+
+# The plugin-loading fixtures (fake entry points over the modules in tests/plugins/).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "plugins"))
+from trainpad_test_support import clean_knobs, plugin_module, use_entry_points  # noqa: E402,F401  (fixtures)
+from core.gradio_stubs import skip_stub_regeneration
+
+skip_stub_regeneration()  # the tests import Gradio as the app does, 3 s sooner
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 from pathlib import Path
+from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Real MNIST beside the project (CI and developers have it), or TRAINPAD_DATA_DIR.
@@ -16,6 +19,27 @@ def real_mnist_dir() -> Path | None:
         if candidate and (Path(candidate) / "MNIST" / "raw" / "t10k-images-idx3-ubyte").exists():
             return Path(candidate)
     return None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(engine: Any) -> Iterator[tuple[str, Any]]:
+    """The real app for ``engine`` on 127.0.0.1, in this process (as Gradio's own tests
+    run theirs): yields ``(url, demo)`` and closes the server afterwards."""
+    import app
+
+    demo = app.build_app(engine)
+    _, url, _ = app.serve(demo, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield url, demo
+    finally:
+        demo.close()
 
 
 def sketch_of(digit, size: int = 800):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from support import ROOT, real_mnist_dir, sketch_of
+from support import ROOT, free_port, real_mnist_dir, serving, sketch_of
 from core.testing import write_idx_dataset
 
 gr = pytest.importorskip("gradio")
@@ -31,12 +30,6 @@ gradio_client = pytest.importorskip("gradio_client")
 app = pytest.importorskip("app")
 
 from gradio_client import Client, handle_file  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -60,12 +53,8 @@ def server(tmp_path_factory):
         mp.setenv("TRAINPAD_MAX_TRAINING_RUNS", "1")
         mp.setenv("GRADIO_ANALYTICS_ENABLED", "False")
         engine = Engine.load(entrypoints=False)
-        demo = app.build_app(engine)
-        _, url, _ = app.serve(demo, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
-        try:
+        with serving(engine) as (url, demo):
             yield Server(url, engine, demo, Path(data))
-        finally:
-            demo.close()
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ from core.errors import ConfigError
 from core.events import EpochEnd, StepEnd, TrainEnd
 from core.testing import write_idx_dataset
 from core.training import TrainConfig
+from support import free_port
 
 TRAINPAD = shutil.which("trainpad", path=str(Path(sys.executable).parent)) or "trainpad"
 #: A small model without dropout or batch norm: the runs can match step by step.
@@ -51,12 +51,6 @@ def config(batch_size: int, **overrides) -> TrainConfig:
         device="cpu", seed=3,
     )
     return TrainConfig(**{**settings, **overrides})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def processes_marked(mark: str) -> list[int]:

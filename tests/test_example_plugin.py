@@ -26,10 +26,6 @@ import pytest
 
 from core.testing import write_idx_dataset
 
-sys.path.insert(0, str(Path(__file__).parent / "plugins"))
-
-from trainpad_test_support import clean_knobs  # noqa: E402,F401  (a fixture)
-
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "trainpad-demo-plugin"
 GUIDE = ROOT / "docs" / "plugins.md"

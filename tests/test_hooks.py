@@ -10,17 +10,12 @@ from __future__ import annotations
 import csv
 import inspect
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "plugins"))
-
-from trainpad_test_support import clean_knobs, plugin_module, use_entry_points  # noqa: E402,F401  (fixtures)
-
-from core import Param, hookimpl, hookspecs  # noqa: E402
-from core.training import TrainConfig  # noqa: E402
+from core import Param, hookimpl, hookspecs
+from core.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "plugins.md"

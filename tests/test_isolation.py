@@ -9,21 +9,15 @@ engine trains the next run as usual.
 
 from __future__ import annotations
 
-import sys
 import types
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "plugins"))
-
-from trainpad_test_support import clean_knobs, plugin_module, use_entry_points  # noqa: E402,F401  (fixtures)
-
-from core import Param, hookimpl  # noqa: E402
-from core.callbacks import Callback  # noqa: E402
-from core.errors import ComponentError, ConfigError  # noqa: E402
-from core.plugins import PluginError  # noqa: E402
-from core.training import TrainConfig  # noqa: E402
+from core import Param, hookimpl
+from core.callbacks import Callback
+from core.errors import ComponentError, ConfigError
+from core.plugins import PluginError
+from core.training import TrainConfig
 
 GOOD_RUN = dict(dataset="blobs", model="tiny-mlp", optimizer="plain-sgd", loss="ce", batch_size=32, device="cpu", schedule="constant")
 
@@ -236,8 +230,10 @@ def test_a_callback_factory_that_raises_fails_the_run_naming_it(engine_with, plu
             register("needs-token", broken)
 
     engine = engine_with(Plugin(), plugin_module("good"))
-    with pytest.raises(ComponentError, match="callback needs-token failed: KeyError"):
+    plugin = engine.component("callback", "needs-token").plugin
+    with pytest.raises(ComponentError, match="callback needs-token failed: KeyError") as failed:
         engine.build_run(TrainConfig(**GOOD_RUN))
+    assert str(failed.value).endswith(f"is fixed or switched off (TRAINPAD_DISABLE_PLUGINS={plugin})")
 
 
 def test_a_missing_dataset_file_is_a_message_not_a_crash(use_time_engine, tmp_path, monkeypatch):

@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "plugins"))
+from trainpad_test_support import entry_point
 
-from trainpad_test_support import clean_knobs, entry_point, use_entry_points  # noqa: E402,F401  (fixtures)
-
-from core import cli  # noqa: E402
-from core.engine import Engine  # noqa: E402
-from core import hookimpl  # noqa: E402
-from core.plugins import DEFAULT_PLUGINS, PluginError, PluginInfo, PluginLoader, make_plugin_manager  # noqa: E402
+from core import cli
+from core.engine import Engine
+from core import hookimpl
+from core.plugins import DEFAULT_PLUGINS, PluginError, PluginInfo, PluginLoader, make_plugin_manager
 
 BUILTINS = {module.rsplit(".", 1)[-1] for module in DEFAULT_PLUGINS}
 GOOD = {("dataset", "blobs"), ("model", "tiny-mlp"), ("optimizer", "plain-sgd"), ("loss", "ce"), ("callback", "recorder")}

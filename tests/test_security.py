@@ -14,9 +14,7 @@ import gc
 import io
 import json
 import os
-import pickle
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -32,7 +30,7 @@ import pytest
 import torch
 from PIL import Image
 
-from support import ROOT, sketch_of
+from support import ROOT, free_port, serving, sketch_of
 from core import hookimpl
 from core.callbacks import Callback
 from core.testing import write_idx_dataset
@@ -60,12 +58,6 @@ LIMITS = {
 TINY = {"epochs": 1, "batch_size": 32, "train_samples": 256}
 #: A run that takes far longer than any test waits (it is always stopped).
 LONG = {"epochs": 5, "batch_size": 1, "train_samples": 2000, "optimizer_sgd_lr": 0.005}  # a small lr: batch 1 never diverges
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- plugins the test server loads beside the built-in ones -----------------------------
@@ -171,12 +163,8 @@ def server(tmp_path_factory):
             manager.register(plugin, name=name)
             infos[name] = PluginInfo(name)
         engine = Engine(manager, infos).startup()
-        demo = app.build_app(engine)
-        _, url, _ = app.serve(demo, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
-        try:
+        with serving(engine) as (url, demo):
             yield Server(url, engine, demo, Path(data))
-        finally:
-            demo.close()
 
 
 #: Each server's endpoints: ``url -> (fn index by api name, parameter names, defaults)``.
@@ -722,7 +710,7 @@ def test_no_model_change_while_the_session_trains(server, shipped_ref):
 
     WitnessCallback.batches.clear()
     erin = server.raw()
-    first = erin.join("train", LONG)
+    erin.join("train", LONG)
     wait_until(lambda: server.store.get(erin.session_hash).training, 60, "the run never started")
     model = server.store.get(erin.session_hash).model
     second = erin
@@ -833,7 +821,7 @@ def test_a_full_queue_says_so_and_the_server_keeps_serving(server, alice):
     from core.limits import TRAINING_SLOTS
 
     runner = server.raw()
-    running = runner.join("train", LONG)
+    runner.join("train", LONG)
     wait_until(lambda: server.store.get(runner.session_hash).training, 60, "the run never started")
     waiting, refused = [], None
     for _ in range(10):
@@ -858,7 +846,7 @@ def test_a_full_queue_says_so_and_the_server_keeps_serving(server, alice):
 
 def test_prediction_stays_responsive_while_training(server, alice):
     runner = server.raw()
-    running = runner.join("train", LONG)
+    runner.join("train", LONG)
     wait_until(lambda: server.store.get(runner.session_hash).training, 60, "the run never started")
     digit = np.zeros((28, 28), np.uint8)
     digit[4:24, 13:16] = 255

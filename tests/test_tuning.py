@@ -11,27 +11,72 @@ import pytest
 from core.tuning import cgroup_cpu_limit, choose_wait_policy
 
 PROBE = (
-    "import json, os, core.tuning as t; applied = t.apply_runtime_settings(); import torch; "
-    "print(json.dumps({'applied': applied, 'threads': torch.get_num_threads(), 'wait': os.environ.get('OMP_WAIT_POLICY')}))"
+    "import json, os, sys, core.tuning as t; applied = t.apply_runtime_settings(shared=sys.argv[1] == 'shared'); "
+    "busy = t.machine_busy(); import torch; print(json.dumps({'applied': applied, 'busy': busy, "
+    "'threads': torch.get_num_threads(), 'wait': os.environ.get('OMP_WAIT_POLICY')}))"
 )
 
 
-def probe(**env: str) -> dict:
+def probe(shared: bool = False, **env: str) -> dict:
     """Apply the settings in a fresh process (before torch is imported) and report."""
     import os
 
     full = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")}
     full = {k: v for k, v in full.items() if not k.startswith("TRAINPAD_")} | env
-    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=full, timeout=300)
+    argv = [sys.executable, "-c", PROBE, "shared" if shared else "alone"]
+    out = subprocess.run(argv, capture_output=True, text=True, env=full, timeout=300)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_defaults_sleep_waiting_threads_and_tune_glibc():
-    got = probe()
+def test_a_server_sleeps_waiting_threads_and_tunes_glibc():
+    got = probe(shared=True)
     assert got["wait"] == "PASSIVE" and got["applied"]["omp_wait_policy"] == "PASSIVE"
     assert got["applied"]["malloc_tuned"] is (sys.platform.startswith("linux"))
     assert got["threads"] >= 1
+
+
+def test_alone_the_wait_policy_follows_the_load():
+    got = probe()
+    assert got["wait"] == ("PASSIVE" if got["busy"] else None)
+
+
+def test_the_load_decides_the_wait_policy(monkeypatch):
+    from core import tuning
+
+    monkeypatch.delenv("TRAINPAD_OMP_WAIT_POLICY", raising=False)
+    monkeypatch.setattr(tuning, "busy_fraction", lambda: 0.05)
+    assert choose_wait_policy() is None  # idle: OpenMP's own, the fastest there
+    assert choose_wait_policy(shared=True) == "PASSIVE"
+    monkeypatch.setattr(tuning, "busy_fraction", lambda: 0.5)
+    assert choose_wait_policy() == "PASSIVE"
+    monkeypatch.setenv("TRAINPAD_OMP_WAIT_POLICY", "default")
+    assert choose_wait_policy(shared=True) is None  # the knob wins
+
+
+def test_a_cpu_bound_process_makes_the_machine_busy(tmp_path):
+    import os
+
+    from core.tuning import busy_fraction
+
+    cpus = os.cpu_count() or 1
+    quota = cgroup_cpu_limit()
+    if quota is not None and quota < cpus:
+        pytest.skip(f"a CPU quota of {quota:g} of {cpus} CPUs: this process's children cannot fill the machine")
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cpus)]
+    try:
+        import time
+
+        time.sleep(0.5)
+        assert busy_fraction(0.3) >= 0.5
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 100 800 0 0 0 0 0 0\n")
+    assert busy_fraction(0.0, stat) is None  # no time passed between the two readings
+    assert busy_fraction(0.0, tmp_path / "missing") is None
 
 
 def test_env_knobs_override():
@@ -43,7 +88,7 @@ def test_env_knobs_override():
 
 def test_bad_knobs_are_refused(monkeypatch):
     monkeypatch.setenv("TRAINPAD_OMP_WAIT_POLICY", "sometimes")
-    with pytest.raises(ValueError, match="passive, active or default"):
+    with pytest.raises(ValueError, match="auto, passive, active or default"):
         choose_wait_policy()
 
 

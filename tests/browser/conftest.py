@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from app_pages import PREDICTION_COUNTER_JS
+from support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Chromium's flags for a closed network and a container (no sandbox, no GPU, nothing phoning home).
@@ -64,12 +64,6 @@ def mnist_data_dir() -> Path | None:
     from support import real_mnist_dir
 
     return real_mnist_dir()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- the browser ---------------------------------------------------------------------------

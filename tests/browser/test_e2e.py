@@ -191,7 +191,7 @@ def test_stop_keeps_the_model_and_evaluate_shows_it(open_page, screenshot, app_s
     test_split_size = app_server.test_split_size
     page = open_page().page
     start_training(page, samples=0, epochs=LONG_RUN_EPOCHS)
-    running = wait_for_steps(page)
+    wait_for_steps(page)
     page.wait_for_timeout(1500)
     screenshot(page, "running")
     stopped = stop_training(page)

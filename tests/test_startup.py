@@ -1,0 +1,106 @@
+"""Start-up: the app is built and answering before torch is imported, and Gradio imports
+without regenerating its type stubs.  Each check runs in a fresh interpreter, since this
+test process has long imported both."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+from support import ROOT
+
+
+def run_python(code: str, timeout: float = 180) -> dict:
+    """Run ``code`` in a fresh interpreter at the repository root; it prints one JSON line."""
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "TRAINPAD_LOAD_PLUGINS": "", "GRADIO_ANALYTICS_ENABLED": "False"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_the_app_is_built_without_torch_and_warms_it_up_afterwards():
+    seen = run_python(
+        """
+        import json, sys
+        import app
+        from core.engine import Engine
+        from core.sessions import store_for
+
+        engine = Engine.load(entrypoints=False)
+        demo = app.build_app(engine)
+        built = sorted(m for m in ("torch", "torchvision") if m in sys.modules)
+        tabs = [tab.label for tab in engine.tabs]
+        app.warm_up(engine)
+        model = store_for(engine).starting_model()
+        print(json.dumps({"built": built, "tabs": tabs, "after": "torch" in sys.modules,
+                          "model": model.spec["model"]["name"] if model else None}))
+        """
+    )
+    assert seen["built"] == [], "building the app imported " + ", ".join(seen["built"])
+    assert seen["tabs"] == ["Train", "Evaluate", "Predict", "Plugins"]
+    assert seen["after"] is True and seen["model"] == "mnist-cnn"
+
+
+def test_gradio_imports_without_regenerating_its_stubs_and_works():
+    seen = run_python(
+        """
+        import json
+        from core import gradio_stubs
+
+        first = gradio_stubs.skip_stub_regeneration()
+        import gradio as gr
+        import gradio.component_meta as meta
+
+        with gr.Blocks() as demo:  # components and their events are made as usual
+            box = gr.Textbox()
+            out = gr.Textbox()
+            box.change(lambda text: text.upper(), box, out)
+        print(json.dumps({
+            "first": first,
+            "again": gradio_stubs.skip_stub_regeneration(),
+            "skipped": meta.create_or_modify_pyi is gradio_stubs._no_stub_regeneration,
+            "events": len(demo.fns),
+            "upper": demo.fns[0].fn("abc"),
+        }))
+        """
+    )
+    assert seen == {"first": True, "again": False, "skipped": True, "events": 1, "upper": "ABC"}
+
+
+def test_without_the_hook_gradio_imports_as_usual():
+    seen = run_python(
+        """
+        import json
+        import gradio.component_meta as meta
+        from core import gradio_stubs
+
+        print(json.dumps({"patched": meta.create_or_modify_pyi is gradio_stubs._no_stub_regeneration,
+                          "installed": gradio_stubs.skip_stub_regeneration()}))
+        """
+    )
+    assert seen == {"patched": False, "installed": False}
+
+
+def test_the_device_menu_without_torch_agrees_with_torch():
+    seen = run_python(
+        """
+        import json, sys
+        from core.device import available_devices, might_have_gpu
+
+        quick = available_devices()
+        imported = "torch" in sys.modules
+        import torch
+
+        print(json.dumps({"quick": quick, "imported": imported, "gpu_driver": might_have_gpu(),
+                          "torch_cuda": torch.cuda.is_available()}))
+        """
+    )
+    assert seen["quick"][-1] == "cpu"
+    assert ("cuda" in seen["quick"]) == seen["torch_cuda"]
+    if not seen["gpu_driver"]:  # answered without importing torch
+        assert seen["imported"] is False and seen["quick"] == ["cpu"]
