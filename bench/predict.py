@@ -58,7 +58,7 @@ def main() -> int:
 
     from core.tuning import apply_runtime_settings
 
-    apply_runtime_settings()
+    apply_runtime_settings(shared=True)  # as the web app, where the sketch pad is
     import torch
 
     from core.checkpoint import load_checkpoint, save_checkpoint

@@ -78,10 +78,11 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
     """Headless Chromium.  Playwright gives it a fresh temporary user-data dir (a new
-    profile, deleted when it closes); each test then works in its own context."""
+    profile, deleted when it closes); each test then works in its own context.  Closed
+    with the module, as the app server is, so that their memory is back for the tests after."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -172,9 +173,9 @@ class AppServer:
             self._log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """The real app, started once for the whole browser module (skipped with the browser)."""
+    """The real app, started once for the browser module (skipped with the browser)."""
     server = AppServer(tmp_path_factory.mktemp("app"))
     try:
         server.wait_ready()
@@ -183,7 +184,7 @@ def app_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> 
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app_url(app_server: AppServer) -> str:
     return app_server.url
 
