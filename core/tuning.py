@@ -12,10 +12,10 @@ Threads
 
 Waiting threads
     Between parallel operations OpenMP's threads spin for a while, waiting for work.
-    On an idle machine that is the fastest: a step of the default model ran 1.2-1.3x
+    On an idle machine that is the fastest: a step of the default model ran 1.3-1.4x
     faster than with threads that sleep at once.  On a machine whose cores are busy
     with other work, a spinning thread burns the time slice another thread needs:
-    beside one CPU-bound process the same step ran 1.9x slower than with sleeping
+    beside one CPU-bound process the same step ran 1.8-1.9x slower than with sleeping
     threads.  So ``OMP_WAIT_POLICY=PASSIVE`` (sleep at once) is set when the process
     is shared (the web app, whose requests compete with training for the cores) or
     the machine is already busy when it starts (other work uses half its CPU time or
