@@ -143,7 +143,9 @@ class SessionStore:
         one, shared read-only) or ``None``; called on each new session, so it should
         cache.
     :param budget_bytes: memory the sessions may hold together before the least
-        recently used ones are dropped.
+        recently used ones are dropped.  It is re-counted after each change (a model
+        loaded, trained or reset): while several are changing at once, the total can
+        pass it for a moment by the models not counted yet.
     :param idle_seconds: a session unused this long is dropped.
     """
 

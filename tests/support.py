@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -26,6 +27,29 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """The app served in this process by :func:`serving`, and what it was built from."""
+
+    url: str
+    engine: Any
+    demo: Any
+    data: Path  #: the data folder it reads
+
+    @property
+    def store(self) -> Any:
+        """The server's sessions (a :class:`core.sessions.SessionStore`)."""
+        from core.sessions import store_for
+
+        return store_for(self.engine)
+
+    def client(self) -> Any:
+        """A new browser-like session through the HTTP API (a ``gradio_client.Client``)."""
+        from gradio_client import Client
+
+        return Client(self.url, verbose=False, download_files=False)
 
 
 @contextlib.contextmanager

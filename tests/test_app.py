@@ -14,7 +14,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from support import ROOT, free_port, real_mnist_dir, serving, sketch_of
+from support import ROOT, Server, free_port, real_mnist_dir, serving, sketch_of
 from core.testing import write_idx_dataset
 
 gr = pytest.importorskip("gradio")
@@ -30,17 +29,6 @@ gradio_client = pytest.importorskip("gradio_client")
 app = pytest.importorskip("app")
 
 from gradio_client import Client, handle_file  # noqa: E402
-
-
-@dataclass
-class Server:
-    url: str
-    engine: Any
-    demo: Any
-    data: Path
-
-    def client(self) -> Client:
-        return Client(self.url, verbose=False, download_files=False)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,6 @@ import threading
 import time
 import uuid
 import weakref
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ import pytest
 import torch
 from PIL import Image
 
+import support
 from support import ROOT, free_port, serving, sketch_of
 from core import hookimpl
 from core.callbacks import Callback
@@ -39,7 +39,6 @@ gr = pytest.importorskip("gradio")
 httpx = pytest.importorskip("httpx")
 app = pytest.importorskip("app")
 
-from gradio_client import Client  # noqa: E402
 
 #: The server's limits in these tests (environment variables, as an operator sets them).
 LIMITS = {
@@ -122,22 +121,7 @@ def interleaved(batches: list[tuple[float, int, bool]]) -> bool:
 # -- the server and a plain-HTTP client ---------------------------------------------------
 
 
-@dataclass
-class Server:
-    url: str
-    engine: Any
-    demo: Any
-    data: Path
-
-    @property
-    def store(self):
-        from core.sessions import store_for
-
-        return store_for(self.engine)
-
-    def client(self) -> Client:
-        return Client(self.url, verbose=False, download_files=False)
-
+class Server(support.Server):
     def raw(self) -> "Raw":
         return Raw(self)
 
@@ -883,19 +867,26 @@ def test_200_sessions_that_make_models_and_leave_give_the_memory_back(server, sh
             except Refused:
                 time.sleep(0.05)
         assert ok, out
-        refs.append(weakref.ref(store.get(raw.session_hash).model))
+        session = store.get(raw.session_hash)
+        refs.append(weakref.ref(session.model))
+        sizes.append(session.nbytes())
         over.append(store.total_bytes() - budget)
 
+    sizes: list[int] = []
+    visitors = 3
     with ThreadPoolExecutor(8) as pool:
         for _ in range(4):
             sessions = list(pool.map(lambda _: server.raw().open(), range(50)))
-            with ThreadPoolExecutor(3) as visits:
+            with ThreadPoolExecutor(visitors) as visits:
                 list(visits.map(visit, sessions))
+            assert store.total_bytes() <= budget, "over the budget once the loads were done"
             for raw in sessions:
                 raw.leave()
             wait_until(lambda: not any(r.session_hash in store for r in sessions), 30, "sessions were not dropped when they left")
     assert len(refs) == 200
-    assert max(over) <= 0, f"{max(over)} bytes over the budget at worst"
+    # Each load re-counts after adopting its model, so while others are mid-load the total
+    # can pass the budget by the models not yet counted: fewer than one per other visitor.
+    assert max(over) < (visitors - 1) * max(sizes), f"{max(over)} bytes over the budget at worst"
     gc.collect()
     assert sum(ref() is not None for ref in refs) == 0, "models of sessions that left are still alive"
     assert store.total_bytes() <= budget
