@@ -202,8 +202,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     from core.tuning import apply_runtime_settings
 
-    # threads, OpenMP waiting, allocator: before torch is imported; requests share the cores
-    settings = apply_runtime_settings(shared=True)
+    from core.errors import TrainpadError
+
+    try:  # threads, OpenMP waiting, allocator: before torch is imported; requests share the cores
+        settings = apply_runtime_settings(shared=True)
+    except TrainpadError as exc:  # a bad TRAINPAD_THREADS or TRAINPAD_OMP_WAIT_POLICY
+        print(f"app.py: error: {exc}", file=sys.stderr)
+        return 2
     from core.engine import Engine
 
     if args.list_plugins:

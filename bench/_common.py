@@ -35,6 +35,15 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def rounds(args: argparse.Namespace, full: int = 5, quick: int = 2) -> int:
     return args.rounds or (quick if args.quick else full)
 

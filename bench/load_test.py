@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,12 +34,6 @@ from pathlib import Path
 import _common
 
 HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -178,7 +171,7 @@ def main() -> int:
         folder = Path(scratch)
         data = _common.data_dir(args, folder, train=4096, test=512)
         pictures = sketch_files(folder)
-        port = free_port()
+        port = _common.free_port()
         server = start_server(port, data, seconds, folder / "server.log")
         url = f"http://{HOST}:{port}/"
         trainer = None

@@ -84,8 +84,14 @@ def worker(steps: int) -> dict:
             "threads": torch.get_num_threads(), "wait": os.environ.get("OMP_WAIT_POLICY")}
 
 
-def measure(names: list[str], n: int, steps: int, script: Path, rows: dict, cpu_rows: dict, seen: dict) -> None:
-    """``n`` rounds of every variant, each a fresh process, in alternating order."""
+def measure(n: int, steps: int) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, dict]]:
+    """``n`` rounds of every variant, each a fresh process, in alternating order:
+    wall and CPU rates by variant, and the settings each variant got."""
+    script = Path(__file__).resolve()
+    names = list(VARIANTS)
+    rows: dict[str, list[float]] = {name: [] for name in names}
+    cpu_rows: dict[str, list[float]] = {name: [] for name in names}
+    seen: dict[str, dict] = {}
     for i in range(n):
         for name in names if i % 2 == 0 else reversed(names):
             env = dict(os.environ)
@@ -97,6 +103,7 @@ def measure(names: list[str], n: int, steps: int, script: Path, rows: dict, cpu_
             cpu_rows[name].append(out["cpu_rate"])
             seen[name] = {"threads": out["threads"], "omp_wait_policy": out["wait"], "malloc": out["settings"]["malloc_tuned"]}
             print(f"   round {i + 1}: {name:<20} {out['rate']:8,.0f} samples/s", file=sys.stderr, flush=True)
+    return rows, cpu_rows, seen
 
 
 def main() -> int:
@@ -110,14 +117,9 @@ def main() -> int:
         return 0
     steps = args.steps or (4 if args.quick else 60)
     n = _common.rounds(args, full=5, quick=1)
-    script = Path(__file__).resolve()
-    names = list(VARIANTS)
-    rows: dict[str, list[float]] = {name: [] for name in names}
-    cpu_rows: dict[str, list[float]] = {name: [] for name in names}
-    seen: dict[str, dict] = {}
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     try:
-        measure(names, n, steps, script, rows, cpu_rows, seen)
+        rows, cpu_rows, seen = measure(n, steps)
     finally:
         for proc in busy:
             proc.kill()

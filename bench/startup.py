@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,12 +33,6 @@ MINIMAL_APP = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -55,18 +48,19 @@ def time_process(code: str) -> tuple[float, float]:
 
 #: What app.py logs once its background warm-up (torch, the shipped model) is done.
 READY_MARKER = b"torch and the shipped model ready"
-#: Seconds from launch to that line, per app.py run (filled by :func:`time_server`).
-READY: list[float] = []
 
 
-def time_server(argv: list[str], port: int, timeout: float = 120.0, ready_marker: bytes | None = None) -> tuple[float, float]:
+def time_server(argv: list[str], timeout: float = 120.0, ready_marker: bytes | None = None) -> tuple[float, float, float | None]:
     """Seconds from launch to the first HTTP 200 on ``/`` and the CPU seconds the server used
     (counted until it is stopped, right after answering, or after ``ready_marker`` appears
-    in its log: then the seconds to that line are appended to :data:`READY`)."""
+    in its log), and the seconds from launch to that line (``None`` without a marker).
+    A free port is appended to ``argv``."""
+    port = _common.free_port()
+    argv = [*argv, str(port)]
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
     cpu = children_cpu()
     start = time.perf_counter()
-    answered = None
+    answered = ready = None
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(argv, cwd=str(_common.ROOT), env=env, stdout=subprocess.DEVNULL, stderr=log)
     try:
@@ -87,7 +81,7 @@ def time_server(argv: list[str], port: int, timeout: float = 120.0, ready_marker
         while ready_marker is not None:
             log.seek(0)
             if ready_marker in log.read():
-                READY.append(time.perf_counter() - start)
+                ready = time.perf_counter() - start
                 break
             if proc.poll() is not None or time.perf_counter() - start > timeout:
                 raise RuntimeError(f"{' '.join(argv)} never logged {ready_marker.decode()!r}")
@@ -100,7 +94,7 @@ def time_server(argv: list[str], port: int, timeout: float = 120.0, ready_marker
             proc.kill()
             proc.wait()
         log.close()
-    return answered, children_cpu() - cpu
+    return answered, children_cpu() - cpu, ready
 
 
 def main() -> int:
@@ -121,19 +115,22 @@ def main() -> int:
     notes = [f"heavy modules imported by `import core`: {heavy}"]
     extra: dict = {"heavy_imports": heavy}
     if app.exists():
-        servers = _common.alternate(
-            {
-                "app.py to first answer": lambda: (lambda port: time_server([sys.executable, str(app), "--port", str(port)], port, ready_marker=READY_MARKER))(free_port()),
-                "minimal Gradio app": lambda: (lambda port: time_server([sys.executable, "-c", MINIMAL_APP, str(port)], port))(free_port()),
-            },
-            n,
-            warmup=not args.quick,
-        )
+        readies: list[float] = []
+
+        def app_run() -> tuple[float, float]:
+            answered, cpu, ready = time_server([sys.executable, str(app), "--port"], ready_marker=READY_MARKER)
+            readies.append(ready)
+            return answered, cpu
+
+        def minimal_run() -> tuple[float, float]:
+            return time_server([sys.executable, "-c", MINIMAL_APP])[:2]
+
+        servers = _common.alternate({"app.py to first answer": app_run, "minimal Gradio app": minimal_run}, n, warmup=not args.quick)
         rows.update(servers)
-        rows["app.py to torch and model ready"] = READY[-n:]  # the timed rounds, not the warm-up
+        rows["app.py to torch and model ready"] = readies[-n:]  # the timed rounds, not the warm-up
         cpu_rows = dict(_common.CPU_ROWS)
         seconds = _common.median(servers["app.py to first answer"])
-        ready = _common.median(READY[-n:])
+        ready = _common.median(readies[-n:])
         met = seconds < GOAL_SECONDS
         notes.append(f"app.py answered in {seconds:.2f} s (goal < {GOAL_SECONDS:g} s: {'met' if met else 'NOT met'}); "
                      f"torch and the shipped model were ready, in the background, {ready:.2f} s after launch")

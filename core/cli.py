@@ -105,11 +105,17 @@ def _chosen(argv: Sequence[str]) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 failed run, 2 bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    from core.tuning import apply_runtime_settings
-
-    apply_runtime_settings()  # threads, OpenMP waiting, allocator: before torch is imported
-    from core.engine import Engine
     from core.errors import TrainpadError
+
+    if argv[:1] in (["train"], ["evaluate"], ["predict"]):  # the commands that run torch
+        from core.tuning import apply_runtime_settings
+
+        try:  # threads, OpenMP waiting, allocator: before torch is imported (a plugin may import it)
+            apply_runtime_settings()
+        except TrainpadError as exc:  # a bad TRAINPAD_THREADS or TRAINPAD_OMP_WAIT_POLICY
+            print(f"trainpad: error: {exc}", file=sys.stderr)
+            return 2
+    from core.engine import Engine
 
     engine = Engine.load()
     parser = build_parser(engine, _chosen(argv))

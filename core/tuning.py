@@ -48,6 +48,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from core.errors import ConfigError
+
 #: ``mallopt`` parameter numbers from glibc's ``malloc.h``.
 M_TRIM_THRESHOLD = -1
 M_MMAP_MAX = -4
@@ -107,7 +109,7 @@ def choose_threads() -> int | None:
         try:
             return max(1, int(env))
         except ValueError:
-            raise ValueError(f"TRAINPAD_THREADS must be a whole number or 'auto', not {env!r}") from None
+            raise ConfigError(f"TRAINPAD_THREADS must be a whole number or 'auto', not {env!r}") from None
     threads = usable_cpus()
     if "torch" in sys.modules:  # torch's default is the physical cores
         return min(threads, sys.modules["torch"].get_num_threads())
@@ -162,7 +164,7 @@ def choose_wait_policy(*, shared: bool = False) -> str | None:
     if value in {"DEFAULT", "NONE"}:
         return None
     if value not in {"PASSIVE", "ACTIVE"}:
-        raise ValueError(f"TRAINPAD_OMP_WAIT_POLICY must be auto, passive, active or default, not {value.lower()!r}")
+        raise ConfigError(f"TRAINPAD_OMP_WAIT_POLICY must be auto, passive, active or default, not {value.lower()!r}")
     return value
 
 

@@ -22,6 +22,19 @@ def real_mnist_dir() -> Path | None:
     return None
 
 
+def python_json(code: str, *args: str, env: dict[str, str] | None = None, timeout: float = 300) -> Any:
+    """Run ``code`` in a fresh interpreter at the project root (for what only a new process
+    shows: imports, start-up settings); it prints JSON as its last line, returned here."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True,
+                          env=os.environ if env is None else env, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:

@@ -4,23 +4,16 @@ test process has long imported both."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import textwrap
 
-from support import ROOT
+from support import python_json
 
 
-def run_python(code: str, timeout: float = 180) -> dict:
-    """Run ``code`` in a fresh interpreter at the repository root; it prints one JSON line."""
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, "TRAINPAD_LOAD_PLUGINS": "", "GRADIO_ANALYTICS_ENABLED": "False"},
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def run_python(code: str) -> dict:
+    """``code`` in a fresh interpreter, without third-party plugins; its last line of JSON."""
+    env = {**os.environ, "TRAINPAD_LOAD_PLUGINS": "", "GRADIO_ANALYTICS_ENABLED": "False"}
+    return python_json(textwrap.dedent(code), env=env, timeout=180)
 
 
 def test_the_app_is_built_without_torch_and_warms_it_up_afterwards():

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import pytest
 
+from core.errors import ConfigError
 from core.tuning import cgroup_cpu_limit, choose_wait_policy
+from support import python_json
 
 PROBE = (
     "import json, os, sys, core.tuning as t; applied = t.apply_runtime_settings(shared=sys.argv[1] == 'shared'); "
@@ -23,10 +24,7 @@ def probe(shared: bool = False, **env: str) -> dict:
 
     full = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")}
     full = {k: v for k, v in full.items() if not k.startswith("TRAINPAD_")} | env
-    argv = [sys.executable, "-c", PROBE, "shared" if shared else "alone"]
-    out = subprocess.run(argv, capture_output=True, text=True, env=full, timeout=300)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return python_json(PROBE, "shared" if shared else "alone", env=full)
 
 
 def test_a_server_sleeps_waiting_threads_and_tunes_glibc():
@@ -88,7 +86,7 @@ def test_env_knobs_override():
 
 def test_bad_knobs_are_refused(monkeypatch):
     monkeypatch.setenv("TRAINPAD_OMP_WAIT_POLICY", "sometimes")
-    with pytest.raises(ValueError, match="auto, passive, active or default"):
+    with pytest.raises(ConfigError, match="auto, passive, active or default"):
         choose_wait_policy()
 
 
@@ -103,3 +101,19 @@ def test_cgroup_quota_is_read(tmp_path):
     (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("200000")
     (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000")
     assert cgroup_cpu_limit(tmp_path) == 2.0
+
+
+@pytest.mark.parametrize("command", [["-m", "core.cli", "train", "--epochs", "1"], ["app.py"]])
+@pytest.mark.parametrize("knob, value, message", [
+    ("TRAINPAD_THREADS", "many", "TRAINPAD_THREADS must be a whole number or 'auto', not 'many'"),
+    ("TRAINPAD_OMP_WAIT_POLICY", "sometimes", "TRAINPAD_OMP_WAIT_POLICY must be auto, passive, active or default, not 'sometimes'"),
+])
+def test_a_bad_knob_stops_the_cli_and_the_app_with_its_message(command, knob, value, message):
+    import os
+
+    from support import ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRAINPAD_")} | {knob: value}
+    out = subprocess.run([sys.executable, *command], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 2
+    assert message in out.stderr and "Traceback" not in out.stderr, out.stderr
