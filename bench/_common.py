@@ -61,7 +61,7 @@ def data_dir(args: argparse.Namespace, scratch: Path, *, train: int = 2048, test
     real = None if args.quick else real_data_dir(args)
     if real is not None:
         return real
-    from core.testing import write_idx_dataset
+    from trainpad.testing import write_idx_dataset
 
     return write_idx_dataset(scratch / "data", train=train, test=test)
 

@@ -39,13 +39,13 @@ def main() -> int:
     p.add_argument("--size", type=int, default=None, help="matmul size (default 2048; 512 with --quick)")
     args = p.parse_args()
 
-    from core.tuning import apply_runtime_settings, usable_cpus
+    from trainpad.runtime.threads import apply_runtime_settings, usable_cpus
 
     apply_runtime_settings()
     import torch
 
-    from core.data import InMemoryDataset
-    from core.engine import Engine
+    from trainpad.engine.data import InMemoryDataset
+    from trainpad.engine.engine import Engine
 
     engine = Engine.load(entrypoints=False)
     meta = engine.dataset_meta(engine.component("dataset", "mnist"))

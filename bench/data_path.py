@@ -33,14 +33,14 @@ VARIANTS = ("engine/tuned", "engine/default", "pil/tuned", "pil/default")
 
 
 def worker(variant: str, root: Path, samples: int, warmup: int) -> dict:
-    from core.tuning import apply_runtime_settings
+    from trainpad.runtime.threads import apply_runtime_settings
 
     settings = apply_runtime_settings()
     import torch
 
-    from core.engine import Engine
-    from core.events import StepEnd
-    from core.training import TrainConfig, make_scheduler
+    from trainpad.engine.engine import Engine
+    from trainpad.engine.events import StepEnd
+    from trainpad.engine.training import TrainConfig, make_scheduler
 
     engine = Engine.load(entrypoints=False)
     config = TrainConfig(epochs=1, train_samples=samples, test_samples=256)

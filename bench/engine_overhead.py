@@ -27,15 +27,15 @@ def main() -> int:
     p.add_argument("--block", type=int, default=None, help="training steps per block (default 8, 2 with --quick)")
     args = p.parse_args()
 
-    from core.tuning import apply_runtime_settings
+    from trainpad.runtime.threads import apply_runtime_settings
 
     settings = apply_runtime_settings()
     import torch
 
-    from core.config import TrainConfig
-    from core.engine import Engine
-    from core.events import StepEnd
-    from core.training import make_scheduler
+    from trainpad.engine.config import TrainConfig
+    from trainpad.engine.engine import Engine
+    from trainpad.engine.events import StepEnd
+    from trainpad.engine.training import make_scheduler
 
     blocks = _common.rounds(args, full=45, quick=3)
     block = args.block or (2 if args.quick else 8)

@@ -24,7 +24,7 @@ def main() -> int:
     p = _common.parser(__doc__.splitlines()[0])
     args = p.parse_args()
 
-    from core.tuning import apply_runtime_settings
+    from trainpad.runtime.threads import apply_runtime_settings
 
     apply_runtime_settings()
     import torch
@@ -32,8 +32,8 @@ def main() -> int:
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms
 
-    from core.engine import Engine
-    from core.trained import TrainedModel
+    from trainpad.engine.engine import Engine
+    from trainpad.engine.trained_model import TrainedModel
 
     scratch = Path(tempfile.mkdtemp(prefix="trainpad-bench-"))
     root = _common.data_dir(args, scratch, train=256, test=1000)

@@ -56,14 +56,14 @@ def main() -> int:
     p.add_argument("--calls", type=int, default=None, help="calls per path (default 500; 40 with --quick)")
     args = p.parse_args()
 
-    from core.tuning import apply_runtime_settings
+    from trainpad.runtime.threads import apply_runtime_settings
 
     apply_runtime_settings(shared=True)  # as the web app, where the sketch pad is
     import torch
 
-    from core.checkpoint import load_checkpoint, save_checkpoint
-    from core.engine import Engine
-    from core.trained import TrainedModel
+    from trainpad.engine.checkpoint import load_checkpoint, save_checkpoint
+    from trainpad.engine.engine import Engine
+    from trainpad.engine.trained_model import TrainedModel
 
     engine = Engine.load(entrypoints=False)
     dataset = engine.component("dataset", "mnist")
@@ -109,7 +109,7 @@ def main() -> int:
     fast_stats = stats["engine.predict"]
     met = fast_stats["p50"] < GOAL_P50_MS and fast_stats["p99"] < GOAL_P99_MS
     # Preprocessing alone, for the record.
-    from core.imaging import prepare
+    from trainpad.engine.pictures import prepare
 
     pre = []
     for i in range(min(calls, 200)):
@@ -117,7 +117,7 @@ def main() -> int:
         prepare(values[i % len(values)], input_shape=meta["input_shape"], mean=meta["mean"], std=meta["std"], ink="centre")
         pre.append((time.perf_counter() - start) * 1000)
     # What happens before: the browser sends the sketch as a PNG, decoded by Gradio
-    # (or by core.imaging.from_upload) before any of the above.
+    # (or by trainpad.engine.pictures.from_upload) before any of the above.
     from PIL import Image
 
     encoded = io.BytesIO()

@@ -1,10 +1,10 @@
-"""How core.tuning's start-up settings were chosen: each one against its alternatives.
+"""How trainpad.runtime.threads's start-up settings were chosen: each one against its alternatives.
 
 Training steps of the default model on in-memory batches, each measurement in a fresh
 process (the OpenMP wait policy and the allocator settings only take effect at
 start-up), alternating six variants:
 
-- ``chosen``: what :func:`core.tuning.apply_runtime_settings` applies here;
+- ``chosen``: what :func:`trainpad.runtime.threads.apply_runtime_settings` applies here;
 - ``OpenMP default wait``: OMP_WAIT_POLICY unset (GNU OpenMP spins briefly, then sleeps);
 - ``passive wait``, ``active wait``: waiting threads sleep at once, or spin;
 - ``1 thread``: one thread instead of the usable CPUs;
@@ -46,13 +46,13 @@ INHERITED = ("TRAINPAD_THREADS", "TRAINPAD_OMP_WAIT_POLICY", "TRAINPAD_MALLOC_TU
 
 
 def worker(steps: int) -> dict:
-    from core.tuning import apply_runtime_settings
+    from trainpad.runtime.threads import apply_runtime_settings
 
     settings = apply_runtime_settings()
     import torch
 
-    from core.data import InMemoryDataset
-    from core.engine import Engine
+    from trainpad.engine.data import InMemoryDataset
+    from trainpad.engine.engine import Engine
 
     engine = Engine.load(entrypoints=False)
     meta = engine.dataset_meta(engine.component("dataset", "mnist"))

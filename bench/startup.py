@@ -1,6 +1,6 @@
-"""Benchmark 6: start-up: ``import core``, and ``python app.py`` to its first HTTP answer.
+"""Benchmark 6: start-up: ``import trainpad``, and ``python app.py`` to its first HTTP answer.
 
-Each measurement is a fresh process.  ``import core`` is compared with a bare
+Each measurement is a fresh process.  ``import trainpad`` is compared with a bare
 ``python -c pass`` and checked not to import torch or Gradio.  The app is timed from
 launch to the first ``200`` on ``/``, against a minimal Gradio app (one textbox) started
 the same way, alternating.  Goal: the app answering in under 5 s.  The app answers before
@@ -107,12 +107,12 @@ def main() -> int:
         capture_output=True, text=True, check=True, cwd=str(_common.ROOT),
     ).stdout.strip()
     imports = _common.alternate(
-        {"import core": lambda: time_process("import core"), "python -c pass": lambda: time_process("pass")}, n
+        {"import trainpad": lambda: time_process("import trainpad"), "python -c pass": lambda: time_process("pass")}, n
     )
     app = _common.ROOT / "app.py"
     rows = dict(imports)
     cpu_rows = dict(_common.CPU_ROWS)
-    notes = [f"heavy modules imported by `import core`: {heavy}"]
+    notes = [f"heavy modules imported by `import trainpad`: {heavy}"]
     extra: dict = {"heavy_imports": heavy}
     if app.exists():
         readies: list[float] = []
@@ -138,9 +138,9 @@ def main() -> int:
         extra.update({"app_seconds": seconds, "app_goal_met": met, "ready_seconds": ready})
         ratio = ("app.py to first answer", "minimal Gradio app")
     else:
-        notes.append("app.py does not exist yet: only `import core` was measured")
-        ratio = ("import core", "python -c pass")
-    notes.append(f"`import core`: {_common.median(imports['import core']):.3f} s, bare interpreter "
+        notes.append("app.py does not exist yet: only `import trainpad` was measured")
+        ratio = ("import trainpad", "python -c pass")
+    notes.append(f"`import trainpad`: {_common.median(imports['import trainpad']):.3f} s, bare interpreter "
                  f"{_common.median(imports['python -c pass']):.3f} s")
     _common.report(
         "6. start-up (seconds; ratio: how many times slower than the reference is the inverse)",

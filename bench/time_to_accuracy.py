@@ -39,7 +39,7 @@ def examples_worker(root: Path, target: float, max_epochs: int, samples: int, la
     from torch.utils.data import DataLoader, Subset
     from torchvision import datasets, transforms
 
-    from core.tuning import apply_runtime_settings
+    from trainpad.runtime.threads import apply_runtime_settings
 
     apply_runtime_settings()  # the same threads and allocator as trainpad gets
 
@@ -98,12 +98,12 @@ def examples_worker(root: Path, target: float, max_epochs: int, samples: int, la
 
 
 def trainpad_worker(root: Path, target: float, samples: int, launched: float) -> dict:
-    from core.tuning import apply_runtime_settings
+    from trainpad.runtime.threads import apply_runtime_settings
 
     apply_runtime_settings()
-    from core.engine import Engine
-    from core.events import EpochEnd
-    from core.training import TrainConfig
+    from trainpad.engine.engine import Engine
+    from trainpad.engine.events import EpochEnd
+    from trainpad.engine.training import TrainConfig
 
     engine = Engine.load(entrypoints=False)
     pressed = time.time()  # the app is up: the user presses Start

@@ -1,20 +1,90 @@
-"""trainpad's engine.
+"""trainpad: train, evaluate and play with PyTorch models in the browser; extend it with plugins.
 
-A plugin needs only what this module exports::
+This module is the public plugin API.  A plugin imports only from here::
 
-    from core import hookimpl, Param
+    from trainpad import Param, hookimpl
 
-Importing ``core`` is light: torch and Gradio load only when a run, a model or the
-app needs them.
+Every name in ``__all__`` is documented in ``docs/plugins.md`` and stays stable; the
+modules under ``trainpad.engine``, ``trainpad.web`` and ``trainpad.runtime`` are the
+implementation and may move.
+
+Importing ``trainpad`` is light: torch is imported by the names that need it
+(:class:`InMemoryDataset`, :func:`load_torchvision`...) when a plugin first uses
+them, so that the web app answers its first request before torch is imported.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from core.params import Param
+from trainpad.engine.callbacks import Callback
+from trainpad.engine.config import TrainConfig
+from trainpad.engine.engine import Engine
+from trainpad.engine.errors import ComponentError, ConfigError, StopTraining, TrainpadError
+from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
+from trainpad.engine.params import Param, ParamError
 
 __version__ = "0.1.0"
 
 #: Marks a plugin's hook implementations: ``@hookimpl def register_models(register): ...``
 hookimpl = pluggy.HookimplMarker("trainpad")
 
-__all__ = ["hookimpl", "Param", "__version__"]
+#: Names whose modules import torch, imported on first use (PEP 562).
+_LAZY = {
+    "InMemoryDataset": "trainpad.engine.data",
+    "DataUnavailable": "trainpad.engine.data",
+    "load_torchvision": "trainpad.engine.torchvision_data",
+    "load_torchvision_tensors": "trainpad.engine.torchvision_data",
+    "TrainedModel": "trainpad.engine.trained_model",
+    "TrainingRun": "trainpad.engine.training",
+}
+
+if TYPE_CHECKING:
+    from trainpad.engine.data import DataUnavailable, InMemoryDataset
+    from trainpad.engine.torchvision_data import load_torchvision, load_torchvision_tensors
+    from trainpad.engine.trained_model import TrainedModel
+    from trainpad.engine.training import TrainingRun
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'trainpad' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    # writing a plugin
+    "hookimpl",
+    "Param",
+    # datasets
+    "InMemoryDataset",
+    "DataUnavailable",
+    "load_torchvision",
+    "load_torchvision_tensors",
+    # callbacks and the events they receive
+    "Callback",
+    "StopTraining",
+    "StepEnd",
+    "EpochEnd",
+    "TrainEnd",
+    "TrainingRun",
+    # what tabs and tests are given
+    "Engine",
+    "TrainConfig",
+    "TrainedModel",
+    # errors whose message is for the user
+    "TrainpadError",
+    "ConfigError",
+    "ComponentError",
+    "ParamError",
+    "__version__",
+]

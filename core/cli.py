@@ -8,25 +8,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from core.params import Param, ParamError
+from trainpad import settings
+from trainpad.engine.params import Param, ParamError
 
 if TYPE_CHECKING:
-    from core.distributed import DistContext
-    from core.engine import Engine
-    from core.events import EpochEnd, StepEnd
+    from trainpad.runtime.distributed import DistContext
+    from trainpad.engine.engine import Engine
+    from trainpad.engine.events import EpochEnd, StepEnd
 
 TRAINED_KINDS = ("dataset", "model", "optimizer", "loss")
 DEFAULTS = {"dataset": "mnist", "model": "mnist-cnn", "optimizer": "sgd", "loss": "nll"}
-
-
-class CliError(Exception):
-    """A mistake on the command line; printed as ``trainpad: error: ...``."""
 
 
 def _flag(kind: str, param: Param) -> str:
@@ -40,7 +38,7 @@ def _help(param: Param) -> str:
 
 def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None = None) -> argparse.ArgumentParser:
     """The argument parser; with an engine, ``train`` gets the chosen components' flags."""
-    from core.config import RUN_PARAMS
+    from trainpad.engine.config import RUN_PARAMS
 
     parser = argparse.ArgumentParser(
         prog="trainpad",
@@ -50,8 +48,13 @@ def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None =
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("plugins", help="list plugins and their components", description="List every plugin, its components and their hyperparameters, and every plugin that failed to load.")
+    p = sub.add_parser("plugins", help="list plugins, their components and tabs", description="List every plugin, its components and their hyperparameters, its tabs, and every plugin that failed to load.")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    s = sub.add_parser("settings", help="list the TRAINPAD_* settings and their values", description="List every TRAINPAD_* environment variable: its value now, its default and what it does (docs/settings.md).")
+    s.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    sub.add_parser("serve", help="start the web app (as python app.py does)", description="Start the web app; `trainpad serve --help` lists its options.", add_help=False)
 
     t = sub.add_parser(
         "train",
@@ -105,25 +108,31 @@ def _chosen(argv: Sequence[str]) -> dict[str, str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 failed run, 2 bad input)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    from core.errors import TrainpadError
+    from trainpad.engine.errors import TrainpadError
 
-    if argv[:1] in (["train"], ["evaluate"], ["predict"]):  # the commands that run torch
-        from core.tuning import apply_runtime_settings
+    if argv[:1] == ["serve"]:  # the web app, with its own options (`trainpad serve --help`)
+        from trainpad.web.app import main as serve
 
-        try:  # threads, OpenMP waiting, allocator: before torch is imported (a plugin may import it)
-            apply_runtime_settings()
-        except TrainpadError as exc:  # a bad TRAINPAD_THREADS or TRAINPAD_OMP_WAIT_POLICY
-            print(f"trainpad: error: {exc}", file=sys.stderr)
-            return 2
-    from core.engine import Engine
+        return serve(argv[1:], prog="trainpad serve")
+    try:
+        settings.check()  # a bad TRAINPAD_* value stops here, named, before anything runs
+        if argv[:1] in (["train"], ["evaluate"], ["predict"]):  # the commands that run torch
+            from trainpad.runtime.threads import apply_runtime_settings
+
+            apply_runtime_settings()  # threads, OpenMP, allocator: before torch is imported (a plugin may import it)
+    except TrainpadError as exc:
+        print(f"trainpad: error: {exc}", file=sys.stderr)
+        return 2
+    from trainpad.engine.engine import Engine
 
     engine = Engine.load()
     parser = build_parser(engine, _chosen(argv))
     args = parser.parse_args(argv)
     try:
-        return {"plugins": cmd_plugins, "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}[args.command](engine, args)
-    except (TrainpadError, ParamError, CliError) as exc:
-        from core.distributed import rank_prefix
+        commands = {"plugins": cmd_plugins, "settings": cmd_settings, "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+        return commands[args.command](engine, args)
+    except (TrainpadError, ParamError) as exc:
+        from trainpad.runtime.distributed import rank_prefix
 
         parser.exit(2, f"trainpad: error: {rank_prefix()}{exc}\n")
     return 0
@@ -134,10 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_plugins(engine: "Engine", args: argparse.Namespace) -> int:
     if args.json:
-        print(json.dumps({
-            "plugins": [info.to_dict() for info in engine.plugins.values()],
-            "components": [c.to_dict() for c in engine.registry],
-        }, indent=2))
+        print(json.dumps(engine.listing(), indent=2))
         return 0
     for info in sorted(engine.plugins.values(), key=lambda i: (i.builtin, i.name)):
         origin = "built-in" if info.builtin else (f"{info.dist} {info.version}" if info.dist else "plugin")
@@ -149,6 +155,24 @@ def cmd_plugins(engine: "Engine", args: argparse.Namespace) -> int:
                 print(f"  {component.kind} {component.name}: {component.description}")
                 for param in component.params:
                     print(f"      {param.name}: {param.describe()}{' - ' + param.help if param.help else ''}")
+        for tab in engine.tabs:
+            if tab.plugin == info.name:
+                print(f"  tab {tab.label!r} (order {tab.order})")
+    return 0
+
+
+def cmd_settings(engine: "Engine", args: argparse.Namespace) -> int:
+    values = {name: setting.read() for name, setting in settings.SETTINGS.items()}
+    if args.json:
+        shown = {name: str(value) if isinstance(value, Path) else value for name, value in values.items()}
+        print(json.dumps({name: {"value": shown[name], "set": name in os.environ} for name in values}, indent=2))
+        return 0
+    for section in settings.sections():
+        print(f"{section}:")
+        for name, setting in settings.SETTINGS.items():
+            if setting.section == section:
+                where = "set" if name in os.environ else "default"
+                print(f"  {name} = {values[name]} ({where}): {setting.help}")
     return 0
 
 
@@ -157,7 +181,7 @@ def cmd_plugins(engine: "Engine", args: argparse.Namespace) -> int:
 
 def cmd_train(engine: "Engine", args: argparse.Namespace) -> int:
     """Train and save a checkpoint; under torchrun, as one process of a distributed run."""
-    from core.distributed import PeerFailed, peer_failure, record_error, setup
+    from trainpad.runtime.distributed import PeerFailed, peer_failure, record_error, setup
 
     dist = setup(str(args.device))  # None unless torchrun started several processes
     if dist is None:
@@ -178,9 +202,9 @@ def cmd_train(engine: "Engine", args: argparse.Namespace) -> int:
 
 
 def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None") -> int:
-    from core.checkpoint import load_checkpoint, save_checkpoint
-    from core.events import StepEnd
-    from core.config import TrainConfig
+    from trainpad.engine.checkpoint import load_checkpoint, save_checkpoint
+    from trainpad.engine.events import StepEnd
+    from trainpad.engine.config import TrainConfig
 
     params: dict[str, dict[str, Any]] = {}
     for key, value in vars(args).items():
@@ -256,9 +280,9 @@ def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None
 class EventLog:
     """``--events FILE``: one JSON object per line, ``{"event": "step"|"epoch"|"end", ...fields}``.
 
-    Step and epoch lines hold the :class:`~core.events.StepEnd` / :class:`~core.events.EpochEnd`
-    fields; the end line holds the :class:`~core.events.TrainEnd` scalars, ``checkpoint``
-    (its path, or null) and ``metrics``.  :class:`core.distributed.LocalRun` reads it.
+    Step and epoch lines hold the :class:`~trainpad.engine.events.StepEnd` / :class:`~trainpad.engine.events.EpochEnd`
+    fields; the end line holds the :class:`~trainpad.engine.events.TrainEnd` scalars, ``checkpoint``
+    (its path, or null) and ``metrics``.  :class:`trainpad.runtime.distributed.LocalRun` reads it.
     """
 
     def __init__(self, path: Path) -> None:
@@ -266,7 +290,7 @@ class EventLog:
         self.file = path.open("a")
 
     def write(self, event: Any) -> None:
-        from core.events import EpochEnd, StepEnd
+        from trainpad.engine.events import EpochEnd, StepEnd
 
         kind = "step" if isinstance(event, StepEnd) else "epoch" if isinstance(event, EpochEnd) else None
         if kind is not None:
@@ -297,7 +321,7 @@ class ProgressBar:
         self.last_draw = 0.0
 
     def show(self, event: "StepEnd | EpochEnd | Any") -> None:
-        from core.events import EpochEnd, StepEnd
+        from trainpad.engine.events import EpochEnd, StepEnd
 
         if not self.enabled:
             return
@@ -341,7 +365,7 @@ def _clock(seconds: float) -> str:
 
 
 def cmd_evaluate(engine: "Engine", args: argparse.Namespace) -> int:
-    from core.checkpoint import load_checkpoint
+    from trainpad.engine.checkpoint import load_checkpoint
 
     trained = load_checkpoint(engine.registry, args.checkpoint)
     result = engine.evaluate(trained, data_dir=args.data_dir, samples=args.samples, mistakes=10)
@@ -368,8 +392,8 @@ def cmd_evaluate(engine: "Engine", args: argparse.Namespace) -> int:
 def cmd_predict(engine: "Engine", args: argparse.Namespace) -> int:
     from PIL import Image, UnidentifiedImageError
 
-    from core.checkpoint import load_checkpoint
-    from core.imaging import BlankImage
+    from trainpad.engine.checkpoint import load_checkpoint
+    from trainpad.engine.pictures import BlankImage
 
     trained = load_checkpoint(engine.registry, args.checkpoint)
     results = []

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from core.registry import Register
-    from core.tabs import RegisterTab
+    from trainpad.engine.registry import Register
+    from trainpad.engine.tabs import RegisterTab
 
 hookspec = pluggy.HookspecMarker("trainpad")
 
@@ -36,8 +36,8 @@ def register_datasets(register: Register) -> None:
         ``ink="centre"`` when images are drawn glyphs that prediction should crop and
         centre the way MNIST was made.
 
-    The factory may return a :class:`core.data.InMemoryDataset` to get the fast
-    batched data path.  Raise :class:`core.data.DataUnavailable` with a helpful
+    The factory may return a :class:`trainpad.engine.data.InMemoryDataset` to get the fast
+    batched data path.  Raise :class:`trainpad.engine.data.DataUnavailable` with a helpful
     message when files are missing.
 
     Example::
@@ -103,7 +103,7 @@ def register_callbacks(register: Register) -> None:
     """Register training observers.
 
     :param register: as for :func:`register_datasets`.  ``factory(**hyperparameters)``
-        returns a :class:`core.callbacks.Callback`, or ``None`` to stay out of a run
+        returns a :class:`trainpad.engine.callbacks.Callback`, or ``None`` to stay out of a run
         (for instance when its setting is off).  The engine builds every registered
         callback for every run and calls ``on_train_begin``, ``on_batch_end``,
         ``on_epoch_end`` and ``on_train_end`` with the run's events.

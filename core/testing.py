@@ -1,6 +1,11 @@
 """pytest fixtures for testing trainpad and its plugins.
 
-Installed as a pytest plugin, so any project that has trainpad installed can use::
+Opt-in: a project switches them on in its ``conftest.py`` (they never load into the
+pytest runs of projects that do not ask for them)::
+
+    pytest_plugins = ["trainpad.testing"]
+
+and then uses them::
 
     def test_my_model_is_registered(engine_with):
         engine = engine_with(my_plugin_module)
@@ -12,7 +17,7 @@ Fixtures:
     A fresh plugin manager with the built-in plugins only (installed plugins are
     not loaded, so they cannot change a test's result).
 ``engine``
-    An :class:`~core.engine.Engine` started from ``pm``.
+    An :class:`~trainpad.engine.engine.Engine` started from ``pm``.
 ``engine_with``
     ``engine_with(*plugins)`` registers extra plugin objects or modules beside the
     built-ins and returns a started engine.
@@ -64,7 +69,7 @@ def gzip_files(folder: Path) -> None:
 
 @pytest.fixture
 def pm():
-    from core.plugins import load_plugins, make_plugin_manager
+    from trainpad.engine.plugin_loader import load_plugins, make_plugin_manager
 
     manager = make_plugin_manager()
     manager.trainpad_infos = load_plugins(manager, entrypoints=False)
@@ -73,15 +78,15 @@ def pm():
 
 @pytest.fixture
 def engine(pm):
-    from core.engine import Engine
+    from trainpad.engine.engine import Engine
 
     return Engine(pm, pm.trainpad_infos).startup()
 
 
 @pytest.fixture
 def engine_with() -> Callable[..., Any]:
-    from core.engine import Engine
-    from core.plugins import PluginInfo, load_plugins, make_plugin_manager
+    from trainpad.engine.engine import Engine
+    from trainpad.engine.plugin_loader import PluginInfo, load_plugins, make_plugin_manager
 
     def make(*plugins: Any) -> Engine:
         manager = make_plugin_manager()

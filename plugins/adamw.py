@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core import Param, hookimpl
+from trainpad import Param, hookimpl
 
 
 def adamw(parameters, *, lr=0.003, weight_decay=1e-4, beta1=0.9, beta2=0.999):

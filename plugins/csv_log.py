@@ -7,12 +7,10 @@ Each row has the time, the run's components, the epoch and its metrics.
 from __future__ import annotations
 
 import csv
-import os
 import time
 from pathlib import Path
 
-from core import hookimpl
-from core.callbacks import Callback
+from trainpad import Callback, hookimpl, settings
 
 COLUMNS = ("time", "dataset", "model", "optimizer", "loss", "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "samples_per_sec")
 
@@ -40,8 +38,8 @@ class CsvLog(Callback):
 
 def csv_log():
     """Appends each epoch's metrics to the CSV file named by TRAINPAD_METRICS_CSV."""
-    path = os.environ.get("TRAINPAD_METRICS_CSV")
-    return CsvLog(Path(path)) if path else None
+    path = settings.get("TRAINPAD_METRICS_CSV")
+    return CsvLog(path) if path else None
 
 
 @hookimpl

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core import hookimpl
+from trainpad import hookimpl
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from core.engine import Engine
-    from core.sessions import SessionStore
+    from trainpad.engine.engine import Engine
+    from trainpad.web.sessions import SessionStore
 
 ORDER = 20
 #: How many mistakes the gallery shows.
@@ -45,9 +45,9 @@ class Evaluator:
     def evaluate(self, session_id: str, *, samples: Any = 0) -> EvaluateView:
         """Evaluate the session's current model; ``samples`` limits the test images (0: all,
         up to ``TRAINPAD_MAX_EVAL_SAMPLES``); anything but a whole number in range is refused."""
-        from core.limits import limits
-        from core.params import ParamError
-        from core.ui import error, user_errors
+        from trainpad.web.limits import limits
+        from trainpad.engine.params import ParamError
+        from trainpad.web.ui import error, user_errors
 
         try:
             samples = limits().eval_samples(samples)
@@ -71,7 +71,7 @@ class Evaluator:
 
     @staticmethod
     def _gallery(trained: Any, test_set: Any, mistakes: list[Any]) -> list[tuple["Image.Image", str]]:
-        from core.display import dataset_picture, to_pil, upscale
+        from trainpad.web.html import dataset_picture, to_pil, upscale
 
         meta = trained.dataset_meta
         names = trained.class_names
@@ -84,7 +84,7 @@ class Evaluator:
 
     @staticmethod
     def view(trained: Any, result: Any, gallery: list[tuple["Image.Image", str]]) -> EvaluateView:
-        from core.display import confusion_html, per_class_html
+        from trainpad.web.html import confusion_html, per_class_html
 
         wrong = result.count - int(result.confusion.diagonal().sum())
         summary = f"### Accuracy {result.accuracy:.2%} · loss {result.loss:.4f} · {wrong:,} of {result.count:,} test images wrong"
@@ -100,8 +100,8 @@ def build(engine: "Engine") -> None:
     """Build the Evaluate tab (called inside its ``gr.Tab``)."""
     import gradio as gr
 
-    from core.sessions import store_for
-    from core.ui import on_tab_select, session_id
+    from trainpad.web.sessions import store_for
+    from trainpad.web.ui import on_tab_select, session_id
 
     evaluator = Evaluator(engine, store_for(engine))
     with gr.Row(equal_height=False):

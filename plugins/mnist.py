@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core import hookimpl
+from trainpad import hookimpl
 
 #: The four files torchvision reads from ``<root>/MNIST/raw/``.
 FILES = (
@@ -24,8 +24,8 @@ MEAN, STD = (0.1307,), (0.3081,)
 
 def mnist(*, root: Path, train: bool):
     """MNIST handwritten digits: 60,000 training and 10,000 test images, 28x28 grey."""
-    from core.data import InMemoryDataset
-    from core.vision import load_torchvision_tensors
+    from trainpad.engine.data import InMemoryDataset
+    from trainpad.engine.torchvision_data import load_torchvision_tensors
 
     # Decoded once, then read back from a cache beside the files (or per user).
     images, targets = load_torchvision_tensors(

@@ -15,7 +15,7 @@ followed by batch norm has no bias, which batch norm would cancel anyway.
 
 from __future__ import annotations
 
-from core import Param, hookimpl
+from trainpad import Param, hookimpl
 
 
 def mnist_cnn(*, input_shape, num_classes, width=16, hidden=128, dropout=0.1, batch_norm=True):

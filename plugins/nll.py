@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core import hookimpl
+from trainpad import hookimpl
 
 
 def nll():

@@ -8,10 +8,10 @@ this one.  The same listing is in the HTTP API as ``/plugins`` (JSON).
 import html
 from typing import TYPE_CHECKING, Any
 
-from core import hookimpl
+from trainpad import hookimpl
 
 if TYPE_CHECKING:
-    from core.engine import Engine
+    from trainpad.engine.engine import Engine
 
 ORDER = 40
 

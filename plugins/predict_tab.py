@@ -9,13 +9,13 @@ actually saw, after the same cropping and centring MNIST's makers used.
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core import hookimpl
+from trainpad import hookimpl
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from core.engine import Engine
-    from core.sessions import SessionStore
+    from trainpad.engine.engine import Engine
+    from trainpad.web.sessions import SessionStore
 
 ORDER = 30
 #: What the prediction box says while nothing is drawn.
@@ -72,9 +72,9 @@ class Predictor:
 
     def predict(self, session_id: str, picture: Any) -> PredictView:
         """Classify a sketch value (``{"background", "layers", "composite"}``) or a picture."""
-        from core.display import upscale
-        from core.imaging import BlankImage, from_upload
-        from core.ui import user_errors
+        from trainpad.web.html import upscale
+        from trainpad.engine.pictures import BlankImage, from_upload
+        from trainpad.web.ui import user_errors
 
         session = self.store.get(session_id)
         trained = session.model
@@ -93,8 +93,8 @@ def build(engine: "Engine") -> None:
     """Build the Predict tab (called inside its ``gr.Tab``)."""
     import gradio as gr
 
-    from core.sessions import store_for
-    from core.ui import on_tab_select, session_id
+    from trainpad.web.sessions import store_for
+    from trainpad.web.ui import on_tab_select, session_id
 
     predictor = Predictor(engine, store_for(engine))
     gr.HTML("", js_on_load=BRUSH_JS, container=False, padding=False, elem_classes="tp-hidden")

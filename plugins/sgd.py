@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core import Param, hookimpl
+from trainpad import Param, hookimpl
 
 
 def sgd(parameters, *, lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True):

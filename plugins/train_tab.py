@@ -9,17 +9,17 @@ Training is a generator handler: the browser sees the curves move, and Stop (or 
 closed tab) ends the run at its next step, keeping the model trained so far.  Runs
 share one concurrency group, ``training``, limited by ``TRAINPAD_MAX_TRAINING_RUNS``
 (default 1); a user who has to wait sees their place in the queue.  The work behind the
-buttons is :class:`core.trainer.Trainer`.
+buttons is :class:`trainpad.web.train_handler.Trainer`.
 """
 
 
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from core import hookimpl
+from trainpad import hookimpl
 
 if TYPE_CHECKING:
-    from core.engine import Engine
-    from core.trainer import TrainView
+    from trainpad.engine.engine import Engine
+    from trainpad.web.train_handler import TrainView
 
 ORDER = 10
 #: The concurrency group of every training event.
@@ -45,11 +45,11 @@ def build(engine: "Engine") -> None:
     """Build the Train tab (called inside its ``gr.Tab``)."""
     import gradio as gr
 
-    from core.curves import empty_frame
-    from core.device import available_devices
-    from core.sessions import store_for
-    from core.trainer import Trainer, max_training_runs
-    from core.ui import component_controls, on_tab_select, session_id, values_for
+    from trainpad.web.plots import empty_frame
+    from trainpad.runtime.device import available_devices
+    from trainpad.web.sessions import store_for
+    from trainpad.web.train_handler import Trainer, max_training_runs
+    from trainpad.web.ui import component_controls, on_tab_select, session_id, values_for
 
     trainer = Trainer(engine, store_for(engine))
     run_params = {p.name: p for p in trainer.run_params}

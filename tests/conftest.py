@@ -1,5 +1,5 @@
 """Shared fixtures.  Plugin-author fixtures (pm, engine, engine_with, mnist_dir) come
-from core.testing, which is installed as a pytest plugin; plain helpers are in support.py."""
+from trainpad.testing, switched on below as a plugin author does; plain helpers are in support.py."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["trainpad.testing"]
+
 from support import ROOT, SHARED_DATA, real_mnist_dir, sketch_of  # noqa: F401  (re-exported)
 
 # The plugin-loading fixtures (fake entry points over the modules in tests/plugins/).
 sys.path.insert(0, str(Path(__file__).resolve().parent / "plugins"))
 from trainpad_test_support import clean_knobs, plugin_module, use_entry_points  # noqa: E402,F401  (fixtures)
-from core.gradio_stubs import skip_stub_regeneration
+from trainpad.web.gradio_import import skip_stub_regeneration
 
 skip_stub_regeneration()  # the tests import Gradio as the app does, 3 s sooner
 

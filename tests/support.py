@@ -53,8 +53,8 @@ class Server:
 
     @property
     def store(self) -> Any:
-        """The server's sessions (a :class:`core.sessions.SessionStore`)."""
-        from core.sessions import store_for
+        """The server's sessions (a :class:`trainpad.web.sessions.SessionStore`)."""
+        from trainpad.web.sessions import store_for
 
         return store_for(self.engine)
 
@@ -69,7 +69,7 @@ class Server:
 def serving(engine: Any) -> Iterator[tuple[str, Any]]:
     """The real app for ``engine`` on 127.0.0.1, in this process (as Gradio's own tests
     run theirs): yields ``(url, demo)`` and closes the server afterwards."""
-    import app
+    from trainpad.web import app
 
     demo = app.build_app(engine)
     _, url, _ = app.serve(demo, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)

@@ -22,18 +22,18 @@ import pytest
 from PIL import Image
 
 from support import ROOT, Server, free_port, real_mnist_dir, serving, sketch_of
-from core.testing import write_idx_dataset
+from trainpad.testing import write_idx_dataset
 
-gr = pytest.importorskip("gradio")
-gradio_client = pytest.importorskip("gradio_client")
-app = pytest.importorskip("app")
+import gradio as gr  # noqa: E402
+import gradio_client  # noqa: E402
+from trainpad.web import app  # noqa: E402
 
 from gradio_client import Client, handle_file  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from core.engine import Engine
+    from trainpad.engine.engine import Engine
 
     data = real_mnist_dir() or write_idx_dataset(tmp_path_factory.mktemp("data"))
     with pytest.MonkeyPatch.context() as mp:
@@ -172,7 +172,7 @@ def test_training_streams_live_curves_and_ends_with_a_checkpoint(alice_trained, 
     assert all(0 <= row[1] <= 100 for row in accuracy["data"])
     checkpoint = download["value"] if isinstance(download, dict) else download
     checkpoint = checkpoint["path"] if isinstance(checkpoint, dict) else checkpoint
-    from core.checkpoint import load_checkpoint
+    from trainpad.engine.checkpoint import load_checkpoint
 
     assert load_checkpoint(server.engine.registry, checkpoint).epochs == 1
 
@@ -188,7 +188,7 @@ def test_sessions_never_see_each_others_model(alice, bob, alice_trained, server,
     blank = {"background": None, "layers": [], "composite": None}
     assert "trained here" in alice.predict(blank, api_name="/predict")[2]
     assert "(shipped)" in bob.predict(blank, api_name="/predict")[2]
-    from core.sessions import store_for
+    from trainpad.web.sessions import store_for
 
     store = store_for(server.engine)
     a, b = store.get(alice.session_hash), store.get(bob.session_hash)
@@ -227,7 +227,7 @@ def test_training_waits_its_turn_and_stop_keeps_the_model(server, alice, bob):
     long_run.result(timeout=60)
     bob_status = queued.result(timeout=120)[0]
     assert bob_status.startswith("**Done.**"), bob_status
-    from core.sessions import store_for
+    from trainpad.web.sessions import store_for
 
     store = store_for(server.engine)
     assert store.get(alice.session_hash).result.status == "stopped"
@@ -235,7 +235,7 @@ def test_training_waits_its_turn_and_stop_keeps_the_model(server, alice, bob):
 
 
 def test_closing_a_session_frees_its_state(server):
-    from core.sessions import store_for
+    from trainpad.web.sessions import store_for
 
     client = server.client()
     client.predict({"background": None, "layers": [], "composite": None}, api_name="/predict")
@@ -253,7 +253,7 @@ def test_closing_a_session_frees_its_state(server):
 
 
 def test_the_shipped_checkpoint_is_small_and_accurate(server, real_mnist):
-    from core.shipped import PRETRAINED, shipped_loader
+    from trainpad.web.shipped_model import PRETRAINED, shipped_loader
 
     assert PRETRAINED.stat().st_size <= 2 * 1024 * 1024
     trained = shipped_loader(server.engine)()
@@ -299,6 +299,6 @@ def test_host_port_and_share_flags():
     args = app.parse_args(["--host", "0.0.0.0", "--port", "8080", "--share"])
     options = app.launch_options(host=args.host, port=args.port, share=args.share)
     assert (options["server_name"], options["server_port"], options["share"]) == ("0.0.0.0", 8080, True)
-    assert options["enable_monitoring"] is False and options["max_file_size"] == "20mb" and options["show_error"] is False
+    assert options["enable_monitoring"] is False and options["max_file_size"] == 20 * 2**20 and options["show_error"] is False
     defaults = app.parse_args([])
     assert defaults.host is None and defaults.port is None  # Gradio's env settings, then 127.0.0.1:7860

@@ -23,7 +23,7 @@ SCRIPTS = (
     "evaluate.py",
     "startup.py",
     "ceiling.py",
-    "runtime_settings.py",  # how core.tuning's settings were chosen
+    "runtime_settings.py",  # how trainpad.runtime.threads's settings were chosen
     "distributed.py",  # torchrun against one process
     "load_test.py",  # prediction latency while another session trains
 )

@@ -8,15 +8,15 @@ import sys
 import pytest
 import torch
 
-from core.checkpoint import load_checkpoint, read_payload, save_checkpoint, to_payload
-from core.errors import CheckpointError
-from core.training import TrainConfig
+from trainpad.engine.checkpoint import load_checkpoint, read_payload, save_checkpoint, to_payload
+from trainpad.engine.errors import CheckpointError
+from trainpad.engine.training import TrainConfig
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from core.engine import Engine
-    from core.testing import write_idx_dataset
+    from trainpad.engine.engine import Engine
+    from trainpad.testing import write_idx_dataset
 
     data = write_idx_dataset(tmp_path_factory.mktemp("data"))
     engine = Engine.load(entrypoints=False)
@@ -64,7 +64,7 @@ def test_the_unsafe_environment_variable_is_ignored_in_a_fresh_process(trained, 
     payload = to_payload(trained)
     payload["metrics"] = Payload(marker)
     torch.save(payload, tmp_path / "evil.pt")
-    code = "from core.checkpoint import read_payload; import sys\ntry: read_payload(sys.argv[1])\nexcept Exception as e: print(type(e).__name__)"
+    code = "from trainpad.engine.checkpoint import read_payload; import sys\ntry: read_payload(sys.argv[1])\nexcept Exception as e: print(type(e).__name__)"
     out = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path / "evil.pt")],
         env={**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}, capture_output=True, text=True, check=True,

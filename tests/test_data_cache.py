@@ -1,4 +1,4 @@
-"""The decoded-tensor cache of in-memory datasets (core.data.load_decoded) and MNIST's use of it."""
+"""The decoded-tensor cache of in-memory datasets (trainpad.engine.data.load_decoded) and MNIST's use of it."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.data import InMemoryDataset, decoded_cache_paths, load_decoded, writable
-from core.testing import write_idx_dataset
+from trainpad.engine.data import InMemoryDataset, decoded_cache_paths, load_decoded, writable
+from trainpad.testing import write_idx_dataset
 
 
 @pytest.fixture(autouse=True)
@@ -118,17 +118,17 @@ def test_caching_can_be_turned_off(tmp_path, monkeypatch):
 
 
 def test_mnist_is_cached_beside_its_raw_files(tmp_path, monkeypatch):
-    from plugins.mnist import mnist
+    from trainpad.plugins.mnist import mnist
 
     root = write_idx_dataset(tmp_path / "data", train=64, test=32)
     first = mnist(root=root, train=True)
     assert (root / "MNIST" / "decoded" / "MNIST-train.pt").exists()
-    import core.vision
+    import trainpad.engine.torchvision_data
 
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded again instead of reading the cache")
 
-    monkeypatch.setattr(core.vision, "load_torchvision", no_decoding)
+    monkeypatch.setattr(trainpad.engine.torchvision_data, "load_torchvision", no_decoding)
     second = mnist(root=root, train=True)
     assert isinstance(second, InMemoryDataset) and len(second) == 64
     assert torch.equal(first.images, second.images) and torch.equal(first.targets, second.targets)

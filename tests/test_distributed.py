@@ -1,8 +1,7 @@
 """Distributed training: torchrun, DDP and Gloo on the CPU, two processes on this machine.
 
 The two-process runs are real: ``torchrun`` starts ``trainpad train`` twice (as
-``-m core.cli`` through :func:`core.distributed.launch_local`, and as the console
-script), the processes meet on 127.0.0.1 and train with Gloo.  The fine-grained
+``-m trainpad.cli``, followed through its ``--events`` file, and as the console script), the processes meet on 127.0.0.1 and train with Gloo.  The fine-grained
 behaviour (agreeing to stop, callbacks on rank 0, divergence) is tested in this
 process on a one-process Gloo group, which runs the same code paths fast.
 
@@ -22,20 +21,21 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import torch
 
-from core import distributed
-from core.callbacks import Callback, StopTraining
-from core.checkpoint import load_checkpoint
-from core.data import make_loader
-from core.distributed import DistContext, DistEnv, detect, launch_local, train_args
-from core.errors import ConfigError
-from core.events import EpochEnd, StepEnd, TrainEnd
-from core.testing import write_idx_dataset
-from core.training import TrainConfig
+from trainpad.runtime import distributed
+from trainpad.engine.callbacks import Callback, StopTraining
+from trainpad.engine.checkpoint import load_checkpoint
+from trainpad.engine.data import make_loader
+from trainpad.runtime.distributed import DistContext, DistEnv, detect
+from trainpad.engine.errors import ConfigError
+from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
+from trainpad.testing import write_idx_dataset
+from trainpad.engine.training import TrainConfig
 from support import free_port
 
 TRAINPAD = shutil.which("trainpad", path=str(Path(sys.executable).parent)) or "trainpad"
@@ -118,7 +118,7 @@ def test_setup_refuses_a_half_set_environment_and_bad_timeouts(monkeypatch):
 
 
 def test_a_collective_failing_because_of_a_peer_is_told_apart():
-    from core.errors import ComponentError
+    from trainpad.engine.errors import ComponentError
 
     gloo = RuntimeError("[pair.cc:561] Connection closed by peer [127.0.0.1]:38091. This is typically caused by...")
     try:  # seen inside DDP's backward pass, the peer's death is blamed on the loss
@@ -129,27 +129,6 @@ def test_a_collective_failing_because_of_a_peer_is_told_apart():
     except ComponentError as blamed:
         assert "Connection closed by peer" in distributed.peer_failure(blamed)
     assert distributed.peer_failure(ComponentError("model boom", "RuntimeError: boom")) is None
-
-
-def test_train_args_are_flags_trainpad_train_accepts(engine, tmp_path):
-    from core.cli import build_parser
-
-    cfg = config(8, optimizer="adamw", params={"optimizer": {"lr": 0.01, "weight_decay": 0.0}, "model": {"width": 6}})
-    args = train_args(cfg, output=tmp_path / "m.pt", data_dir=tmp_path)
-    parsed = build_parser(engine, {"optimizer": "adamw"}).parse_args(["train", *args])
-    assert (parsed.optimizer, parsed.batch_size, parsed.device, parsed.output) == ("adamw", "8", "cpu", tmp_path / "m.pt")
-    assert vars(parsed)["optimizer:lr"] == "0.01" and vars(parsed)["model:width"] == "6"
-
-
-def test_the_app_is_offered_no_distributed_run_without_several_gpus():
-    if torch.cuda.device_count() < 2:
-        assert not distributed.can_launch_local()
-    if not torch.cuda.is_available():
-        assert distributed.local_devices() == []
-    with pytest.raises(ConfigError, match="at least 2"):
-        launch_local(["--output", "x.pt"], nproc=1)
-    with pytest.raises(ConfigError, match="--output"):
-        launch_local([], nproc=2)
 
 
 # -- the distributed code path, in this process (a Gloo group of one) ---------------------
@@ -216,10 +195,10 @@ def test_sync_batchnorm_is_refused_on_the_cpu(engine, data, group, monkeypatch):
 
 
 def test_events_and_stop_file_follow_and_stop_a_run(data, tmp_path, monkeypatch, capsys):
-    """What launch_local relies on, in one process: --events lines, --stop-file stopping."""
+    """What a program following a run relies on, in one process: --events lines, --stop-file stopping."""
     import json
 
-    from core.cli import main
+    from trainpad.cli import main
 
     monkeypatch.setenv("TRAINPAD_LOAD_PLUGINS", "")
     (tmp_path / "stop").touch()  # already there: the run stops after its first batch
@@ -239,65 +218,84 @@ def test_events_and_stop_file_follow_and_stop_a_run(data, tmp_path, monkeypatch,
 # -- two processes under torchrun -------------------------------------------------------
 
 
+@dataclass
+class TorchrunRun:
+    """A finished ``torchrun`` of ``trainpad train``: its exit status, output and ``--events`` lines."""
+
+    returncode: int
+    log: str
+    checkpoint: Path
+    events: list[dict]
+
+    def of(self, kind: str) -> list[dict]:
+        return [e for e in self.events if e["event"] == kind]
+
+
 @pytest.fixture(scope="module")
 def two_processes(data, tmp_path_factory):
-    """``torchrun --standalone --nproc-per-node 2 -m core.cli train ...`` through launch_local."""
+    """``torchrun --standalone --nproc-per-node 2 -m trainpad.cli train ...``, on 127.0.0.1."""
+    import json
+
     folder = tmp_path_factory.mktemp("two")
-    args = train_args(config(PER_PROCESS_BATCH), output=folder / "out" / "model.pt", data_dir=data)
-    started = time.monotonic()
-    run = launch_local(args, nproc=2, workdir=folder / "work", env=ENV)
-    try:
-        events = list(run.events())
-    finally:
-        run.kill()
-    return run, events, time.monotonic() - started
+    checkpoint, events = folder / "out" / "model.pt", folder / "events.jsonl"
+    cfg = config(PER_PROCESS_BATCH)
+    command = [
+        str(Path(sys.executable).parent / "torchrun"), "--standalone", "--nproc-per-node", "2", "-m", "trainpad.cli",
+        "train", "--device", "cpu", "--data-dir", str(data), "--batch-size", str(cfg.batch_size),
+        "--epochs", str(cfg.epochs), "--seed", str(cfg.seed), "--optimizer-lr", "0.05", "-q",
+        *[f"--model-{name.replace('_', '-')}={value}" for name, value in PLAIN.items()],
+        "--events", str(events), "-o", str(checkpoint),
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **ENV}, timeout=600, cwd=folder)
+    lines = [json.loads(line) for line in events.read_text().splitlines()] if events.exists() else []
+    return TorchrunRun(out.returncode, out.stdout + out.stderr, checkpoint, lines)
 
 
 def test_two_processes_match_one_process_with_the_same_global_batch(engine, data, two_processes):
-    run, events, _ = two_processes
+    run = two_processes
+    assert run.returncode == 0, run.log
     expected = reference_run(engine, config(2 * PER_PROCESS_BATCH), data)
-    got = [e.loss for e in events if isinstance(e, StepEnd)]
+    got = [e["loss"] for e in run.of("step")]
     want = [e.loss for e in expected if isinstance(e, StepEnd)]
     assert len(got) == len(want) == EPOCHS * TRAIN // (2 * PER_PROCESS_BATCH)  # 300 steps
     # float summation order differs (two processes, one thread each): close, not equal
     assert max(abs(a - b) for a, b in zip(got, want)) < 2e-3
-    epochs = [e for e in events if isinstance(e, EpochEnd)]
+    epochs = run.of("epoch")
     reference = [e for e in expected if isinstance(e, EpochEnd)]
-    assert [e.epoch for e in epochs] == [1, 2, 3]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
     for mine, theirs in zip(epochs, reference):
-        assert mine.train_loss == pytest.approx(theirs.train_loss, rel=1e-2, abs=1e-4)
-        assert mine.train_accuracy == pytest.approx(theirs.train_accuracy, abs=2 / TRAIN)
-        assert mine.test_accuracy == pytest.approx(theirs.test_accuracy, abs=1 / TEST)
-        assert mine.test_loss == pytest.approx(theirs.test_loss, rel=1e-2, abs=1e-4)
-    steps = [e for e in events if isinstance(e, StepEnd)]
-    assert steps[-1].samples == EPOCHS * TRAIN and steps[-1].steps == 300  # global counts
+        assert mine["train_loss"] == pytest.approx(theirs.train_loss, rel=1e-2, abs=1e-4)
+        assert mine["train_accuracy"] == pytest.approx(theirs.train_accuracy, abs=2 / TRAIN)
+        assert mine["test_accuracy"] == pytest.approx(theirs.test_accuracy, abs=1 / TEST)
+        assert mine["test_loss"] == pytest.approx(theirs.test_loss, rel=1e-2, abs=1e-4)
+    steps = run.of("step")
+    assert steps[-1]["samples"] == EPOCHS * TRAIN and steps[-1]["steps"] == 300  # global counts
 
 
 def test_rank_0_alone_reports_and_writes_the_checkpoint_once(engine, data, two_processes):
-    run, events, _ = two_processes
-    assert run.process.returncode == 0, run.log()
-    end = events[-1]
-    assert isinstance(end, TrainEnd) and end.status == "completed" and end.epochs_done == EPOCHS
-    log = run.log()
+    run = two_processes
+    assert run.returncode == 0, run.log
+    end = run.events[-1]
+    assert end["event"] == "end" and end["status"] == "completed" and end["epochs_done"] == EPOCHS
+    log = run.log
     assert log.count("training mnist-cnn on mnist") == 1
     assert "batch 8 per process x 2 processes = global batch 16" in log and "(gloo)" in log
     assert log.count("checkpoint: ") == 1 and log.count("completed: training finished") == 1
     assert sorted(p.name for p in run.checkpoint.parent.iterdir()) == ["model.pt"]  # no second or partial file
     trained = load_checkpoint(engine.registry, run.checkpoint)
-    assert trained.epochs == EPOCHS and trained.metrics["test_accuracy"] == end.history[-1].test_accuracy
-    assert engine.evaluate(trained, data_dir=data).accuracy == pytest.approx(
-        end.history[-1].test_accuracy
-    )
+    last = run.of("epoch")[-1]
+    assert trained.epochs == EPOCHS and trained.metrics["test_accuracy"] == last["test_accuracy"]
+    assert engine.evaluate(trained, data_dir=data).accuracy == pytest.approx(last["test_accuracy"])
 
 
 BOOM_PLUGIN = '''
 import os
-from core import hookimpl
+from trainpad import hookimpl
 
 
 def boom_cnn(*, input_shape, num_classes):
     """mnist-cnn whose 5th training batch raises on rank 1."""
-    from plugins.mnist_cnn import mnist_cnn
+    from trainpad.plugins.mnist_cnn import mnist_cnn
 
     model = mnist_cnn(input_shape=input_shape, num_classes=num_classes, width=4, hidden=32, dropout=0.0, batch_norm=False)
     inner, calls = model.forward, [0]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from core.testing import write_idx_dataset
+from trainpad.testing import write_idx_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "trainpad-demo-plugin"
@@ -51,7 +51,7 @@ def demo(monkeypatch):
 
 
 def test_the_demo_plugin_appears_in_the_web_app(engine_with, demo, tmp_path, monkeypatch):
-    app = pytest.importorskip("app", reason="app.py is not there yet")
+    from trainpad.web import app
     import gradio as gr
 
     engine = engine_with(demo)
@@ -134,11 +134,11 @@ def venv(tmp_path_factory):
     shutil.rmtree(home, ignore_errors=True)
 
 
-#: Runs ``trainpad`` (core.cli.main) once per ``[knobs, argv]`` pair of argv[1], in one process:
+#: Runs ``trainpad`` (trainpad.cli.main) once per ``[knobs, argv]`` pair of argv[1], in one process:
 #: the knobs are read when plugins load, so each call sees its own.  Prints the outputs as JSON.
 CLI_MANY = """
 import contextlib, io, json, os, sys
-from core import cli
+from trainpad import cli
 outputs = []
 for knobs, argv in json.loads(sys.argv[1]):
     os.environ.update(knobs)
@@ -231,7 +231,7 @@ def test_the_installed_plugin_trains_fashion_mnist_from_the_cli(venv, tmp_path):
     data, checkpoint = tmp_path / "data", tmp_path / "lenet5.pt"
     steps, batch = 300, 64
     result = run([
-        python, "-m", "core.cli", "train",
+        python, "-m", "trainpad.cli", "train",
         "--dataset", "fashion-mnist", "--model", "lenet5", "--optimizer", "adam", "--loss", "label-smoothing-ce",
         "--optimizer-lr", "0.003", "--loss-smoothing", "0.05", "--model-activation", "relu",
         "--batch-size", str(batch), "--train-samples", str(steps * batch), "--test-samples", "2000",
@@ -246,7 +246,7 @@ def test_the_installed_plugin_trains_fashion_mnist_from_the_cli(venv, tmp_path):
         ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
     )
     # the checkpoint names the plugin's components and loads again to be evaluated
-    evaluation = json.loads(run([python, "-m", "core.cli", "evaluate", str(checkpoint), "--data-dir", str(data), "--samples", "2000", "--json"], env=env).stdout)
+    evaluation = json.loads(run([python, "-m", "trainpad.cli", "evaluate", str(checkpoint), "--data-dir", str(data), "--samples", "2000", "--json"], env=env).stdout)
     assert evaluation["count"] == 2000 and abs(evaluation["accuracy"] * 100 - accuracy) < 0.01
     assert list(evaluation["per_class_accuracy"]) == [
         "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from core import Param, hookimpl, hookspecs
-from core.training import TrainConfig
+from trainpad import Param, hookimpl, hookspecs
+from trainpad.engine.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "plugins.md"
@@ -109,7 +109,7 @@ def test_builtin_csv_log_writes_a_row_per_epoch_when_switched_on(good_engine, mo
 
 
 def test_builtin_csv_log_can_be_blocked(use_entry_points, monkeypatch):
-    from core.engine import Engine
+    from trainpad.engine.engine import Engine
 
     monkeypatch.setenv("TRAINPAD_DISABLE_PLUGINS", "csv_log")
     engine = Engine.load()
@@ -124,7 +124,7 @@ def test_hook_register_tabs(good_engine):
 
 
 def test_plugin_tabs_are_built_into_the_app_and_a_broken_one_is_reported(engine_with, plugin_module):
-    app = pytest.importorskip("app", reason="app.py is not there yet")
+    from trainpad.web import app
     import gradio as gr
 
     class Broken:
@@ -200,8 +200,8 @@ def test_the_guide_documents_no_hook_that_does_not_exist():
 
 
 def test_the_guide_names_every_knob_the_loader_reads():
-    import core.plugins
+    import trainpad.engine.plugin_loader
 
     guide = GUIDE.read_text()
-    knobs = set(re.findall(r"TRAINPAD_[A-Z_]+", inspect.getsource(core.plugins)))
+    knobs = set(re.findall(r"TRAINPAD_[A-Z_]+", inspect.getsource(trainpad.engine.plugin_loader)))
     assert knobs and all(knob in guide for knob in knobs)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from core.imaging import BlankImage, ImageError, centre_ink, prepare, to_ink
+from trainpad.engine.pictures import BlankImage, ImageError, centre_ink, prepare, to_ink
 
 MNIST = dict(input_shape=(1, 28, 28), mean=(0.1307,), std=(0.3081,), ink="centre")
 

@@ -13,11 +13,11 @@ import types
 
 import pytest
 
-from core import Param, hookimpl
-from core.callbacks import Callback
-from core.errors import ComponentError, ConfigError
-from core.plugins import PluginError
-from core.training import TrainConfig
+from trainpad import Param, hookimpl
+from trainpad.engine.callbacks import Callback
+from trainpad.engine.errors import ComponentError, ConfigError
+from trainpad.engine.plugin_loader import PluginError
+from trainpad.engine.training import TrainConfig
 
 GOOD_RUN = dict(dataset="blobs", model="tiny-mlp", optimizer="plain-sgd", loss="ce", batch_size=32, device="cpu", schedule="constant")
 
@@ -65,7 +65,7 @@ INVALID = {
     "param the factory lacks": ("register_models", lambda r: r("extra", model_factory, params=[Param("depth", int, 2)]),
                                 "declares parameter(s) depth that model_factory() does not accept"),
     "param not a Param": ("register_models", lambda r: r("dict-param", model_factory, params=[{"name": "width"}]),
-                          "params must be a list of core.Param"),
+                          "params must be a list of trainpad.Param"),
     "param without default": ("register_models", lambda r: r("no-default", no_default),
                               "no_default() argument 'width' has no default; give every hyperparameter a default"),
     "param of a bad type": ("register_losses", lambda r: r("bad-type", lambda weight=(): None, params=[Param("weight", list, [])]),
@@ -237,7 +237,7 @@ def test_a_callback_factory_that_raises_fails_the_run_naming_it(engine_with, plu
 
 
 def test_a_missing_dataset_file_is_a_message_not_a_crash(use_time_engine, tmp_path, monkeypatch):
-    from core.errors import TrainpadError
+    from trainpad.engine.errors import TrainpadError
 
     monkeypatch.setenv("TRAINPAD_OFFLINE", "1")
     with pytest.raises(TrainpadError, match="MNIST is not in"):
@@ -254,11 +254,11 @@ def test_a_model_paired_with_the_wrong_kind_of_loss_is_refused_before_training(u
 
 
 def test_the_app_starts_beside_broken_plugins_and_its_plugins_tab_shows_them(use_entry_points):
-    app = pytest.importorskip("app", reason="app.py is not there yet")
+    from trainpad.web import app
     import gradio as gr
 
-    from core.engine import Engine
-    from plugins.plugins_tab import listing_html, plugin_listing
+    from trainpad.engine.engine import Engine
+    from trainpad.plugins.plugins_tab import listing_html, plugin_listing
     from trainpad_test_support import entry_point
 
     use_entry_points(

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from core.data import InMemoryDataset, default_data_dir, make_loader
-from core.errors import ConfigError
-from core.training import TrainConfig
+from trainpad.engine.data import InMemoryDataset, default_data_dir, make_loader
+from trainpad.engine.errors import ConfigError
+from trainpad.engine.training import TrainConfig
 
 
 def test_loads_through_torchvision_from_idx_files(engine, mnist_dir):

@@ -3,7 +3,7 @@ from typing import Literal
 
 import pytest
 
-from core.params import Param, ParamDeclarationError, ParamError, params_for, validate_params
+from trainpad.engine.params import Param, ParamDeclarationError, ParamError, params_for, validate_params
 
 
 def test_numbers_are_parsed_and_checked():

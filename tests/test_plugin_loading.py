@@ -15,10 +15,10 @@ import pytest
 
 from trainpad_test_support import entry_point
 
-from core import cli
-from core.engine import Engine
-from core import hookimpl
-from core.plugins import DEFAULT_PLUGINS, PluginError, PluginInfo, PluginLoader, make_plugin_manager
+from trainpad import cli
+from trainpad.engine.engine import Engine
+from trainpad import hookimpl
+from trainpad.engine.plugin_loader import DEFAULT_PLUGINS, PluginError, PluginInfo, PluginLoader, make_plugin_manager
 
 BUILTINS = {module.rsplit(".", 1)[-1] for module in DEFAULT_PLUGINS}
 GOOD = {("dataset", "blobs"), ("model", "tiny-mlp"), ("optimizer", "plain-sgd"), ("loss", "ce"), ("callback", "recorder")}

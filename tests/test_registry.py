@@ -1,7 +1,7 @@
 import pytest
 
-from core import Param
-from core.registry import Registry, RegistrationError, UnknownComponent, make_component
+from trainpad import Param
+from trainpad.engine.registry import Registry, RegistrationError, UnknownComponent, make_component
 
 
 def model(*, input_shape, num_classes, width=8):
@@ -22,7 +22,7 @@ def test_a_component_records_its_plugin_params_and_description():
         (("model", "Bad Name", model), {}, "name must be lowercase"),
         (("model", "ok", "not callable"), {}, "is not callable"),
         (("model", "ok", model), {"params": [Param("depth", int, 2)]}, "depth.*does not accept"),
-        (("model", "ok", model), {"params": ["width"]}, "core.Param"),
+        (("model", "ok", model), {"params": ["width"]}, "trainpad.Param"),
         (("dataset", "ok", lambda *, root, train: None), {}, "class_names"),
         (("widget", "ok", model), {}, "unknown kind"),
     ],

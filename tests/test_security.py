@@ -31,13 +31,13 @@ from PIL import Image
 
 import support
 from support import ROOT, free_port, serving, sketch_of
-from core import hookimpl
-from core.callbacks import Callback
-from core.testing import write_idx_dataset
+from trainpad import hookimpl
+from trainpad.engine.callbacks import Callback
+from trainpad.testing import write_idx_dataset
 
-gr = pytest.importorskip("gradio")
-httpx = pytest.importorskip("httpx")
-app = pytest.importorskip("app")
+import gradio as gr  # noqa: E402
+import httpx  # noqa: E402
+from trainpad.web import app  # noqa: E402
 
 
 #: The server's limits in these tests (environment variables, as an operator sets them).
@@ -131,8 +131,8 @@ class Server(support.Server):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from core.engine import Engine
-    from core.plugins import PluginInfo, load_plugins, make_plugin_manager
+    from trainpad.engine.engine import Engine
+    from trainpad.engine.plugin_loader import PluginInfo, load_plugins, make_plugin_manager
 
     data = write_idx_dataset(tmp_path_factory.mktemp("data"), train=2000, test=200)
     with pytest.MonkeyPatch.context() as mp:
@@ -293,7 +293,7 @@ def no_run_left_behind(request):
     yield
     if "server" not in request.fixturenames:
         return
-    from core.limits import TRAINING_SLOTS
+    from trainpad.web.limits import TRAINING_SLOTS
 
     store = request.getfixturevalue("server").store
     for session in list(store._sessions.values()):
@@ -321,7 +321,7 @@ def huge_png(width: int, height: int) -> bytes:
 
 def checkpoint_bytes(server: Server, change=None) -> bytes:
     """The shipped checkpoint's payload, optionally changed, saved as torch.save would."""
-    from core.shipped import PRETRAINED
+    from trainpad.web.shipped_model import PRETRAINED
 
     payload = torch.load(PRETRAINED, map_location="cpu", weights_only=True)
     if change is not None:
@@ -558,7 +558,7 @@ def test_bad_checkpoints_are_refused_and_the_model_is_kept(server, alice, unchan
 
 
 def test_files_outside_the_upload_folder_are_never_read(server, alice, unchanged):
-    from core.shipped import PRETRAINED
+    from trainpad.web.shipped_model import PRETRAINED
 
     # Gradio refuses such a reference before any handler runs (InvalidPathError: "not uploaded
     # by a user"), without a message: a browser never sends one, so only a forger sees it.
@@ -607,7 +607,7 @@ def test_a_pickled_checkpoint_never_runs_even_with_torch_force_no_weights_only_l
 
 
 def test_the_apps_own_files_and_other_paths_are_not_served(server, alice):
-    from core.shipped import PRETRAINED
+    from trainpad.web.shipped_model import PRETRAINED
 
     store = server.store
     paths = ["app.py", str(ROOT / "app.py"), str(PRETRAINED), "../../etc/passwd", "/etc/passwd", "..%2F..%2Fetc%2Fpasswd",
@@ -690,7 +690,7 @@ def test_a_run_past_the_time_limit_stops_and_keeps_its_model(server, monkeypatch
 
 
 def test_no_model_change_while_the_session_trains(server, shipped_ref):
-    from core.limits import TRAINING_SLOTS
+    from trainpad.web.limits import TRAINING_SLOTS
 
     WitnessCallback.batches.clear()
     erin = server.raw()
@@ -723,7 +723,7 @@ def wait_until(condition, timeout: float, what: str) -> None:
 
 
 def test_two_clients_train_at_once_one_waits_both_finish_with_their_own_models(server):
-    from core.limits import TRAINING_SLOTS
+    from trainpad.web.limits import TRAINING_SLOTS
 
     WitnessCallback.batches.clear()
     TRAINING_SLOTS.reset_peak()
@@ -750,7 +750,7 @@ def test_two_clients_train_at_once_one_waits_both_finish_with_their_own_models(s
 
 
 def test_cancel_then_resubmit_never_trains_two_runs_at_once(server):
-    from core.limits import TRAINING_SLOTS
+    from trainpad.web.limits import TRAINING_SLOTS
 
     WitnessCallback.batches.clear()
     TRAINING_SLOTS.reset_peak()
@@ -782,7 +782,7 @@ for update in job:
 
 
 def test_a_client_killed_mid_run_ends_its_run_soon(server):
-    from core.limits import TRAINING_SLOTS
+    from trainpad.web.limits import TRAINING_SLOTS
 
     WitnessCallback.batches.clear()
     proc = subprocess.Popen([sys.executable, "-c", KILLED_CLIENT, server.url], stdout=subprocess.PIPE, text=True, cwd=ROOT)
@@ -802,7 +802,7 @@ def test_a_client_killed_mid_run_ends_its_run_soon(server):
 
 
 def test_a_full_queue_says_so_and_the_server_keeps_serving(server, alice):
-    from core.limits import TRAINING_SLOTS
+    from trainpad.web.limits import TRAINING_SLOTS
 
     runner = server.raw()
     runner.join("train", LONG)
@@ -908,7 +908,7 @@ JSON = st.recursive(
 
 def prepared_or_refused(value: Any) -> None:
     """The picture path either gives a finite (1, 1, 28, 28) tensor or refuses with its own errors."""
-    from core.imaging import BlankImage, ImageError, from_upload, prepare
+    from trainpad.engine.pictures import BlankImage, ImageError, from_upload, prepare
 
     try:
         prepared = prepare(from_upload(value), input_shape=(1, 28, 28), mean=(0.1307,), std=(0.3081,), ink="centre")
@@ -935,7 +935,7 @@ def test_any_json_sent_as_a_picture_is_refused_clearly_or_blank(value):
 @settings(max_examples=40, deadline=None)
 @given(st.sampled_from(["/etc/passwd", str(ROOT / "app.py"), "../../etc/passwd", "", "http://169.254.169.254/"]), st.booleans())
 def test_a_file_reference_outside_the_upload_folder_is_never_opened(path, as_sketch):
-    from core.imaging import ImageError, from_upload
+    from trainpad.engine.pictures import ImageError, from_upload
 
     reference = {"path": path, "meta": {"_type": "gradio.FileData"}}
     with pytest.raises(ImageError):

@@ -20,9 +20,9 @@ def test_the_app_is_built_without_torch_and_warms_it_up_afterwards():
     seen = run_python(
         """
         import json, sys
-        import app
-        from core.engine import Engine
-        from core.sessions import store_for
+        from trainpad.web import app
+        from trainpad.engine.engine import Engine
+        from trainpad.web.sessions import store_for
 
         engine = Engine.load(entrypoints=False)
         demo = app.build_app(engine)
@@ -43,7 +43,7 @@ def test_gradio_imports_without_regenerating_its_stubs_and_works():
     seen = run_python(
         """
         import json
-        from core import gradio_stubs
+        from trainpad.web import gradio_import as gradio_stubs
 
         first = gradio_stubs.skip_stub_regeneration()
         import gradio as gr
@@ -70,7 +70,7 @@ def test_without_the_hook_gradio_imports_as_usual():
         """
         import json
         import gradio.component_meta as meta
-        from core import gradio_stubs
+        from trainpad.web import gradio_import as gradio_stubs
 
         print(json.dumps({"patched": meta.create_or_modify_pyi is gradio_stubs._no_stub_regeneration,
                           "installed": gradio_stubs.skip_stub_regeneration()}))
@@ -83,7 +83,7 @@ def test_the_device_menu_without_torch_agrees_with_torch():
     seen = run_python(
         """
         import json, sys
-        from core.device import available_devices, might_have_gpu
+        from trainpad.runtime.device import available_devices, might_have_gpu
 
         quick = available_devices()
         imported = "torch" in sys.modules

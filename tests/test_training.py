@@ -3,10 +3,10 @@ import math
 import pytest
 import torch
 
-from core.callbacks import Callback, StopTraining
-from core.errors import ConfigError
-from core.events import EpochEnd, StepEnd, TrainEnd
-from core.training import TrainConfig
+from trainpad.engine.callbacks import Callback, StopTraining
+from trainpad.engine.errors import ConfigError
+from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
+from trainpad.engine.training import TrainConfig
 
 SMALL = dict(batch_size=32, epochs=2)
 

@@ -1,4 +1,4 @@
-"""core.tuning: the start-up thread, OpenMP and allocator settings, and their env knobs."""
+"""trainpad.runtime.threads: the start-up thread, OpenMP and allocator settings, and their env knobs."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import sys
 
 import pytest
 
-from core.errors import ConfigError
-from core.tuning import cgroup_cpu_limit, choose_wait_policy
+from trainpad.engine.errors import ConfigError
+from trainpad.runtime.threads import cgroup_cpu_limit, choose_wait_policy
 from support import python_json
 
 PROBE = (
-    "import json, os, sys, core.tuning as t; applied = t.apply_runtime_settings(shared=sys.argv[1] == 'shared'); "
+    "import json, os, sys, trainpad.runtime.threads as t; applied = t.apply_runtime_settings(shared=sys.argv[1] == 'shared'); "
     "busy = t.machine_busy(); import torch; print(json.dumps({'applied': applied, 'busy': busy, "
     "'threads': torch.get_num_threads(), 'wait': os.environ.get('OMP_WAIT_POLICY')}))"
 )
@@ -40,7 +40,7 @@ def test_alone_the_wait_policy_follows_the_load():
 
 
 def test_the_load_decides_the_wait_policy(monkeypatch):
-    from core import tuning
+    from trainpad.runtime import threads as tuning
 
     monkeypatch.delenv("TRAINPAD_OMP_WAIT_POLICY", raising=False)
     monkeypatch.setattr(tuning, "busy_fraction", lambda: 0.05)
@@ -55,7 +55,7 @@ def test_the_load_decides_the_wait_policy(monkeypatch):
 def test_a_cpu_bound_process_makes_the_machine_busy(tmp_path):
     import os
 
-    from core.tuning import busy_fraction
+    from trainpad.runtime.threads import busy_fraction
 
     cpus = os.cpu_count() or 1
     quota = cgroup_cpu_limit()
@@ -103,10 +103,10 @@ def test_cgroup_quota_is_read(tmp_path):
     assert cgroup_cpu_limit(tmp_path) == 2.0
 
 
-@pytest.mark.parametrize("command", [["-m", "core.cli", "train", "--epochs", "1"], ["app.py"]])
+@pytest.mark.parametrize("command", [["-m", "trainpad.cli", "train", "--epochs", "1"], ["app.py"]])
 @pytest.mark.parametrize("knob, value, message", [
-    ("TRAINPAD_THREADS", "many", "TRAINPAD_THREADS must be a whole number or 'auto', not 'many'"),
-    ("TRAINPAD_OMP_WAIT_POLICY", "sometimes", "TRAINPAD_OMP_WAIT_POLICY must be auto, passive, active or default, not 'sometimes'"),
+    ("TRAINPAD_THREADS", "many", "TRAINPAD_THREADS='many' is not accepted: use a whole number of at least 1, or auto"),
+    ("TRAINPAD_OMP_WAIT_POLICY", "sometimes", "TRAINPAD_OMP_WAIT_POLICY='sometimes' is not accepted: use auto, passive, active or default"),
 ])
 def test_a_bad_knob_stops_the_cli_and_the_app_with_its_message(command, knob, value, message):
     import os

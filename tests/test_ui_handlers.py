@@ -1,6 +1,6 @@
 """The web app's handlers and helpers, called directly (no server): real engine, real data.
 
-Training runs on the small synthetic MNIST of ``core.testing`` (``mnist_dir``); the
+Training runs on the small synthetic MNIST of ``trainpad.testing`` (``mnist_dir``); the
 prediction tests use real MNIST digits when ``../shared/data`` has them.
 """
 
@@ -16,16 +16,16 @@ import pytest
 import torch
 
 from support import ROOT, sketch_of
-from core import hookimpl
-from core.sessions import SessionStore, attach_store, store_for
-from core.shipped import PRETRAINED, shipped_loader
-from core.trained import TrainedModel
-from plugins.evaluate_tab import Evaluator
-from plugins.plugins_tab import listing_html, plugin_listing
-from plugins.predict_tab import BLANK, Predictor
-from core.trainer import Trainer
+from trainpad import hookimpl
+from trainpad.web.sessions import SessionStore, attach_store, store_for
+from trainpad.web.shipped_model import PRETRAINED, shipped_loader
+from trainpad.engine.trained_model import TrainedModel
+from trainpad.plugins.evaluate_tab import Evaluator
+from trainpad.plugins.plugins_tab import listing_html, plugin_listing
+from trainpad.plugins.predict_tab import BLANK, Predictor
+from trainpad.web.train_handler import Trainer
 
-gr = pytest.importorskip("gradio")
+import gradio as gr  # noqa: E402
 
 CHOICES = {"dataset": "mnist", "model": "mnist-cnn", "optimizer": "sgd", "loss": "nll"}
 SMALL = {"epochs": 2, "batch_size": 32, "train_samples": 128, "schedule": "onecycle", "seed": 1, "device": "cpu"}
@@ -75,7 +75,7 @@ def test_training_streams_views_and_the_session_adopts_the_model(trainer, store)
 
 
 def test_the_downloaded_checkpoint_loads_back(trainer, engine, store):
-    from core.checkpoint import load_checkpoint
+    from trainpad.engine.checkpoint import load_checkpoint
 
     last = list(trainer.train("alice", small_config(trainer, epochs=1)))[-1]
     loaded = load_checkpoint(engine.registry, last.checkpoint)
@@ -347,8 +347,8 @@ def test_store_for_gives_each_engine_its_own_store(engine, engine_with):
 
 
 def test_controls_are_built_from_params():
-    from core.params import Param
-    from core.ui import api_key, param_control
+    from trainpad.engine.params import Param
+    from trainpad.web.ui import api_key, param_control
 
     with gr.Blocks():
         number = param_control(Param("width", int, 12, min=1, max=256, help="channels"))
@@ -364,9 +364,9 @@ def test_controls_are_built_from_params():
 
 
 def test_user_errors_become_clear_gr_errors():
-    from core.errors import ConfigError
-    from core.params import ParamError
-    from core.ui import session_id, user_errors
+    from trainpad.engine.errors import ConfigError
+    from trainpad.engine.params import ParamError
+    from trainpad.web.ui import session_id, user_errors
 
     def shown(exc: BaseException, action: str = "That") -> str:
         with pytest.raises(gr.Error) as caught:
@@ -382,8 +382,8 @@ def test_user_errors_become_clear_gr_errors():
 
 
 def test_display_helpers():
-    from core.curves import Curves, downsample
-    from core.display import confusion_html, upscale
+    from trainpad.web.plots import Curves, downsample
+    from trainpad.web.html import confusion_html, upscale
 
     picture = np.arange(28 * 28, dtype=np.uint8).reshape(28, 28)
     big = upscale(picture, 224)
@@ -392,7 +392,7 @@ def test_display_helpers():
     assert "&lt;a&gt;" in page and ">5<" in page and ">7<" in page and "<a>" not in page.replace("<a>", "", 0)
     xs, ys = downsample(np.arange(10_000.0), np.ones(10_000), 300)
     assert len(xs) == 300 and np.allclose(ys, 1) and xs[0] < xs[-1]
-    from core.events import StepEnd
+    from trainpad.engine.events import StepEnd
 
     steps = Curves()  # batches of 10: 5, 7 and 9 right in epoch 1, then 10 and 8 in epoch 2
     for step, (epoch, samples, right) in enumerate([(1, 10, 5), (1, 20, 12), (1, 30, 21), (2, 40, 10), (2, 50, 18)], 1):
@@ -408,8 +408,8 @@ def test_display_helpers():
 
 def test_the_cli_path_never_imports_gradio():
     code = (
-        "import sys; from core.engine import Engine; e = Engine.load(entrypoints=False); "
-        "import plugins.train_tab, plugins.evaluate_tab, plugins.predict_tab, plugins.plugins_tab, core.ui; "
+        "import sys; from trainpad.engine.engine import Engine; e = Engine.load(entrypoints=False); "
+        "import trainpad.plugins.train_tab, trainpad.plugins.evaluate_tab, trainpad.plugins.predict_tab, trainpad.plugins.plugins_tab, trainpad.web.ui; "
         "assert [t.label for t in e.tabs] == ['Train', 'Evaluate', 'Predict', 'Plugins'], e.tabs; "
         "assert 'gradio' not in sys.modules and 'pandas' not in sys.modules, 'imported'"
     )

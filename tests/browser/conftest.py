@@ -105,7 +105,7 @@ class AppServer:
         self.log_path = workdir / "app.log"
         data = mnist_data_dir()
         if data is None:
-            from core.testing import write_idx_dataset
+            from trainpad.testing import write_idx_dataset
 
             # no real MNIST: a small learnable stand-in, large enough for a run to be stopped
             data = write_idx_dataset(workdir / "data", train=12_000, test=1_000)

@@ -2,7 +2,7 @@
 
 import trainpad_test_missing_dependency  # noqa: F401  (no such module)
 
-from core import hookimpl
+from trainpad import hookimpl
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """A plugin whose component names are taken: by a built-in and by trainpad_test_good."""
 
-from core import hookimpl
+from trainpad import hookimpl
 
 
 def other_model(*, input_shape, num_classes):

@@ -6,8 +6,8 @@ square at a position that depends on ``k``.
 
 from __future__ import annotations
 
-from core import Param, hookimpl
-from core.callbacks import Callback
+from trainpad import Param, hookimpl
+from trainpad.engine.callbacks import Callback
 
 CLASS_NAMES = ["left", "middle", "right"]
 
@@ -16,7 +16,7 @@ def blobs(*, root, train, count=96):
     """Three classes of bright squares on noise, made in memory."""
     import torch
 
-    from core.data import InMemoryDataset
+    from trainpad.engine.data import InMemoryDataset
 
     generator = torch.Generator().manual_seed(0 if train else 1)
     labels = torch.arange(count) % 3

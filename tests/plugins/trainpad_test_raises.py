@@ -3,7 +3,7 @@
 It must lose both components: the loss it registered before the error too.
 """
 
-from core import hookimpl
+from trainpad import hookimpl
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """Fake entry points for the loader tests (not a plugin).
 
-``use_entry_points(...)`` makes :func:`core.plugins._entry_points` return entry
+``use_entry_points(...)`` makes :func:`trainpad.engine.plugin_loader._entry_points` return entry
 points whose ``load()`` really imports a module from this folder, as
 ``importlib.metadata`` would for an installed distribution.
 """
@@ -70,7 +70,7 @@ def use_entry_points(monkeypatch: pytest.MonkeyPatch, clean_knobs: None) -> Iter
     before = set(sys.modules)
 
     def use(*entry_points: FakeEntryPoint) -> None:
-        monkeypatch.setattr("core.plugins._entry_points", lambda: list(entry_points))
+        monkeypatch.setattr("trainpad.engine.plugin_loader._entry_points", lambda: list(entry_points))
 
     use()
     yield use

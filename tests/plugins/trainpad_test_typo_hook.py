@@ -1,6 +1,6 @@
 """A plugin that implements ``register_model``: a typo for ``register_models``."""
 
-from core import hookimpl
+from trainpad import hookimpl
 
 
 @hookimpl

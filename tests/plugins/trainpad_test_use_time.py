@@ -1,6 +1,6 @@
 """Components that register fine and fail when a run uses them."""
 
-from core import hookimpl
+from trainpad import hookimpl
 
 
 def broken_factory(*, input_shape, num_classes):

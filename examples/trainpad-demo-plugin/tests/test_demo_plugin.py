@@ -4,8 +4,8 @@ Run them where trainpad and this plugin are installed (``pip install -e .``)::
 
     pytest
 
-The fixtures ``engine_with`` and ``write_idx_dataset`` come from ``core.testing``,
-which trainpad installs as a pytest plugin.
+The fixture ``engine_with`` comes from ``trainpad.testing``, which ``conftest.py`` turns
+on with ``pytest_plugins = ["trainpad.testing"]``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import importlib.metadata
 import pytest
 
 import trainpad_demo_plugin as demo
-from core.engine import Engine
-from core.testing import gzip_files, write_idx_dataset
-from core.training import TrainConfig
+from trainpad import Engine, TrainConfig
+from trainpad.testing import gzip_files, write_idx_dataset
 
 DEMO_RUN = dict(dataset="fashion-mnist", model="lenet5", optimizer="adam", loss="label-smoothing-ce")
 
@@ -65,7 +64,7 @@ def test_debian_files_are_unpacked_once(tmp_path):
 
 
 def test_missing_files_say_how_to_get_them(engine_with, tmp_path, monkeypatch):
-    from core.errors import TrainpadError
+    from trainpad import TrainpadError
 
     monkeypatch.setenv("TRAINPAD_OFFLINE", "1")
     monkeypatch.setattr(demo, "DEBIAN_DIR", tmp_path / "not-installed")

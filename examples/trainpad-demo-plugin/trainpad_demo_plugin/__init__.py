@@ -17,12 +17,12 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from core import Param, hookimpl
+from trainpad import Param, hookimpl
 
 if TYPE_CHECKING:
     import torch
 
-    from core.engine import Engine
+    from trainpad import Engine
 
 # -- dataset: fashion-mnist ---------------------------------------------------------
 
@@ -75,8 +75,7 @@ def unpack_debian_files(raw: Path, source: Path | None = None) -> list[Path]:
 
 def fashion_mnist(*, root: Path, train: bool) -> "torch.utils.data.Dataset":
     """Fashion-MNIST: 70,000 28x28 grey photos of clothes in 10 classes (Zalando)."""
-    from core.data import DataUnavailable, InMemoryDataset
-    from core.vision import load_torchvision
+    from trainpad import DataUnavailable, InMemoryDataset, load_torchvision
 
     unpack_debian_files(Path(root) / "FashionMNIST" / "raw")
     try:
@@ -215,7 +214,7 @@ def samples_tab(engine: "Engine") -> None:
     """The "Fashion-MNIST" tab: a button that shows a few test images of each class."""
     import gradio as gr
 
-    from core.errors import TrainpadError
+    from trainpad import TrainpadError
 
     gr.Markdown("Ten test images of each Fashion-MNIST class, as the models see them (28x28, grey).")
     button = gr.Button("Show samples")

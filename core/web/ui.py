@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from core.params import Param, ParamError
-from core.sessions import LOCAL_SESSION
+from trainpad.engine.params import Param, ParamError
+from trainpad.web.sessions import LOCAL_SESSION
 
 if TYPE_CHECKING:
     import gradio as gr
 
-    from core.registry import Component
+    from trainpad.engine.registry import Component
 
 log = logging.getLogger("trainpad.ui")
 
@@ -39,13 +39,13 @@ def error(message: str, *, title: str = "Error") -> Exception:
 def user_errors(action: str = "That") -> Iterator[None]:
     """Turn errors into a ``gr.Error`` with a clear message and no stack trace.
 
-    :class:`~core.errors.TrainpadError` and :class:`~core.params.ParamError` carry a
+    :class:`~trainpad.engine.errors.TrainpadError` and :class:`~trainpad.engine.params.ParamError` carry a
     message for the user and show as they are; anything else is logged with its
     traceback and shown as a short message naming the exception type.
     """
     import gradio as gr
 
-    from core.errors import TrainpadError
+    from trainpad.engine.errors import TrainpadError
 
     try:
         yield

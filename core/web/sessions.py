@@ -17,7 +17,6 @@ is told why.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -29,11 +28,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
-    from core.engine import Engine
-    from core.evaluation import Evaluation
-    from core.events import TrainEnd
-    from core.trained import TrainedModel
-    from core.training import TrainingRun
+    from trainpad.engine.engine import Engine
+    from trainpad.engine.evaluation import Evaluation
+    from trainpad.engine.events import TrainEnd
+    from trainpad.engine.trained_model import TrainedModel
+    from trainpad.engine.training import TrainingRun
 
 log = logging.getLogger("trainpad.sessions")
 
@@ -169,8 +168,10 @@ class SessionStore:
     @classmethod
     def from_env(cls, default_model: Callable[[], "TrainedModel | None"] = lambda: None) -> "SessionStore":
         """A store sized by ``TRAINPAD_SESSION_MEMORY_MB`` and ``TRAINPAD_SESSION_IDLE_MINUTES``."""
-        memory_mb = float(os.environ.get("TRAINPAD_SESSION_MEMORY_MB", 1024))
-        idle_minutes = float(os.environ.get("TRAINPAD_SESSION_IDLE_MINUTES", 60))
+        from trainpad import settings
+
+        memory_mb = settings.get("TRAINPAD_SESSION_MEMORY_MB")
+        idle_minutes = settings.get("TRAINPAD_SESSION_IDLE_MINUTES")
         return cls(default_model, budget_bytes=int(memory_mb * 2**20), idle_seconds=idle_minutes * 60)
 
     def get(self, session_id: str | None) -> Session:
@@ -286,7 +287,7 @@ def store_for(engine: "Engine") -> SessionStore:
     """
     store = _STORES.get(engine)
     if store is None:
-        from core.shipped import shipped_loader
+        from trainpad.web.shipped_model import shipped_loader
 
         store = attach_store(engine, SessionStore.from_env(shipped_loader(engine)))
     return store

@@ -14,7 +14,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-    from core.events import StepEnd
+    from trainpad.engine.events import StepEnd
 
 COLUMNS = ("epoch", "value", "split")
 
@@ -35,8 +35,8 @@ class Curves:
         self._count = 0
 
     def add(self, event: Any) -> None:
-        """Record a :class:`~core.events.StepEnd` or :class:`~core.events.EpochEnd` (others are ignored)."""
-        from core.events import EpochEnd, StepEnd
+        """Record a :class:`~trainpad.engine.events.StepEnd` or :class:`~trainpad.engine.events.EpochEnd` (others are ignored)."""
+        from trainpad.engine.events import EpochEnd, StepEnd
 
         if isinstance(event, StepEnd):
             per_epoch = event.steps / max(event.epochs, 1)

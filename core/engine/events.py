@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from core.evaluation import Evaluation
-    from core.trained import TrainedModel
+    from trainpad.engine.evaluation import Evaluation
+    from trainpad.engine.trained_model import TrainedModel
 
 
 @dataclass(frozen=True)

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core.errors import StopTraining
+from trainpad.engine.errors import StopTraining
 
 if TYPE_CHECKING:
-    from core.events import EpochEnd, StepEnd, TrainEnd
-    from core.training import TrainingRun
+    from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
+    from trainpad.engine.training import TrainingRun
 
 
 class Callback:
     """Observes a run.  Subclass it and override what you need.
 
-    Every method receives the :class:`~core.training.TrainingRun` and an event, and
+    Every method receives the :class:`~trainpad.engine.training.TrainingRun` and an event, and
     ``**kwargs`` so that later versions can pass more without breaking you.  An
     exception ends the run with a message naming the callback; raise
     :class:`StopTraining` to end it early and keep the model.

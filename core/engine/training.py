@@ -1,9 +1,9 @@
 """The training loop, the way the PyTorch tutorial teaches it, reporting events.
 
-:class:`TrainingRun` is built by :meth:`core.engine.Engine.build_run`; iterating
-:meth:`TrainingRun.events` trains and yields a :class:`~core.events.StepEnd` per
-batch, an :class:`~core.events.EpochEnd` per epoch and one
-:class:`~core.events.TrainEnd`.  :meth:`TrainingRun.stop` (from any thread) ends it
+:class:`TrainingRun` is built by :meth:`trainpad.engine.engine.Engine.build_run`; iterating
+:meth:`TrainingRun.events` trains and yields a :class:`~trainpad.engine.events.StepEnd` per
+batch, an :class:`~trainpad.engine.events.EpochEnd` per epoch and one
+:class:`~trainpad.engine.events.TrainEnd`.  :meth:`TrainingRun.stop` (from any thread) ends it
 at the next batch; closing the generator does the same.  Either way the model
 trained so far is kept.
 """
@@ -21,15 +21,15 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from core.callbacks import Callback, StopTraining
-from core.config import RUN_PARAMS, SCHEDULES, TrainConfig  # noqa: F401  (their home; imported from here too)
-from core.errors import ComponentError, blame
-from core.evaluation import Evaluation, evaluate
-from core.events import EpochEnd, StepEnd, TrainEnd
-from core.trained import TrainedModel
+from trainpad.engine.callbacks import Callback, StopTraining
+from trainpad.engine.config import RUN_PARAMS, SCHEDULES, TrainConfig  # noqa: F401  (their home; imported from here too)
+from trainpad.engine.errors import ComponentError, blame
+from trainpad.engine.evaluation import Evaluation, evaluate
+from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
+from trainpad.engine.trained_model import TrainedModel
 
 if TYPE_CHECKING:
-    from core.distributed import DistContext
+    from trainpad.runtime.distributed import DistContext
 
 #: A loss this many times above what guessing uniformly would give ends the run.
 DIVERGENCE_FACTOR = 10.0
@@ -49,7 +49,7 @@ def make_scheduler(name: str, optimizer: torch.optim.Optimizer, total_steps: int
 
 @dataclass
 class RunParts:
-    """The built pieces of a run; :meth:`core.engine.Engine.build_run` makes them."""
+    """The built pieces of a run; :meth:`trainpad.engine.engine.Engine.build_run` makes them."""
 
     config: TrainConfig
     model: nn.Module
@@ -64,7 +64,7 @@ class RunParts:
     to_probs: Callable[[torch.Tensor], torch.Tensor]
     callbacks: list[tuple[str, Callback]] = field(default_factory=list)
     epochs_before: int = 0
-    #: this process's part in a torchrun run (see :mod:`core.distributed`); ``None`` alone
+    #: this process's part in a torchrun run (see :mod:`trainpad.runtime.distributed`); ``None`` alone
     distributed: "DistContext | None" = None
     #: a sampler whose ``set_epoch(epoch)`` reshuffles it before each epoch (a ``DistributedSampler``)
     train_sampler: Any = None

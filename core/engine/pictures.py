@@ -9,7 +9,6 @@ and a blank picture is reported as such instead of being guessed at.
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,8 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
-from core.errors import TrainpadError
+from trainpad import settings
+from trainpad.engine.errors import TrainpadError
 
 #: Ink fainter than this fraction of full contrast is treated as background.
 INK_THRESHOLD = 0.2
@@ -39,7 +39,7 @@ class BlankImage(TrainpadError, ValueError):
 
 def max_pixels() -> int:
     """The largest picture accepted, in pixels (``TRAINPAD_MAX_IMAGE_PIXELS``, default 16 megapixels)."""
-    return int(os.environ.get("TRAINPAD_MAX_IMAGE_PIXELS", 4096 * 4096))
+    return settings.get("TRAINPAD_MAX_IMAGE_PIXELS")
 
 
 @dataclass(frozen=True)

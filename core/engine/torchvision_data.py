@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from core.data import DataUnavailable, load_decoded, offline
+from trainpad import settings
+from trainpad.engine.data import DataUnavailable, load_decoded
 
 
 def load_torchvision(name: str, root: Path, *, train: bool, files: Sequence[str]) -> Any:
@@ -28,7 +29,7 @@ def load_torchvision(name: str, root: Path, *, train: bool, files: Sequence[str]
         return cls(str(root), train=train, download=False)
     except RuntimeError:
         pass  # not there yet
-    if not offline():
+    if not settings.offline():
         try:
             return cls(str(root), train=train, download=True)
         except Exception as exc:  # no network, a proxy, a full disk...
@@ -49,7 +50,7 @@ def load_torchvision_tensors(name: str, root: Path, *, train: bool, files: Seque
     """``(images, targets)`` of a torchvision dataset that has ``.data`` and ``.targets``.
 
     The first call decodes through :func:`load_torchvision` (downloading when allowed)
-    and caches the tensors (see :func:`core.data.load_decoded`); later calls read the
+    and caches the tensors (see :func:`trainpad.engine.data.load_decoded`); later calls read the
     cache while ``split_files`` (this split's raw files) are unchanged.
 
     :param files: all the dataset's raw files, named in the message when they are missing.

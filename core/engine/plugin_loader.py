@@ -22,7 +22,6 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import logging
-import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from typing import Any, Callable, Iterable
 
 import pluggy
 
-from core import hookspecs
+from trainpad import hookspecs, settings
 
 log = logging.getLogger("trainpad.plugins")
 
@@ -40,16 +39,16 @@ PROJECT = "trainpad"
 #: Built-in plugins: module names, registered after third-party ones so that
 #: they are called first and win any clash of names.
 DEFAULT_PLUGINS: tuple[str, ...] = (
-    "plugins.mnist",
-    "plugins.mnist_cnn",
-    "plugins.sgd",
-    "plugins.adamw",
-    "plugins.nll",
-    "plugins.csv_log",
-    "plugins.train_tab",
-    "plugins.evaluate_tab",
-    "plugins.predict_tab",
-    "plugins.plugins_tab",
+    "trainpad.plugins.mnist",
+    "trainpad.plugins.mnist_cnn",
+    "trainpad.plugins.sgd",
+    "trainpad.plugins.adamw",
+    "trainpad.plugins.nll",
+    "trainpad.plugins.csv_log",
+    "trainpad.plugins.train_tab",
+    "trainpad.plugins.evaluate_tab",
+    "trainpad.plugins.predict_tab",
+    "trainpad.plugins.plugins_tab",
 )
 
 
@@ -84,19 +83,6 @@ class PluginInfo:
         return {**self.__dict__, "hooks": list(self.hooks)}
 
 
-def env_flag(name: str) -> bool:
-    """Whether the environment variable ``name`` is set to ``1``, ``true``, ``yes`` or ``on``."""
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str) -> list[str] | None:
-    """A comma-separated setting: ``None`` when unset, ``[]`` when empty."""
-    value = os.environ.get(name)
-    if value is None:
-        return None
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
 def normalize(name: str) -> str:
     """A distribution name the way pip compares them: ``Trainpad_Demo.Plugin`` -> ``trainpad-demo-plugin``."""
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -127,7 +113,7 @@ class PluginLoader:
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
         self.infos: dict[str, PluginInfo] = {}
-        self.strict = env_flag("TRAINPAD_STRICT_PLUGINS")
+        self.strict = settings.get("TRAINPAD_STRICT_PLUGINS")
         self.trace = pm.trace.root.get("load")
 
     def fail(self, name: str, reason: str, exc: BaseException | None = None, *, plugin: Any = None) -> None:
@@ -145,17 +131,17 @@ class PluginLoader:
 
     def load(self, *, entrypoints: bool = True, builtins: Iterable[str] = DEFAULT_PLUGINS) -> None:
         """Register the entry-point plugins, then the built-ins (which are therefore called first)."""
-        if env_flag("TRAINPAD_TRACE_PLUGINS"):
+        if settings.get("TRAINPAD_TRACE_PLUGINS"):
             # A lambda, so that the writer follows sys.stderr when it is replaced (pytest's capture).
             self.pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
             self.pm.enable_tracing()
         builtins = tuple(builtins)
-        blocked = set(env_list("TRAINPAD_DISABLE_PLUGINS") or [])
+        blocked = set(settings.get("TRAINPAD_DISABLE_PLUGINS"))
         for name in sorted(blocked):
             self.pm.set_blocked(name)
         if entrypoints:
             reserved = {module_name.rsplit(".", 1)[-1] for module_name in builtins}
-            self._load_entry_points(_entry_points(), blocked, env_list("TRAINPAD_LOAD_PLUGINS"), reserved)
+            self._load_entry_points(_entry_points(), blocked, settings.get("TRAINPAD_LOAD_PLUGINS"), reserved)
         for module_name in builtins:
             name = module_name.rsplit(".", 1)[-1]
             if name in blocked:
@@ -235,7 +221,7 @@ class PluginLoader:
             )
         info.hooks = sorted(hc.name for hc in callers if hc.has_spec())
         if info.builtin and info.version is None:
-            from core import __version__
+            from trainpad import __version__
 
             info.version = __version__
         where = "built-in" if info.builtin else f"{info.dist} {info.version}" if info.dist else "plugin"

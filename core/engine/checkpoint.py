@@ -20,11 +20,12 @@ from typing import IO, TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from core.errors import CheckpointError
+from trainpad import settings
+from trainpad.engine.errors import CheckpointError
 
 if TYPE_CHECKING:
-    from core.registry import Registry
-    from core.trained import TrainedModel
+    from trainpad.engine.registry import Registry
+    from trainpad.engine.trained_model import TrainedModel
 
 FORMAT = "trainpad.checkpoint"
 VERSION = 1
@@ -32,7 +33,7 @@ VERSION = 1
 
 def max_checkpoint_bytes() -> int:
     """The largest checkpoint accepted (``TRAINPAD_MAX_CHECKPOINT_MB``, default 50 MB)."""
-    return int(float(os.environ.get("TRAINPAD_MAX_CHECKPOINT_MB", 50)) * 1024 * 1024)
+    return int(settings.get("TRAINPAD_MAX_CHECKPOINT_MB") * 1024 * 1024)
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -140,10 +141,10 @@ def load_checkpoint(
 
     :raises CheckpointError: for any refusal, saying what was wrong.
     """
-    from core.errors import ComponentError
-    from core.params import ParamError
-    from core.registry import UnknownComponent
-    from core.trained import TrainedModel
+    from trainpad.engine.errors import ComponentError
+    from trainpad.engine.params import ParamError
+    from trainpad.engine.registry import UnknownComponent
+    from trainpad.engine.trained_model import TrainedModel
 
     payload = read_payload(source)
     spec = payload["spec"]

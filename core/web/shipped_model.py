@@ -11,28 +11,28 @@ session that has not trained or loaded a model of its own.
 
 from __future__ import annotations
 
+import importlib
 import logging
-import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from trainpad import settings
+
 if TYPE_CHECKING:
-    from core.engine import Engine
-    from core.trained import TrainedModel
+    from trainpad.engine.engine import Engine
+    from trainpad.engine.trained_model import TrainedModel
 
 log = logging.getLogger("trainpad.shipped")
 
-#: The checkpoint in the repository.
-PRETRAINED = Path(__file__).resolve().parent.parent / "plugins" / "pretrained" / "mnist-cnn.pt"
+#: The checkpoint shipped in the package (``plugins/pretrained/`` in the repository).
+PRETRAINED = Path(importlib.import_module("trainpad.plugins").__file__).resolve().parent / "pretrained" / "mnist-cnn.pt"
 
 
 def pretrained_path() -> Path | None:
     """``TRAINPAD_PRETRAINED`` if set (empty: none), else the shipped checkpoint."""
-    value = os.environ.get("TRAINPAD_PRETRAINED")
-    if value is None:
-        return PRETRAINED
-    return Path(value).expanduser() if value.strip() else None
+    value = settings.get("TRAINPAD_PRETRAINED")
+    return {"shipped": PRETRAINED, "none": None}.get(value, value) if isinstance(value, str) else value
 
 
 def shipped_loader(engine: "Engine", path: Path | None = None) -> Callable[[], "TrainedModel | None"]:
@@ -54,8 +54,8 @@ def shipped_loader(engine: "Engine", path: Path | None = None) -> Callable[[], "
 
 
 def _load(engine: "Engine", path: Path | None) -> "TrainedModel | None":
-    from core.checkpoint import load_checkpoint
-    from core.errors import TrainpadError
+    from trainpad.engine.checkpoint import load_checkpoint
+    from trainpad.engine.errors import TrainpadError
 
     if path is None:
         return None

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 if TYPE_CHECKING:
     import pandas as pd
 
-    from core.engine import Engine
-    from core.events import EpochEnd, StepEnd, TrainEnd
-    from core.params import Param
-    from core.sessions import Session, SessionStore
-    from core.training import TrainConfig, TrainingRun
+    from trainpad.engine.engine import Engine
+    from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
+    from trainpad.engine.params import Param
+    from trainpad.web.sessions import Session, SessionStore
+    from trainpad.engine.training import TrainConfig, TrainingRun
 
 
 #: Seconds between two updates of the page while training (the run itself never waits).
@@ -32,15 +32,15 @@ LOG_LINES = 200
 
 def max_training_runs() -> int:
     """How many runs may train at once in this process (``TRAINPAD_MAX_TRAINING_RUNS``, default 1)."""
-    from core.limits import limits
+    from trainpad.web.limits import limits
 
     return limits().max_training_runs
 
 
 def server_run_params() -> tuple["Param", ...]:
     """The run settings a web user may choose: the engine's, with the server's caps
-    (epochs, batch size, training samples: see :mod:`core.limits`)."""
-    from core.limits import limits
+    (epochs, batch size, training samples: see :mod:`trainpad.web.limits`)."""
+    from trainpad.web.limits import limits
 
     return limits().run_params()
 
@@ -95,8 +95,8 @@ STARTING_SAMPLES = 1000
 
 def starting_point(run: "TrainingRun") -> Any:
     """The run's model on (the start of) its test split before any step, so test curves start at epoch 0."""
-    from core.data import make_loader, take
-    from core.evaluation import evaluate
+    from trainpad.engine.data import make_loader, take
+    from trainpad.engine.evaluation import evaluate
 
     p = run.parts
     loader = make_loader(take(p.test_loader.dataset, STARTING_SAMPLES), batch_size=STARTING_SAMPLES, shuffle=False)
@@ -174,9 +174,9 @@ class Trainer:
         params: dict[str, dict[str, Any]],
         settings: dict[str, Any],
     ) -> "TrainConfig":
-        """A :class:`~core.training.TrainConfig` from the form's values (checked by ``build_run``)."""
-        from core.config import TrainConfig
-        from core.ui import error
+        """A :class:`~trainpad.engine.training.TrainConfig` from the form's values (checked by ``build_run``)."""
+        from trainpad.engine.config import TrainConfig
+        from trainpad.web.ui import error
 
         for kind, name in choices.items():  # the API can send anything in place of a dropdown's value
             if not isinstance(name, str) or not name.strip():
@@ -192,7 +192,7 @@ class Trainer:
     def train(self, session_id: str, config: "TrainConfig", *, resume: bool = False) -> Iterator[TrainView]:
         """Train and yield what the page shows, a few times a second at most.
 
-        The run holds one of the server's training slots (:data:`core.limits.TRAINING_SLOTS`)
+        The run holds one of the server's training slots (:data:`trainpad.web.limits.TRAINING_SLOTS`)
         from before its data is loaded until this generator ends, however it ends, so
         cancelled or abandoned runs never add up past ``TRAINPAD_MAX_TRAINING_RUNS``; while
         every slot is taken it waits, saying so.  A run still training after
@@ -200,8 +200,8 @@ class Trainer:
 
         :param resume: carry on training the session's current model.
         """
-        from core.limits import TRAINING_SLOTS, limits
-        from core.ui import error
+        from trainpad.web.limits import TRAINING_SLOTS, limits
+        from trainpad.web.ui import error
 
         session = self.store.get(session_id)
         if session.training:
@@ -218,9 +218,9 @@ class Trainer:
             TRAINING_SLOTS.release()
 
     def _train(self, session_id: str, config: "TrainConfig", *, resume: bool, max_seconds: float) -> Iterator[TrainView]:
-        from core.limits import time_limit_message
-        from core.curves import Curves
-        from core.ui import error, user_errors
+        from trainpad.web.limits import time_limit_message
+        from trainpad.web.plots import Curves
+        from trainpad.web.ui import error, user_errors
 
         session = self.store.get(session_id)
         with session.lock:
@@ -293,8 +293,8 @@ class Trainer:
 
     def _finish(self, session: "Session", run: "TrainingRun", record: RunRecord, end: "TrainEnd | None") -> None:
         """Adopt the run's model and write its checkpoint, once, whichever way the run ended."""
-        from core.checkpoint import save_checkpoint
-        from core.errors import CheckpointError
+        from trainpad.engine.checkpoint import save_checkpoint
+        from trainpad.engine.errors import CheckpointError
 
         with session.lock:
             if session.run is not run or session.idle.is_set():
@@ -366,7 +366,7 @@ class Trainer:
         desc: str = "",
         idle_status: str = "",
     ) -> TrainView:
-        from core.curves import empty_frame
+        from trainpad.web.plots import empty_frame
 
         if record is None:
             return TrainView(idle_status or "Choose the components and settings, then **Start**.", empty_frame(), empty_frame(), current=session.describe())
@@ -387,8 +387,8 @@ class Trainer:
 
     def load(self, session_id: str, path: str | Path | None) -> str:
         """Make an uploaded checkpoint the session's current model; returns its description."""
-        from core.checkpoint import load_checkpoint
-        from core.ui import error, user_errors
+        from trainpad.engine.checkpoint import load_checkpoint
+        from trainpad.web.ui import error, user_errors
 
         if not path:
             raise error("Choose a checkpoint file (.pt) to load.")
@@ -403,7 +403,7 @@ class Trainer:
 
     def reset(self, session_id: str) -> str:
         """Go back to the shipped model."""
-        from core.ui import error
+        from trainpad.web.ui import error
 
         session = self.store.get(session_id)
         if session.training:

@@ -2,14 +2,14 @@
 
 ``trainpad train`` runs unchanged under torchrun, on one machine or several::
 
-    torchrun --nproc-per-node 2 -m core.cli train --batch-size 64
+    torchrun --nproc-per-node 2 -m trainpad.cli train --batch-size 64
     torchrun --nproc-per-node 2 "$(which trainpad)" train --batch-size 64
 
 torchrun starts one process per device and tells each its place through the
 environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``).
 :func:`setup` reads it and joins the process group: NCCL on CUDA (each process on
 the GPU ``cuda:LOCAL_RANK``), Gloo on the CPU.  Then :meth:`Engine.build_run
-<core.engine.Engine.build_run>`, given the :class:`DistContext`, wraps the model in
+<trainpad.engine.engine.Engine.build_run>`, given the :class:`DistContext`, wraps the model in
 ``DistributedDataParallel``, shards the training data with a seeded
 ``DistributedSampler`` (``set_epoch`` before each epoch) and the test data without
 padding, and the training loop averages the metrics across the processes.  Only rank 0
@@ -18,7 +18,7 @@ runs the callbacks (the CSV log), draws the progress bar and writes the checkpoi
 What every process agrees on, once per step, is the batch's loss averaged over all
 processes (the loss of the global batch: what the divergence check and the progress
 bar use) and whether to stop (Ctrl-C, ``--stop-file``, a callback's
-:class:`~core.errors.StopTraining` on rank 0).  That is one all-reduce of two numbers
+:class:`~trainpad.engine.errors.StopTraining` on rank 0).  That is one all-reduce of two numbers
 per step, before the backward pass, so that no process leaves the loop alone and
 leaves the others waiting.
 
@@ -34,39 +34,27 @@ torchrun's summary.  A process whose collective fails because a peer died says s
 line (:class:`PeerFailed`) instead of a traceback.  A collective waiting for a peer that
 hangs gives up after ``TRAINPAD_DIST_TIMEOUT`` seconds (default 600).
 
-For the web app, :func:`local_devices`, :func:`can_launch_local` and :func:`launch_local`
-start such a run on this machine's GPUs as a child process and follow its events.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import signal
-import subprocess
-import sys
-import tempfile
-import time
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.utils.data import Dataset, DistributedSampler, Sampler
 
-from core.errors import ConfigError, TrainpadError
+from trainpad import settings
+from trainpad.engine.errors import ConfigError, TrainpadError
 
 if TYPE_CHECKING:
-    from core.evaluation import Evaluation
-    from core.events import EpochEnd, StepEnd, TrainEnd
-    from core.config import TrainConfig
+    from trainpad.engine.evaluation import Evaluation
 
-#: Seconds a collective waits for the other processes before failing.
-DEFAULT_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -118,14 +106,7 @@ def rank_prefix(environ: Mapping[str, str] | None = None) -> str:
 
 def timeout_seconds() -> float:
     """``TRAINPAD_DIST_TIMEOUT`` (seconds a collective waits), default 600."""
-    value = os.environ.get("TRAINPAD_DIST_TIMEOUT", "")
-    try:
-        seconds = float(value) if value.strip() else DEFAULT_TIMEOUT
-    except ValueError:
-        raise ConfigError(f"TRAINPAD_DIST_TIMEOUT must be a number of seconds, got {value!r}") from None
-    if not seconds > 0:
-        raise ConfigError(f"TRAINPAD_DIST_TIMEOUT must be positive, got {value!r}")
-    return seconds
+    return settings.get("TRAINPAD_DIST_TIMEOUT")
 
 
 def device_for(name: str, env: DistEnv) -> torch.device:
@@ -133,7 +114,7 @@ def device_for(name: str, env: DistEnv) -> torch.device:
 
     :raises ConfigError: MPS (no distributed backend), or fewer GPUs than processes.
     """
-    from core.device import resolve_device
+    from trainpad.runtime.device import resolve_device
 
     try:
         device = resolve_device(name)
@@ -198,7 +179,7 @@ class DistContext:
         """
         from torch.nn.parallel import DistributedDataParallel
 
-        if os.environ.get("TRAINPAD_SYNC_BATCHNORM", "").strip().lower() in {"1", "true", "yes", "on"}:
+        if settings.get("TRAINPAD_SYNC_BATCHNORM"):
             if self.device.type != "cuda":
                 raise ConfigError("TRAINPAD_SYNC_BATCHNORM needs CUDA: PyTorch's SyncBatchNorm does not run on the CPU")
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -254,7 +235,7 @@ class DistContext:
         Loss and accuracy are over all samples, the confusion matrix is summed; the
         mistakes (rank-local indices) are dropped.
         """
-        from core.evaluation import Evaluation
+        from trainpad.engine.evaluation import Evaluation
 
         confusion = evaluation.confusion
         packed = torch.cat([
@@ -362,186 +343,3 @@ def record_error(exc: BaseException) -> None:
         ErrorHandler().record_exception(exc)
     except Exception:  # the summary is a nicety; the error itself is printed anyway
         pass
-
-
-# -- starting a run on this machine's devices (the web app's option) --------------------
-
-
-def local_devices() -> list[torch.device]:
-    """The GPUs of this machine, one per process of a local distributed run.
-
-    Empty on a machine without CUDA (a CPU Space, a Mac): no distributed option there.
-    Does not initialise CUDA in this process (safe before forking).
-    """
-    if not torch.cuda.is_available():
-        return []
-    return [torch.device("cuda", i) for i in range(torch.cuda.device_count())]
-
-
-def can_launch_local() -> bool:
-    """Whether to offer a distributed run: this machine has two GPUs or more."""
-    return len(local_devices()) >= 2
-
-
-def train_args(
-    config: "TrainConfig",
-    *,
-    output: str | os.PathLike[str],
-    data_dir: str | os.PathLike[str] | None = None,
-    resume: str | os.PathLike[str] | None = None,
-) -> list[str]:
-    """The ``trainpad train`` flags that run ``config`` and save to ``output``."""
-    args = [
-        "--dataset", config.dataset, "--model", config.model, "--optimizer", config.optimizer, "--loss", config.loss,
-    ]
-    for name, value in config.settings().items():
-        args += [f"--{name.replace('_', '-')}", str(value)]
-    for kind, values in sorted(config.params.items()):
-        for name, value in sorted(values.items()):
-            args += [f"--{kind}-{name.replace('_', '-')}", str(value)]
-    args += ["--output", str(output)]
-    if data_dir is not None:
-        args += ["--data-dir", str(data_dir)]
-    if resume is not None:
-        args += ["--resume", str(resume)]
-    return args
-
-
-class LaunchFailed(TrainpadError):
-    """A local distributed run ended without finishing; the message holds its log's end."""
-
-
-class LocalRun:
-    """A distributed training run in a child ``torchrun``, followed through its events file.
-
-    Made by :func:`launch_local`.  Iterate :meth:`events` for the run's
-    :class:`~core.events.StepEnd` and :class:`~core.events.EpochEnd` (rank 0's, with
-    the metrics averaged over the processes) and a final :class:`~core.events.TrainEnd`
-    (``trained`` is ``None``: load :attr:`checkpoint` with
-    :func:`core.checkpoint.load_checkpoint`).  :meth:`stop` ends it after the current
-    batch, keeping the model; :meth:`kill` ends it at once.
-    """
-
-    def __init__(self, process: subprocess.Popen, *, workdir: Path, checkpoint: Path, nproc: int) -> None:
-        self.process = process
-        self.workdir = workdir
-        self.checkpoint = checkpoint
-        self.nproc = nproc
-        self.events_path = workdir / "events.jsonl"
-        self.stop_path = workdir / "stop"
-        self.log_path = workdir / "log.txt"
-        self.result: "TrainEnd | None" = None
-
-    def stop(self) -> None:
-        """Ask every process to stop after the current batch; rank 0 still saves the model."""
-        self.stop_path.touch()
-
-    def kill(self) -> None:
-        """End torchrun and its processes now (nothing is saved)."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-    def log(self) -> str:
-        """Everything torchrun and the processes printed (progress, errors)."""
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def events(self, *, poll: float = 0.1) -> Iterator["StepEnd | EpochEnd | TrainEnd"]:
-        """The run's events as they come, ending with its :class:`~core.events.TrainEnd`.
-
-        :raises LaunchFailed: the run ended without a ``TrainEnd`` (a process failed).
-        """
-        from core.events import EpochEnd, StepEnd, TrainEnd
-
-        history: list[EpochEnd] = []
-        buffer = ""
-        with contextlib.ExitStack() as stack:
-            handle: IO[str] | None = None
-            while True:
-                exited = self.process.poll() is not None
-                if handle is None and self.events_path.exists():
-                    handle = stack.enter_context(self.events_path.open())
-                chunk = handle.read() if handle is not None else ""
-                buffer += chunk
-                *lines, buffer = buffer.split("\n")
-                for line in lines:
-                    if not line.strip():
-                        continue
-                    record = json.loads(line)
-                    kind = record.pop("event")
-                    if kind == "step":
-                        yield StepEnd(**record)
-                    elif kind == "epoch":
-                        history.append(EpochEnd(**record))
-                        yield history[-1]
-                    elif kind == "end":
-                        record.pop("checkpoint", None)
-                        record.pop("metrics", None)
-                        self.result = TrainEnd(**record, history=list(history))
-                        self.process.wait()
-                        yield self.result
-                        return
-                if exited and not chunk:
-                    tail = "\n".join(self.log().strip().splitlines()[-15:])
-                    raise LaunchFailed(
-                        f"the distributed run ended (exit status {self.process.returncode}) before finishing:\n{tail}"
-                    )
-                if not chunk:
-                    time.sleep(poll)
-
-
-def launch_local(
-    args: Sequence[str],
-    nproc: int | None = None,
-    *,
-    workdir: str | os.PathLike[str] | None = None,
-    env: Mapping[str, str] | None = None,
-) -> LocalRun:
-    """Start ``trainpad train ARGS`` under ``torchrun --standalone`` with ``nproc`` processes.
-
-    :param args: ``trainpad train`` flags, e.g. from :func:`train_args`; they must name
-        ``--output``.  ``--events`` and ``--stop-file`` are added.
-    :param nproc: processes (default: one per GPU of :func:`local_devices`).
-    :param workdir: where the events file, stop file and log go (default: a new temporary folder).
-    :param env: extra environment variables for the processes.
-    :raises ConfigError: fewer than two processes, or no ``--output``.
-    """
-    nproc = nproc if nproc is not None else len(local_devices())
-    if nproc < 2:
-        raise ConfigError(f"a distributed run needs at least 2 processes, got {nproc}")
-    args = [str(a) for a in args]
-    flags = [a.split("=", 1)[0] for a in args]
-    if "--output" not in flags and "-o" not in flags:
-        raise ConfigError("launch_local needs --output: the checkpoint's path")
-    index = max(i for i, f in enumerate(flags) if f in ("--output", "-o"))
-    checkpoint = Path(args[index].split("=", 1)[1] if "=" in args[index] else args[index + 1])
-    folder = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="trainpad-dist-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-        "-m", "core.cli", "train", *args,
-        "--events", str(folder / "events.jsonl"), "--stop-file", str(folder / "stop"), "--quiet",
-    ]
-    for stale in ("events.jsonl", "stop"):
-        (folder / stale).unlink(missing_ok=True)
-    # The processes import trainpad from where this module came, installed or not.
-    project = str(Path(__file__).resolve().parent.parent)
-    python_path = os.pathsep.join(p for p in (project, os.environ.get("PYTHONPATH", "")) if p)
-    with (folder / "log.txt").open("w") as log:
-        process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": python_path, **(env or {})}, start_new_session=True,
-        )
-    return LocalRun(process, workdir=folder, checkpoint=checkpoint, nproc=nproc)
-
-
-__all__ = [
-    "DistContext", "DistEnv", "LaunchFailed", "LocalRun", "PeerFailed", "ShardSampler", "can_launch_local", "detect",
-    "launch_local", "local_devices", "peer_failure", "rank_prefix", "record_error", "setup", "timeout_seconds", "train_args",
-]

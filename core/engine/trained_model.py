@@ -13,7 +13,7 @@ from torch import nn
 class TrainedModel:
     """A model in eval mode, with the settings that made it.
 
-    Training runs produce one, :func:`core.checkpoint.load_checkpoint` rebuilds one,
+    Training runs produce one, :func:`trainpad.engine.checkpoint.load_checkpoint` rebuilds one,
     and evaluation and prediction take one.
 
     :param spec: per kind, ``{"name", "plugin", "params"}`` for the dataset, model,

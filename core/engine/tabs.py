@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
-    from core.engine import Engine
+    from trainpad.engine.engine import Engine
 
 
 class RegisterTab(Protocol):

@@ -48,7 +48,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError
+from trainpad import settings
 
 #: ``mallopt`` parameter numbers from glibc's ``malloc.h``.
 M_TRIM_THRESHOLD = -1
@@ -57,10 +57,6 @@ M_MMAP_MAX = -4
 TRIM_THRESHOLD_BYTES = 1 << 30
 
 _applied: dict[str, Any] | None = None
-
-
-def _env_off(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"0", "false", "no", "off"}
 
 
 def cgroup_cpu_limit(root: Path = Path("/sys/fs/cgroup")) -> float | None:
@@ -94,22 +90,15 @@ def usable_cpus() -> int:
     return max(1, count)
 
 
-def _explicit_threads() -> bool:
-    return os.environ.get("TRAINPAD_THREADS", "").strip().lower() not in {"", "auto"}
-
-
 def choose_threads() -> int | None:
     """``TRAINPAD_THREADS`` when set, else the usable CPUs when fewer than the machine's.
 
     ``None`` means torch's own default (its physical cores) is already right: nothing
     restricts this process to fewer CPUs than the machine has.
     """
-    env = os.environ.get("TRAINPAD_THREADS", "").strip()
-    if env and env.lower() != "auto":
-        try:
-            return max(1, int(env))
-        except ValueError:
-            raise ConfigError(f"TRAINPAD_THREADS must be a whole number or 'auto', not {env!r}") from None
+    chosen = settings.get("TRAINPAD_THREADS")
+    if chosen is not None:
+        return chosen
     threads = usable_cpus()
     if "torch" in sys.modules:  # torch's default is the physical cores
         return min(threads, sys.modules["torch"].get_num_threads())
@@ -158,14 +147,10 @@ def choose_wait_policy(*, shared: bool = False) -> str | None:
     ``default``; with ``auto`` (or unset) it is ``PASSIVE`` for a ``shared`` process or
     a busy machine (:func:`machine_busy`), else OpenMP's own.
     """
-    value = os.environ.get("TRAINPAD_OMP_WAIT_POLICY", "").strip().upper()
-    if value in {"", "AUTO"}:
+    value = settings.get("TRAINPAD_OMP_WAIT_POLICY")
+    if value == "auto":
         return "PASSIVE" if shared or machine_busy() else None
-    if value in {"DEFAULT", "NONE"}:
-        return None
-    if value not in {"PASSIVE", "ACTIVE"}:
-        raise ConfigError(f"TRAINPAD_OMP_WAIT_POLICY must be auto, passive, active or default, not {value.lower()!r}")
-    return value
+    return None if value == "default" else value.upper()
 
 
 def tune_malloc() -> bool:
@@ -202,12 +187,13 @@ def apply_runtime_settings(*, shared: bool = False, force: bool = False) -> dict
     if _applied is not None and not force:
         return _applied
     threads = choose_threads()
+    explicit = settings.get("TRAINPAD_THREADS") is not None
     if "torch" in sys.modules:
         torch = sys.modules["torch"]
         if threads is not None and torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
         threads, how = torch.get_num_threads(), "torch.set_num_threads"
-    elif threads is not None and ("OMP_NUM_THREADS" not in os.environ or _explicit_threads()):
+    elif threads is not None and ("OMP_NUM_THREADS" not in os.environ or explicit):
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[var] = str(threads)
         how = "OMP_NUM_THREADS"
@@ -222,7 +208,7 @@ def apply_runtime_settings(*, shared: bool = False, force: bool = False) -> dict
             wait = f"{os.environ['OMP_WAIT_POLICY']} (OMP_WAIT_POLICY was set)"
         else:
             os.environ["OMP_WAIT_POLICY"] = wait
-    malloc = False if _env_off("TRAINPAD_MALLOC_TUNING") else tune_malloc()
+    malloc = tune_malloc() if settings.get("TRAINPAD_MALLOC_TUNING") else False
     _applied = {"threads": threads, "threads_via": how, "omp_wait_policy": wait or "default", "malloc_tuned": malloc}
     return _applied
 

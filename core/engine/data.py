@@ -22,7 +22,8 @@ from typing import Callable, Sequence
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
-from core.errors import TrainpadError
+from trainpad import settings
+from trainpad.engine.errors import TrainpadError
 
 
 class DataUnavailable(TrainpadError, RuntimeError):
@@ -31,25 +32,12 @@ class DataUnavailable(TrainpadError, RuntimeError):
 
 def default_data_dir() -> Path:
     """``TRAINPAD_DATA_DIR``, else a per-user cache folder (``$XDG_CACHE_HOME/trainpad/data``)."""
-    env = os.environ.get("TRAINPAD_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "trainpad" / "data"
-
-
-def offline() -> bool:
-    """``TRAINPAD_OFFLINE=1`` (or ``HF_HUB_OFFLINE=1``): never try to download."""
-    return any(os.environ.get(v, "").lower() in {"1", "true", "yes"} for v in ("TRAINPAD_OFFLINE", "HF_HUB_OFFLINE"))
+    return settings.data_dir()
 
 
 def default_cache_dir() -> Path:
     """``TRAINPAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/trainpad`` (``~/.cache/trainpad``)."""
-    env = os.environ.get("TRAINPAD_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "trainpad"
+    return settings.cache_dir()
 
 
 #: Written into every decoded-cache file; a file without it is not ours.
@@ -151,7 +139,7 @@ def load_decoded(
 
     :param decode: returns named tensors; it may download ``sources`` first.
     """
-    enabled = os.environ.get("TRAINPAD_DATA_CACHE", "").strip().lower() not in {"0", "false", "no", "off"}
+    enabled = settings.get("TRAINPAD_DATA_CACHE")
     paths = decoded_cache_paths(folder, key)
     if enabled:
         try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
-from core.params import Param, params_for, validate_params
+from trainpad.engine.params import Param, params_for, validate_params
 
 #: Kinds of component, and the factory arguments that are context, not hyperparameters.
 KINDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -83,7 +83,7 @@ class Component:
         return {p.name: p.default for p in self.params}
 
     def validate(self, values: Mapping[str, Any] | None) -> dict[str, Any]:
-        """Validated hyperparameters, defaults filled in; raises :class:`~core.params.ParamError`."""
+        """Validated hyperparameters, defaults filled in; raises :class:`~trainpad.engine.params.ParamError`."""
         return validate_params(self.params, values, owner=self.label)
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,7 +123,7 @@ def make_component(
     try:
         declared = tuple(params)
         if not all(isinstance(p, Param) for p in declared):
-            raise TypeError("params must be a list of core.Param")
+            raise TypeError("params must be a list of trainpad.Param")
         described = params_for(factory, declared, context=KINDS[kind])
     except (TypeError, ValueError) as exc:
         raise RegistrationError(f"{where}: {exc}") from None

@@ -9,51 +9,27 @@ happens*: a run holds a slot from before its data is loaded until its generator 
 finished (``finally``), so runs that were cancelled or whose browser went away can
 never pile up beyond the cap, whatever Gradio's queue thinks.
 
-=============================  ===========  ============================================
-Environment variable           Default      Meaning
-=============================  ===========  ============================================
-TRAINPAD_MAX_TRAINING_RUNS     1            runs training at once; later ones wait
-TRAINPAD_MAX_EPOCHS            20           epochs per run
-TRAINPAD_MAX_BATCH_SIZE        1024         samples per step
-TRAINPAD_MAX_TRAIN_SAMPLES     60000        training samples per run (0 asks for all,
-                                            up to this)
-TRAINPAD_MAX_EVAL_SAMPLES      10000        test images per evaluation
-TRAINPAD_MAX_RUN_SECONDS       900          a run still training after this long stops,
-                                            keeping what it learned
-=============================  ===========  ============================================
+The caps are ``TRAINPAD_MAX_*`` settings (:mod:`trainpad.settings`, ``docs/settings.md``).
 """
 
 from __future__ import annotations
 
-import math
-import os
 import threading
 from dataclasses import dataclass, replace
 from typing import Any
 
-from core.params import Param, ParamError
+from trainpad import settings
+from trainpad.engine.params import Param, ParamError
 
-#: ``(environment variable, default)`` of each limit.
-ENV: dict[str, tuple[str, float]] = {
-    "max_training_runs": ("TRAINPAD_MAX_TRAINING_RUNS", 1),
-    "max_epochs": ("TRAINPAD_MAX_EPOCHS", 20),
-    "max_batch_size": ("TRAINPAD_MAX_BATCH_SIZE", 1024),
-    "max_train_samples": ("TRAINPAD_MAX_TRAIN_SAMPLES", 60_000),
-    "max_eval_samples": ("TRAINPAD_MAX_EVAL_SAMPLES", 10_000),
-    "max_run_seconds": ("TRAINPAD_MAX_RUN_SECONDS", 900),
+#: The setting (see :mod:`trainpad.settings`) behind each limit.
+ENV: dict[str, str] = {
+    "max_training_runs": "TRAINPAD_MAX_TRAINING_RUNS",
+    "max_epochs": "TRAINPAD_MAX_EPOCHS",
+    "max_batch_size": "TRAINPAD_MAX_BATCH_SIZE",
+    "max_train_samples": "TRAINPAD_MAX_TRAIN_SAMPLES",
+    "max_eval_samples": "TRAINPAD_MAX_EVAL_SAMPLES",
+    "max_run_seconds": "TRAINPAD_MAX_RUN_SECONDS",
 }
-
-
-def _env_number(name: str, default: float, *, minimum: float) -> float:
-    """A positive number from the environment; the default when unset, empty or unreadable."""
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        return default
-    return max(value, minimum) if math.isfinite(value) else default
 
 
 @dataclass(frozen=True)
@@ -70,15 +46,11 @@ class Limits:
     @classmethod
     def from_env(cls) -> "Limits":
         """The limits the environment sets now (read on every call, so a test can change them)."""
-        values: dict[str, Any] = {}
-        for field_name, (env, default) in ENV.items():
-            value = _env_number(env, default, minimum=1)
-            values[field_name] = value if field_name == "max_run_seconds" else int(value)
-        return cls(**values)
+        return cls(**{field_name: settings.get(name) for field_name, name in ENV.items()})
 
     def run_params(self, params: tuple[Param, ...] | None = None) -> tuple[Param, ...]:
         """The run settings a web user may choose: ``params`` (the engine's) with these caps."""
-        from core.config import RUN_PARAMS
+        from trainpad.engine.config import RUN_PARAMS
 
         caps = {"epochs": self.max_epochs, "batch_size": self.max_batch_size, "train_samples": self.max_train_samples}
         return tuple(

@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import pluggy
 
-from core.config import RUN_PARAMS, TrainConfig
-from core.errors import ComponentError, ConfigError, TrainpadError, blame
-from core.params import ParamError
-from core.plugins import PluginError, PluginInfo, env_flag, load_plugins, make_plugin_manager
-from core.registry import KINDS, Component, Registry, RegistrationError, UnknownComponent, make_component
-from core.tabs import Tab
+from trainpad.engine.config import RUN_PARAMS, TrainConfig
+from trainpad.engine.errors import ComponentError, ConfigError, TrainpadError, blame
+from trainpad.engine.params import ParamError
+from trainpad import settings
+from trainpad.engine.plugin_loader import PluginError, PluginInfo, load_plugins, make_plugin_manager
+from trainpad.engine.registry import KINDS, Component, Registry, RegistrationError, UnknownComponent, make_component
+from trainpad.engine.tabs import Tab
 
 # torch (and what needs it) is imported by the methods that train, evaluate or predict:
 # loading the plugins and building the app's forms do not need it, and the app answers
@@ -37,10 +38,10 @@ if TYPE_CHECKING:
     import torch
     from torch.utils.data import Dataset
 
-    from core.distributed import DistContext
-    from core.evaluation import Evaluation
-    from core.trained import TrainedModel
-    from core.training import TrainingRun
+    from trainpad.runtime.distributed import DistContext
+    from trainpad.engine.evaluation import Evaluation
+    from trainpad.engine.trained_model import TrainedModel
+    from trainpad.engine.training import TrainingRun
 
 log = logging.getLogger("trainpad")
 
@@ -103,7 +104,7 @@ class Engine:
         """
         if self._started:
             return self
-        strict = env_flag("TRAINPAD_STRICT_PLUGINS")
+        strict = settings.get("TRAINPAD_STRICT_PLUGINS")
         trace = self.pm.trace.root.get("startup")  # prints only with TRAINPAD_TRACE_PLUGINS=1
         staged: list[Component] = []
         tabs: list[Tab] = []
@@ -141,7 +142,7 @@ class Engine:
             except RegistrationError as exc:
                 if strict:
                     raise PluginError(str(exc)) from exc
-                self._record_failure(component.plugin, str(exc), keep_status=True)
+                self.report_failure(component.plugin, str(exc), keep_status=True)
         tabs.sort(key=lambda tab: tab.plugin not in builtin)
         labels: dict[str, str] = {}
         for tab in tabs:
@@ -154,13 +155,13 @@ class Engine:
                 )
                 if strict:
                     raise PluginError(reason)
-                self._record_failure(tab.plugin, reason, keep_status=True)
+                self.report_failure(tab.plugin, reason, keep_status=True)
                 continue
             labels[tab.label] = tab.plugin
             self.tabs.append(tab)
         self.tabs.sort(key=lambda tab: tab.order)
         for plugin, reason in failed.items():
-            self._record_failure(plugin, reason)
+            self.report_failure(plugin, reason)
         self._started = True
         return self
 
@@ -185,12 +186,17 @@ class Engine:
             else:
                 failed[plugin] = f"{hook_name} raised {type(exc).__name__}: {exc}"
 
-    def _record_failure(self, plugin: str, reason: str, *, keep_status: bool = False) -> None:
+    def report_failure(self, plugin: str, reason: str, *, keep_status: bool = False, exc: BaseException | None = None) -> None:
+        """Record that something of ``plugin``'s failed (shown by ``trainpad plugins`` and the Plugins tab).
+
+        :param keep_status: the plugin still loaded (one component or tab of it was
+            refused); otherwise it is marked ``failed``.
+        """
         info = self.plugins.setdefault(plugin, PluginInfo(plugin))
         if not keep_status:
             info.status = "failed"
         info.error = f"{info.error}; {reason}" if info.error else reason
-        log.warning('Error in plugin "%s": %s', plugin, reason)
+        log.warning('Error in plugin "%s": %s', plugin, reason, exc_info=exc)
 
     # -- components --------------------------------------------------------------
 
@@ -202,11 +208,20 @@ class Engine:
             raise ConfigError(str(exc)) from None
 
     def failed_plugins(self) -> list[PluginInfo]:
+        """Plugins that failed, or that loaded with something of theirs refused."""
         return [info for info in self.plugins.values() if info.status == "failed" or info.error]
+
+    def listing(self) -> dict[str, Any]:
+        """Plugins, components and tabs as JSON-ready data (``trainpad plugins --json``)."""
+        return {
+            "plugins": [info.to_dict() for info in self.plugins.values()],
+            "components": [component.to_dict() for component in self.registry],
+            "tabs": [{"label": tab.label, "order": tab.order, "plugin": tab.plugin} for tab in self.tabs],
+        }
 
     def load_dataset(self, name: str, params: dict[str, Any] | None = None, *, train: bool, root: Path | None = None) -> Dataset:
         """The dataset's split, loaded once and shared (datasets are read-only)."""
-        from core.data import DataUnavailable, default_data_dir
+        from trainpad.engine.data import DataUnavailable, default_data_dir
 
         component = self.component("dataset", name)
         values = self._validate(component, params)
@@ -266,17 +281,17 @@ class Engine:
         :param run_params: the allowed settings (a server narrows the ranges).
         :param callbacks: extra ``(name, Callback)`` pairs, after the registered ones.
         :param distributed: this process's part in a torchrun run (see
-            :func:`core.distributed.setup`): the model is wrapped in DDP, the data
+            :func:`trainpad.runtime.distributed.setup`): the model is wrapped in DDP, the data
             sharded, ``config.batch_size`` is per process, and only rank 0 gets callbacks.
         :raises ConfigError: for settings that do not fit, before anything is trained.
         :raises ComponentError: when a component's factory fails.
         """
         import torch
 
-        from core.data import make_loader, take
-        from core.device import resolve_device
-        from core.trained import TrainedModel
-        from core.training import RunParts, TrainingRun
+        from trainpad.engine.data import make_loader, take
+        from trainpad.runtime.device import resolve_device
+        from trainpad.engine.trained_model import TrainedModel
+        from trainpad.engine.training import RunParts, TrainingRun
 
         try:
             config = config.validated(run_params)
@@ -398,8 +413,8 @@ class Engine:
         batch_size: int = 1000,
     ) -> Evaluation:
         """Evaluate ``trained`` on the test split of the dataset it was trained on."""
-        from core.data import make_loader, take
-        from core.evaluation import evaluate
+        from trainpad.engine.data import make_loader, take
+        from trainpad.engine.evaluation import evaluate
 
         dataset_spec = trained.spec["dataset"]
         test_set = self.load_dataset(
@@ -427,12 +442,12 @@ class Engine:
     def predict(self, trained: TrainedModel, image: Any) -> Prediction:
         """Classify one picture (any size or mode, or a Gradio sketch value).
 
-        :raises core.imaging.BlankImage: nothing is drawn.
-        :raises core.imaging.ImageError: not a readable picture.
+        :raises trainpad.engine.pictures.BlankImage: nothing is drawn.
+        :raises trainpad.engine.pictures.ImageError: not a readable picture.
         """
         import torch
 
-        from core.imaging import prepare
+        from trainpad.engine.pictures import prepare
 
         meta = trained.dataset_meta
         prepared = prepare(

@@ -1,6 +1,6 @@
 """What defines a training run: :class:`TrainConfig` and the run settings' :class:`Param`\\ s.
 
-Kept apart from :mod:`core.training` so that the app can build its forms, and the CLI
+Kept apart from :mod:`trainpad.engine.training` so that the app can build its forms, and the CLI
 its options, without importing torch (see ``docs/benchmarks.md``, start-up).
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.params import Param, validate_params
+from trainpad.engine.params import Param, validate_params
 
 SCHEDULES = ("onecycle", "cosine", "constant")
 
 #: Settings of a run that are not a component's hyperparameters.  The server's
-#: limits (see :mod:`core.limits`) narrow these ranges further.
+#: limits (see :mod:`trainpad.web.limits`) narrow these ranges further.
 RUN_PARAMS: tuple[Param, ...] = (
     Param("epochs", int, 1, min=1, max=1000, help="passes over the training data"),
     Param("batch_size", int, 128, min=1, max=65536, help="samples per optimizer step"),

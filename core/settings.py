@@ -1,0 +1,261 @@
+"""Every ``TRAINPAD_*`` environment variable: its name, type, default and meaning, in one place.
+
+Code reads a setting with :func:`get`, which reads the environment at that moment (so a
+test can change it) and parses it the same way everywhere.  The command line and the web
+app call :func:`check` at start-up: a value that cannot be parsed stops them there, with
+a message naming the variable, the value and what is accepted, instead of surfacing later
+as a traceback or being silently replaced by the default.  An empty value counts as
+unset, except where a setting says otherwise.
+
+``docs/settings.md`` lists them all (``trainpad settings`` prints the same table with the
+values in effect), and a test checks that the code, this module and the docs agree.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from trainpad.engine.errors import ConfigError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class SettingError(ConfigError):
+    """A ``TRAINPAD_*`` variable holds a value that is not accepted; the message says what is."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable.
+
+    :param parse: turns the (non-empty, stripped) text into the value; raises
+        ``ValueError`` for text it does not accept.
+    :param accepts: what ``parse`` accepts, for messages and the docs.
+    :param empty: the value of an empty string; ``None`` makes empty mean unset.
+    """
+
+    name: str
+    section: str
+    default: Any
+    parse: Callable[[str], Any]
+    accepts: str
+    help: str
+    empty: Any = None
+
+    def read(self, environ: Mapping[str, str] | None = None) -> Any:
+        """The value in ``environ`` (default ``os.environ``), parsed.
+
+        :raises SettingError: the text is not accepted.
+        """
+        text = (os.environ if environ is None else environ).get(self.name)
+        if text is None:
+            return self.default
+        if not text.strip():
+            return self.default if self.empty is None else self.empty
+        try:
+            return self.parse(text.strip())
+        except ValueError:
+            shown = text if len(text) <= 40 else text[:40] + "..."
+            raise SettingError(f"{self.name}={shown!r} is not accepted: use {self.accepts}") from None
+
+
+# -- parsers -------------------------------------------------------------------------------
+
+
+def flag(text: str) -> bool:
+    value = text.lower()
+    if value in _TRUE | _FALSE:
+        return value in _TRUE
+    raise ValueError(text)
+
+
+def whole(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = float(text)  # "1e4" and "20.0" are whole numbers too
+        if not value.is_integer() or value < minimum:
+            raise ValueError(text)
+        return int(value)
+
+    return parse
+
+
+def positive(text: str) -> float:
+    value = float(text)
+    if not (value > 0 and value != float("inf")):  # NaN and inf fail here too
+        raise ValueError(text)
+    return value
+
+
+def names(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def choice(*allowed: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text.lower() not in allowed:
+            raise ValueError(text)
+        return text.lower()
+
+    return parse
+
+
+def threads(text: str) -> int | None:
+    return None if text.lower() == "auto" else whole(1)(text)
+
+
+def path(text: str) -> Path:
+    return Path(text).expanduser()
+
+
+def _cache_home() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
+BOOL = "1, true, yes or on; 0, false, no or off"
+
+_ALL = (
+    # data
+    Setting("TRAINPAD_DATA_DIR", "data", None, path, "a folder",
+            "where datasets are read and downloaded to (default: `$XDG_CACHE_HOME/trainpad/data`, "
+            "`~/.cache/trainpad/data`); `--data-dir` wins over it"),
+    Setting("TRAINPAD_CACHE_DIR", "data", None, path, "a folder",
+            "trainpad's per-user cache, for decoded datasets whose data folder is read-only "
+            "(default: `$XDG_CACHE_HOME/trainpad`)"),
+    Setting("TRAINPAD_DATA_CACHE", "data", True, flag, BOOL,
+            "`0` turns off the decoded-dataset cache, so every start decodes the raw files again"),
+    Setting("TRAINPAD_OFFLINE", "data", False, flag, BOOL,
+            "`1` never downloads: a missing dataset says which files to put where "
+            "(`HF_HUB_OFFLINE=1` does the same)"),
+    # plugins
+    Setting("TRAINPAD_LOAD_PLUGINS", "plugins", None, names, "comma-separated plugin or distribution names",
+            "loads only these third-party plugins; empty loads none (built-ins only)", empty=[]),
+    Setting("TRAINPAD_DISABLE_PLUGINS", "plugins", [], names, "comma-separated plugin or distribution names",
+            "plugins to block, built-ins included (`sgd`, `csv_log`...)"),
+    Setting("TRAINPAD_TRACE_PLUGINS", "plugins", False, flag, BOOL,
+            "`1` prints plugin loading and every hook call to stderr"),
+    Setting("TRAINPAD_STRICT_PLUGINS", "plugins", False, flag, BOOL,
+            "`1` raises at the first plugin failure instead of reporting it (for tests and CI)"),
+    Setting("TRAINPAD_METRICS_CSV", "plugins", None, path, "a file path",
+            "the built-in `csv-log` plugin appends each epoch's metrics to this file"),
+    # the shipped model
+    Setting("TRAINPAD_PRETRAINED", "web app", "shipped", path, "a checkpoint file, or empty for none",
+            "the checkpoint new sessions start with (default: the shipped `plugins/pretrained/mnist-cnn.pt`); "
+            "empty starts them with no model", empty="none"),
+    # a public server's limits
+    Setting("TRAINPAD_MAX_TRAINING_RUNS", "server limits", 1, whole(1), "a whole number of at least 1",
+            "runs training at once; later ones wait in the queue, seeing their place"),
+    Setting("TRAINPAD_MAX_EPOCHS", "server limits", 20, whole(1), "a whole number of at least 1",
+            "epochs one web run may ask for"),
+    Setting("TRAINPAD_MAX_BATCH_SIZE", "server limits", 1024, whole(1), "a whole number of at least 1",
+            "the largest batch one web run may ask for"),
+    Setting("TRAINPAD_MAX_TRAIN_SAMPLES", "server limits", 60_000, whole(1), "a whole number of at least 1",
+            "training samples per web run (0 in the form asks for all, up to this)"),
+    Setting("TRAINPAD_MAX_EVAL_SAMPLES", "server limits", 10_000, whole(1), "a whole number of at least 1",
+            "test images per evaluation in the web app"),
+    Setting("TRAINPAD_MAX_RUN_SECONDS", "server limits", 900.0, positive, "a number of seconds above 0",
+            "a web run still training after this long stops, keeping its model"),
+    Setting("TRAINPAD_MAX_UPLOAD_MB", "server limits", 20.0, positive, "a number of megabytes above 0",
+            "the largest file the web app accepts"),
+    Setting("TRAINPAD_MAX_CHECKPOINT_MB", "server limits", 50.0, positive, "a number of megabytes above 0",
+            "the largest checkpoint loaded (web app and CLI)"),
+    Setting("TRAINPAD_MAX_IMAGE_PIXELS", "server limits", 4096 * 4096, whole(1), "a whole number of at least 1",
+            "the largest picture predicted, in pixels, checked from its header before decoding"),
+    Setting("TRAINPAD_SESSION_MEMORY_MB", "server limits", 1024.0, positive, "a number of megabytes above 0",
+            "memory the sessions' models may hold together; the least recently used are dropped beyond it"),
+    Setting("TRAINPAD_SESSION_IDLE_MINUTES", "server limits", 60.0, positive, "a number of minutes above 0",
+            "a session unused this long is dropped"),
+    Setting("TRAINPAD_QUEUE_SIZE", "server limits", 64, whole(1), "a whole number of at least 1",
+            "events that may wait in Gradio's queue before new ones are refused"),
+    Setting("TRAINPAD_CONCURRENCY", "server limits", 4, whole(1), "a whole number of at least 1",
+            "events of one kind (predictions...) running at once"),
+    # the machine
+    Setting("TRAINPAD_THREADS", "runtime", None, threads, "a whole number of at least 1, or auto",
+            "threads for torch (default `auto`: the CPUs this process may use, counting cgroup quotas)"),
+    Setting("TRAINPAD_OMP_WAIT_POLICY", "runtime", "auto", choice("auto", "passive", "active", "default"),
+            "auto, passive, active or default",
+            "how OpenMP's idle threads wait; `auto` is `passive` for the web app or on a busy machine, "
+            "else OpenMP's own (`default`)"),
+    Setting("TRAINPAD_MALLOC_TUNING", "runtime", True, flag, BOOL,
+            "`0` leaves glibc's allocator alone (the tuning keeps freed memory for the next step: faster, "
+            "a higher peak)"),
+    Setting("TRAINPAD_DIST_TIMEOUT", "runtime", 600.0, positive, "a number of seconds above 0",
+            "how long a torchrun process waits for the others in a collective before failing"),
+    Setting("TRAINPAD_SYNC_BATCHNORM", "runtime", False, flag, BOOL,
+            "`1` synchronises batch-norm statistics across the processes of a CUDA torchrun run"),
+)
+
+#: Every setting, by variable name.
+SETTINGS: dict[str, Setting] = {setting.name: setting for setting in _ALL}
+
+
+def get(name: str) -> Any:
+    """The value of setting ``name`` now (the default when unset).
+
+    :raises KeyError: ``name`` is not a trainpad setting.
+    :raises SettingError: its value is not accepted.
+    """
+    return SETTINGS[name].read()
+
+
+def check(environ: Mapping[str, str] | None = None) -> None:
+    """Read every setting once; raise for all the values that are not accepted.
+
+    :raises SettingError: naming each bad variable, its value and what it accepts.
+    """
+    problems = []
+    for setting in _ALL:
+        try:
+            setting.read(environ)
+        except SettingError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise SettingError("; ".join(problems))
+
+
+def data_dir() -> Path:
+    """``TRAINPAD_DATA_DIR``, else ``$XDG_CACHE_HOME/trainpad/data``."""
+    return get("TRAINPAD_DATA_DIR") or _cache_home() / "trainpad" / "data"
+
+
+def cache_dir() -> Path:
+    """``TRAINPAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/trainpad``."""
+    return get("TRAINPAD_CACHE_DIR") or _cache_home() / "trainpad"
+
+
+def offline() -> bool:
+    """``TRAINPAD_OFFLINE`` (or Hugging Face's ``HF_HUB_OFFLINE``): never download."""
+    return get("TRAINPAD_OFFLINE") or os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+
+
+def markdown_table(section: str | None = None) -> str:
+    """The settings as a Markdown table (for ``docs/settings.md`` and ``trainpad settings``)."""
+    rows = ["| variable | default | accepts | effect |", "| --- | --- | --- | --- |"]
+    for setting in _ALL:
+        if section is None or setting.section == section:
+            rows.append(f"| `{setting.name}` | {_shown(setting.default)} | {setting.accepts} | {setting.help} |")
+    return "\n".join(rows)
+
+
+def sections() -> list[str]:
+    return list(dict.fromkeys(setting.section for setting in _ALL))
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "`1`" if value else "`0`"
+    if isinstance(value, list):
+        return "empty" if not value else ", ".join(value)
+    if isinstance(value, float) and value.is_integer():
+        return f"`{int(value)}`"
+    if isinstance(value, int) and value >= 10_000:
+        return f"`{value:,}`".replace(",", "\u202f")
+    return f"`{value}`"
+
+
+__all__ = ["Setting", "SettingError", "SETTINGS", "get", "check", "data_dir", "cache_dir", "offline", "markdown_table"]

@@ -1,0 +1,201 @@
+"""trainpad's web app: train, evaluate and draw-to-predict in the browser.
+
+::
+
+    python app.py                          # http://127.0.0.1:7860
+    python app.py --host 0.0.0.0 --port 8080
+    python app.py --list-plugins           # JSON of plugins and components; no server
+
+This is the composition root: plugins -> :class:`~trainpad.engine.engine.Engine` -> ``gr.Blocks``
+-> launch.  Every tab, the built-in ones included, comes from a plugin's
+``register_tabs`` hook.  The app answers before torch is imported: once it is up, a
+background thread imports torch and loads the shipped model, so that the first drawing
+is answered at once; datasets load when a run or an evaluation needs them.
+
+Its settings (the server's limits, the shipped model...) are ``TRAINPAD_*`` variables,
+read at start-up and listed in ``docs/settings.md``; ``docs/deploying.md`` explains those
+of a public deployment.  Gradio's own ``GRADIO_SERVER_NAME`` and ``GRADIO_SERVER_PORT``
+apply too (``--host`` and ``--port`` win over them).
+"""
+
+
+import argparse
+import json
+import logging
+import sys
+import threading
+from typing import TYPE_CHECKING, Any, Sequence
+
+from trainpad import settings
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+    from trainpad.engine.engine import Engine
+
+log = logging.getLogger("trainpad.app")
+
+TITLE = "trainpad"
+INTRO = (
+    "Train, evaluate and play with PyTorch models. Everything here comes from plugins: "
+    "the datasets, models, optimizers and losses in the dropdowns, and these tabs."
+)
+#: Uploaded and generated files older than this are deleted, checked this often (seconds).
+DELETE_CACHE = (1800, 3600)
+
+CSS = """
+.tp-hidden {display: none !important;}
+.tp-header {margin-bottom: 0 !important;}
+.tp-header h1 {margin: 0 0 2px 0; font-size: 1.6rem;}
+.tp-header p {margin: 0; color: var(--body-text-color-subdued);}
+.tp-status {min-height: 3.2em;}
+footer {display: none !important;}
+@media (max-width: 560px) {  /* all four tabs fit on a phone, none hidden behind "..." */
+  .tab-container button {padding: 0 8px !important;}
+}
+"""
+
+
+def build_app(engine: "Engine") -> "gr.Blocks":
+    """The app's ``gr.Blocks``: a tab per registered tab, sessions kept apart, queue set up.
+
+    A tab whose ``build`` raises is hidden, logged and reported against its plugin
+    (shown in the Plugins tab).
+    """
+    from trainpad.web.gradio_import import skip_stub_regeneration
+
+    skip_stub_regeneration()  # halves Gradio's import time, when it is not imported yet
+    import gradio as gr
+
+    from PIL import Image
+
+    from trainpad.engine.pictures import max_pixels
+    from trainpad.web.sessions import SessionStore, attach_store
+    from trainpad.web.shipped_model import shipped_loader
+    from trainpad.web.ui import session_id
+
+    # Gradio decodes a sketch's pictures before the handler sees them: PIL then refuses
+    # any over twice the app's pixel limit from its header (the handler refuses the rest
+    # with a message), so a tiny PNG declaring 20000x20000 pixels never fills the memory.
+    Image.MAX_IMAGE_PIXELS = max_pixels()
+    store = attach_store(engine, SessionStore.from_env(shipped_loader(engine)))
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
+        gr.Markdown(f"# {TITLE}\n{INTRO}", elem_classes="tp-header")
+        with gr.Tabs():
+            for tab in engine.tabs:
+                with gr.Tab(tab.label) as block:
+                    try:
+                        tab.build(engine)
+                    except Exception as exc:
+                        block.visible = False
+                        report_tab_failure(engine, tab, exc)
+
+        def forget(request: gr.Request) -> None:
+            store.drop(session_id(request))
+
+        demo.unload(forget)
+    demo.queue(max_size=settings.get("TRAINPAD_QUEUE_SIZE"), default_concurrency_limit=settings.get("TRAINPAD_CONCURRENCY"))
+    return demo
+
+
+def report_tab_failure(engine: "Engine", tab: Any, exc: BaseException) -> None:
+    """Log a tab whose build raised, with its traceback, and record it on its plugin."""
+    reason = f'tab "{tab.label}" failed to build: {type(exc).__name__}: {exc}'
+    engine.report_failure(tab.plugin, reason, keep_status=True, exc=exc)
+
+
+def launch_options(*, host: str | None = None, port: int | None = None, share: bool = False) -> dict[str, Any]:
+    """``launch()`` arguments with safe defaults for a public server.
+
+    Uploads are capped, monitoring is off, errors other than ``gr.Error`` stay on the
+    server, and the app's own CSS and theme are applied.
+    """
+    import gradio as gr
+
+    return {
+        "server_name": host,
+        "server_port": port,
+        "share": share,
+        "max_file_size": int(settings.get("TRAINPAD_MAX_UPLOAD_MB") * 2**20),
+        "enable_monitoring": False,
+        "show_error": False,
+        "ssr_mode": False,
+        "css": CSS,
+        "theme": gr.themes.Soft(primary_hue="blue", secondary_hue="slate").set(
+            button_primary_background_fill="*primary_600",
+            button_primary_background_fill_hover="*primary_700",
+            button_primary_text_color="white",
+        ),
+        "footer_links": ["api"],
+    }
+
+
+def serve(demo: "gr.Blocks", *, prevent_thread_lock: bool = False, quiet: bool = False, **options: Any) -> tuple[Any, str, str | None]:
+    """Launch ``demo`` with :func:`launch_options`; returns ``(app, local_url, share_url)``."""
+    settings = launch_options(**options)
+    return demo.launch(prevent_thread_lock=prevent_thread_lock, quiet=quiet, **settings)
+
+
+def warm_up(engine: "Engine") -> None:
+    """Import torch and the training loop, and load the shipped model.
+
+    The app answers before torch is imported (2-3 s); ``main`` calls this in a background
+    thread once it is up, so that the first prediction or run does not wait for them.
+    """
+    import time
+
+    from trainpad.web.sessions import store_for
+
+    start = time.perf_counter()
+    import trainpad.engine.data  # noqa: F401  (torch and the data path)
+    import trainpad.engine.training  # noqa: F401  (the training loop and evaluation)
+
+    store_for(engine).starting_model()
+    log.info("torch and the shipped model ready in %.1f s", time.perf_counter() - start)
+
+
+def parse_args(argv: Sequence[str] | None = None, *, prog: str = "app.py") -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=prog, description="trainpad's web app: train, evaluate and predict in the browser.")
+    parser.add_argument("--host", default=None, help="address to listen on (default: GRADIO_SERVER_NAME or 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port (default: GRADIO_SERVER_PORT or 7860)")
+    parser.add_argument("--share", action="store_true", help="also make a temporary public link through Gradio")
+    parser.add_argument("--list-plugins", action="store_true", help="print the plugins and their components as JSON and exit")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = "app.py") -> int:
+    """Start the app (or list the plugins); returns the exit status (2: a bad setting)."""
+    args = parse_args(argv, prog=prog)
+    from trainpad.engine.errors import TrainpadError
+    from trainpad.runtime.threads import apply_runtime_settings
+
+    try:
+        settings.check()  # a bad TRAINPAD_* value stops here, named, before the server starts
+        runtime = apply_runtime_settings(shared=True)  # before torch is imported; requests share the cores
+    except TrainpadError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    from trainpad.engine.engine import Engine
+
+    if args.list_plugins:
+        print(json.dumps(Engine.load().listing(), indent=2))
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    log.info("runtime settings: %s", runtime)
+    engine = Engine.load()
+    demo = build_app(engine)
+    _, url, share_url = serve(demo, host=args.host, port=args.port, share=args.share, prevent_thread_lock=True, quiet=True)
+    print(f"trainpad is running at {url}" + (f" (public link: {share_url})" if share_url else ""), flush=True)
+    threading.Thread(target=warm_up, args=(engine,), name="trainpad-warm-up", daemon=True).start()
+    try:
+        demo.block_thread()
+    finally:
+        from trainpad.web.sessions import store_for
+
+        store_for(engine).close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

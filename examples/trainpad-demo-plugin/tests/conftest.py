@@ -1,0 +1,3 @@
+"""trainpad's fixtures for plugin authors (``engine_with``, ``mnist_dir``...), switched on here."""
+
+pytest_plugins = ["trainpad.testing"]
