@@ -117,7 +117,7 @@ def main() -> int:
         prepare(values[i % len(values)], input_shape=meta["input_shape"], mean=meta["mean"], std=meta["std"], ink="centre")
         pre.append((time.perf_counter() - start) * 1000)
     # What happens before: the browser sends the sketch as a PNG, decoded by Gradio
-    # (or by trainpad.engine.pictures.from_upload) before any of the above.
+    # (or by trainpad.web.uploads.from_upload) before any of the above.
     from PIL import Image
 
     encoded = io.BytesIO()

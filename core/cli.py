@@ -221,17 +221,17 @@ def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None
     cfg = run.config
     main = dist is None or dist.is_main  # only rank 0 prints, draws the bar and saves
     if dist is None:
-        batch, device = f"batch {cfg.batch_size}", f"device {run.parts.device}"
+        batch, device = f"batch {cfg.batch_size}", f"device {run.device}"
     else:
         batch = (
             f"batch {cfg.batch_size} per process x {dist.world_size} processes = global batch "
             f"{cfg.batch_size * dist.world_size}"
         )
-        device = f"{dist.world_size} processes on {run.parts.device.type} ({dist.backend})"
+        device = f"{dist.world_size} processes on {run.device.type} ({dist.backend})"
     if main:
         print(
             f"training {cfg.model} on {cfg.dataset} with {cfg.optimizer} and {cfg.loss}: {cfg.epochs} epoch(s), "
-            f"{batch}, {len(run.parts.train_loader.dataset):,} samples, {device}",
+            f"{batch}, {run.train_samples:,} samples, {device}",
             file=sys.stderr,
         )
     bar = ProgressBar(enabled=main and not args.quiet)

@@ -18,7 +18,7 @@ def register_optimizers(register):
         "adamw",
         adamw,
         params=[
-            Param("lr", float, 0.003, min=1e-6, max=1.0, log=True, help="learning rate (the peak, with a schedule)"),
+            Param("lr", float, 0.003, min=1e-6, max=1.0, help="learning rate (the peak, with a schedule)"),
             Param("weight_decay", float, 1e-4, min=0.0, max=1.0, help="decoupled weight decay"),
             Param("beta1", float, 0.9, min=0.0, max=0.999, help="decay of the gradient average"),
             Param("beta2", float, 0.999, min=0.0, max=0.9999, help="decay of the squared-gradient average"),

@@ -2,106 +2,31 @@
 
 Shows accuracy and loss, the confusion matrix as a heatmap, per-class accuracy and a
 gallery of the most confident mistakes, captioned with their true and predicted labels.
+This module is the layout and the wiring; the work is
+:class:`trainpad.web.evaluate_handler.Evaluator`.
 """
 
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainpad import hookimpl
 
 if TYPE_CHECKING:
-    from PIL import Image
-
-    from trainpad.engine.engine import Engine
-    from trainpad.web.sessions import SessionStore
+    from trainpad import Engine
 
 ORDER = 20
-#: How many mistakes the gallery shows.
-MISTAKES = 24
 #: Evaluations running at once (each takes a few seconds of CPU on MNIST).
 CONCURRENCY = 2
-
-
-@dataclass
-class EvaluateView:
-    """What the Evaluate tab shows after an evaluation."""
-
-    summary: str
-    confusion: str
-    per_class: str
-    mistakes: list[tuple["Image.Image", str]]
-
-
-class Evaluator:
-    """The Evaluate tab's handler, bound to an engine and a session store."""
-
-    def __init__(self, engine: "Engine", store: "SessionStore", *, data_dir: Path | str | None = None) -> None:
-        self.engine = engine
-        self.store = store
-        self.data_dir = data_dir
-
-    def evaluate(self, session_id: str, *, samples: Any = 0) -> EvaluateView:
-        """Evaluate the session's current model; ``samples`` limits the test images (0: all,
-        up to ``TRAINPAD_MAX_EVAL_SAMPLES``); anything but a whole number in range is refused."""
-        from trainpad.web.limits import limits
-        from trainpad.engine.params import ParamError
-        from trainpad.web.ui import error, user_errors
-
-        try:
-            samples = limits().eval_samples(samples)
-        except ParamError as exc:
-            raise error(f"Test images: {exc}.") from None
-        session = self.store.get(session_id)
-        trained = session.model
-        if trained is None:
-            raise error("There is no model to evaluate yet: train one in the Train tab or load a checkpoint there.")
-        with user_errors("Evaluating"):
-            result = self.engine.evaluate(trained, data_dir=self.data_dir, samples=int(samples or 0), mistakes=MISTAKES)
-            dataset_spec = trained.spec["dataset"]
-            test_set = self.engine.load_dataset(
-                dataset_spec["name"], dataset_spec.get("params"), train=False, root=Path(self.data_dir) if self.data_dir else None
-            )
-            gallery = self._gallery(trained, test_set, result.mistakes)
-        with session.lock:
-            if session.model is trained:
-                session.evaluation = result
-        return self.view(trained, result, gallery)
-
-    @staticmethod
-    def _gallery(trained: Any, test_set: Any, mistakes: list[Any]) -> list[tuple["Image.Image", str]]:
-        from trainpad.web.html import dataset_picture, to_pil, upscale
-
-        meta = trained.dataset_meta
-        names = trained.class_names
-        items = []
-        for mistake in mistakes:
-            picture = dataset_picture(test_set, mistake.index, mean=meta.get("mean", (0.0,)), std=meta.get("std", (1.0,)))
-            caption = f"{names[mistake.true]} → {names[mistake.predicted]} ({mistake.confidence:.0%})"
-            items.append((to_pil(upscale(picture, 112)), caption))
-        return items
-
-    @staticmethod
-    def view(trained: Any, result: Any, gallery: list[tuple["Image.Image", str]]) -> EvaluateView:
-        from trainpad.web.html import confusion_html, per_class_html
-
-        wrong = result.count - int(result.confusion.diagonal().sum())
-        summary = f"### Accuracy {result.accuracy:.2%} · loss {result.loss:.4f} · {wrong:,} of {result.count:,} test images wrong"
-        return EvaluateView(
-            summary=summary,
-            confusion=confusion_html(result.confusion, trained.class_names),
-            per_class=per_class_html(result.per_class_accuracy, trained.class_names, totals=result.confusion.sum(dim=1).tolist()),
-            mistakes=gallery,
-        )
 
 
 def build(engine: "Engine") -> None:
     """Build the Evaluate tab (called inside its ``gr.Tab``)."""
     import gradio as gr
 
-    from trainpad.web.sessions import store_for
-    from trainpad.web.ui import on_tab_select, session_id
+    from trainpad.web.evaluate_handler import Evaluator
+    from trainpad.web.layout import on_tab_select
+    from trainpad.web.messages import shown_in_browser
+    from trainpad.web.sessions import session_id, store_for
 
     evaluator = Evaluator(engine, store_for(engine))
     with gr.Row(equal_height=False):
@@ -126,6 +51,7 @@ def build(engine: "Engine") -> None:
         buttons=["fullscreen"],
     )
 
+    @shown_in_browser
     def on_evaluate(samples: Any, request: gr.Request) -> list[Any]:
         view = evaluator.evaluate(session_id(request), samples=samples)
         return [view.summary, view.confusion, view.per_class, view.mistakes]

@@ -6,20 +6,14 @@ actually saw, after the same cropping and centring MNIST's makers used.
 """
 
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from trainpad import hookimpl
 
 if TYPE_CHECKING:
-    import numpy as np
-
-    from trainpad.engine.engine import Engine
-    from trainpad.web.sessions import SessionStore
+    from trainpad import Engine
 
 ORDER = 30
-#: What the prediction box says while nothing is drawn.
-BLANK = "Draw a digit"
 #: Predictions running at once (each takes milliseconds).
 CONCURRENCY = 4
 SKETCH_ID = "tp-sketch"
@@ -50,51 +44,14 @@ CLEAR_JS = """
 """ % {"id": SKETCH_ID}
 
 
-@dataclass
-class PredictView:
-    """What the Predict tab shows for one picture.
-
-    :param label: ``{class: probability}``, or a message such as ``"Draw a digit"``.
-    :param seen: the picture the model saw, enlarged (``None`` when there is none).
-    """
-
-    label: dict[str, float] | str
-    seen: "np.ndarray | None"
-    note: str
-
-
-class Predictor:
-    """The Predict tab's handler, bound to an engine and a session store."""
-
-    def __init__(self, engine: "Engine", store: "SessionStore") -> None:
-        self.engine = engine
-        self.store = store
-
-    def predict(self, session_id: str, picture: Any) -> PredictView:
-        """Classify a sketch value (``{"background", "layers", "composite"}``) or a picture."""
-        from trainpad.web.html import upscale
-        from trainpad.engine.pictures import BlankImage, from_upload
-        from trainpad.web.ui import user_errors
-
-        session = self.store.get(session_id)
-        trained = session.model
-        if trained is None:
-            return PredictView("No model yet", None, session.describe())
-        note = f"**Model:** {session.describe()}"
-        with user_errors("Predicting"):
-            try:
-                prediction = self.engine.predict(trained, from_upload(picture))
-            except BlankImage:
-                return PredictView(BLANK, None, note)
-        return PredictView(prediction.probabilities, upscale(prediction.seen, 224), note)
-
-
 def build(engine: "Engine") -> None:
     """Build the Predict tab (called inside its ``gr.Tab``)."""
     import gradio as gr
 
-    from trainpad.web.sessions import store_for
-    from trainpad.web.ui import on_tab_select, session_id
+    from trainpad.web.layout import on_tab_select
+    from trainpad.web.messages import shown_in_browser
+    from trainpad.web.predict_handler import BLANK, Predictor
+    from trainpad.web.sessions import session_id, store_for
 
     predictor = Predictor(engine, store_for(engine))
     gr.HTML("", js_on_load=BRUSH_JS, container=False, padding=False, elem_classes="tp-hidden")
@@ -124,6 +81,7 @@ def build(engine: "Engine") -> None:
             seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=260, buttons=[], format="png")
             note = gr.Markdown("", padding=True)
 
+    @shown_in_browser
     def on_picture(picture: Any, request: gr.Request) -> list[Any]:
         view = predictor.predict(session_id(request), picture)
         return [view.label, view.seen, view.note]

@@ -24,7 +24,7 @@ def register_optimizers(register):
         "sgd",
         sgd,
         params=[
-            Param("lr", float, 0.1, min=1e-6, max=10.0, log=True, help="learning rate (the peak, with a schedule)"),
+            Param("lr", float, 0.1, min=1e-6, max=10.0, help="learning rate (the peak, with a schedule)"),
             Param("momentum", float, 0.9, min=0.0, max=0.999, help="momentum factor"),
             Param("weight_decay", float, 5e-4, min=0.0, max=0.1, help="L2 penalty"),
             Param("nesterov", bool, True, help="Nesterov momentum (needs momentum > 0)"),

@@ -13,12 +13,12 @@ buttons is :class:`trainpad.web.train_handler.Trainer`.
 """
 
 
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from trainpad import hookimpl
 
 if TYPE_CHECKING:
-    from trainpad.engine.engine import Engine
+    from trainpad import Engine
     from trainpad.web.train_handler import TrainView
 
 ORDER = 10
@@ -45,11 +45,13 @@ def build(engine: "Engine") -> None:
     """Build the Train tab (called inside its ``gr.Tab``)."""
     import gradio as gr
 
-    from trainpad.web.plots import empty_frame
     from trainpad.runtime.device import available_devices
-    from trainpad.web.sessions import store_for
+    from trainpad.web.forms import component_controls, values_for
+    from trainpad.web.layout import on_page_load, on_tab_select
+    from trainpad.web.messages import shown_in_browser
+    from trainpad.web.plots import empty_frame
+    from trainpad.web.sessions import session_id, store_for
     from trainpad.web.train_handler import Trainer, max_training_runs
-    from trainpad.web.ui import component_controls, on_tab_select, session_id, values_for
 
     trainer = Trainer(engine, store_for(engine))
     run_params = {p.name: p for p in trainer.run_params}
@@ -73,12 +75,12 @@ def build(engine: "Engine") -> None:
                                 min_width=160,
                             )
             with gr.Accordion("Hyperparameters", open=False):
+                # One group per component, with hyperparameters or not, so that every
+                # dropdown's change event has the same outputs whatever the plugins register.
                 for kind in KINDS:
                     chosen = dropdowns[kind].value
                     for component in engine.registry.components(kind):
-                        if not component.params:
-                            continue
-                        with gr.Column(visible=component.name == chosen) as group:
+                        with gr.Column(visible=component.name == chosen and bool(component.params)) as group:
                             gr.Markdown(f"**{kind.capitalize()} {component.name}**")
                             controls += component_controls(component)
                         groups[kind][component.name] = group
@@ -124,6 +126,7 @@ def build(engine: "Engine") -> None:
             f"**Current model:** {view.current}",
         ]
 
+    @shown_in_browser
     def on_start(
         dataset: str,
         model: str,
@@ -164,6 +167,7 @@ def build(engine: "Engine") -> None:
         show_progress_on=[status],
     )
 
+    @shown_in_browser
     def on_stop(request: gr.Request) -> list[Any]:
         return show(trainer.stop(session_id(request)))
 
@@ -171,10 +175,17 @@ def build(engine: "Engine") -> None:
 
     for kind, dropdown in dropdowns.items():
         kind_groups = groups[kind]
+        if not kind_groups:  # nothing registered of this kind: nothing to choose
+            continue
 
-        def on_choose(name: str, _kind: str = kind, _groups: dict = kind_groups) -> list[Any]:
-            updates = [gr.Column(visible=component == name) for component in _groups]
-            return [gr.Dropdown(info=_component_info(engine, _kind, name)), *updates]
+        def on_choose(name: str, _kind: str = kind, _groups: dict = kind_groups) -> dict[Any, Any]:
+            # The outputs are the dropdown and a group per component (two at least), so
+            # Gradio always reads this as one update per output, however many have params.
+            updates = {
+                group: gr.Column(visible=component == name and bool(engine.registry.get(_kind, component).params))
+                for component, group in _groups.items()
+            }
+            return {dropdowns[_kind]: gr.Dropdown(info=_component_info(engine, _kind, name)), **updates}
 
         dropdown.change(on_choose, inputs=dropdown, outputs=[dropdown, *kind_groups.values()], api_visibility="private", show_progress="hidden", queue=False)
 
@@ -183,11 +194,13 @@ def build(engine: "Engine") -> None:
 
     dropdowns["model"].change(on_model, inputs=[dropdowns["model"], dropdowns["loss"]], outputs=dropdowns["loss"], api_visibility="private", show_progress="hidden", queue=False)
 
+    @shown_in_browser
     def on_upload(path: str | None, request: gr.Request) -> str:
         return f"**Current model:** {trainer.load(session_id(request), path)}"
 
     upload.upload(on_upload, inputs=upload, outputs=current, api_name="load_checkpoint")
 
+    @shown_in_browser
     def on_reset(request: gr.Request) -> str:
         return f"**Current model:** {trainer.reset(session_id(request))}"
 
@@ -201,17 +214,7 @@ def build(engine: "Engine") -> None:
         return show(trainer.view(session, session.data.get("train")))
 
     on_tab_select(on_show, outputs)
-    _on_load(on_show, outputs)
-
-
-def _on_load(fn: Callable[..., Any], outputs: list[Any]) -> None:
-    """Run ``fn`` when the page loads (the root Blocks' load event)."""
-    from gradio.context import get_blocks_context
-
-    context = get_blocks_context()
-    root = getattr(context, "root_block", None)
-    if root is not None:
-        root.load(fn, outputs=outputs, api_visibility="private", show_progress="hidden")
+    on_page_load(on_show, outputs)
 
 
 def _component_info(engine: "Engine", kind: str, name: str | None) -> str:

@@ -24,8 +24,6 @@ from PIL import Image
 from support import ROOT, Server, free_port, real_mnist_dir, serving, sketch_of
 from trainpad.testing import write_idx_dataset
 
-import gradio as gr  # noqa: E402
-import gradio_client  # noqa: E402
 from trainpad.web import app  # noqa: E402
 
 from gradio_client import Client, handle_file  # noqa: E402

@@ -35,7 +35,6 @@ from trainpad import hookimpl
 from trainpad.engine.callbacks import Callback
 from trainpad.testing import write_idx_dataset
 
-import gradio as gr  # noqa: E402
 import httpx  # noqa: E402
 from trainpad.web import app  # noqa: E402
 
@@ -908,7 +907,8 @@ JSON = st.recursive(
 
 def prepared_or_refused(value: Any) -> None:
     """The picture path either gives a finite (1, 1, 28, 28) tensor or refuses with its own errors."""
-    from trainpad.engine.pictures import BlankImage, ImageError, from_upload, prepare
+    from trainpad.engine.pictures import BlankImage, ImageError, prepare
+    from trainpad.web.uploads import from_upload
 
     try:
         prepared = prepare(from_upload(value), input_shape=(1, 28, 28), mean=(0.1307,), std=(0.3081,), ink="centre")
@@ -935,7 +935,8 @@ def test_any_json_sent_as_a_picture_is_refused_clearly_or_blank(value):
 @settings(max_examples=40, deadline=None)
 @given(st.sampled_from(["/etc/passwd", str(ROOT / "app.py"), "../../etc/passwd", "", "http://169.254.169.254/"]), st.booleans())
 def test_a_file_reference_outside_the_upload_folder_is_never_opened(path, as_sketch):
-    from trainpad.engine.pictures import ImageError, from_upload
+    from trainpad.engine.pictures import ImageError
+    from trainpad.web.uploads import from_upload
 
     reference = {"path": path, "meta": {"_type": "gradio.FileData"}}
     with pytest.raises(ImageError):

@@ -20,12 +20,11 @@ from trainpad import hookimpl
 from trainpad.web.sessions import SessionStore, attach_store, store_for
 from trainpad.web.shipped_model import PRETRAINED, shipped_loader
 from trainpad.engine.trained_model import TrainedModel
-from trainpad.plugins.evaluate_tab import Evaluator
-from trainpad.plugins.plugins_tab import listing_html, plugin_listing
-from trainpad.plugins.predict_tab import BLANK, Predictor
+from trainpad.web.evaluate_handler import Evaluator
+from trainpad.web.messages import UserError
+from trainpad.web.plugin_listing import listing_html, plugin_listing
+from trainpad.web.predict_handler import BLANK, Predictor
 from trainpad.web.train_handler import Trainer
-
-import gradio as gr  # noqa: E402
 
 CHOICES = {"dataset": "mnist", "model": "mnist-cnn", "optimizer": "sgd", "loss": "nll"}
 SMALL = {"epochs": 2, "batch_size": 32, "train_samples": 128, "schedule": "onecycle", "seed": 1, "device": "cpu"}
@@ -100,7 +99,7 @@ def test_form_values_become_a_config(trainer):
 )
 def test_bad_settings_are_a_clear_error(trainer, settings, params, message):
     config = trainer.config(CHOICES, params, {**SMALL, **settings})
-    with pytest.raises(gr.Error) as caught:
+    with pytest.raises(UserError) as caught:
         next(trainer.train("alice", config))
     assert message.lower() in caught.value.message.lower() and "Traceback" not in caught.value.message
     assert not trainer.store.get("alice").training
@@ -138,7 +137,7 @@ def test_a_cancelled_generator_stops_the_run_and_frees_the_session(trainer, stor
 def test_one_run_at_a_time_per_session(trainer):
     views = trainer.train("alice", small_config(trainer))
     next(views)
-    with pytest.raises(gr.Error, match="already going"):
+    with pytest.raises(UserError, match="already going"):
         next(trainer.train("alice", small_config(trainer)))
     views.close()
     list(trainer.train("bob", small_config(trainer, epochs=1)))  # another session may train meanwhile
@@ -187,9 +186,9 @@ def test_loading_a_checkpoint_and_going_back_to_the_shipped_model(trainer, store
 
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(gr.Error, match="(?i)not a trainpad checkpoint"):
+    with pytest.raises(UserError, match="(?i)not a trainpad checkpoint"):
         trainer.load("alice", junk)
-    with pytest.raises(gr.Error, match="Choose a checkpoint"):
+    with pytest.raises(UserError, match="Choose a checkpoint"):
         trainer.load("alice", None)
 
     assert "(shipped)" in trainer.reset("alice") and store.get("alice").shared
@@ -243,7 +242,7 @@ def test_evaluation_shows_matrix_classes_and_mistakes(engine, store, mnist_dir):
 
 
 def test_evaluating_without_a_model_is_a_clear_error(engine, mnist_dir):
-    with pytest.raises(gr.Error, match="no model to evaluate"):
+    with pytest.raises(UserError, match="no model to evaluate"):
         Evaluator(engine, SessionStore(lambda: None), data_dir=mnist_dir).evaluate("alice")
 
 
@@ -348,7 +347,9 @@ def test_store_for_gives_each_engine_its_own_store(engine, engine_with):
 
 def test_controls_are_built_from_params():
     from trainpad.engine.params import Param
-    from trainpad.web.ui import api_key, param_control
+    import gradio as gr
+
+    from trainpad.web.forms import api_key, param_control
 
     with gr.Blocks():
         number = param_control(Param("width", int, 12, min=1, max=256, help="channels"))
@@ -363,22 +364,41 @@ def test_controls_are_built_from_params():
     assert api_key("model", "mnist-cnn", "batch_norm") == "model_mnist_cnn_batch_norm"
 
 
-def test_user_errors_become_clear_gr_errors():
+def test_user_errors_become_clear_messages_and_gr_errors_in_the_browser():
+    import gradio as gr
+
     from trainpad.engine.errors import ConfigError
     from trainpad.engine.params import ParamError
-    from trainpad.web.ui import session_id, user_errors
+    from trainpad.web.messages import shown_in_browser, user_errors
+    from trainpad.web.sessions import session_id
 
     def shown(exc: BaseException, action: str = "That") -> str:
-        with pytest.raises(gr.Error) as caught:
+        with pytest.raises(UserError) as caught:
             with user_errors(action):
                 raise exc
-        return caught.value.message
+        return str(caught.value)
 
     assert shown(ConfigError("no model named x")) == "no model named x"
     assert shown(ParamError("lr must be at least 0")) == "lr must be at least 0"
     hidden = shown(KeyError("secret internals"), "Saving")
     assert hidden == "Saving failed unexpectedly (KeyError); the details are in the server log."
     assert session_id(None) == "local" and session_id(gr.Request(session_hash="abc")) == "abc"
+
+    @shown_in_browser
+    def handler(x):
+        raise UserError(f"no {x}")
+
+    @shown_in_browser
+    def streaming(x):
+        yield 1
+        raise ConfigError(f"no {x}")
+
+    with pytest.raises(gr.Error, match="no model"):
+        handler("model")
+    stream = streaming("loss")
+    assert next(stream) == 1
+    with pytest.raises(gr.Error, match="no loss"):
+        next(stream)
 
 
 def test_display_helpers():
@@ -409,7 +429,7 @@ def test_display_helpers():
 def test_the_cli_path_never_imports_gradio():
     code = (
         "import sys; from trainpad.engine.engine import Engine; e = Engine.load(entrypoints=False); "
-        "import trainpad.plugins.train_tab, trainpad.plugins.evaluate_tab, trainpad.plugins.predict_tab, trainpad.plugins.plugins_tab, trainpad.web.ui; "
+        "import trainpad.plugins.train_tab, trainpad.plugins.evaluate_tab, trainpad.plugins.predict_tab, trainpad.plugins.plugins_tab, trainpad.web.forms, trainpad.web.layout, trainpad.web.messages; "
         "assert [t.label for t in e.tabs] == ['Train', 'Evaluate', 'Predict', 'Plugins'], e.tabs; "
         "assert 'gradio' not in sys.modules and 'pandas' not in sys.modules, 'imported'"
     )

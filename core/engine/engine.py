@@ -14,6 +14,7 @@ The web app, the CLI and tests all drive this one API::
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from dataclasses import dataclass
@@ -290,7 +291,7 @@ class Engine:
 
         from trainpad.engine.data import make_loader, take
         from trainpad.runtime.device import resolve_device
-        from trainpad.engine.trained_model import TrainedModel
+        from trainpad.engine.trained_model import TrainedModel, probabilities
         from trainpad.engine.training import RunParts, TrainingRun
 
         try:
@@ -357,7 +358,7 @@ class Engine:
             kind: {"name": parts[kind].name, "plugin": parts[kind].plugin, "params": values[kind]} for kind in TRAINED_KINDS
         }
         spec["run"] = config.settings()
-        to_probs = TrainedModel(torch.nn.Identity(), {}, [], output=output).probabilities
+        to_probs = functools.partial(probabilities, kind=output)
 
         def make_trained(trained_model: torch.nn.Module, metrics: dict[str, float], epochs: int) -> TrainedModel:
             if distributed is not None:

@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from trainpad.engine.evaluation import Evaluation
     from trainpad.engine.trained_model import TrainedModel
 
 
@@ -63,4 +62,3 @@ class TrainEnd(Event):
     elapsed: float
     history: list[EpochEnd] = field(default_factory=list)
     trained: "TrainedModel | None" = None
-    evaluation: "Evaluation | None" = None

@@ -40,7 +40,6 @@ class Param:
     :param min: the smallest allowed value (numbers only), inclusive.
     :param max: the largest allowed value (numbers only), inclusive.
     :param choices: the allowed values, for a fixed set.
-    :param log: a hint for the UI that the value spans orders of magnitude.
 
     >>> Param("lr", float, 0.05, min=1e-6, max=10.0, help="learning rate")
     """
@@ -52,7 +51,6 @@ class Param:
     min: float | None = None
     max: float | None = None
     choices: tuple[Any, ...] | None = None
-    log: bool = False
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():

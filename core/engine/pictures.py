@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -77,7 +76,7 @@ def to_ink(image: Any) -> np.ndarray:
     if image is None:
         raise BlankImage()
     if isinstance(image, Image.Image):
-        _check_size(image.width * image.height)
+        check_size(image.width * image.height)
         gray = _pil_to_gray(image)
     else:
         gray = _array_to_gray(image)
@@ -88,7 +87,8 @@ def to_ink(image: Any) -> np.ndarray:
     return gray
 
 
-def _check_size(pixels: int) -> None:
+def check_size(pixels: int) -> None:
+    """Refuse a picture of more than :func:`max_pixels` pixels, or of none."""
     if pixels > max_pixels():
         raise ImageError(
             f"the picture has {pixels:,} pixels, more than the {max_pixels():,} allowed; use a smaller picture"
@@ -119,7 +119,7 @@ def _array_to_gray(array: Any) -> np.ndarray:
         array = array[:, :, 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
         raise ImageError(f"expected a picture shaped (H, W), (H, W, 3) or (H, W, 4); got {array.shape}")
-    _check_size(array.shape[0] * array.shape[1])
+    check_size(array.shape[0] * array.shape[1])
     if array.dtype != np.uint8:
         array = array.astype(np.float64)
         if not np.isfinite(array).all():
@@ -243,61 +243,3 @@ def prepare(
     mean_t = torch.tensor(mean, dtype=torch.float32).expand(channels).view(-1, 1, 1)
     std_t = torch.tensor(std, dtype=torch.float32).expand(channels).view(-1, 1, 1)
     return Prepared(((x - mean_t) / std_t).unsqueeze(0).contiguous(), seen)
-
-
-def from_upload(value: Any) -> Any:
-    """A picture from a raw Gradio payload (an event with ``preprocess=False``), checked before decoding.
-
-    The payload is a Sketchpad value ``{"background", "layers", "composite"}`` whose
-    pictures are file references ``{"path": ...}``, or one such reference (an Image
-    upload).  Only the composite is opened, and its size is read from the file's
-    header: a picture over :func:`max_pixels` is refused before a single pixel is
-    decoded (a tiny PNG can declare 9000x9000 pixels).  Gradio has already checked
-    that the path is one of its own uploads.  Anything else (``None``, arrays, PIL
-    images, as the handlers' tests pass) is returned as it is.
-
-    :raises ImageError: not a picture, a data URL, unreadable, or too many pixels.
-    """
-    if isinstance(value, dict) and "composite" in value:
-        value = value["composite"]
-    if not isinstance(value, dict):
-        return value
-    path = value.get("path")
-    if not isinstance(path, str) or not path:
-        url = value.get("url")
-        if isinstance(url, str) and url.startswith("data:"):
-            raise ImageError("send the picture as an uploaded file, not as a data URL")
-        raise ImageError("expected an uploaded picture (a file reference with a path)")
-    from PIL import ImageOps, UnidentifiedImageError
-
-    if not _in_upload_folder(path):  # Gradio checks this too; never open a path a request chose
-        raise ImageError("expected a picture uploaded to this server")
-    try:
-        image = Image.open(path)
-    except Image.DecompressionBombError:
-        raise ImageError(f"the picture has more than {max_pixels():,} pixels; use a smaller picture") from None
-    except (UnidentifiedImageError, OSError, ValueError):
-        raise ImageError("that file is not a picture trainpad can read; upload a PNG or JPEG") from None
-    _check_size(image.width * image.height)
-    try:
-        image.load()
-        if image.getexif().get(0x0112, 1) != 1:  # a photo taken sideways
-            image = ImageOps.exif_transpose(image) or image
-    except Exception:  # truncated or corrupt data behind a valid header
-        raise ImageError("the picture could not be read (the file is damaged or truncated); upload it again") from None
-    if image.mode in ("L", "RGB", "RGBA"):
-        return np.asarray(image)
-    return image
-
-
-def _in_upload_folder(path: str) -> bool:
-    """Whether ``path`` is a file inside Gradio's upload folder (``GRADIO_TEMP_DIR``)."""
-    try:
-        from gradio.utils import get_upload_folder
-    except ImportError:  # no Gradio, no uploads
-        return False
-    folder = Path(get_upload_folder()).resolve()
-    try:
-        return Path(path).resolve().is_relative_to(folder)
-    except (OSError, ValueError):
-        return False

@@ -9,6 +9,11 @@ import torch
 from torch import nn
 
 
+def probabilities(output: torch.Tensor, kind: str) -> torch.Tensor:
+    """A batch of model outputs as probabilities: ``kind`` is ``"log_probs"`` or ``"logits"``."""
+    return output.exp() if kind == "log_probs" else output.softmax(dim=1)
+
+
 @dataclass
 class TrainedModel:
     """A model in eval mode, with the settings that made it.
@@ -48,15 +53,10 @@ class TrainedModel:
 
     def probabilities(self, output: torch.Tensor) -> torch.Tensor:
         """Turn the model's output into probabilities, whichever kind it returns."""
-        if self.output == "log_probs":
-            return output.exp()
-        return output.softmax(dim=1)
+        return probabilities(output, self.output)
 
     def describe(self) -> str:
         """One line: the model, its dataset and its accuracy."""
         acc = self.metrics.get("test_accuracy")
         acc_text = f", {acc * 100:.2f}% test accuracy" if acc is not None else ""
         return f"{self.spec['model']['name']} on {self.spec['dataset']['name']}, {self.epochs} epoch(s){acc_text}"
-
-    def parameter_count(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())

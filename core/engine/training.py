@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader
 
 from trainpad.engine.callbacks import Callback, StopTraining
 from trainpad.engine.config import RUN_PARAMS, SCHEDULES, TrainConfig  # noqa: F401  (their home; imported from here too)
+from trainpad.engine.data import make_loader, take
 from trainpad.engine.errors import ComponentError, blame
 from trainpad.engine.evaluation import Evaluation, evaluate
 from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
@@ -88,7 +89,48 @@ class TrainingRun:
 
     @property
     def stop_requested(self) -> bool:
+        """Whether :meth:`stop` was called (or a callback stopped the run)."""
         return self._stop.is_set()
+
+    @property
+    def device(self) -> torch.device:
+        """The device the model trains on."""
+        return self.parts.device
+
+    @property
+    def train_samples(self) -> int:
+        """Training samples per epoch (in this process, for a distributed run)."""
+        return len(self.parts.train_loader.dataset)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return len(self.parts.train_loader)
+
+    @property
+    def total_steps(self) -> int:
+        """Optimizer steps the whole run takes if it is not stopped."""
+        return self.steps_per_epoch * self.config.epochs
+
+    @property
+    def lr(self) -> float:
+        """The optimizer's learning rate now (of its first parameter group)."""
+        return float(self.parts.optimizer.param_groups[0]["lr"])
+
+    @property
+    def has_test_split(self) -> bool:
+        return self.parts.test_loader is not None
+
+    def evaluate(self, samples: int | None = None) -> Evaluation | None:
+        """The model as it is now on the test split, or on its first ``samples`` images
+        (``None`` without a test split).  The model's training mode is restored."""
+        p = self.parts
+        if p.test_loader is None:
+            return None
+        if samples is None:
+            return self._evaluate()
+        loader = make_loader(take(p.test_loader.dataset, samples), batch_size=min(samples, 1000), shuffle=False)
+        with blame(p.labels["model"]):
+            return evaluate(self.model, loader, loss_fn=p.loss_fn, to_probs=p.to_probs, num_classes=p.num_classes, device=p.device)
 
     def run(self) -> TrainEnd:
         """Train to the end, ignoring the events; return the final one."""

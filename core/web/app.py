@@ -72,7 +72,7 @@ def build_app(engine: "Engine") -> "gr.Blocks":
     from trainpad.engine.pictures import max_pixels
     from trainpad.web.sessions import SessionStore, attach_store
     from trainpad.web.shipped_model import shipped_loader
-    from trainpad.web.ui import session_id
+    from trainpad.web.sessions import session_id
 
     # Gradio decodes a sketch's pictures before the handler sees them: PIL then refuses
     # any over twice the app's pixel limit from its header (the handler refuses the rest

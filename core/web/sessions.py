@@ -42,6 +42,11 @@ LOCAL_SESSION = "local"
 TOMBSTONES = 10_000
 
 
+def session_id(request: Any) -> str:
+    """The browser session's id (Gradio's ``session_hash``); ``local`` without a request."""
+    return getattr(request, "session_hash", None) or LOCAL_SESSION
+
+
 def model_bytes(model: Any) -> int:
     """Bytes held by a module's parameters and buffers (0 for anything else)."""
     total = 0

@@ -3,8 +3,9 @@
 :class:`Trainer` starts a run for a browser session, streams what the page shows
 (:class:`TrainView`: status, curves, metrics, log, checkpoint) a few times a second,
 stops it, and adopts the trained model into the session once, whichever way the run
-ended (finished, stopped, cancelled by Gradio, diverged).  It raises ``gr.Error`` for
-what the user must fix and is otherwise free of Gradio, so tests call it directly.
+ended (finished, stopped, cancelled by Gradio, diverged).  It raises
+:class:`~trainpad.web.messages.UserError` for what the user must fix and is free of
+Gradio, so tests call it directly.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from trainpad.web.messages import UserError, user_errors
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,24 +96,12 @@ class RunRecord:
 STARTING_SAMPLES = 1000
 
 
-def starting_point(run: "TrainingRun") -> Any:
-    """The run's model on (the start of) its test split before any step, so test curves start at epoch 0."""
-    from trainpad.engine.data import make_loader, take
-    from trainpad.engine.evaluation import evaluate
-
-    p = run.parts
-    loader = make_loader(take(p.test_loader.dataset, STARTING_SAMPLES), batch_size=STARTING_SAMPLES, shuffle=False)
-    return evaluate(p.model, loader, loss_fn=p.loss_fn, to_probs=p.to_probs, num_classes=p.num_classes, device=p.device)
-
-
 def describe_config(run: "TrainingRun") -> str:
     cfg = run.config
-    samples = len(run.parts.train_loader.dataset)
-    optimizer = run.parts.optimizer.param_groups[0].get("lr")
-    lr = f" (lr {optimizer:g})" if isinstance(optimizer, float) else ""
     return (
-        f"training {cfg.model} on {cfg.dataset} ({samples:,} samples) with {cfg.optimizer}{lr} and {cfg.loss}: "
-        f"{cfg.epochs} epoch(s), batch {cfg.batch_size}, {cfg.schedule} schedule, seed {cfg.seed}, device {run.parts.device}"
+        f"training {cfg.model} on {cfg.dataset} ({run.train_samples:,} samples) with {cfg.optimizer} (lr {run.lr:g}) "
+        f"and {cfg.loss}: {cfg.epochs} epoch(s), batch {cfg.batch_size}, {cfg.schedule} schedule, seed {cfg.seed}, "
+        f"device {run.device}"
     )
 
 
@@ -176,11 +167,9 @@ class Trainer:
     ) -> "TrainConfig":
         """A :class:`~trainpad.engine.training.TrainConfig` from the form's values (checked by ``build_run``)."""
         from trainpad.engine.config import TrainConfig
-        from trainpad.web.ui import error
-
         for kind, name in choices.items():  # the API can send anything in place of a dropdown's value
             if not isinstance(name, str) or not name.strip():
-                raise error(f"Choose the {kind} from the list (got {name!r:.40}).")
+                raise UserError(f"Choose the {kind} from the list (got {name!r:.40}).")
         values = dict(settings)
         for name in ("epochs", "batch_size", "seed", "train_samples", "test_samples"):
             if isinstance(values.get(name), float) and float(values[name]).is_integer():
@@ -201,11 +190,10 @@ class Trainer:
         :param resume: carry on training the session's current model.
         """
         from trainpad.web.limits import TRAINING_SLOTS, limits
-        from trainpad.web.ui import error
 
         session = self.store.get(session_id)
         if session.training:
-            raise error("A run is already going in this session: stop it first.")
+            raise UserError("A run is already going in this session: stop it first.")
         server = limits()
         if config.train_samples == 0 and not isinstance(config.train_samples, bool):  # "all", up to the server's cap
             config = replace(config, train_samples=server.max_train_samples)
@@ -218,16 +206,16 @@ class Trainer:
             TRAINING_SLOTS.release()
 
     def _train(self, session_id: str, config: "TrainConfig", *, resume: bool, max_seconds: float) -> Iterator[TrainView]:
+        from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
         from trainpad.web.limits import time_limit_message
         from trainpad.web.plots import Curves
-        from trainpad.web.ui import error, user_errors
 
         session = self.store.get(session_id)
         with session.lock:
             if session.training:
-                raise error("A run is already going in this session: stop it first.")
+                raise UserError("A run is already going in this session: stop it first.")
             if resume and session.model is None:
-                raise error("There is no current model to carry on training: untick “Carry on training”.")
+                raise UserError("There is no current model to carry on training: untick “Carry on training”.")
             with user_errors("Preparing the run"):
                 run = self.engine.build_run(
                     config, data_dir=self.data_dir, resume=session.model if resume else None, run_params=self.run_params
@@ -245,20 +233,19 @@ class Trainer:
         deadline = self.clock() + max_seconds
         timed_out = False
         try:
-            if run.parts.test_loader is not None:
+            if run.has_test_split:  # test curves start at epoch 0, from (the start of) the test split
                 record.status = "Testing the starting model…"
                 yield self.view(session, record, fraction=0.0, desc="testing the starting model")
                 with user_errors("Testing the starting model"):
-                    start = starting_point(run)
+                    start = run.evaluate(samples=STARTING_SAMPLES)
                 record.curves.add_test(0.0, start.loss, start.accuracy)
                 record.say(f"before training: test loss {start.loss:.4f}, accuracy {start.accuracy:.2%} ({start.count:,} test samples)")
             record.status = "Training…"
             yield self.view(session, record, fraction=0.0, desc="starting")
             with user_errors("Training"):
                 for event in events:
-                    kind = type(event).__name__
                     record.curves.add(event)
-                    if kind == "StepEnd":
+                    if isinstance(event, StepEnd):
                         if not timed_out and self.clock() > deadline:  # checked every batch
                             timed_out = True
                             run.stop()
@@ -268,10 +255,10 @@ class Trainer:
                         if now - last >= self.update_every or event.step == event.steps:
                             last = now
                             yield self.view(session, record, fraction=event.step / event.steps, desc=self._desc(event))
-                    elif kind == "EpochEnd":
+                    elif isinstance(event, EpochEnd):
                         record.say(epoch_line(event))
-                        yield self.view(session, record, fraction=event.step / max(run.parts.config.epochs * len(run.parts.train_loader), 1), desc="evaluated")
-                    elif kind == "TrainEnd":
+                        yield self.view(session, record, fraction=event.step / max(run.total_steps, 1), desc="evaluated")
+                    elif isinstance(event, TrainEnd):
                         self._finish(session, run, record, event)
                         if timed_out and event.status == "stopped":
                             message = time_limit_message(max_seconds)
@@ -388,13 +375,12 @@ class Trainer:
     def load(self, session_id: str, path: str | Path | None) -> str:
         """Make an uploaded checkpoint the session's current model; returns its description."""
         from trainpad.engine.checkpoint import load_checkpoint
-        from trainpad.web.ui import error, user_errors
 
         if not path:
-            raise error("Choose a checkpoint file (.pt) to load.")
+            raise UserError("Choose a checkpoint file (.pt) to load.")
         session = self.store.get(session_id)
         if session.training:
-            raise error("Wait for the run to end (or stop it) before loading another model.")
+            raise UserError("Wait for the run to end (or stop it) before loading another model.")
         with user_errors("Loading the checkpoint"):
             trained = load_checkpoint(self.engine.registry, path)
         session.set_model(trained, f"uploaded: {Path(path).name}")
@@ -403,11 +389,9 @@ class Trainer:
 
     def reset(self, session_id: str) -> str:
         """Go back to the shipped model."""
-        from trainpad.web.ui import error
-
         session = self.store.get(session_id)
         if session.training:
-            raise error("Wait for the run to end (or stop it) first.")
+            raise UserError("Wait for the run to end (or stop it) first.")
         session.set_model(self.store.starting_model(), "shipped", shared=True)
         self.store.changed(session)
         return session.describe()

@@ -172,10 +172,10 @@ def register_optimizers(register: Callable[..., None]) -> None:
         "adam",
         adam,
         params=[
-            Param("lr", float, 1e-3, min=1e-6, max=1.0, log=True, help="learning rate (the peak, with a schedule)"),
+            Param("lr", float, 1e-3, min=1e-6, max=1.0, help="learning rate (the peak, with a schedule)"),
             Param("beta1", float, 0.9, min=0.0, max=0.999, help="decay of the gradient average"),
             Param("beta2", float, 0.999, min=0.0, max=0.9999, help="decay of the squared-gradient average"),
-            Param("eps", float, 1e-8, min=1e-12, max=1e-2, log=True, help="added to the denominator"),
+            Param("eps", float, 1e-8, min=1e-12, max=1e-2, help="added to the denominator"),
             Param("weight_decay", float, 0.0, min=0.0, max=0.1, help="L2 penalty (coupled, unlike adamw)"),
             Param("amsgrad", bool, False, help="use the AMSGrad variant"),
         ],

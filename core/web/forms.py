@@ -1,4 +1,4 @@
-"""Helpers shared by the web app's tabs (built-in and third-party).
+"""Form fields for components' hyperparameters, and their names in the HTTP API.
 
 Gradio is imported inside the functions, so that importing this module (as the CLI
 does through the tab plugins) stays light.
@@ -6,59 +6,16 @@ does through the tab plugins) stays light.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from trainpad.engine.params import Param, ParamError
-from trainpad.web.sessions import LOCAL_SESSION
+from trainpad.engine.params import Param
 
 if TYPE_CHECKING:
     import gradio as gr
 
     from trainpad.engine.registry import Component
-
-log = logging.getLogger("trainpad.ui")
-
-
-def session_id(request: Any) -> str:
-    """The browser session's id (Gradio's ``session_hash``); ``local`` without a request."""
-    return getattr(request, "session_hash", None) or LOCAL_SESSION
-
-
-def error(message: str, *, title: str = "Error") -> Exception:
-    """A ``gr.Error`` that shows ``message`` and logs no traceback."""
-    import gradio as gr
-
-    return gr.Error(message, title=title, print_exception=False)
-
-
-@contextlib.contextmanager
-def user_errors(action: str = "That") -> Iterator[None]:
-    """Turn errors into a ``gr.Error`` with a clear message and no stack trace.
-
-    :class:`~trainpad.engine.errors.TrainpadError` and :class:`~trainpad.engine.params.ParamError` carry a
-    message for the user and show as they are; anything else is logged with its
-    traceback and shown as a short message naming the exception type.
-    """
-    import gradio as gr
-
-    from trainpad.engine.errors import TrainpadError
-
-    try:
-        yield
-    except gr.Error:
-        raise
-    except (TrainpadError, ParamError) as exc:
-        raise error(str(exc).strip() or "Something went wrong.") from None
-    except Exception as exc:
-        log.exception("%s failed", action)
-        raise error(f"{action} failed unexpectedly ({type(exc).__name__}); the details are in the server log.") from None
-
-
-# -- hyperparameter controls -----------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -145,25 +102,3 @@ def component_controls(component: "Component", *, per_row: int = 2) -> list[Para
 def values_for(controls: Sequence[ParamControl], kind: str, component: str, given: dict[str, Any]) -> dict[str, Any]:
     """The values of one component's controls out of an event's keyword values."""
     return {c.param.name: given[c.key] for c in controls if c.kind == kind and c.component == component and c.key in given}
-
-
-# -- layout helpers --------------------------------------------------------------------
-
-
-def enclosing_tab() -> "gr.Tab | None":
-    """The ``gr.Tab`` whose ``build`` is running, to refresh a tab when it is selected."""
-    import gradio as gr
-    from gradio.context import get_render_context
-
-    block = get_render_context()
-    while block is not None and not isinstance(block, gr.Tab):
-        block = getattr(block, "parent", None)
-    return block
-
-
-def on_tab_select(fn: Callable[..., Any], outputs: Any) -> None:
-    """Run ``fn`` into ``outputs``, quietly, each time the tab being built is selected
-    (to show what another tab changed, such as the session's model)."""
-    tab = enclosing_tab()
-    if tab is not None:
-        tab.select(fn, outputs=outputs, api_visibility="private", show_progress="hidden")

@@ -1,0 +1,93 @@
+"""The Evaluate tab's work: the session's current model on the test split of its dataset.
+
+Accuracy and loss, the confusion matrix and per-class accuracy as HTML, and the most
+confident mistakes as captioned pictures.  Free of Gradio, so tests call it directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trainpad.web.messages import UserError, user_errors
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from trainpad.engine.engine import Engine
+    from trainpad.web.sessions import SessionStore
+
+#: How many mistakes the gallery shows.
+MISTAKES = 24
+
+
+@dataclass
+class EvaluateView:
+    """What the Evaluate tab shows after an evaluation."""
+
+    summary: str
+    confusion: str
+    per_class: str
+    mistakes: list[tuple["Image.Image", str]]
+
+
+class Evaluator:
+    """The Evaluate tab's handler, bound to an engine and a session store."""
+
+    def __init__(self, engine: "Engine", store: "SessionStore", *, data_dir: Path | str | None = None) -> None:
+        self.engine = engine
+        self.store = store
+        self.data_dir = data_dir
+
+    def evaluate(self, session_id: str, *, samples: Any = 0) -> EvaluateView:
+        """Evaluate the session's current model; ``samples`` limits the test images (0: all,
+        up to ``TRAINPAD_MAX_EVAL_SAMPLES``); anything but a whole number in range is refused."""
+        from trainpad.engine.params import ParamError
+        from trainpad.web.limits import limits
+
+        try:
+            samples = limits().eval_samples(samples)
+        except ParamError as exc:
+            raise UserError(f"Test images: {exc}.") from None
+        session = self.store.get(session_id)
+        trained = session.model
+        if trained is None:
+            raise UserError("There is no model to evaluate yet: train one in the Train tab or load a checkpoint there.")
+        with user_errors("Evaluating"):
+            result = self.engine.evaluate(trained, data_dir=self.data_dir, samples=int(samples or 0), mistakes=MISTAKES)
+            dataset_spec = trained.spec["dataset"]
+            test_set = self.engine.load_dataset(
+                dataset_spec["name"], dataset_spec.get("params"), train=False, root=Path(self.data_dir) if self.data_dir else None
+            )
+            gallery = self._gallery(trained, test_set, result.mistakes)
+        with session.lock:
+            if session.model is trained:
+                session.evaluation = result
+        return self.view(trained, result, gallery)
+
+    @staticmethod
+    def _gallery(trained: Any, test_set: Any, mistakes: list[Any]) -> list[tuple["Image.Image", str]]:
+        from trainpad.web.html import dataset_picture, to_pil, upscale
+
+        meta = trained.dataset_meta
+        names = trained.class_names
+        items = []
+        for mistake in mistakes:
+            picture = dataset_picture(test_set, mistake.index, mean=meta.get("mean", (0.0,)), std=meta.get("std", (1.0,)))
+            caption = f"{names[mistake.true]} → {names[mistake.predicted]} ({mistake.confidence:.0%})"
+            items.append((to_pil(upscale(picture, 112)), caption))
+        return items
+
+    @staticmethod
+    def view(trained: Any, result: Any, gallery: list[tuple["Image.Image", str]]) -> EvaluateView:
+        from trainpad.web.html import confusion_html, per_class_html
+
+        wrong = result.count - int(result.confusion.diagonal().sum())
+        summary = f"### Accuracy {result.accuracy:.2%} · loss {result.loss:.4f} · {wrong:,} of {result.count:,} test images wrong"
+        return EvaluateView(
+            summary=summary,
+            confusion=confusion_html(result.confusion, trained.class_names),
+            per_class=per_class_html(result.per_class_accuracy, trained.class_names, totals=result.confusion.sum(dim=1).tolist()),
+            mistakes=gallery,
+        )

@@ -1,0 +1,39 @@
+"""Wiring that every tab needs: refreshing itself when selected or when the page loads.
+
+Call these inside a tab's ``build`` (Gradio is imported when they run).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+
+def enclosing_tab() -> "gr.Tab | None":
+    """The ``gr.Tab`` whose ``build`` is running."""
+    import gradio as gr
+    from gradio.context import get_render_context
+
+    block = get_render_context()
+    while block is not None and not isinstance(block, gr.Tab):
+        block = getattr(block, "parent", None)
+    return block
+
+
+def on_tab_select(fn: Callable[..., Any], outputs: Any) -> None:
+    """Run ``fn`` into ``outputs``, quietly, each time the tab being built is selected
+    (to show what another tab changed, such as the session's model)."""
+    tab = enclosing_tab()
+    if tab is not None:
+        tab.select(fn, outputs=outputs, api_visibility="private", show_progress="hidden")
+
+
+def on_page_load(fn: Callable[..., Any], outputs: Any) -> None:
+    """Run ``fn`` into ``outputs``, quietly, when the page loads (the app's root Blocks)."""
+    from gradio.context import get_blocks_context
+
+    root = getattr(get_blocks_context(), "root_block", None)
+    if root is not None:
+        root.load(fn, outputs=outputs, api_visibility="private", show_progress="hidden")

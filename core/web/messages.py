@@ -1,0 +1,85 @@
+"""What a web user is told when something they asked for cannot be done.
+
+The handlers (``*_handler.py``) raise :class:`UserError` with a message that says what
+was wrong and what to do, and never import Gradio; the tabs wrap their event functions
+in :func:`shown_in_browser`, which turns it into a ``gr.Error`` pop-up.  Any other
+exception is logged with its traceback and reaches the user as one short line naming
+the action, never as the server's details.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import logging
+from typing import Any, Callable, Iterator, TypeVar
+
+from trainpad.engine.errors import TrainpadError
+from trainpad.engine.params import ParamError
+
+log = logging.getLogger("trainpad.web")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UserError(TrainpadError):
+    """Something a web user asked for was refused; the message is for them."""
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+@contextlib.contextmanager
+def user_errors(action: str = "That") -> Iterator[None]:
+    """Turn errors inside the block into a :class:`UserError`.
+
+    :class:`~trainpad.engine.errors.TrainpadError` and
+    :class:`~trainpad.engine.params.ParamError` carry a message for the user and keep
+    it; anything else is logged with its traceback and becomes "``action`` failed
+    unexpectedly (TypeName)".
+    """
+    try:
+        yield
+    except UserError:
+        raise
+    except (TrainpadError, ParamError) as exc:
+        raise UserError(str(exc).strip() or "Something went wrong.") from None
+    except Exception as exc:
+        log.exception("%s failed", action)
+        raise UserError(f"{action} failed unexpectedly ({type(exc).__name__}); the details are in the server log.") from None
+
+
+def shown_in_browser(fn: F) -> F:
+    """Wrap a Gradio event function so that a :class:`~trainpad.engine.errors.TrainpadError`
+    it raises shows as a ``gr.Error`` pop-up with its message, and no traceback is logged.
+
+    Generator functions stay generators (Gradio streams them), and the signature is kept
+    (Gradio reads it for ``gr.Request`` and ``gr.Progress`` arguments).
+    """
+
+    def as_gradio(exc: TrainpadError) -> Exception:
+        import gradio as gr
+
+        return gr.Error(str(exc), title="Error", print_exception=False)
+
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def stream(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from fn(*args, **kwargs)
+            except TrainpadError as exc:
+                raise as_gradio(exc) from None
+
+        return stream  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except TrainpadError as exc:
+            raise as_gradio(exc) from None
+
+    return call  # type: ignore[return-value]

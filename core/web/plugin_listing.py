@@ -1,0 +1,80 @@
+"""The Plugins tab's content: every plugin with its version, status, components and tabs.
+
+Plain data (:func:`plugin_listing`, also served as ``/plugins`` JSON) and its HTML table.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trainpad.engine.engine import Engine
+
+
+def plugin_listing(engine: "Engine") -> dict[str, Any]:
+    """Plugins (name, version, status, error, hooks, components) and tabs, as JSON-ready data."""
+    plugins = []
+    for info in sorted(engine.plugins.values(), key=lambda i: (i.status == "loaded", i.builtin, i.name)):
+        entry = info.to_dict()
+        entry["components"] = [
+            {"kind": c.kind, "name": c.name, "description": c.description}
+            for c in engine.registry
+            if c.plugin == info.name
+        ]
+        entry["tabs"] = [tab.label for tab in engine.tabs if tab.plugin == info.name]
+        plugins.append(entry)
+    return {
+        "plugins": plugins,
+        "failed": [info.name for info in engine.failed_plugins()],
+        "components": len(engine.registry),
+    }
+
+
+def listing_html(engine: "Engine") -> str:
+    """The listing as an HTML table, failures first."""
+    data = plugin_listing(engine)
+    rows = []
+    for entry in data["plugins"]:
+        name = html.escape(entry["name"])
+        origin = "built-in" if entry["builtin"] else html.escape(entry.get("dist") or "entry point")
+        version = html.escape(entry.get("version") or "")
+        status = entry["status"]
+        badge = f'<span class="tp-badge tp-{html.escape(status)}">{html.escape(status)}</span>'
+        things = [
+            f"{html.escape(c['kind'])} <code>{html.escape(c['name'])}</code>"
+            + (f" <span class='tp-sub'>{html.escape(c['description'])}</span>" if c["description"] else "")
+            for c in entry["components"]
+        ]
+        things += [f"tab <code>{html.escape(label)}</code>" for label in entry["tabs"]]
+        error = f'<div class="tp-error">{html.escape(entry["error"])}</div>' if entry.get("error") else ""
+        rows.append(
+            f"<tr><td><b>{name}</b><div class='tp-sub'>{origin} {version}</div></td>"
+            f"<td>{badge}</td><td>{'<br>'.join(things) or '—'}{error}</td></tr>"
+        )
+    failed = len(data["failed"])
+    head = (
+        f"<p>{len(data['plugins'])} plugins, {data['components']} components"
+        + (f", <b class='tp-failed-text'>{failed} with errors</b>" if failed else ", no errors")
+        + ". Install a plugin with <code>pip install</code> and restart the app; "
+        "<code>TRAINPAD_DISABLE_PLUGINS=name</code> turns one off.</p>"
+    )
+    return STYLE + head + '<table class="tp-plugins"><thead><tr><th>Plugin</th><th>Status</th><th>Provides</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>"
+
+
+STYLE = """
+<style>
+.tp-plugins, .tp-plugins thead, .tp-plugins tbody, .tp-plugins tr {border: 0 !important;}
+.tp-plugins {width: 100%; border-collapse: collapse !important; border: none !important; font-size: 14px;}
+.tp-plugins th {text-align: left; font-weight: 600; padding: 6px 10px; border: none !important; border-bottom: 2px solid rgba(128,128,128,.3) !important;}
+.tp-plugins td {vertical-align: top; padding: 8px 10px; border: none !important; border-bottom: 1px solid rgba(128,128,128,.2) !important;}
+.tp-plugins th:nth-child(1) {width: 26%;} .tp-plugins th:nth-child(2) {width: 10%;}
+.tp-sub {font-size: 12px; color: var(--body-text-color-subdued, #777);}
+.tp-badge {display: inline-block; padding: 1px 8px; border-radius: 9px; font-size: 12px; font-weight: 600;}
+.tp-loaded {background: #dcfce7; color: #166534;}
+.tp-failed {background: #fee2e2; color: #991b1b;}
+.tp-blocked {background: #e5e7eb; color: #374151;}
+.tp-error {margin-top: 4px; color: #b91c1c; font-family: var(--font-mono, monospace); font-size: 12px; white-space: pre-wrap;}
+.tp-failed-text {color: #b91c1c;}
+</style>
+"""

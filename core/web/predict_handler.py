@@ -1,0 +1,59 @@
+"""The Predict tab's work: what the session's current model makes of a picture.
+
+Free of Gradio, so tests call it directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from trainpad.web.messages import user_errors
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from trainpad.engine.engine import Engine
+    from trainpad.web.sessions import SessionStore
+
+#: What the prediction box says while nothing is drawn.
+BLANK = "Draw a digit"
+
+
+@dataclass
+class PredictView:
+    """What the Predict tab shows for one picture.
+
+    :param label: ``{class: probability}``, or a message such as ``"Draw a digit"``.
+    :param seen: the picture the model saw, enlarged (``None`` when there is none).
+    """
+
+    label: dict[str, float] | str
+    seen: "np.ndarray | None"
+    note: str
+
+
+class Predictor:
+    """The Predict tab's handler, bound to an engine and a session store."""
+
+    def __init__(self, engine: "Engine", store: "SessionStore") -> None:
+        self.engine = engine
+        self.store = store
+
+    def predict(self, session_id: str, picture: Any) -> PredictView:
+        """Classify a sketch value (``{"background", "layers", "composite"}``) or a picture."""
+        from trainpad.engine.pictures import BlankImage
+        from trainpad.web.uploads import from_upload
+        from trainpad.web.html import upscale
+
+        session = self.store.get(session_id)
+        trained = session.model
+        if trained is None:
+            return PredictView("No model yet", None, session.describe())
+        note = f"**Model:** {session.describe()}"
+        with user_errors("Predicting"):
+            try:
+                prediction = self.engine.predict(trained, from_upload(picture))
+            except BlankImage:
+                return PredictView(BLANK, None, note)
+        return PredictView(prediction.probabilities, upscale(prediction.seen, 224), note)
