@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from trainpad import settings
+from trainpad.engine.events import epochs_text
 from trainpad.engine.params import Param, ParamError
 
 if TYPE_CHECKING:
@@ -260,9 +261,9 @@ def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None
     bar.close()
     if not main:
         return 1 if end.status == "diverged" or (end.epochs_done == 0 and end.status != "completed") else 0
-    print(f"{end.status}: {end.message} ({end.elapsed:.1f} s)", file=sys.stderr)
+    print(f"{end.status}: {end.message} ({epochs_text(end.epochs_done)} in {end.elapsed:.1f} s)", file=sys.stderr)
     if end.epochs_done == 0 and end.status != "completed":
-        print("no epoch finished, so no checkpoint was written", file=sys.stderr)
+        print("nothing was trained, so no checkpoint was written", file=sys.stderr)
         if events is not None:
             events.end(end, None)
         return 1
@@ -349,7 +350,8 @@ class ProgressBar:
             if self.tty:
                 sys.stderr.write("\n")
             test = f", test loss {event.test_loss:.4f} acc {event.test_accuracy:.2%}" if event.test_accuracy is not None else ""
-            print(f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f} acc {event.train_accuracy:.2%}{test}", file=sys.stderr)
+            part = "" if event.complete else f" (ended early: {epochs_text(event.epochs_done)} in this run)"
+            print(f"epoch {event.epoch}/{event.epochs}{part}: train loss {event.train_loss:.4f} acc {event.train_accuracy:.2%}{test}", file=sys.stderr)
 
     def close(self) -> None:
         if self.enabled and self.tty:

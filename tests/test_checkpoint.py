@@ -131,3 +131,12 @@ def test_the_shipped_checkpoint_loads(engine):
     shipped = Path(plugins.__file__).parent / "pretrained" / "mnist-cnn.pt"
     loaded = load_checkpoint(engine.registry, shipped)
     assert loaded.metrics["test_accuracy"] >= 0.99 and shipped.stat().st_size <= 2 * 1024 * 1024
+
+
+@pytest.mark.parametrize("stored, read", [(0.68, 0.68), (3, 3.0), (float("nan"), 0.0), (-2.0, 0.0), ("three", 0.0), (True, 0.0)])
+def test_the_epoch_count_keeps_its_fraction_and_refuses_nonsense(engine, trained, tmp_path, stored, read):
+    payload = to_payload(trained)
+    payload["epochs"] = stored
+    path = tmp_path / "model.pt"
+    torch.save(payload, path)
+    assert load_checkpoint(engine.registry, path).epochs == read

@@ -5,7 +5,7 @@ import torch
 
 from trainpad.engine.callbacks import Callback, StopTraining
 from trainpad.engine.errors import ConfigError
-from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
+from trainpad.engine.events import EpochEnd, SpotCheck, StepEnd, TrainEnd, epochs_text
 from trainpad.engine.training import TrainConfig
 
 SMALL = dict(batch_size=32, epochs=2)
@@ -56,6 +56,11 @@ def test_stop_ends_the_run_at_the_next_batch_and_keeps_the_model(engine, mnist_d
     end = seen[-1]
     assert end.status == "stopped" and end.steps_done == 3
     assert sum(isinstance(e, StepEnd) for e in seen) == 3
+    # it trained 3 of the epoch's 8 steps: 0.375 of an epoch, not "epoch 1"
+    (partial,) = [e for e in seen if isinstance(e, EpochEnd)]
+    assert partial.epoch == 1 and partial.epochs_done == 3 / 8 and not partial.complete
+    assert end.epochs_done == 3 / 8 and end.trained.epochs == 3 / 8
+    assert "0.37 of an epoch" in end.trained.describe()
     after = end.trained.model.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)
 
@@ -73,6 +78,8 @@ def test_a_huge_learning_rate_stops_the_run_and_keeps_finite_weights(engine, mni
     end = events[-1]
     assert end.status == "diverged"
     assert "Lower the learning rate" in end.message and "lr" in end.message
+    # it went back to its starting weights: nothing of this run is in the model
+    assert end.steps_done > 0 and end.epochs_done == 0 and end.trained.epochs == 0
     assert all(torch.isfinite(v).all() for v in end.trained.model.state_dict().values() if v.is_floating_point())
 
 
@@ -115,7 +122,7 @@ def test_callbacks_see_events_in_order_and_can_stop(engine, mnist_dir):
     run = engine.build_run(TrainConfig(**SMALL), data_dir=mnist_dir, callbacks=[("recorder", Recorder())])
     end = run.run()
     assert calls == ["begin"] + ["batch"] * 8 + ["epoch"] + ["batch"] * 2 + ["end:stopped"]
-    assert end.message == "enough" and end.epochs_done == 1
+    assert end.message == "enough" and end.epochs_done == 10 / 8 and end.trained.epochs == 10 / 8
 
 
 def test_resume_carries_on_from_a_trained_model(engine, mnist_dir):
@@ -126,6 +133,11 @@ def test_resume_carries_on_from_a_trained_model(engine, mnist_dir):
     assert run.parts.model.convs[0].out_channels == first.model.convs[0].out_channels
     end = run.run()
     assert end.trained.epochs == first.epochs + 2
+    stopped = engine.build_run(TrainConfig(**SMALL), data_dir=mnist_dir, resume=end.trained)
+    for event in stopped.events():
+        if isinstance(event, StepEnd) and event.step == 2:
+            stopped.stop()
+    assert stopped.result.trained.epochs == 3 + 2 / 8
     with pytest.raises(ConfigError, match="trained with model 'mnist-cnn'"):
         engine.build_run(TrainConfig(model="other"), data_dir=mnist_dir, resume=first)
 
@@ -139,3 +151,36 @@ def test_evaluation_gives_confusion_per_class_and_confident_mistakes(engine, mni
     confidences = [m.confidence for m in result.mistakes]
     assert confidences == sorted(confidences, reverse=True) and len(confidences) <= 5
     assert all(m.true != m.predicted for m in result.mistakes)
+
+
+def test_epochs_read_as_trained():
+    assert [epochs_text(x) for x in (0, 1, 3, 32 / 47, 468 / 469, 1.25, 2 + 1e-9)] == [
+        "0 epochs", "1 epoch", "3 epochs", "0.68 of an epoch", "0.99 of an epoch", "1.25 epochs", "2 epochs"]
+
+
+def test_spot_checks_test_a_fixed_sample_a_few_times_an_epoch(engine, mnist_dir):
+    run = engine.build_run(TrainConfig(**SMALL), data_dir=mnist_dir)  # 8 steps an epoch, 128 test images
+    events = list(run.events(spot_checks=4, spot_samples=100, spot_budget=float("inf")))
+    checks = [e for e in events if isinstance(e, SpotCheck)]
+    # before the first step, then at a quarter, a half and three quarters of each epoch
+    assert [c.step for c in checks] == [0, 2, 4, 6, 10, 12, 14]
+    assert [c.epochs_done for c in checks] == [0, 0.25, 0.5, 0.75, 1.25, 1.5, 1.75]
+    assert all(c.samples == 100 and c.seconds > 0 and 0 <= c.test_accuracy <= 1 for c in checks)
+    assert checks[0].test_accuracy < checks[-1].test_accuracy  # the blobs are learnt
+    # each follows its step, and the epoch's end keeps its full evaluation
+    kinds = [type(e).__name__ for e in events]
+    assert kinds[:4] == ["SpotCheck", "StepEnd", "StepEnd", "SpotCheck"]
+    assert [e.epochs_done for e in events if isinstance(e, EpochEnd)] == [1.0, 2.0]
+    # the same images each time: the trained model checked again gives the same numbers
+    again, once_more = run.spot_check(samples=100), run.spot_check(samples=100)
+    assert (again.test_loss, again.test_accuracy) == (once_more.test_loss, once_more.test_accuracy)
+    # checks never change the training itself
+    plain = engine.build_run(TrainConfig(**SMALL), data_dir=mnist_dir)
+    assert [e.loss for e in plain.events() if isinstance(e, StepEnd)] == [e.loss for e in events if isinstance(e, StepEnd)]
+
+
+def test_spot_checks_stay_within_their_budget(engine, mnist_dir):
+    run = engine.build_run(TrainConfig(**SMALL), data_dir=mnist_dir)
+    checks = [e for e in run.events(spot_checks=4, spot_budget=0.0) if isinstance(e, SpotCheck)]
+    assert [c.step for c in checks] == [0]  # only the starting point: none fits a budget of nothing
+    assert not [e for e in engine.build_run(TrainConfig(**SMALL), data_dir=mnist_dir).events() if isinstance(e, SpotCheck)]

@@ -59,7 +59,7 @@ def to_payload(trained: "TrainedModel") -> dict[str, Any]:
         "output": trained.output,
         "dataset_meta": _plain(trained.dataset_meta),
         "metrics": {k: float(v) for k, v in trained.metrics.items()},
-        "epochs": int(trained.epochs),
+        "epochs": float(trained.epochs),
         "state_dict": state,
     }
 
@@ -193,8 +193,15 @@ def load_checkpoint(
         output=payload.get("output") or component.meta.get("output", "logits"),
         dataset_meta=dict(meta),
         metrics=metrics,
-        epochs=int(payload.get("epochs") or 0),
+        epochs=_epochs(payload.get("epochs")),
     )
+
+
+def _epochs(value: Any) -> float:
+    """The checkpoint's epoch count: a finite number of at least 0 (older files hold an int), else 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        return 0.0
+    return float(value)
 
 
 def _plain(value: Any) -> Any:

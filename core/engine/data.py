@@ -210,9 +210,16 @@ class InMemoryDataset(Dataset):
 
     def subset(self, count: int) -> "InMemoryDataset":
         """The first ``count`` samples, sharing memory with this dataset."""
+        return self._with(self.images[:count], self.targets[:count])
+
+    def pick(self, indices: torch.Tensor) -> "InMemoryDataset":
+        """The samples at ``indices`` (a copy of just those)."""
+        return self._with(self.images.index_select(0, indices), self.targets.index_select(0, indices))
+
+    def _with(self, images: torch.Tensor, targets: torch.Tensor) -> "InMemoryDataset":
         sub = InMemoryDataset.__new__(InMemoryDataset)
         sub.__dict__.update(self.__dict__)
-        sub.images, sub.targets = self.images[:count], self.targets[:count]
+        sub.images, sub.targets = images, targets
         return sub
 
 
@@ -242,6 +249,18 @@ def make_loader(
             pin_memory=pin_memory,
         )
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, pin_memory=pin_memory)
+
+
+def spread(dataset: Dataset, count: int) -> Dataset:
+    """``count`` samples spread evenly over ``dataset`` (all of it when it has no more):
+    a fixed sample that covers the whole split, not just its first images."""
+    total = len(dataset)
+    if count >= total:
+        return dataset
+    indices = torch.linspace(0, total - 1, count).long()
+    if isinstance(dataset, InMemoryDataset):
+        return dataset.pick(indices)
+    return torch.utils.data.Subset(dataset, indices.tolist())
 
 
 def take(dataset: Dataset, count: int | None) -> Dataset:

@@ -27,6 +27,7 @@ from trainpad.engine.config import RUN_PARAMS, TrainConfig
 from trainpad.engine.errors import ComponentError, ConfigError, TrainpadError, blame
 from trainpad.engine.params import ParamError
 from trainpad import settings
+from trainpad.engine.progress import say
 from trainpad.engine.plugin_loader import PluginError, PluginInfo, load_plugins, make_plugin_manager
 from trainpad.engine.registry import KINDS, Component, Registry, RegistrationError, UnknownComponent, make_component
 from trainpad.engine.tabs import Tab
@@ -228,14 +229,21 @@ class Engine:
         values = self._validate(component, params)
         root = Path(root) if root is not None else default_data_dir()
         key = (name, tuple(sorted(values.items())), train, str(root))
-        with self._datasets_lock:
+        split = "training" if train else "test"
+        if not self._datasets_lock.acquire(blocking=False):
+            say(f"Waiting for {component.label}: another run is loading a dataset…")
+            self._datasets_lock.acquire()
+        try:
             if key not in self._datasets:
+                say(f"Loading the {split} split of {component.label}…")
                 try:
                     with blame(component.label):
                         self._datasets[key] = component.factory(root=root, train=train, **values)
                 except DataUnavailable as exc:
-                    raise ConfigError(str(exc)) from None
+                    raise ConfigError(str(exc), public=exc.public) from None
             return self._datasets[key]
+        finally:
+            self._datasets_lock.release()
 
     def _validate(self, component: Component, params: dict[str, Any] | None) -> dict[str, Any]:
         try:
@@ -335,6 +343,7 @@ class Engine:
         torch.manual_seed(config.seed)
         generator = torch.Generator().manual_seed(config.seed)
         meta = self.dataset_meta(dataset)
+        say(f"Building the {parts['model'].label}…")
         model = self.build_model(config.model, values["model"], input_shape=meta["input_shape"], num_classes=len(class_names))
         if resume is not None:
             model.load_state_dict(resume.model.state_dict())
@@ -385,6 +394,7 @@ class Engine:
                 epochs_before=resume.epochs if resume is not None else 0,
                 distributed=distributed,
                 train_sampler=train_sampler,
+                spec=spec,
             )
         )
 

@@ -11,7 +11,20 @@ from typing import Iterator
 
 
 class TrainpadError(Exception):
-    """Base of every error whose message is meant for the user."""
+    """Base of every error whose message is meant for the user.
+
+    :param public: the message for a web user, when the full one is for the server's
+        owner (it names the server's folders or settings); by default the same.
+    """
+
+    def __init__(self, *args: object, public: str | None = None) -> None:
+        super().__init__(*args)
+        self.public = public
+
+    @property
+    def public_message(self) -> str:
+        """What a web user is shown: :attr:`public` if set, else the message."""
+        return self.public or str(self)
 
 
 class ConfigError(TrainpadError, ValueError):

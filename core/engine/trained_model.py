@@ -27,6 +27,8 @@ class TrainedModel:
     :param output: ``"log_probs"`` or ``"logits"``: what the model's forward returns.
     :param dataset_meta: the dataset's ``input_shape``, ``mean``, ``std`` and ``ink``.
     :param metrics: the latest evaluation (``test_accuracy``, ``test_loss``...).
+    :param epochs: epochs of training it holds, a partial epoch as its fraction (a run
+        stopped at step 32 of a 47-step epoch gives 0.68).
     """
 
     model: nn.Module
@@ -35,7 +37,7 @@ class TrainedModel:
     output: str = "logits"
     dataset_meta: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
-    epochs: int = 0
+    epochs: float = 0
     # Prediction calls eval() once here instead of once per request.
     def __post_init__(self) -> None:
         self.model.eval()
@@ -59,4 +61,6 @@ class TrainedModel:
         """One line: the model, its dataset and its accuracy."""
         acc = self.metrics.get("test_accuracy")
         acc_text = f", {acc * 100:.2f}% test accuracy" if acc is not None else ""
-        return f"{self.spec['model']['name']} on {self.spec['dataset']['name']}, {self.epochs} epoch(s){acc_text}"
+        from trainpad.engine.events import epochs_text
+
+        return f"{self.spec['model']['name']} on {self.spec['dataset']['name']}, {epochs_text(self.epochs)}{acc_text}"

@@ -5,7 +5,9 @@
 batch, an :class:`~trainpad.engine.events.EpochEnd` per epoch and one
 :class:`~trainpad.engine.events.TrainEnd`.  :meth:`TrainingRun.stop` (from any thread) ends it
 at the next batch; closing the generator does the same.  Either way the model
-trained so far is kept.
+trained so far is kept.  With ``events(spot_checks=N)`` the run also tests the model on a
+fixed sample of the test split N times an epoch (:class:`~trainpad.engine.events.SpotCheck`),
+within a budget of the training time, so that even one epoch draws a real test curve.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from torch.utils.data import DataLoader
 
 from trainpad.engine.callbacks import Callback, StopTraining
 from trainpad.engine.config import RUN_PARAMS, SCHEDULES, TrainConfig  # noqa: F401  (their home; imported from here too)
-from trainpad.engine.data import make_loader, take
+from trainpad.engine.data import make_loader, spread, take
 from trainpad.engine.errors import ComponentError, blame
 from trainpad.engine.evaluation import Evaluation, evaluate
-from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
+from trainpad.engine.events import EpochEnd, SpotCheck, StepEnd, TrainEnd
 from trainpad.engine.trained_model import TrainedModel
 
 if TYPE_CHECKING:
@@ -34,6 +36,10 @@ if TYPE_CHECKING:
 
 #: A loss this many times above what guessing uniformly would give ends the run.
 DIVERGENCE_FACTOR = 10.0
+#: Test samples a spot check uses (spread evenly over the test split), and the share of
+#: the training time spot checks may take (see :meth:`TrainingRun.events`).
+SPOT_SAMPLES = 1000
+SPOT_BUDGET = 0.1
 
 
 def make_scheduler(name: str, optimizer: torch.optim.Optimizer, total_steps: int):
@@ -64,11 +70,14 @@ class RunParts:
     num_classes: int
     to_probs: Callable[[torch.Tensor], torch.Tensor]
     callbacks: list[tuple[str, Callback]] = field(default_factory=list)
-    epochs_before: int = 0
+    #: epochs the resumed model had trained before this run (fractional, see :class:`TrainEnd`)
+    epochs_before: float = 0
     #: this process's part in a torchrun run (see :mod:`trainpad.runtime.distributed`); ``None`` alone
     distributed: "DistContext | None" = None
     #: a sampler whose ``set_epoch(epoch)`` reshuffles it before each epoch (a ``DistributedSampler``)
     train_sampler: Any = None
+    #: per kind ``{"name", "plugin", "params"}`` with every hyperparameter's value, and ``run``: the settings
+    spec: dict[str, Any] = field(default_factory=dict)
 
 
 class TrainingRun:
@@ -81,7 +90,9 @@ class TrainingRun:
         self._stop = threading.Event()
         self._stop_reason: str | None = None  # a callback's StopTraining, in a distributed run
         self.history: list[EpochEnd] = []
+        self.spot_checks: list[SpotCheck] = []
         self.result: TrainEnd | None = None
+        self._spot_loader: DataLoader | None = None
 
     def stop(self) -> None:
         """Ask the run to stop after the current batch (thread-safe)."""
@@ -117,6 +128,13 @@ class TrainingRun:
         return float(self.parts.optimizer.param_groups[0]["lr"])
 
     @property
+    def spec(self) -> dict[str, Any]:
+        """What the run trains with: per kind ``{"name", "plugin", "params"}`` (every
+        hyperparameter, defaults included) and ``run`` (epochs, batch size...), as its
+        checkpoint will record them."""
+        return self.parts.spec
+
+    @property
     def has_test_split(self) -> bool:
         return self.parts.test_loader is not None
 
@@ -132,6 +150,37 @@ class TrainingRun:
         with blame(p.labels["model"]):
             return evaluate(self.model, loader, loss_fn=p.loss_fn, to_probs=p.to_probs, num_classes=p.num_classes, device=p.device)
 
+    def spot_check(self, *, epoch: int = 0, step: int = 0, samples: int = SPOT_SAMPLES) -> SpotCheck | None:
+        """Test the model as it is now on a fixed sample of the test split: ``samples``
+        images spread evenly over it, the same ones at every call (``None`` without a test
+        split).  The model's training mode is restored."""
+        p = self.parts
+        if p.test_loader is None:
+            return None
+        if self._spot_loader is None or len(self._spot_loader.dataset) != min(samples, len(p.test_loader.dataset)):
+            chosen = spread(p.test_loader.dataset, samples)
+            self._spot_loader = make_loader(chosen, batch_size=min(len(chosen), 1000), shuffle=False)
+        started = time.perf_counter()
+        rng = torch.get_rng_state()  # a DataLoader draws its seed from it: a run with checks trains as one without
+        try:
+            with blame(p.labels["model"]):
+                result = evaluate(self.model, self._spot_loader, loss_fn=p.loss_fn, to_probs=p.to_probs, num_classes=p.num_classes, device=p.device)
+        finally:
+            torch.set_rng_state(rng)
+        steps_per_epoch = max(self.steps_per_epoch, 1)
+        check = SpotCheck(
+            epoch=epoch,
+            step=step,
+            epochs_done=step / steps_per_epoch,
+            test_loss=result.loss,
+            test_accuracy=result.accuracy,
+            samples=result.count,
+            seconds=time.perf_counter() - started,
+            lr=self.lr,
+        )
+        self.spot_checks.append(check)
+        return check
+
     def run(self) -> TrainEnd:
         """Train to the end, ignoring the events; return the final one."""
         for event in self.events():
@@ -139,7 +188,16 @@ class TrainingRun:
         assert self.result is not None
         return self.result
 
-    def events(self) -> Iterator[StepEnd | EpochEnd | TrainEnd]:
+    def events(self, *, spot_checks: int = 0, spot_samples: int = SPOT_SAMPLES, spot_budget: float = SPOT_BUDGET) -> Iterator[StepEnd | EpochEnd | SpotCheck | TrainEnd]:
+        """Train, yielding a :class:`StepEnd` per batch, an :class:`EpochEnd` per epoch and
+        one :class:`TrainEnd`.
+
+        :param spot_checks: also test the model on ``spot_samples`` fixed test images (see
+            :meth:`spot_check`) before the first step and ``spot_checks - 1`` times during
+            each epoch, evenly spaced (the epoch's end has its full evaluation), yielding a
+            :class:`SpotCheck` each time.  A check is skipped while the checks so far would
+            take more than ``spot_budget`` of the training time.  Off in a distributed run.
+        """
         p = self.parts
         cfg = self.config
         model, optimizer, loss_fn, device = p.model, p.optimizer, p.loss_fn, p.device
@@ -148,24 +206,31 @@ class TrainingRun:
         world = dist.world_size if dist is not None else 1
         steps_per_epoch = len(loader)
         total_steps = steps_per_epoch * cfg.epochs
+        checking = spot_checks > 0 and p.test_loader is not None and dist is None
         with blame(p.labels["optimizer"]):
             scheduler = make_scheduler(cfg.schedule, optimizer, total_steps)
         reference = math.log(max(p.num_classes, 2))  # the loss of a uniform guess
-        good_state = copy.deepcopy(model.state_dict())
+        good_state, good_step = copy.deepcopy(model.state_dict()), 0
         step = samples = 0
         status, message = "completed", "training finished"
-        train_time = 0.0
+        train_time = 0.0  # seconds spent training (spot checks left out)
+        spot_time = 0.0  # seconds spent on spot checks
         started = time.perf_counter()
         self._notify("on_train_begin")
         epoch = 0
         try:
+            if checking:
+                check = self.spot_check(samples=spot_samples)
+                spot_time += check.seconds
+                yield check
             for epoch in range(1, cfg.epochs + 1):
                 if p.train_sampler is not None:
-                    p.train_sampler.set_epoch(p.epochs_before + epoch)
+                    p.train_sampler.set_epoch(int(p.epochs_before) + epoch)
                 model.train()
                 epoch_loss = 0.0
-                epoch_correct = epoch_count = 0
+                epoch_correct = epoch_count = epoch_steps = 0
                 tick = time.perf_counter()
+                paused = 0.0  # spot checks' seconds since tick
                 for x, y in loader:
                     if self._stop.is_set() and dist is None:  # distributed processes stop together, below
                         break
@@ -194,14 +259,15 @@ class TrainingRun:
                     if scheduler is not None:
                         scheduler.step()
                     step += 1
+                    epoch_steps += 1
                     samples += len(y)
                     epoch_count += len(y)
                     epoch_loss += loss_value * len(y)
                     epoch_correct += int((output.argmax(dim=1) == y).sum())
                     if step % 100 == 0:
-                        good_state = copy.deepcopy(model.state_dict())
+                        good_state, good_step = copy.deepcopy(model.state_dict()), step
                     now = time.perf_counter()
-                    busy = train_time + (now - tick)
+                    busy = train_time + (now - tick - paused)
                     rate = samples / busy if busy > 0 else 0.0
                     event = StepEnd(
                         epoch=epoch,
@@ -218,7 +284,14 @@ class TrainingRun:
                     )
                     self._notify("on_batch_end", event)
                     yield event
-                train_time += time.perf_counter() - tick
+                    if checking and not self._stop.is_set() and self._spot_due(epoch_steps, steps_per_epoch, spot_checks):
+                        last_cost = self.spot_checks[-1].seconds if self.spot_checks else 0.0
+                        if spot_time + last_cost <= spot_budget * busy:
+                            check = self.spot_check(epoch=epoch, step=step, samples=spot_samples)
+                            spot_time += check.seconds
+                            paused += check.seconds
+                            yield check
+                train_time += time.perf_counter() - tick - paused
                 if epoch_count == 0:  # stopped or diverged before the first batch of this epoch
                     epoch -= 1
                     break
@@ -226,6 +299,7 @@ class TrainingRun:
                 epoch_rate = samples / train_time if train_time > 0 else 0.0
                 if dist is not None:  # over all processes: the global loss and accuracy, the total samples/s
                     epoch_loss, epoch_correct, epoch_count, epoch_rate = dist.sum(epoch_loss, epoch_correct, epoch_count, epoch_rate)
+                kept = good_step if status == "diverged" else step
                 epoch_end = EpochEnd(
                     epoch=epoch,
                     epochs=cfg.epochs,
@@ -236,6 +310,7 @@ class TrainingRun:
                     test_accuracy=evaluation.accuracy if evaluation else None,
                     elapsed=time.perf_counter() - started,
                     samples_per_sec=epoch_rate,
+                    epochs_done=kept / steps_per_epoch,
                 )
                 self.history.append(epoch_end)
                 self._notify("on_epoch_end", epoch_end)
@@ -249,23 +324,35 @@ class TrainingRun:
         except GeneratorExit:
             # The consumer went away (a closed browser tab): keep the model, end quietly.
             self._stop.set()
-            self._finish("stopped", "the run was cancelled", epoch, step, started)
+            diverged = status == "diverged"
+            self._finish(status if diverged else "stopped", message if diverged else "the run was cancelled", good_step if diverged else step, step, started)
             raise
         if status == "completed" and self._stop.is_set():
             status, message = "stopped", self._stop_reason or f"stopped at step {step} of {total_steps}; the model trained so far is kept"
-        yield self._finish(status, message, epoch, step, started)
+        yield self._finish(status, message, good_step if status == "diverged" else step, step, started)
 
-    def _finish(self, status: str, message: str, epoch: int, step: int, started: float) -> TrainEnd:
+    @staticmethod
+    def _spot_due(epoch_steps: int, steps_per_epoch: int, per_epoch: int) -> bool:
+        """Whether step ``epoch_steps`` of an epoch is one of its ``per_epoch - 1`` evenly
+        spaced spot checks (never its last step, which the full evaluation follows)."""
+        if epoch_steps >= steps_per_epoch:
+            return False
+        return epoch_steps * per_epoch // steps_per_epoch > (epoch_steps - 1) * per_epoch // steps_per_epoch
+
+    def _finish(self, status: str, message: str, kept_steps: int, step: int, started: float) -> TrainEnd:
+        """The run's end: the model holds ``kept_steps`` of its ``step`` steps (fewer when it
+        diverged and went back to its last good weights)."""
         p = self.parts
         last = self.history[-1] if self.history else None
         metrics: dict[str, float] = {}
         if last is not None:
             metrics = {k: v for k, v in last.to_dict().items() if k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy") and v is not None}
-        trained = p.make_trained(self.model, metrics, p.epochs_before + len(self.history))
+        epochs_done = kept_steps / max(self.steps_per_epoch, 1)
+        trained = p.make_trained(self.model, metrics, p.epochs_before + epochs_done)
         self.result = TrainEnd(
             status=status,
             message=message,
-            epochs_done=len(self.history),
+            epochs_done=epochs_done,
             steps_done=step,
             elapsed=time.perf_counter() - started,
             history=list(self.history),

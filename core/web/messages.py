@@ -37,14 +37,17 @@ def user_errors(action: str = "That") -> Iterator[None]:
 
     :class:`~trainpad.engine.errors.TrainpadError` and
     :class:`~trainpad.engine.params.ParamError` carry a message for the user and keep
-    it; anything else is logged with its traceback and becomes "``action`` failed
+    it (a TrainpadError's :attr:`~trainpad.engine.errors.TrainpadError.public_message`,
+    which names no server path); anything else is logged with its traceback and becomes "``action`` failed
     unexpectedly (TypeName)".
     """
     try:
         yield
     except UserError:
         raise
-    except (TrainpadError, ParamError) as exc:
+    except TrainpadError as exc:
+        raise UserError(exc.public_message.strip() or "Something went wrong.") from None
+    except ParamError as exc:
         raise UserError(str(exc).strip() or "Something went wrong.") from None
     except Exception as exc:
         log.exception("%s failed", action)
@@ -62,7 +65,7 @@ def shown_in_browser(fn: F) -> F:
     def as_gradio(exc: TrainpadError) -> Exception:
         import gradio as gr
 
-        return gr.Error(str(exc), title="Error", print_exception=False)
+        return gr.Error(exc.public_message, title="Error", print_exception=False)
 
     if inspect.isgeneratorfunction(fn):
 
