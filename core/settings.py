@@ -168,6 +168,9 @@ _ALL = (
             "memory the sessions' models may hold together; the least recently used are dropped beyond it"),
     Setting("TRAINPAD_SESSION_IDLE_MINUTES", "server limits", 60.0, positive, "a number of minutes above 0",
             "a session unused this long is dropped"),
+    Setting("TRAINPAD_SESSION_RUNS", "server limits", 8, whole(1), "a whole number of at least 1",
+            "runs a session keeps in its runs table (with their models), besides the shipped model; "
+            "the oldest go first, never the one in use"),
     Setting("TRAINPAD_QUEUE_SIZE", "server limits", 64, whole(1), "a whole number of at least 1",
             "events that may wait in Gradio's queue before new ones are refused"),
     Setting("TRAINPAD_CONCURRENCY", "server limits", 4, whole(1), "a whole number of at least 1",

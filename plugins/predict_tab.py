@@ -13,7 +13,7 @@ from trainpad import hookimpl
 if TYPE_CHECKING:
     from trainpad import Engine
 
-ORDER = 30
+ORDER = 5  #: first: drawing a digit is what most visitors come for
 #: Predictions running at once (each takes milliseconds).
 CONCURRENCY = 4
 SKETCH_ID = "tp-sketch"
@@ -37,6 +37,24 @@ if (!window.__tpBrush) {
   activate();
 }
 """ % {"id": SKETCH_ID}
+#: The pad keeps the tools that matter for drawing a digit: brush, eraser, undo and
+#: clear (no colours, brush sizes, pan, zoom or redo).  On a phone the prediction sits
+#: above the pad, beside the picture the model saw, so it is in sight while drawing.
+PAD_CSS = """
+#{id} button[aria-label="Pan"], #{id} button[aria-label="Zoom in"], #{id} button[aria-label="Zoom out"],
+#{id} button[aria-label="Redo"], #{id} button[aria-label="Color"], #{id} button[aria-label="Brush Size"],
+#{id} .zoom-number, #{id} .separator {display: none !important;}
+#{id} .toolbar-wrap {left: 2px !important;}  /* beside the drawing area, not over its edge */
+@media (max-width: 640px) {
+  #{id} {height: 390px !important;}
+  .tp-predict {flex-direction: column-reverse !important; gap: 8px !important;}
+  .tp-predict-results {flex-direction: row !important; flex-wrap: wrap !important; gap: 8px !important;}
+  .tp-predict-results > .block:first-child {flex: 1 1 55% !important; min-width: 0 !important;}
+  .tp-predict-results > .tp-seen {flex: 1 1 35% !important; min-width: 0 !important;}
+  .tp-predict-results > .tp-seen {height: 170px !important;}
+  .tp-predict-results > .tp-model-note {flex: 1 1 100% !important;}
+}
+""".replace("{id}", SKETCH_ID)
 #: The Clear button: presses the editor's "Clear canvas", which empties the pad and sends
 #: the change (so the prediction goes back to BLANK) every time.
 CLEAR_JS = """
@@ -54,9 +72,9 @@ def build(engine: "Engine") -> None:
     from trainpad.web.sessions import session_id, store_for
 
     predictor = Predictor(engine, store_for(engine))
-    gr.HTML("", js_on_load=BRUSH_JS, container=False, padding=False, elem_classes="tp-hidden")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=3, min_width=340):
+    gr.HTML(f"<style>{PAD_CSS}</style>", js_on_load=BRUSH_JS, container=False, padding=False, elem_classes="tp-hidden")
+    with gr.Row(equal_height=False, elem_classes="tp-predict"):
+        with gr.Column(scale=3, min_width=300):
             sketch = gr.Sketchpad(
                 label="Draw a digit",
                 type="numpy",
@@ -76,10 +94,10 @@ def build(engine: "Engine") -> None:
                 clear = gr.Button("Clear", variant="secondary")
             with gr.Accordion("…or upload a picture", open=False):
                 upload = gr.Image(label="Picture of a digit", sources=["upload", "clipboard"], type="numpy", image_mode="RGBA", height=220)
-        with gr.Column(scale=2, min_width=260):
+        with gr.Column(scale=2, min_width=260, elem_classes="tp-predict-results"):
             label = gr.Label(BLANK, num_top_classes=3, label="Prediction", elem_id="tp-label")
-            seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=260, buttons=[], format="png")
-            note = gr.Markdown("", padding=True)
+            seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=260, buttons=[], format="png", elem_classes="tp-seen")
+            note = gr.Markdown("", padding=True, elem_classes="tp-model-note")
 
     @shown_in_browser
     def on_picture(picture: Any, request: gr.Request) -> list[Any]:

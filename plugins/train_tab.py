@@ -8,18 +8,23 @@ they are keyword parameters named ``<kind>_<component>_<param>`` (``optimizer_sg
 Training is a generator handler: the browser sees the curves move, and Stop (or a
 closed tab) ends the run at its next step, keeping the model trained so far.  Runs
 share one concurrency group, ``training``, limited by ``TRAINPAD_MAX_TRAINING_RUNS``
-(default 1); a user who has to wait sees their place in the queue.  The work behind the
-buttons is :class:`trainpad.web.train_handler.Trainer`.
+(default 1); a user who has to wait is told why, and sees their place in the queue.
+Start first asks, unqueued, whether this session is already training (then it says so
+and queues nothing).  Below, the runs table keeps every run of the session: pick one to
+see its curves, overlay others, download it, or use it for Evaluate and Predict.  The
+work behind the buttons is :class:`trainpad.web.train_handler.Trainer`.
 """
 
 
-from typing import TYPE_CHECKING, Any, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from trainpad import hookimpl
 
 if TYPE_CHECKING:
     from trainpad import Engine
-    from trainpad.web.train_handler import TrainView
+    from trainpad.web.plots import Chart
+    from trainpad.web.train_handler import Trainer, TrainView
 
 ORDER = 10
 #: The concurrency group of every training event.
@@ -27,8 +32,8 @@ CONCURRENCY_ID = "training"
 #: Components chosen when the registry has them.
 DEFAULTS = {"dataset": "mnist", "model": "mnist-cnn", "optimizer": "sgd", "loss": "nll"}
 KINDS = ("dataset", "model", "optimizer", "loss")
-#: Series colours of the live plots.
-COLOURS = {"train": "#f97316", "test": "#2563eb"}
+#: Marks the settings that fold away on a phone, so that Start is in sight (see trainpad.web.page_scripts).
+FOLD_ON_PHONE = "tp-fold-on-phone"
 
 
 def default_choice(engine: "Engine", kind: str) -> str | None:
@@ -49,9 +54,8 @@ def build(engine: "Engine") -> None:
     from trainpad.web.forms import component_controls, values_for
     from trainpad.web.layout import on_page_load, on_tab_select
     from trainpad.web.messages import shown_in_browser
-    from trainpad.web.plots import empty_frame
     from trainpad.web.sessions import session_id, store_for
-    from trainpad.web.train_handler import Trainer, max_training_runs
+    from trainpad.web.train_handler import START_HERE, Trainer, max_training_runs
 
     trainer = Trainer(engine, store_for(engine))
     run_params = {p.name: p for p in trainer.run_params}
@@ -59,8 +63,8 @@ def build(engine: "Engine") -> None:
     groups: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
     controls = []
 
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=2, min_width=360):
+    with gr.Row(equal_height=False, elem_classes="tp-train"):
+        with gr.Column(scale=2, min_width=300):
             with gr.Group():
                 for pair in (KINDS[:2], KINDS[2:]):
                     with gr.Row(equal_height=True):
@@ -72,7 +76,7 @@ def build(engine: "Engine") -> None:
                                 label=kind.capitalize(),
                                 info=_component_info(engine, kind, chosen),
                                 interactive=True,
-                                min_width=160,
+                                min_width=140,
                             )
             with gr.Accordion("Hyperparameters", open=False):
                 # One group per component, with hyperparameters or not, so that every
@@ -84,46 +88,49 @@ def build(engine: "Engine") -> None:
                             gr.Markdown(f"**{kind.capitalize()} {component.name}**")
                             controls += component_controls(component)
                         groups[kind][component.name] = group
-            with gr.Accordion("Run settings", open=True):
+            with gr.Accordion("Run settings", open=True, elem_classes=FOLD_ON_PHONE):
                 with gr.Row():
-                    epochs = gr.Number(1, label="Epochs", precision=0, minimum=1, maximum=run_params["epochs"].max, step=1, min_width=100)
-                    batch_size = gr.Number(128, label="Batch size", precision=0, minimum=1, maximum=run_params["batch_size"].max, step=1, min_width=100)
-                    train_samples = gr.Number(0, label="Training samples", precision=0, minimum=0, step=1000, info="0: all of them", min_width=100)
+                    epochs = gr.Number(1, label="Epochs", precision=0, minimum=1, maximum=run_params["epochs"].max, step=1, min_width=130)
+                    batch_size = gr.Number(128, label="Batch size", precision=0, minimum=1, maximum=run_params["batch_size"].max, step=1, min_width=130)
+                    train_samples = gr.Number(0, label="Training samples", precision=0, minimum=0, maximum=run_params["train_samples"].max, step=1000, info="0: all of them", min_width=130)
                 with gr.Row():
-                    schedule = gr.Dropdown(list(run_params["schedule"].choices or ()), value="onecycle", label="LR schedule", min_width=100)
+                    schedule = gr.Dropdown(list(run_params["schedule"].choices or ()), value="onecycle", label="LR schedule", min_width=130)
                     devices = available_devices()
-                    device = gr.Dropdown(devices, value=devices[0], label="Device", min_width=100)
-                    seed = gr.Number(1, label="Seed", precision=0, minimum=0, step=1, min_width=100)
+                    device = gr.Dropdown(devices, value=devices[0], label="Device", min_width=130)
+                    seed = gr.Number(1, label="Seed", precision=0, minimum=0, maximum=run_params["seed"].max, step=1, min_width=130)
                 resume = gr.Checkbox(False, label="Carry on training the current model", info="same dataset and model; the model keeps its own settings")
-        with gr.Column(scale=3, min_width=420):
-            with gr.Row():
-                start = gr.Button("Start training", variant="primary", scale=3)
-                stop = gr.Button("Stop", variant="stop", scale=1, min_width=120)
-            status = gr.Markdown("Choose the components and settings, then **Start training**.", label="Status", elem_classes="tp-status", padding=True)
+        with gr.Column(scale=3, min_width=300):
+            with gr.Row(elem_classes="tp-start-row"):
+                start = gr.Button("Start training", variant="primary", scale=3, min_width=150)
+                stop = gr.Button("Stop", variant="stop", scale=1, min_width=90)
+            # Gradio's own progress display (queue place, progress bar) goes here, not over the status
+            progress_strip = gr.HTML("", elem_classes="tp-progress", padding=False)
+            status = gr.Markdown(START_HERE, label="Status", elem_classes="tp-status", padding=True)
             with gr.Row(equal_height=True):
-                loss_plot = gr.LinePlot(empty_frame(), x="epoch", y="value", color="split", label="Loss", y_title="loss", x_title="epoch", color_map=COLOURS, color_title="", show_label=True, elem_id="tp-loss-plot")
-                acc_plot = gr.LinePlot(empty_frame(), x="epoch", y="value", color="split", label="Accuracy (%)", y_title="accuracy (%)", x_title="epoch", color_map=COLOURS, color_title="", show_label=True, elem_id="tp-accuracy-plot")
-            with gr.Row(equal_height=True):
-                metrics = gr.Markdown("", label="Metrics", padding=True)
-                download = gr.DownloadButton("Download checkpoint", visible=False, variant="secondary", scale=0, min_width=220)
+                loss_plot = _plot(empty_chart("loss"), label="Loss", y_title="loss", elem_id="tp-loss-plot", min_width=280)
+                acc_plot = _plot(empty_chart("accuracy"), label="Accuracy (%)", y_title="accuracy (%)", elem_id="tp-accuracy-plot", min_width=280)
+            metrics = gr.Markdown("", label="Metrics", padding=True)
             log_box = gr.Textbox("", label="Log", lines=5, max_lines=5, interactive=False, autoscroll=True, buttons=["copy"])
             current = gr.Markdown("", label="Current model", padding=True)
-            with gr.Accordion("Load a checkpoint, or go back to the shipped model", open=False):
-                with gr.Row(equal_height=True):
-                    upload = gr.File(label="Checkpoint (.pt)", file_types=[".pt"], type="filepath", height=130, scale=3)
-                    reset = gr.Button("Use the shipped model", variant="secondary", scale=1, min_width=160)
+    runs = build_runs_section()
 
-    outputs = [status, loss_plot, acc_plot, metrics, download, log_box, current]
+    outputs = [status, loss_plot, acc_plot, metrics, runs.download, log_box, current, *runs.outputs]
 
-    def show(view: "TrainView") -> list[Any]:
+    def show(view: "TrainView", *, shown_version: list[int] | None = None) -> list[Any]:
+        """The outputs' values for ``view``; the runs widgets only when the table changed
+        since ``shown_version[0]`` (so an open dropdown is not redrawn under the user)."""
+        fresh = shown_version is None or shown_version[0] != view.runs_version
+        if shown_version is not None:
+            shown_version[0] = view.runs_version
         return [
             view.status,
-            view.loss,
-            view.accuracy,
+            _plot_update(view.loss),
+            _plot_update(view.accuracy),
             view.metrics,
             gr.DownloadButton(value=view.checkpoint, visible=view.checkpoint is not None),
             view.log,
             f"**Current model:** {view.current}",
+            *runs.values(view, fresh),
         ]
 
     @shown_in_browser
@@ -147,14 +154,24 @@ def build(engine: "Engine") -> None:
         params = {kind: values_for(controls, kind, name, hyperparameters) for kind, name in choices.items()}
         settings = {"epochs": epochs, "batch_size": batch_size, "train_samples": train_samples, "schedule": schedule, "seed": seed, "device": device}
         config = trainer.config(choices, params, settings)
+        shown_version = [-1]
         for view in trainer.train(session_id(request), config, resume=bool(resume)):
             if view.fraction is not None:
                 progress(view.fraction, desc=view.desc)
             if view.warning:
                 gr.Warning(view.warning, title="Training diverged")
-            yield show(view)
+            yield show(view, shown_version=shown_version)
+
+    @shown_in_browser
+    def on_press_start(request: gr.Request) -> Any:
+        # Unqueued, before the run joins the queue: a second Start during this session's
+        # run is refused here (queued, it would only start once the first run ended).
+        waiting = trainer.check_start(session_id(request))
+        return waiting if waiting is not None else gr.skip()
 
     start_event = start.click(
+        on_press_start, outputs=status, queue=False, show_progress="hidden", api_visibility="private"
+    ).success(
         on_start,
         inputs=[*dropdowns.values(), epochs, batch_size, train_samples, schedule, seed, device, resume],
         inputs_kwargs={c.key: c.control for c in controls},
@@ -164,7 +181,7 @@ def build(engine: "Engine") -> None:
         concurrency_limit=max_training_runs(),
         concurrency_id=CONCURRENCY_ID,
         show_progress="full",
-        show_progress_on=[status],
+        show_progress_on=[progress_strip],
     )
 
     @shown_in_browser
@@ -194,27 +211,162 @@ def build(engine: "Engine") -> None:
 
     dropdowns["model"].change(on_model, inputs=[dropdowns["model"], dropdowns["loss"]], outputs=dropdowns["loss"], api_visibility="private", show_progress="hidden", queue=False)
 
-    @shown_in_browser
-    def on_upload(path: str | None, request: gr.Request) -> str:
-        return f"**Current model:** {trainer.load(session_id(request), path)}"
-
-    upload.upload(on_upload, inputs=upload, outputs=current, api_name="load_checkpoint")
-
-    @shown_in_browser
-    def on_reset(request: gr.Request) -> str:
-        return f"**Current model:** {trainer.reset(session_id(request))}"
-
-    reset.click(on_reset, outputs=current, api_name="use_shipped_model")
+    wire_runs_section(trainer, runs, outputs, show)
 
     def on_show(request: gr.Request) -> list[Any]:
         session = trainer.store.get(session_id(request))
         notice = session.take_notice()
         if notice:
             gr.Info(notice)
-        return show(trainer.view(session, session.data.get("train")))
+        return show(trainer.view(session))
 
     on_tab_select(on_show, outputs)
     on_page_load(on_show, outputs)
+
+
+# -- the plots ----------------------------------------------------------------------------------
+
+
+def empty_chart(kind: str) -> "Chart":
+    """A plot before any run: no lines, but axes with their real ranges."""
+    from trainpad.web.plots import chart
+
+    return chart(kind, [])
+
+
+def _plot(chart: "Chart", **options: Any) -> Any:
+    import gradio as gr
+
+    return gr.LinePlot(
+        chart.frame, x="epoch", y="value", color="split", x_title="epoch", color_title="",
+        color_map=chart.colours, x_lim=list(chart.x_lim), y_lim=list(chart.y_lim), show_label=True, **options,
+    )
+
+
+def _plot_update(chart: "Chart") -> Any:
+    """New data for a plot; the axes and colours travel with it, and a change of them
+    (rare: the data left the ranges, runs were overlaid) redraws the plot to fit."""
+    import gradio as gr
+
+    return gr.LinePlot(value=chart.frame, color_map=chart.colours, x_lim=list(chart.x_lim), y_lim=list(chart.y_lim))
+
+
+# -- the runs table ------------------------------------------------------------------------------
+
+
+@dataclass
+class RunsSection:
+    """The runs table and what acts on it (built by :func:`build_runs_section`)."""
+
+    table: Any
+    picker: Any
+    use: Any
+    download: Any
+    curves: Any
+    compare: Any
+    upload: Any
+    reset: Any
+
+    @property
+    def outputs(self) -> list[Any]:
+        """What every Train-tab update also sets (after the checkpoint download)."""
+        return [self.table, self.picker, self.use, self.curves, self.compare]
+
+    def values(self, view: "TrainView", fresh: bool) -> list[Any]:
+        import gradio as gr
+
+        skip = gr.skip()
+        others = [c for c in view.curve_choices if c[1] != view.selected]
+        return [
+            view.runs if fresh else skip,
+            gr.Dropdown(choices=view.choices, value=view.selected) if fresh else skip,
+            gr.Button(interactive=view.can_use),
+            gr.DownloadButton(value=view.curves_csv, visible=view.curves_csv is not None),
+            gr.CheckboxGroup(choices=others, value=[n for n in view.compared if n != view.selected], visible=bool(others)) if fresh else skip,
+        ]
+
+
+def build_runs_section() -> RunsSection:
+    """The Runs block: every run of the session, which one is shown, compared, in use."""
+    import gradio as gr
+
+    from trainpad.web.runs import TABLE_COLUMNS
+
+    with gr.Column(elem_classes="tp-runs"):
+        gr.Markdown(
+            "### Runs\nEvery run of this session, with its settings and results (● the model Evaluate and "
+            "Predict use). Pick one to see its curves; a new run is used only if it does at least as well.",
+            elem_classes="tp-runs-intro",
+        )
+        table = gr.Dataframe(
+            headers=list(TABLE_COLUMNS), interactive=False, wrap=False, max_height=300, show_label=False,
+            elem_id="tp-runs-table", elem_classes="tp-scroll-x",
+        )
+        with gr.Row(equal_height=False):
+            picker = gr.Dropdown([], label="Run shown", info="its curves, log and files", scale=1, min_width=240, elem_id="tp-run-picker")
+            compare = gr.CheckboxGroup([], label="Overlay on the plots", info="other runs' curves, to compare with it", scale=1, min_width=240, elem_id="tp-compare", visible=False)
+        with gr.Row(equal_height=False, elem_classes="tp-run-actions"):
+            use = gr.Button("Use this run", variant="primary", interactive=False, min_width=150)
+            download = gr.DownloadButton("Download checkpoint", visible=False, variant="secondary", min_width=170)
+            curves = gr.DownloadButton("Download curves (CSV)", visible=False, variant="secondary", min_width=170)
+            reset = gr.Button("Use the shipped model", variant="secondary", min_width=170)
+        with gr.Accordion("Add a checkpoint (.pt) to the runs", open=False):
+            upload = gr.File(label="Checkpoint (.pt)", file_types=[".pt"], type="filepath", height=110)
+    return RunsSection(table, picker, use, download, curves, compare, upload, reset)
+
+
+def wire_runs_section(trainer: "Trainer", runs: RunsSection, outputs: list[Any], show: Callable[..., list[Any]]) -> None:
+    """Events of the runs block; each answers with the whole Train tab (``outputs``)."""
+    import gradio as gr
+
+    from trainpad.web.messages import shown_in_browser
+    from trainpad.web.sessions import session_id
+
+    quiet = dict(outputs=outputs, show_progress="hidden", concurrency_id="train-view")
+
+    @shown_in_browser
+    def on_pick(number: Any, request: gr.Request) -> list[Any]:
+        return show(trainer.select(session_id(request), number))
+
+    # The runs' choices are this session's: the values reach the handler as sent, and it checks them.
+    runs.picker.input(on_pick, inputs=runs.picker, api_name="show_run", preprocess=False, **quiet)
+
+    @shown_in_browser
+    def on_row(event: gr.SelectData, request: gr.Request) -> list[Any]:
+        label = str((event.row_value or [""])[0])
+        number = 0 if label == "shipped" else label.removeprefix("run ").strip()
+        return show(trainer.select(session_id(request), number))
+
+    runs.table.select(on_row, api_visibility="private", **quiet)
+
+    @shown_in_browser
+    def on_compare(numbers: Any, request: gr.Request) -> list[Any]:
+        return show(trainer.compare(session_id(request), numbers))
+
+    runs.compare.input(on_compare, inputs=runs.compare, api_name="compare_runs", preprocess=False, **quiet)
+
+    @shown_in_browser
+    def on_use(number: Any, request: gr.Request) -> list[Any]:
+        return show(trainer.use(session_id(request), number))
+
+    runs.use.click(on_use, inputs=runs.picker, api_name="use_run", preprocess=False, **quiet)
+
+    def refresh(request: gr.Request) -> list[Any]:
+        return show(trainer.view(trainer.store.get(session_id(request))))
+
+    @shown_in_browser
+    def on_upload(path: str | None, request: gr.Request) -> str:
+        return f"**Current model:** {trainer.load(session_id(request), path)}"
+
+    runs.upload.upload(on_upload, inputs=runs.upload, outputs=outputs[6], api_name="load_checkpoint").success(
+        refresh, api_visibility="private", **quiet
+    )
+
+    @shown_in_browser
+    def on_reset(request: gr.Request) -> str:
+        return f"**Current model:** {trainer.reset(session_id(request))}"
+
+    runs.reset.click(on_reset, outputs=outputs[6], api_name="use_shipped_model").success(refresh, api_visibility="private", **quiet)
 
 
 def _component_info(engine: "Engine", kind: str, name: str | None) -> str:

@@ -87,7 +87,7 @@ def test_the_page_is_served_with_safe_defaults(server):
     assert urllib.request.urlopen(server.url, timeout=30).status == 200
     config = json.loads(urllib.request.urlopen(server.url + "config", timeout=30).read())
     assert config["title"] == "trainpad" and [c["props"].get("label") for c in config["components"] if c["type"] in ("tab", "tabitem")] == [
-        "Train", "Evaluate", "Predict", "Plugins"
+        "Predict", "Train", "Evaluate", "Plugins"
     ]
     for path in ("monitoring", "monitoring/summary"):
         with pytest.raises(urllib.error.HTTPError):
@@ -152,22 +152,32 @@ def test_an_uploaded_picture_is_recognised(alice, real_digits, tmp_path):
 
 @pytest.fixture(scope="module")
 def alice_trained(alice):
-    """Alice trains a small model; returns every output the job streamed."""
+    """Alice trains a small model, then uses it (it does worse than the shipped model, so
+    it is not used by itself); returns every output the job streamed."""
     job = train(alice, optimizer_sgd_lr=0.05)
     updates = [out for out in job]
     final = job.result()
     assert job.status().code.name == "FINISHED"
+    used = alice.predict("1", api_name="/use_run")
+    assert "trained here" in used[6], used[6]
     return updates, final
 
 
 def test_training_streams_live_curves_and_ends_with_a_checkpoint(alice_trained, server):
-    updates, (status, loss, accuracy, metrics, download, log, current) = alice_trained
+    updates, (status, loss, accuracy, metrics, download, log, current, *runs) = alice_trained
     assert len(updates) >= 3  # starting, steps..., done
     assert status.startswith("**Done.**") and "Test accuracy" in metrics
-    assert "trained here" in current and "training mnist-cnn on mnist (300 samples) with sgd (lr 0.05)" in log
+    # 300 samples do worse than the shipped model: it stays in use until Alice picks run 1
+    assert "below the 99.39% of the model in use (shipped), which stays in use" in status and "(shipped)" in current
+    assert "training mnist-cnn on mnist (300 samples) with sgd (lr 0.05)" in log
+    assert loss["y_lim"][0] == 0 and loss["x_lim"] == [0.0, 1.0]  # fixed axes: every label fits
+    loss, accuracy = loss["value"], accuracy["value"]
     rows = loss["data"]
-    assert {row[2] for row in rows} == {"train", "test"} and [r[0] for r in rows if r[2] == "test"] == [0.0, 1.0]
+    tests = [r[0] for r in rows if r[2] == "test"]
+    assert {row[2] for row in rows} == {"train", "test"} and tests[0] == 0.0 and tests[-1] == 1.0 and tests == sorted(tests)
     assert all(0 <= row[1] <= 100 for row in accuracy["data"])
+    table = runs[0]
+    assert [row[0] for row in table["data"]] == ["run 1", "shipped"]
     checkpoint = download["value"] if isinstance(download, dict) else download
     checkpoint = checkpoint["path"] if isinstance(checkpoint, dict) else checkpoint
     from trainpad.engine.checkpoint import load_checkpoint
@@ -190,7 +200,7 @@ def test_sessions_never_see_each_others_model(alice, bob, alice_trained, server,
 
     store = store_for(server.engine)
     a, b = store.get(alice.session_hash), store.get(bob.session_hash)
-    assert a.model is not b.model and a.source == "trained here" and b.shared
+    assert a.model is not b.model and a.source == "run 1, trained here" and b.shared
 
 
 def test_a_checkpoint_can_be_uploaded_into_another_session(bob, alice_trained, tmp_path):
@@ -198,7 +208,7 @@ def test_a_checkpoint_can_be_uploaded_into_another_session(bob, alice_trained, t
     checkpoint = download["value"] if isinstance(download, dict) else download
     checkpoint = checkpoint["path"] if isinstance(checkpoint, dict) else checkpoint
     described = bob.predict(handle_file(checkpoint), api_name="/load_checkpoint")
-    assert "uploaded: mnist-cnn-mnist-" in described and "1 epoch(s)" in described
+    assert "uploaded: mnist-cnn-mnist-" in described and ", 1 epoch," in described
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint at all")
     with pytest.raises(Exception, match="(?i)not a trainpad checkpoint"):
@@ -229,7 +239,8 @@ def test_training_waits_its_turn_and_stop_keeps_the_model(server, alice, bob):
 
     store = store_for(server.engine)
     assert store.get(alice.session_hash).result.status == "stopped"
-    assert store.get(alice.session_hash).source == "trained here"
+    stopped = store.get(alice.session_hash).runs.latest_trained()
+    assert stopped.outcome == "stopped" and stopped.model is not None and 0 < stopped.model.epochs < 20
 
 
 def test_closing_a_session_frees_its_state(server):
@@ -289,7 +300,7 @@ def test_list_plugins_prints_json_without_a_server():
         env={**os.environ, "TRAINPAD_LOAD_PLUGINS": ""}, check=True,
     ).stdout
     listing = json.loads(out)
-    assert [tab["label"] for tab in listing["tabs"]] == ["Train", "Evaluate", "Predict", "Plugins"]
+    assert [tab["label"] for tab in listing["tabs"]] == ["Predict", "Train", "Evaluate", "Plugins"]
     assert {"kind": "model", "name": "mnist-cnn"}.items() <= {k: c[k] for c in listing["components"] if c["name"] == "mnist-cnn" for k in ("kind", "name")}.items()
 
 

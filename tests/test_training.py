@@ -181,6 +181,6 @@ def test_spot_checks_test_a_fixed_sample_a_few_times_an_epoch(engine, mnist_dir)
 
 def test_spot_checks_stay_within_their_budget(engine, mnist_dir):
     run = engine.build_run(TrainConfig(**SMALL), data_dir=mnist_dir)
-    checks = [e for e in run.events(spot_checks=4, spot_budget=0.0) if isinstance(e, SpotCheck)]
+    checks = [e for e in run.events(spot_checks=4, spot_budget=0.0, spot_allowance=0.0) if isinstance(e, SpotCheck)]
     assert [c.step for c in checks] == [0]  # only the starting point: none fits a budget of nothing
     assert not [e for e in engine.build_run(TrainConfig(**SMALL), data_dir=mnist_dir).events() if isinstance(e, SpotCheck)]

@@ -24,20 +24,33 @@ from trainpad.web.evaluate_handler import Evaluator
 from trainpad.web.messages import UserError
 from trainpad.web.plugin_listing import listing_html, plugin_listing
 from trainpad.web.predict_handler import BLANK, Predictor
-from trainpad.web.train_handler import Trainer
+from trainpad.web.train_handler import AlreadyTraining, Trainer
 
 CHOICES = {"dataset": "mnist", "model": "mnist-cnn", "optimizer": "sgd", "loss": "nll"}
 SMALL = {"epochs": 2, "batch_size": 32, "train_samples": 128, "schedule": "onecycle", "seed": 1, "device": "cpu"}
 
 
+def shipped_at(engine, accuracy: float):
+    """The shipped model, as a model whose recorded test accuracy is ``accuracy`` (the
+    same weights; what a new run is compared with)."""
+    import dataclasses
+
+    shipped = shipped_loader(engine)()
+    model = dataclasses.replace(shipped, metrics={**shipped.metrics, "test_accuracy": accuracy})
+    return lambda: model
+
+
 @pytest.fixture
 def store(engine):
-    return attach_store(engine, SessionStore(shipped_loader(engine)))
+    """Sessions starting on a "shipped" model at 0% test accuracy: any run does better and is used."""
+    return attach_store(engine, SessionStore(shipped_at(engine, 0.0)))
 
 
 @pytest.fixture
 def trainer(engine, store, mnist_dir):
-    return Trainer(engine, store, data_dir=mnist_dir, update_every=0.0)
+    trainer = Trainer(engine, store, data_dir=mnist_dir, update_every=0.0)
+    trainer.spot_allowance = float("inf")  # every spot check, however busy the machine (the budget is tested in test_training)
+    return trainer
 
 
 def small_config(trainer, **settings):
@@ -50,27 +63,92 @@ def small_config(trainer, **settings):
 def test_training_streams_views_and_the_session_adopts_the_model(trainer, store):
     views = list(trainer.train("alice", small_config(trainer)))
 
-    assert views[0].status.startswith("Testing the starting model") and views[0].fraction == 0.0
+    assert views[0].status == "**Preparing the run…**" and views[0].fraction == 0.0
+    assert any(v.status.startswith("**Testing the starting model**") for v in views)
     running = [v for v in views if v.fraction and 0 < v.fraction < 1]
-    assert running and "samples/s" in running[0].status and "left" in running[0].status
+    assert running and "samples/s" in running[0].status and "left" in running[0].status and "lr " in running[0].status
     assert all(v.checkpoint is None for v in views[:-1])  # no download while training
     last = views[-1]
-    assert last.status.startswith("**Done.**") and "Test accuracy" in last.metrics
-    assert last.checkpoint and Path(last.checkpoint).is_file()
+    assert last.status.startswith("**Done.** Run 1 reached 2 epochs") and "Evaluate and Predict now use it" in last.status
+    assert "Test accuracy" in last.metrics
+    assert last.checkpoint and Path(last.checkpoint).is_file() and last.curves_csv and Path(last.curves_csv).is_file()
     assert "checkpoint ready" in last.log and "before training: test loss" in last.log
 
-    loss = last.loss
+    loss = last.loss.frame
     assert set(loss["split"]) == {"train", "test"}
-    assert list(loss.loc[loss["split"] == "test", "epoch"]) == [0.0, 1.0, 2.0]  # test per epoch, from the start
+    # test points before training, three times during each 4-step epoch and at each epoch's end
+    assert list(loss.loc[loss["split"] == "test", "epoch"]) == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]
     assert len(loss[loss["split"] == "train"]) == 2 * 4  # train per step: 128 samples / 32, twice
-    assert last.accuracy["value"].between(0, 100).all()
+    assert last.accuracy.frame["value"].between(0, 100).all()
+    assert last.loss.x_lim == (0.0, 2.0) and last.accuracy.y_lim[1] == 100.0 and last.loss.y_lim[0] == 0.0
 
     alice = store.get("alice")
-    assert alice.source == "trained here" and not alice.shared and alice.model.epochs == 2
-    assert "trained here" in last.current
+    assert alice.source == "run 1, trained here" and not alice.shared and alice.model.epochs == 2
+    assert "trained here" in last.current and alice.runs.current == 1
     # another session is untouched: it still has the shipped model
     bob = store.get("bob")
     assert bob.source == "shipped" and bob.shared and bob.model is not alice.model
+
+
+def test_a_worse_run_never_replaces_the_model_in_use(engine, mnist_dir):
+    store = SessionStore(shipped_at(engine, 1.0))  # nothing does better than 100%
+    trainer = Trainer(engine, store, data_dir=mnist_dir, update_every=0.0)
+    shipped = store.get("alice").model
+    last = list(trainer.train("alice", trainer.config(CHOICES, {"optimizer": {"lr": 1e-5}}, {**SMALL, "epochs": 1})))[-1]
+    session = store.get("alice")
+    assert session.model is shipped and session.source == "shipped"
+    assert "below the 100.00% of the model in use (shipped), which stays in use" in last.status
+    assert "**Use this run**" in last.status and last.can_use and last.selected == "1"
+    # both are in the table, the one in use marked
+    table = last.runs
+    assert list(table["run"]) == ["run 1", "shipped"] and list(table["in use"]) == ["", "●"]
+    assert table["test accuracy"][0].endswith("%") and table["status"][0] == "done"
+    # one click puts it in use, and one more brings the shipped model back
+    used = trainer.use("alice", "1")
+    assert session.source == "run 1, trained here" and "Run 1 is in use" in used.status and not used.can_use
+    assert "(shipped)" in trainer.reset("alice") and session.model is shipped and session.runs.current == 0
+    with pytest.raises(UserError, match="no such run"):
+        trainer.use("alice", "7")
+    with pytest.raises(UserError, match="no such run"):
+        trainer.use("alice", {"not": "a number"})
+
+
+def test_runs_are_kept_compared_and_trimmed(trainer, store, monkeypatch):
+    monkeypatch.setenv("TRAINPAD_SESSION_RUNS", "2")
+    for lr in (0.05, 0.01, 0.02):
+        list(trainer.train("alice", trainer.config(CHOICES, {"optimizer": {"lr": lr}}, {**SMALL, "epochs": 1})))
+    session = store.get("alice")
+    # two runs and the shipped model: the oldest went, with its files, unless it is the one in use
+    kept = [r.label for r in session.runs]
+    in_use = session.runs.get(session.runs.current).label
+    assert len(kept) == 3 and kept[0] == "shipped" and kept[-1] == "run 3" and in_use in kept
+    assert len(list(session.folder().glob("*.pt"))) == 2 and len(list(session.folder().glob("*.csv"))) == 2
+    other = session.runs.get(kept[1].removeprefix("run "))
+    view = trainer.compare("alice", [str(other.number)])
+    names = set(view.loss.frame["split"])
+    assert names == {"run 3 train", "run 3 test", f"{other.label} train", f"{other.label} test"}
+    assert view.loss.colours["run 3 test"] != view.loss.colours[f"{other.label} test"]
+    assert view.compared == [str(other.number)] and [value for _, value in view.curve_choices] == ["3", str(other.number)]
+    shown = trainer.select("alice", other.number)
+    lr = {1: 0.05, 2: 0.01}[other.number]
+    assert shown.selected == str(other.number) and f"lr {lr:g}" in shown.log and shown.checkpoint.endswith(".pt")
+    # a session's runs count against the memory budget, each model once
+    before = session.nbytes()
+    assert before >= sum(sum(t.numel() * t.element_size() for t in m.model.parameters()) for m in session.runs.models())
+    with pytest.raises(UserError):
+        trainer.compare("alice", "2")
+
+
+def test_the_curves_download_holds_every_step_and_test_point(trainer, store):
+    import csv
+
+    last = list(trainer.train("alice", small_config(trainer, epochs=1)))[-1]
+    rows = list(csv.DictReader(open(last.curves_csv)))
+    train = [r for r in rows if r["split"] == "train"]
+    test = [r for r in rows if r["split"] == "test"]
+    assert len(train) == 4 and [r["step"] for r in train] == ["1", "2", "3", "4"] and all(float(r["lr"]) > 0 for r in train)
+    assert [float(r["epoch"]) for r in test] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert test[0]["test_samples"] == "128" and test[-1]["test_samples"] == ""  # spot checks, then the whole split
 
 
 def test_the_downloaded_checkpoint_loads_back(trainer, engine, store):
@@ -100,9 +178,9 @@ def test_form_values_become_a_config(trainer):
 def test_bad_settings_are_a_clear_error(trainer, settings, params, message):
     config = trainer.config(CHOICES, params, {**SMALL, **settings})
     with pytest.raises(UserError) as caught:
-        next(trainer.train("alice", config))
+        list(trainer.train("alice", config))
     assert message.lower() in caught.value.message.lower() and "Traceback" not in caught.value.message
-    assert not trainer.store.get("alice").training
+    assert not trainer.store.get("alice").training and [r.label for r in trainer.store.get("alice").runs] == ["shipped"]
 
 
 def test_stop_ends_the_run_and_keeps_the_model_trained_so_far(trainer, store):
@@ -118,8 +196,11 @@ def test_stop_ends_the_run_and_keeps_the_model_trained_so_far(trainer, store):
     assert final.status.startswith("**Stopped.**"), final.status
     session = store.get("alice")
     assert not session.training and session.result.status == "stopped"
-    assert session.source == "trained here" and session.result.steps_done < 3 * 32
+    assert session.source == "run 1, trained here" and session.result.steps_done < 3 * 32
     assert final.checkpoint and Path(final.checkpoint).is_file()
+    # its epochs are what it trained: a fraction, in the table and the model
+    steps = session.result.steps_done
+    assert session.model.epochs == pytest.approx(steps / 32) and session.result.epochs_done == pytest.approx(steps / 32)
     assert trainer.stop("alice").status == "Nothing is training in this session."
 
 
@@ -131,14 +212,37 @@ def test_a_cancelled_generator_stops_the_run_and_frees_the_session(trainer, stor
     views.close()  # what Gradio does when the event is cancelled
     session = store.get("alice")
     assert not session.training and session.result.status == "stopped"
-    assert session.source == "trained here"
+    assert session.source == "run 1, trained here"
+
+
+def test_a_tab_closed_while_the_data_loads_never_trains(trainer, store):
+    views = trainer.train("alice", small_config(trainer))
+    next(views)  # preparing
+    session = store.get("alice")
+    store.drop("alice")
+    list(views)
+    assert session.run is None and not session.training
+    assert [r.kind for r in session.runs] == ["shipped"]
+
+
+def test_stop_while_the_data_loads_never_trains(trainer, store):
+    views = trainer.train("alice", small_config(trainer))
+    first = next(views)
+    assert first.status == "**Preparing the run…**"
+    trainer.stop("alice", wait=0)
+    rest = list(views)
+    session = store.get("alice")
+    assert session.run is None and not session.training and rest[-1].status.startswith("**Stopped** before training began")
+    assert [r.kind for r in session.runs] == ["shipped"] and session.source == "shipped"
 
 
 def test_one_run_at_a_time_per_session(trainer):
     views = trainer.train("alice", small_config(trainer))
     next(views)
-    with pytest.raises(UserError, match="already going"):
+    with pytest.raises(AlreadyTraining, match="already going"):
         next(trainer.train("alice", small_config(trainer)))
+    with pytest.raises(AlreadyTraining, match="already going"):
+        trainer.check_start("alice")  # what Start asks first, unqueued
     views.close()
     list(trainer.train("bob", small_config(trainer, epochs=1)))  # another session may train meanwhile
 
@@ -152,7 +256,7 @@ def test_a_diverged_run_warns_and_keeps_the_previous_model(engine_with, mnist_di
 
                 calls = []
 
-                def loss(output, target):  # fine for two steps, then NaN: a run that blows up
+                def loss(output, target):  # fine for two calls (tests count), then NaN: a run that blows up
                     calls.append(1)
                     return F.nll_loss(output, target) * (float("nan") if len(calls) > 2 else 1.0)
 
@@ -166,9 +270,11 @@ def test_a_diverged_run_warns_and_keeps_the_previous_model(engine_with, mnist_di
     config = trainer.config({**CHOICES, "loss": "nan-nll"}, {}, SMALL)
     last = list(trainer.train("alice", config))[-1]
     assert last.warning and "diverged" in last.warning and "Lower the learning rate" in last.warning
-    assert last.status.startswith("**Diverged** before an epoch was done. Training diverged at step 2")
+    assert last.status.startswith("**Diverged** with nothing trained to keep. Training diverged at step ")
     assert last.status.endswith("Your current model is unchanged.")
-    assert store.get("alice").source == "shipped"  # 2 steps, no epoch: not worth keeping
+    assert store.get("alice").source == "shipped"  # it went back to its starting weights: nothing to keep
+    (run,) = [r for r in store.get("alice").runs if r.kind == "trained"]
+    assert run.model is None and run.outcome == "diverged" and len(run.curves) >= 1  # its curves stay, to compare
 
 
 def test_carrying_on_training_the_current_model(trainer, store):
@@ -176,13 +282,15 @@ def test_carrying_on_training_the_current_model(trainer, store):
     first = store.get("alice").model
     last = list(trainer.train("alice", small_config(trainer, epochs=1), resume=True))[-1]
     assert "carrying on from" in last.log
-    assert store.get("alice").model is not first and store.get("alice").model.epochs == 2
+    carried_on = store.get("alice").runs.get(2).model
+    assert carried_on is not first and carried_on.epochs == 2
 
 
 def test_loading_a_checkpoint_and_going_back_to_the_shipped_model(trainer, store, tmp_path):
     described = trainer.load("alice", PRETRAINED)
-    assert "uploaded: mnist-cnn.pt" in described and store.get("alice").source == "uploaded: mnist-cnn.pt"
+    assert "uploaded: mnist-cnn.pt" in described and store.get("alice").source == "uploaded: mnist-cnn.pt, run 1"
     assert not store.get("alice").shared  # its own copy
+    assert [r.label for r in store.get("alice").runs] == ["shipped", "run 1"] and store.get("alice").runs.current == 1
 
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")
@@ -318,14 +426,16 @@ def test_idle_sessions_are_dropped_and_their_files_deleted():
 
 def test_a_closed_tab_drops_its_session_and_stops_its_run(trainer, store):
     views = trainer.train("alice", small_config(trainer, epochs=3, batch_size=8, train_samples=256))
-    next(views)
     session = store.get("alice")
+    while session.run is None:  # prepared, training
+        next(views)
     run = session.run
     store.drop("alice")
     assert run.stop_requested and "alice" not in store
     for view in views:  # the run winds down; nothing is written for a closed session
         pass
-    assert not session.training and session.checkpoint is None and session._folder is None
+    assert not session.training and session._folder is None
+    assert all(r.checkpoint is None for r in session.runs)
 
 
 def test_the_shipped_model_is_loaded_once_and_shared(engine, monkeypatch):
@@ -430,7 +540,7 @@ def test_the_cli_path_never_imports_gradio():
     code = (
         "import sys; from trainpad.engine.engine import Engine; e = Engine.load(entrypoints=False); "
         "import trainpad.plugins.train_tab, trainpad.plugins.evaluate_tab, trainpad.plugins.predict_tab, trainpad.plugins.plugins_tab, trainpad.web.forms, trainpad.web.layout, trainpad.web.messages; "
-        "assert [t.label for t in e.tabs] == ['Train', 'Evaluate', 'Predict', 'Plugins'], e.tabs; "
+        "assert [t.label for t in e.tabs] == ['Predict', 'Train', 'Evaluate', 'Plugins'], e.tabs; "
         "assert 'gradio' not in sys.modules and 'pandas' not in sys.modules, 'imported'"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)

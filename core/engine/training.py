@@ -40,6 +40,9 @@ DIVERGENCE_FACTOR = 10.0
 #: the training time spot checks may take (see :meth:`TrainingRun.events`).
 SPOT_SAMPLES = 1000
 SPOT_BUDGET = 0.1
+#: Seconds of spot checks any run may spend beyond its budget, so that a short run too
+#: draws a real test curve (a few checks of a fraction of a second each).
+SPOT_ALLOWANCE = 0.5
 
 
 def make_scheduler(name: str, optimizer: torch.optim.Optimizer, total_steps: int):
@@ -188,15 +191,23 @@ class TrainingRun:
         assert self.result is not None
         return self.result
 
-    def events(self, *, spot_checks: int = 0, spot_samples: int = SPOT_SAMPLES, spot_budget: float = SPOT_BUDGET) -> Iterator[StepEnd | EpochEnd | SpotCheck | TrainEnd]:
+    def events(
+        self,
+        *,
+        spot_checks: int = 0,
+        spot_samples: int = SPOT_SAMPLES,
+        spot_budget: float = SPOT_BUDGET,
+        spot_allowance: float = SPOT_ALLOWANCE,
+    ) -> Iterator[StepEnd | EpochEnd | SpotCheck | TrainEnd]:
         """Train, yielding a :class:`StepEnd` per batch, an :class:`EpochEnd` per epoch and
         one :class:`TrainEnd`.
 
         :param spot_checks: also test the model on ``spot_samples`` fixed test images (see
             :meth:`spot_check`) before the first step and ``spot_checks - 1`` times during
             each epoch, evenly spaced (the epoch's end has its full evaluation), yielding a
-            :class:`SpotCheck` each time.  A check is skipped while the checks so far would
-            take more than ``spot_budget`` of the training time.  Off in a distributed run.
+            :class:`SpotCheck` each time.  A check during an epoch is skipped while those so
+            far and it would take more than ``spot_budget`` of the training time plus
+            ``spot_allowance`` seconds.  Off in a distributed run.
         """
         p = self.parts
         cfg = self.config
@@ -219,10 +230,8 @@ class TrainingRun:
         self._notify("on_train_begin")
         epoch = 0
         try:
-            if checking:
-                check = self.spot_check(samples=spot_samples)
-                spot_time += check.seconds
-                yield check
+            if checking:  # the starting point, before the clock of the budget starts (as the epochs' own tests)
+                yield self.spot_check(samples=spot_samples)
             for epoch in range(1, cfg.epochs + 1):
                 if p.train_sampler is not None:
                     p.train_sampler.set_epoch(int(p.epochs_before) + epoch)
@@ -286,7 +295,7 @@ class TrainingRun:
                     yield event
                     if checking and not self._stop.is_set() and self._spot_due(epoch_steps, steps_per_epoch, spot_checks):
                         last_cost = self.spot_checks[-1].seconds if self.spot_checks else 0.0
-                        if spot_time + last_cost <= spot_budget * busy:
+                        if spot_time + last_cost <= spot_budget * busy + spot_allowance:
                             check = self.spot_check(epoch=epoch, step=step, samples=spot_samples)
                             spot_time += check.seconds
                             paused += check.seconds

@@ -36,10 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("trainpad.app")
 
 TITLE = "trainpad"
-INTRO = (
-    "Train, evaluate and play with PyTorch models. Everything here comes from plugins: "
-    "the datasets, models, optimizers and losses in the dropdowns, and these tabs."
-)
+INTRO = "Draw a digit and see what a neural network reads; then train your own and watch it learn."
 #: Uploaded and generated files older than this are deleted, checked this often (seconds).
 DELETE_CACHE = (1800, 3600)
 
@@ -52,6 +49,19 @@ CSS = """
 footer {display: none !important;}
 @media (max-width: 560px) {  /* all four tabs fit on a phone, none hidden behind "..." */
   .tab-container button {padding: 0 8px !important;}
+}
+/* a number field out of its range while the user types (trainpad.web.page_scripts) */
+.tp-field-invalid input[type=number] {border-color: #dc2626 !important; box-shadow: 0 0 0 1px #dc2626 inset !important;}
+.tp-field-note {color: #b91c1c; font-size: var(--text-sm); margin-top: 4px; line-height: 1.3;}
+/* wide tables and pictures scroll inside their box, never the page */
+.tp-scroll-x {overflow-x: auto !important; max-width: 100%;}
+.tp-scroll-x table {max-width: none;}
+.tp-progress {min-height: 0; padding: 0 !important;}
+.tp-progress:has(.progress-bar), .tp-progress:has(.meta-text) {min-height: 2.6em;}
+.tp-runs-intro p {margin: 0; color: var(--body-text-color-subdued);}
+@media (max-width: 640px) {  /* a phone: one column, nothing wider than the screen */
+  .gradio-container {padding-left: 6px !important; padding-right: 6px !important;}
+  .tp-header h1 {font-size: 1.35rem;}
 }
 """
 
@@ -70,6 +80,7 @@ def build_app(engine: "Engine") -> "gr.Blocks":
     from PIL import Image
 
     from trainpad.engine.pictures import max_pixels
+    from trainpad.web.page_scripts import PAGE_JS
     from trainpad.web.sessions import SessionStore, attach_store
     from trainpad.web.shipped_model import shipped_loader
     from trainpad.web.sessions import session_id
@@ -81,6 +92,7 @@ def build_app(engine: "Engine") -> "gr.Blocks":
     store = attach_store(engine, SessionStore.from_env(shipped_loader(engine)))
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(f"# {TITLE}\n{INTRO}", elem_classes="tp-header")
+        gr.HTML("", js_on_load=PAGE_JS, container=False, padding=False, elem_classes="tp-hidden")
         with gr.Tabs():
             for tab in engine.tabs:
                 with gr.Tab(tab.label) as block:

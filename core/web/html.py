@@ -57,6 +57,7 @@ def _error_colour(fraction: float) -> str:
 STYLE = """
 <style>
 .tp-cm, .tp-cm thead, .tp-cm tbody, .tp-cm tr {border: 0 !important;}
+.tp-cm-box {overflow-x: auto; max-width: 100%;}
 .tp-cm {border-collapse: collapse; border: none !important; margin-top: 8px !important; font-variant-numeric: tabular-nums; font-size: 13px; margin: 0 auto;}
 .tp-cm th, .tp-cm td {padding: 0; text-align: center; min-width: 2.6em; height: 2.2em;}
 .tp-cm td, .tp-cm th {border: 1px solid rgba(128,128,128,.25) !important;}
@@ -103,11 +104,11 @@ def confusion_html(confusion: Any, class_names: Sequence[str]) -> str:
         rows.append(f"<tr><th>{name}</th>{''.join(cells)}</tr>")
     return (
         STYLE
-        + '<table class="tp-cm"><thead>'
+        + '<div class="tp-scroll-x tp-cm-box"><table class="tp-cm"><thead>'
         + f'<tr><th></th><th class="axis" colspan="{len(names)}">predicted</th></tr>'
         + f"<tr><th class=\"axis\">true</th>{head}</tr></thead><tbody>"
         + "".join(rows)
-        + "</tbody></table>"
+        + "</tbody></table></div>"
     )
 
 

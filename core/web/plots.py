@@ -132,9 +132,10 @@ class Curves:
         """``(train, test)`` points of ``kind`` (``loss`` or ``accuracy``, in percent);
         the train points averaged down to ``max_points``."""
         train_values, column = (self._loss, 1) if kind == "loss" else (self._acc, 2)
-        xs, ys = downsample(np.asarray(self._x, dtype=float), np.asarray(train_values, dtype=float), max_points or self.max_points)
+        count = min(len(self._x), len(train_values))  # another thread may be adding a step
+        xs, ys = downsample(np.asarray(self._x[:count], dtype=float), np.asarray(train_values[:count], dtype=float), max_points or self.max_points)
         train = [(float(x), float(y)) for x, y in zip(xs, ys)]
-        test = [(item[0], float(item[column])) for item in self._test if item[column] is not None]
+        test = [(item[0], float(item[column])) for item in list(self._test) if item[column] is not None]
         return train, test
 
     def loss(self) -> "pd.DataFrame":

@@ -59,13 +59,16 @@ def listing_html(engine: "Engine") -> str:
         + ". Install a plugin with <code>pip install</code> and restart the app; "
         "<code>TRAINPAD_DISABLE_PLUGINS=name</code> turns one off.</p>"
     )
-    return STYLE + head + '<table class="tp-plugins"><thead><tr><th>Plugin</th><th>Status</th><th>Provides</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>"
+    return (
+        STYLE + head + '<div class="tp-scroll-x"><table class="tp-plugins"><thead><tr><th>Plugin</th><th>Status</th><th>Provides</th></tr></thead><tbody>'
+        + "".join(rows) + "</tbody></table></div>"
+    )
 
 
 STYLE = """
 <style>
 .tp-plugins, .tp-plugins thead, .tp-plugins tbody, .tp-plugins tr {border: 0 !important;}
-.tp-plugins {width: 100%; border-collapse: collapse !important; border: none !important; font-size: 14px;}
+.tp-plugins {width: 100%; min-width: 520px; border-collapse: collapse !important; border: none !important; font-size: 14px;}
 .tp-plugins th {text-align: left; font-weight: 600; padding: 6px 10px; border: none !important; border-bottom: 2px solid rgba(128,128,128,.3) !important;}
 .tp-plugins td {vertical-align: top; padding: 8px 10px; border: none !important; border-bottom: 1px solid rgba(128,128,128,.2) !important;}
 .tp-plugins th:nth-child(1) {width: 26%;} .tp-plugins th:nth-child(2) {width: 10%;}

@@ -27,12 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from trainpad.web.runs import Runs
+
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
     from trainpad.engine.evaluation import Evaluation
     from trainpad.engine.events import TrainEnd
     from trainpad.engine.trained_model import TrainedModel
     from trainpad.engine.training import TrainingRun
+    from trainpad.web.runs import RunRecord
 
 log = logging.getLogger("trainpad.sessions")
 
@@ -71,6 +74,8 @@ class Session:
     :param evaluation: the last evaluation of the current model.
     :param checkpoint: the last checkpoint written for download.
     :param notice: a message to show once (why the session was reset).
+    :param runs: its runs table (:mod:`trainpad.web.runs`): every run it trained, the
+        checkpoints it uploaded and the shipped model, each with its model.
     """
 
     id: str
@@ -82,7 +87,8 @@ class Session:
     evaluation: "Evaluation | None" = None
     checkpoint: Path | None = None
     notice: str | None = None
-    #: what tabs keep for this session (the Train tab's curves and log, a plugin's state)
+    runs: Runs = field(default_factory=Runs)
+    #: what tabs keep for this session (a plugin's state)
     data: dict[str, Any] = field(default_factory=dict)
     #: set once the session is dropped: nothing more is kept for it
     closed: bool = False
@@ -101,8 +107,12 @@ class Session:
         return not self.idle.is_set()
 
     def nbytes(self) -> int:
-        """The memory this session holds on its own (the shared model is not counted)."""
-        total = 0 if self.shared or self.model is None else model_bytes(self.model.model)
+        """The memory this session holds on its own: its models (the shared one not
+        counted), the runs table's curves, and a run's training state while it trains."""
+        models = {id(m): m for m in self.runs.models()}
+        if self.model is not None and not self.shared:
+            models[id(self.model)] = self.model
+        total = sum(model_bytes(m.model) for m in models.values()) + self.runs.nbytes()
         if self.run is not None and self.training:
             # the model being trained, its gradients and the optimizer's state
             total += 3 * model_bytes(self.run.model)
@@ -119,6 +129,13 @@ class Session:
         with self.lock:
             self.model, self.source, self.shared = model, source, shared
             self.evaluation = None
+            record = self.runs.with_model(model)
+            self.runs.current = record.number if record is not None else None
+            self.runs.changed()
+
+    def use(self, record: "RunRecord") -> None:
+        """Make the model of ``record`` (one of :attr:`runs`) the current one."""
+        self.set_model(record.model, record.source, shared=record.shared)
 
     def describe(self) -> str:
         """One line about the current model, for the tabs."""
@@ -191,7 +208,7 @@ class SessionStore:
                 session = Session(session_id, last_seen=now)
                 model = self.starting_model()
                 if model is not None:
-                    session.set_model(model, "shipped", shared=True)
+                    session.use(session.runs.shipped(model))
                 reason = self._dropped.pop(session_id, None)
                 if reason:
                     session.notice = f"This session was reset ({reason}), so you are back on the shipped model."

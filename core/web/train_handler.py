@@ -1,9 +1,16 @@
-"""The Train tab's work, apart from its layout: a session's training run as page updates.
+"""The Train tab's work, apart from its layout: a session's training runs as page updates.
 
-:class:`Trainer` starts a run for a browser session, streams what the page shows
-(:class:`TrainView`: status, curves, metrics, log, checkpoint) a few times a second,
-stops it, and adopts the trained model into the session once, whichever way the run
-ended (finished, stopped, cancelled by Gradio, diverged).  It raises
+:class:`Trainer` starts a run for a browser session and streams what the page shows
+(:class:`TrainView`: status, curves, metrics, log, the runs table) a few times a second.
+Every wait says what it waits for: a free training slot, the data (downloading,
+decoding: the run is prepared in a thread while the page shows what it reports), the
+starting model's test.  The test curve is drawn from spot checks during each epoch
+(:meth:`trainpad.engine.training.TrainingRun.events`), so even one epoch has one.
+
+Each run is kept in the session's runs table (:mod:`trainpad.web.runs`) whichever way it
+ended (finished, stopped, cancelled by Gradio, diverged).  Its model takes the place of
+the one in use only when it is at least as good; otherwise both are in the table, the
+status says so, and the user picks (:meth:`Trainer.use`).  It raises
 :class:`~trainpad.web.messages.UserError` for what the user must fix and is free of
 Gradio, so tests call it directly.
 """
@@ -15,22 +22,33 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from trainpad.engine.events import epochs_text
 from trainpad.web.messages import UserError, user_errors
+from trainpad.web.runs import RunRecord, compare, max_runs
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from trainpad.engine.engine import Engine
-    from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
+    from trainpad.engine.events import EpochEnd, SpotCheck, StepEnd, TrainEnd
     from trainpad.engine.params import Param
-    from trainpad.web.sessions import Session, SessionStore
     from trainpad.engine.training import TrainConfig, TrainingRun
+    from trainpad.web.plots import Chart
+    from trainpad.web.runs import Comparison
+    from trainpad.web.sessions import Session, SessionStore
 
 
 #: Seconds between two updates of the page while training (the run itself never waits).
 UPDATE_EVERY = 0.3
-#: Lines of log kept.
-LOG_LINES = 200
+#: Test points per epoch: spot checks during it (a fixed sample of the test split, within
+#: a tenth of the training time) and its full evaluation at the end; plus one before training.
+SPOT_CHECKS = 4
+#: What the status says before anything happened.
+START_HERE = "Choose the components and settings, then **Start training**."
+
+
+class AlreadyTraining(UserError):
+    """Start was pressed while this session's run is going."""
 
 
 def max_training_runs() -> int:
@@ -58,12 +76,18 @@ def _clock_text(seconds: float) -> str:
 class TrainView:
     """Everything the Train tab's outputs show at one moment.
 
+    :param loss: the loss plot (:class:`~trainpad.web.plots.Chart`); ``accuracy`` likewise.
+    :param checkpoint: the selected run's checkpoint file, ``curves_csv`` its curves', for download.
     :param fraction: progress of the run (0 to 1), or ``None`` when not running.
+    :param runs: the runs table; ``choices`` the runs to pick from, ``selected`` the one
+        shown; ``curve_choices`` the runs with curves, ``compared`` those overlaid.
+    :param runs_version: changes whenever the runs table does.
+    :param can_use: the selected run has a model that is not the one in use.
     """
 
     status: str
-    loss: "pd.DataFrame"
-    accuracy: "pd.DataFrame"
+    loss: "Chart"
+    accuracy: "Chart"
     metrics: str = ""
     checkpoint: str | None = None
     log: str = ""
@@ -72,28 +96,14 @@ class TrainView:
     desc: str = ""
     #: a message to pop up once (the run diverged)
     warning: str | None = None
-
-
-@dataclass
-class RunRecord:
-    """A session's latest run as the page shows it: curves and log (kept for Stop)."""
-
-    curves: Any
-    lines: list[str] = field(default_factory=list)
-    status: str = ""
-    metrics: str = ""
-
-    def say(self, text: str) -> None:
-        self.lines.append(f"{time.strftime('%H:%M:%S')}  {text}")
-        del self.lines[:-LOG_LINES]
-
-    @property
-    def log(self) -> str:
-        return "\n".join(self.lines)
-
-
-#: Test samples used to place the test curves' starting point (a few seconds at most on a CPU).
-STARTING_SAMPLES = 1000
+    curves_csv: str | None = None
+    runs: "pd.DataFrame | None" = None
+    choices: list[tuple[str, str]] = field(default_factory=list)
+    selected: str | None = None
+    curve_choices: list[tuple[str, str]] = field(default_factory=list)
+    compared: list[str] = field(default_factory=list)
+    runs_version: int = 0
+    can_use: bool = False
 
 
 def describe_config(run: "TrainingRun") -> str:
@@ -108,7 +118,7 @@ def describe_config(run: "TrainingRun") -> str:
 def step_status(event: "StepEnd") -> str:
     return (
         f"**Epoch {event.epoch}/{event.epochs}** · step {event.step:,} of {event.steps:,} · "
-        f"loss {event.loss:.4f} · {event.samples_per_sec:,.0f} samples/s · about {_clock_text(event.eta)} left"
+        f"loss {event.loss:.4f} · lr {event.lr:.3g} · {event.samples_per_sec:,.0f} samples/s · about {_clock_text(event.eta)} left"
     )
 
 
@@ -116,9 +126,18 @@ def epoch_line(event: "EpochEnd") -> str:
     test = ""
     if event.test_accuracy is not None and event.test_loss is not None:
         test = f"; test loss {event.test_loss:.4f}, accuracy {event.test_accuracy:.2%}"
+    part = "" if event.complete else f" (ended early, {epochs_text(event.epochs_done)} in)"
     return (
-        f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f}, "
+        f"epoch {event.epoch}/{event.epochs}{part}: train loss {event.train_loss:.4f}, "
         f"accuracy {event.train_accuracy:.2%}{test} ({event.samples_per_sec:,.0f} samples/s)"
+    )
+
+
+def spot_line(event: "SpotCheck") -> str:
+    when = "before training" if event.step == 0 else f"at epoch {event.epochs_done:.2f} (step {event.step:,})"
+    return (
+        f"{when}: test loss {event.test_loss:.4f}, accuracy {event.test_accuracy:.2%} on {event.samples:,} test samples, "
+        f"lr {event.lr:.3g}"
     )
 
 
@@ -131,8 +150,52 @@ def metrics_markdown(end: "TrainEnd") -> str:
         parts.append(f"test loss {metrics['test_loss']:.4f}")
     if "train_accuracy" in metrics:
         parts.append(f"train accuracy {metrics['train_accuracy']:.2%}")
-    parts.append(f"{end.epochs_done} epoch(s), {end.steps_done:,} steps in {_clock_text(end.elapsed)}")
+    parts.append(f"{epochs_text(end.epochs_done)}, {end.steps_done:,} steps in {_clock_text(end.elapsed)}")
     return " · ".join(parts)
+
+
+def outcome_status(end: "TrainEnd", record: RunRecord, verdict: "Comparison", before: str) -> str:
+    """The status line once a run has left a model: what it reached, and which model is in use.
+
+    :param before: the model in use before it ended (``shipped``, ``run 2``), or empty.
+    """
+    accuracy = record.test_accuracy
+    reached = epochs_text(end.epochs_done) + (f", {accuracy:.2%} test accuracy" if accuracy is not None else "")
+    name = record.label.capitalize()
+    head = {
+        "completed": f"**Done.** {name} reached {reached}",
+        "stopped": f"**Stopped.** The model trained so far is kept as {record.label} ({reached})",
+        "diverged": f"**Diverged.** {end.message.rstrip('.')}. {name} kept its last good weights ({reached})",
+    }.get(end.status, end.message)
+    if verdict.better:
+        if not before:
+            return f"{head}. Evaluate and Predict now use it."
+        old = f", {verdict.old:.2%}" if verdict.old is not None else ""
+        return f"{head}. Evaluate and Predict now use it; the model before it ({before}{old}) is still in the runs table."
+    return (
+        f"{head}: below the {verdict.old:.2%} of the model in use ({before}), which stays in use. "
+        f"Both are in the runs table; press **Use this run** to use {record.label} instead."
+    )
+
+
+class _Slot:
+    """A training slot held by a generator, released when it ends, or when the run's
+    preparation (still loading in its thread) does, whichever is later."""
+
+    def __init__(self) -> None:
+        self.held = False
+        self.pending: Any = None  # a Background still preparing when the generator ended
+
+    def release(self) -> None:
+        from trainpad.web.limits import TRAINING_SLOTS
+
+        if not self.held:
+            return
+        self.held = False
+        if self.pending is not None and not self.pending.done:
+            self.pending.when_done(TRAINING_SLOTS.release)
+        else:
+            TRAINING_SLOTS.release()
 
 
 class Trainer:
@@ -156,6 +219,9 @@ class Trainer:
         self.update_every = update_every
         self.clock = clock
         self.run_params = server_run_params()
+        #: seconds of spot checks a run may take beyond a tenth of its training time
+        #: (see :meth:`trainpad.engine.training.TrainingRun.events`)
+        self.spot_allowance = 0.5
 
     # configuration
 
@@ -178,74 +244,125 @@ class Trainer:
 
     # training
 
+    def check_start(self, session_id: str) -> str | None:
+        """What to tell a user pressing Start, before the run is queued.
+
+        :raises AlreadyTraining: this session's run is going.
+        :return: why the run will wait (every training slot is taken), or ``None``.
+        """
+        from trainpad.web.limits import TRAINING_SLOTS
+
+        session = self.store.get(session_id)
+        if session.training:
+            raise AlreadyTraining("A run is already going in this session: stop it first, or wait for it to end.")
+        capacity = TRAINING_SLOTS.capacity
+        if TRAINING_SLOTS.active >= capacity:
+            runs = "one run" if capacity == 1 else f"{capacity} runs"
+            return (
+                f"**Waiting in line.** Another user is training, and this server trains {runs} at a time: "
+                "your run starts by itself as soon as a slot is free (your place in the queue is shown above)."
+            )
+        return None
+
     def train(self, session_id: str, config: "TrainConfig", *, resume: bool = False) -> Iterator[TrainView]:
         """Train and yield what the page shows, a few times a second at most.
 
         The run holds one of the server's training slots (:data:`trainpad.web.limits.TRAINING_SLOTS`)
-        from before its data is loaded until this generator ends, however it ends, so
+        from before its data is loaded until this generator ends, however it ends (or,
+        if it ends while the data is still loading, until the loading does), so
         cancelled or abandoned runs never add up past ``TRAINPAD_MAX_TRAINING_RUNS``; while
         every slot is taken it waits, saying so.  A run still training after
         ``TRAINPAD_MAX_RUN_SECONDS`` stops and keeps its model.
 
         :param resume: carry on training the session's current model.
+        :raises AlreadyTraining: this session's run is going.
         """
         from trainpad.web.limits import TRAINING_SLOTS, limits
 
         session = self.store.get(session_id)
         if session.training:
-            raise UserError("A run is already going in this session: stop it first.")
+            raise AlreadyTraining("A run is already going in this session: stop it first, or wait for it to end.")
         server = limits()
         if config.train_samples == 0 and not isinstance(config.train_samples, bool):  # "all", up to the server's cap
             config = replace(config, train_samples=server.max_train_samples)
         while not TRAINING_SLOTS.acquire(timeout=0.5):
             # a run that was just stopped or cancelled is still wrapping up, or another is training
-            yield self.view(session, session.data.get("train"), idle_status="Waiting for a free training slot…")
+            yield self.view(session, idle_status="**Waiting for a free training slot:** another run is still training or wrapping up…")
+        slot = _Slot()
+        slot.held = True
         try:
-            yield from self._train(session_id, config, resume=resume, max_seconds=server.max_run_seconds)
+            yield from self._train(session_id, config, resume=resume, max_seconds=server.max_run_seconds, slot=slot)
         finally:
-            TRAINING_SLOTS.release()
+            slot.release()
 
-    def _train(self, session_id: str, config: "TrainConfig", *, resume: bool, max_seconds: float) -> Iterator[TrainView]:
-        from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
+    def _train(self, session_id: str, config: "TrainConfig", *, resume: bool, max_seconds: float, slot: _Slot) -> Iterator[TrainView]:
+        from trainpad.engine.events import EpochEnd, SpotCheck, StepEnd, TrainEnd
+        from trainpad.web.background import Background
         from trainpad.web.limits import time_limit_message
         from trainpad.web.plots import Curves
 
         session = self.store.get(session_id)
+        with user_errors("Preparing the run"):  # the settings are checked at once; the data may take a while
+            config = config.validated(self.run_params)
+            for kind in ("dataset", "model", "optimizer", "loss"):
+                self.engine.component(kind, getattr(config, kind))
         with session.lock:
             if session.training:
-                raise UserError("A run is already going in this session: stop it first.")
+                raise AlreadyTraining("A run is already going in this session: stop it first, or wait for it to end.")
             if resume and session.model is None:
                 raise UserError("There is no current model to carry on training: untick “Carry on training”.")
-            with user_errors("Preparing the run"):
-                run = self.engine.build_run(
-                    config, data_dir=self.data_dir, resume=session.model if resume else None, run_params=self.run_params
-                )
-            record = RunRecord(Curves())
-            session.run, session.result = run, None
-            session.data["train"] = record
+            base = session.model if resume else None
+            record = session.runs.add(RunRecord(Curves(epochs=config.epochs), spec=_planned_spec(config)))
+            record.status = "**Preparing the run…**"
+            session.runs.note = ""
+            session.run, session.result = None, None
             session.idle.clear()
         self.store.changed(session)
+        prep = Background(
+            lambda: self.engine.build_run(config, data_dir=self.data_dir, resume=base, run_params=self.run_params),
+            name="trainpad-prepare-run",
+        )
+        try:
+            yield self.view(session, fraction=0.0, desc="preparing the run")
+            while not prep.wait(self.update_every):
+                if prep.said:
+                    record.status = f"**Preparing the run:** {prep.said}"
+                yield self.view(session, fraction=0.0, desc=prep.said or "preparing the run")
+            with user_errors("Preparing the run"):
+                run = prep.result()
+        except GeneratorExit:  # cancelled (Stop, a closed tab) while the data loads: nothing was trained
+            slot.pending = prep
+            self._drop_unstarted(session, record, "**Stopped** before training began. Your current model is unchanged.")
+            raise
+        except BaseException:
+            self._drop_unstarted(session, record, None)
+            raise
+        if session.closed or record.stop_asked:  # the tab closed, or Stop came, while the data loaded
+            self._drop_unstarted(session, record, "**Stopped** before training began. Your current model is unchanged.")
+            yield self.view(session)
+            return
+        with session.lock:
+            session.run = run
+            record.spec = run.spec
+            record.outcome = "training"
+            session.runs.changed()
         record.say(describe_config(run))
         if resume:
             record.say(f"carrying on from {session.describe()}")
-        events = run.events()
+        events = run.events(spot_checks=SPOT_CHECKS, spot_allowance=self.spot_allowance)
         last = -1e9
         deadline = self.clock() + max_seconds
         timed_out = False
         try:
-            if run.has_test_split:  # test curves start at epoch 0, from (the start of) the test split
-                record.status = "Testing the starting model…"
-                yield self.view(session, record, fraction=0.0, desc="testing the starting model")
-                with user_errors("Testing the starting model"):
-                    start = run.evaluate(samples=STARTING_SAMPLES)
-                record.curves.add_test(0.0, start.loss, start.accuracy)
-                record.say(f"before training: test loss {start.loss:.4f}, accuracy {start.accuracy:.2%} ({start.count:,} test samples)")
-            record.status = "Training…"
-            yield self.view(session, record, fraction=0.0, desc="starting")
+            if run.has_test_split:  # the test curve starts before the first step, from a spot check
+                record.status = "**Testing the starting model** on a sample of the test split…"
+                yield self.view(session, fraction=0.0, desc="testing the starting model")
+            record.status = "**Training…**"
             with user_errors("Training"):
                 for event in events:
                     record.curves.add(event)
                     if isinstance(event, StepEnd):
+                        record.progress = event.step / max(run.steps_per_epoch, 1)
                         if not timed_out and self.clock() > deadline:  # checked every batch
                             timed_out = True
                             run.stop()
@@ -254,16 +371,21 @@ class Trainer:
                         now = self.clock()
                         if now - last >= self.update_every or event.step == event.steps:
                             last = now
-                            yield self.view(session, record, fraction=event.step / event.steps, desc=self._desc(event))
+                            yield self.view(session, fraction=event.step / event.steps, desc=self._desc(event))
+                    elif isinstance(event, SpotCheck):
+                        record.say(spot_line(event))
+                        if event.step == 0:
+                            record.status = "**Training…** (the starting model is tested: the first test point is drawn)"
+                        yield self.view(session, fraction=event.step / max(run.total_steps, 1), desc="tested")
                     elif isinstance(event, EpochEnd):
                         record.say(epoch_line(event))
-                        yield self.view(session, record, fraction=event.step / max(run.total_steps, 1), desc="evaluated")
+                        yield self.view(session, fraction=event.step / max(run.total_steps, 1), desc="evaluated")
                     elif isinstance(event, TrainEnd):
                         self._finish(session, run, record, event)
                         if timed_out and event.status == "stopped":
                             message = time_limit_message(max_seconds)
-                            record.status = f"**Time limit reached.** {message[:1].upper()}{message[1:]}."
-                        view = self.view(session, record)
+                            record.status = f"**Time limit reached.** {message[:1].upper()}{message[1:]}. {record.status}"
+                        view = self.view(session)
                         if event.status == "diverged":
                             view.warning = event.message
                         yield view
@@ -278,11 +400,18 @@ class Trainer:
     def _desc(event: "StepEnd") -> str:
         return f"epoch {event.epoch}/{event.epochs} · {event.samples_per_sec:,.0f} samples/s · {_clock_text(event.eta)} left"
 
-    def _finish(self, session: "Session", run: "TrainingRun", record: RunRecord, end: "TrainEnd | None") -> None:
-        """Adopt the run's model and write its checkpoint, once, whichever way the run ended."""
-        from trainpad.engine.checkpoint import save_checkpoint
-        from trainpad.engine.errors import CheckpointError
+    def _drop_unstarted(self, session: "Session", record: RunRecord, status: str | None) -> None:
+        """A run that never started training leaves nothing: out of the table, the session idle."""
+        with session.lock:
+            session.runs.remove(record)
+            if status:
+                session.runs.note = status
+            session.idle.set()
+        self.store.changed(session)
 
+    def _finish(self, session: "Session", run: "TrainingRun", record: RunRecord, end: "TrainEnd | None") -> None:
+        """Keep the run's model in the runs table, once, whichever way the run ended, and
+        make it the one in use unless the one in use is better."""
         with session.lock:
             if session.run is not run or session.idle.is_set():
                 return
@@ -290,91 +419,175 @@ class Trainer:
                 session.result = end
                 if session.closed:  # the tab closed meanwhile: nobody will see the result
                     return
-                if end is None and run.stop_requested:
-                    record.status = "**Stopped** before training began. Your current model is unchanged."
-                    record.say("stopped before training began")
-                    return
                 if end is None:
-                    record.status = "**The run failed**; the previous model is kept."
-                    record.say("the run failed; the previous model is kept")
+                    stopped = run.stop_requested
+                    record.outcome = "stopped" if stopped else "failed"
+                    record.status = (
+                        "**Stopped** before training began. Your current model is unchanged." if stopped
+                        else "**The run failed**; the previous model is kept."
+                    )
+                    record.say("stopped before training began" if stopped else "the run failed; the previous model is kept")
+                    if not len(record.curves):
+                        session.runs.remove(record)
+                        session.runs.note = record.status
                     return
-                record.say(f"{end.status}: {end.message} ({_clock_text(end.elapsed)})")
+                record.outcome = end.status
+                record.progress = end.epochs_done
+                record.say(f"{end.status}: {end.message} ({epochs_text(end.epochs_done)} in {_clock_text(end.elapsed)})")
                 if not self._worth_keeping(end):
-                    why = "before the first step" if end.steps_done == 0 else "before an epoch was done"
+                    why = "before the first step" if end.steps_done == 0 else "with nothing trained to keep"
                     message = end.message.rstrip(".")
                     detail = f" {message[:1].upper()}{message[1:]}." if end.status == "diverged" else ""
                     record.status = f"**{end.status.capitalize()}** {why}.{detail} Your current model is unchanged."
+                    if not len(record.curves):
+                        session.runs.remove(record)
+                        session.runs.note = record.status
                     return
-                session.set_model(end.trained, "trained here")
+                record.model = end.trained
                 record.metrics = metrics_markdown(end)
-                name = f"{run.config.model}-{run.config.dataset}-{time.strftime('%Y%m%d-%H%M%S')}.pt"
-                try:
-                    session.checkpoint = save_checkpoint(end.trained, session.folder() / name)
-                    record.say(f"checkpoint ready: {name}")
-                except CheckpointError as exc:
-                    session.checkpoint = None
-                    record.say(f"no checkpoint: {exc}")
-                record.status = {
-                    "completed": "**Done.** Evaluate and Predict now use this model.",
-                    "stopped": "**Stopped.** The model trained so far is kept: Evaluate and Predict use it.",
-                    "diverged": f"**Diverged.** {end.message}",
-                }.get(end.status, end.message)
+                self._write_files(session, run, record)
+                before = session.runs.with_model(session.model)
+                before_text = "" if session.model is None else before.label if before is not None else session.source
+                verdict = compare(end.trained, session.model)
+                if verdict.better:
+                    session.use(record)
+                else:
+                    record.say(f"kept beside the model in use ({before_text}, {verdict.old:.2%}), which does better")
+                record.status = outcome_status(end, record, verdict, before_text)
             finally:
+                session.runs.changed()
+                session.runs.trim(max_runs())
                 session.idle.set()
         self.store.changed(session)
 
     @staticmethod
+    def _write_files(session: "Session", run: "TrainingRun", record: RunRecord) -> None:
+        """The run's checkpoint and the CSV of its curves, for download."""
+        from trainpad.engine.checkpoint import save_checkpoint
+        from trainpad.engine.errors import CheckpointError
+
+        stem = f"{run.config.model}-{run.config.dataset}-{record.label.replace(' ', '')}-{time.strftime('%Y%m%d-%H%M%S')}"
+        try:
+            record.checkpoint = save_checkpoint(record.model, session.folder() / f"{stem}.pt")
+            record.say(f"checkpoint ready: {record.checkpoint.name}")
+        except CheckpointError as exc:
+            record.checkpoint = None
+            record.say(f"no checkpoint: {exc}")
+        try:
+            record.csv = session.folder() / f"{stem}-curves.csv"
+            record.csv.write_text(record.curves.to_csv())
+        except OSError as exc:
+            record.csv = None
+            record.say(f"no curves file: {type(exc).__name__}")
+
+    @staticmethod
     def _worth_keeping(end: "TrainEnd") -> bool:
-        """A run's model replaces the session's when it trained: a stop after some steps,
-        or at least one whole epoch (a diverged run's last epoch did not finish)."""
-        if end.trained is None:
-            return False
-        whole_epochs = end.epochs_done - (1 if end.status == "diverged" else 0)
-        return whole_epochs > 0 or (end.status == "stopped" and end.steps_done > 0)
+        """A run's model is kept when it holds some training: a whole epoch or part of
+        one (a diverged run's counts only up to the weights it went back to)."""
+        return end.trained is not None and end.epochs_done > 0
 
     def stop(self, session_id: str, *, wait: float = 20.0) -> TrainView:
         """Ask this session's run to stop and wait (up to ``wait`` s) for it to wrap up."""
         session = self.store.get(session_id)
-        record = session.data.get("train")
         run = session.run
-        if run is None or not session.training or record is None:
-            return self.view(session, record, idle_status="Nothing is training in this session.")
-        run.stop()
-        if not session.idle.wait(wait):  # the run adopts its model itself when it ends
-            record.status = "Stopping… the run ends after its current step."
-        return self.view(session, record)
+        record = session.runs.latest_trained()
+        if not session.training or record is None:
+            return self.view(session, idle_status="Nothing is training in this session.")
+        record.stop_asked = True  # a run still being prepared stops before it trains
+        if run is not None:
+            run.stop()
+        if not session.idle.wait(wait):  # the run keeps its model itself when it ends
+            record.status = "**Stopping…** the run ends after its current step."
+        return self.view(session)
+
+    # what the page shows
 
     def view(
         self,
         session: "Session",
-        record: RunRecord | None,
+        record: Any = None,
         *,
         fraction: float | None = None,
         desc: str = "",
         idle_status: str = "",
     ) -> TrainView:
-        from trainpad.web.plots import empty_frame
+        """What the Train tab shows for ``session`` now (``record`` is ignored: every run is in the session)."""
+        from trainpad.web.plots import chart
 
-        if record is None:
-            return TrainView(idle_status or "Choose the components and settings, then **Start**.", empty_frame(), empty_frame(), current=session.describe())
-        checkpoint = str(session.checkpoint) if session.checkpoint is not None and session.checkpoint.exists() else None
+        runs = session.runs
+        shown = [(r.number, r.label, r.curves) for r in runs.shown()]
+        latest = runs.latest_trained()
+        status = idle_status or runs.note or (latest.status if latest is not None else "") or START_HERE
+        selected = runs.get(runs.selected)
+        checkpoint = csv = None
+        if selected is not None and not selected.busy:
+            checkpoint = str(selected.checkpoint) if selected.checkpoint is not None and selected.checkpoint.exists() else None
+            csv = str(selected.csv) if selected.csv is not None and selected.csv.exists() else None
         return TrainView(
-            status=idle_status or record.status,
-            loss=record.curves.loss(),
-            accuracy=record.curves.accuracy(),
-            metrics=record.metrics,
-            checkpoint=checkpoint if not session.training else None,
-            log=record.log,
+            status=status,
+            loss=chart("loss", shown),
+            accuracy=chart("accuracy", shown),
+            metrics=selected.metrics if selected is not None else "",
+            checkpoint=checkpoint,
+            log=selected.log if selected is not None else "",
             current=session.describe(),
             fraction=fraction,
             desc=desc,
+            curves_csv=csv,
+            runs=runs.table(),
+            choices=runs.choices(),
+            selected=str(runs.selected) if runs.selected is not None else None,
+            curve_choices=runs.curve_choices(),
+            compared=[str(n) for n in runs.compared],
+            runs_version=runs.version,
+            can_use=selected is not None and selected.model is not None and runs.current != selected.number,
         )
 
-    # the current model
+    def select(self, session_id: str, number: Any) -> TrainView:
+        """Show run ``number`` (its curves, log, downloads)."""
+        session = self.store.get(session_id)
+        record = session.runs.get(number)
+        if record is None:
+            raise UserError("There is no such run in this session: pick one from the list.")
+        with session.lock:
+            session.runs.selected = record.number
+            session.runs.changed()
+        return self.view(session)
+
+    def compare(self, session_id: str, numbers: Any) -> TrainView:
+        """Overlay the curves of runs ``numbers`` on the selected one's."""
+        session = self.store.get(session_id)
+        if numbers is None:
+            numbers = []
+        if not isinstance(numbers, (list, tuple)):
+            raise UserError("Pick the runs to compare from the list.")
+        found = [session.runs.get(n) for n in numbers[: max_runs() + 1]]
+        with session.lock:
+            session.runs.compared = [r.number for r in found if r is not None]
+            session.runs.changed()
+        return self.view(session)
+
+    # the model in use
+
+    def use(self, session_id: str, number: Any) -> TrainView:
+        """Make run ``number``'s model the one Evaluate and Predict use."""
+        session = self.store.get(session_id)
+        record = session.runs.get(number)
+        if record is None:
+            raise UserError("There is no such run in this session: pick one from the list.")
+        if record.model is None:
+            raise UserError(f"{record.label.capitalize()} has no model to use: it {record.outcome} before it had any.")
+        with session.lock:
+            session.use(record)
+            session.runs.selected = record.number
+            session.runs.note = f"**{record.label.capitalize()} is in use:** Evaluate and Predict use {session.describe()}."
+        self.store.changed(session)
+        return self.view(session)
 
     def load(self, session_id: str, path: str | Path | None) -> str:
-        """Make an uploaded checkpoint the session's current model; returns its description."""
+        """Add an uploaded checkpoint to the runs table and use it; returns its description."""
         from trainpad.engine.checkpoint import load_checkpoint
+        from trainpad.web.plots import Curves
 
         if not path:
             raise UserError("Choose a checkpoint file (.pt) to load.")
@@ -383,7 +596,14 @@ class Trainer:
             raise UserError("Wait for the run to end (or stop it) before loading another model.")
         with user_errors("Loading the checkpoint"):
             trained = load_checkpoint(self.engine.registry, path)
-        session.set_model(trained, f"uploaded: {Path(path).name}")
+        with session.lock:
+            record = session.runs.add(
+                RunRecord(Curves(), kind="uploaded", name=Path(path).name, model=trained, outcome="uploaded", spec=trained.spec)
+            )
+            record.say(f"uploaded {record.name}: {trained.describe()}")
+            session.use(record)
+            session.runs.note = f"**{record.name}** is added as {record.label} and in use: Evaluate and Predict use it."
+            session.runs.trim(max_runs())
         self.store.changed(session)
         return session.describe()
 
@@ -392,6 +612,19 @@ class Trainer:
         session = self.store.get(session_id)
         if session.training:
             raise UserError("Wait for the run to end (or stop it) first.")
-        session.set_model(self.store.starting_model(), "shipped", shared=True)
+        model = self.store.starting_model()
+        if model is None:
+            raise UserError("This server has no shipped model: train one, or load a checkpoint.")
+        with session.lock:
+            record = session.runs.shipped(model)
+            session.use(record)
+            session.runs.note = "**The shipped model is in use** for Evaluate and Predict."
         self.store.changed(session)
         return session.describe()
+
+
+def _planned_spec(config: "TrainConfig") -> dict[str, Any]:
+    """A run's spec as its settings say it, before it is built (for the table meanwhile)."""
+    spec: dict[str, Any] = {kind: {"name": getattr(config, kind), "params": dict(config.params.get(kind) or {})} for kind in ("dataset", "model", "optimizer", "loss")}
+    spec["run"] = config.settings()
+    return spec

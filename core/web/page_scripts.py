@@ -1,0 +1,87 @@
+"""Small scripts the page runs in the browser, for what only the browser can do at once.
+
+:data:`FIELD_CHECKS` checks every number field against its range while the user types
+(the field turns red and says what it accepts; the server checks again at Start, since
+a client can send anything).  :data:`FOLD_ON_PHONE` closes the accordions marked
+``tp-fold-on-phone`` on a narrow screen once the page has loaded, so that the Train tab's
+Start button is in sight without scrolling past every setting.  Both run from a hidden
+``gr.HTML``'s ``js_on_load`` (see :func:`trainpad.web.app.build_app`) and install
+themselves once per page.
+"""
+
+from __future__ import annotations
+
+#: The widest screen treated as a phone (CSS pixels), here and in the app's CSS.
+PHONE_WIDTH = 640
+
+FIELD_CHECKS = """
+if (!window.__tpFieldChecks) {
+  window.__tpFieldChecks = true;
+  const fmt = (text) => {
+    const value = Number(text);
+    return Number.isFinite(value) ? value.toLocaleString('en-US', {maximumFractionDigits: 6}) : text;
+  };
+  const problem = (input) => {
+    if (input.value === '' && !input.validity.badInput) return '';
+    const min = input.getAttribute('min'), max = input.getAttribute('max'), step = input.getAttribute('step');
+    const value = Number(input.value);
+    const range = min !== null && max !== null ? `from ${fmt(min)} to ${fmt(max)}`
+      : min !== null ? `of at least ${fmt(min)}` : max !== null ? `of at most ${fmt(max)}` : '';
+    if (input.validity.badInput || !Number.isFinite(value)) return `Enter a number${range ? ' ' + range : ''}.`;
+    const whole = step !== null && Number.isInteger(Number(step)) && Number(step) >= 1;
+    if ((min !== null && value < Number(min)) || (max !== null && value > Number(max))) {
+      return `Enter a${whole ? ' whole' : ''} number ${range}.`;
+    }
+    if (whole && !Number.isInteger(value)) return `Enter a whole number${range ? ' ' + range : ''}.`;
+    return '';
+  };
+  const check = (input) => {
+    const block = input.closest('.block');
+    if (!block) return;
+    const text = problem(input);
+    let note = block.querySelector(':scope .tp-field-note');
+    if (!text) {
+      block.classList.remove('tp-field-invalid');
+      input.removeAttribute('aria-invalid');
+      if (note) note.remove();
+      return;
+    }
+    if (!note) {
+      note = document.createElement('div');
+      note.className = 'tp-field-note';
+      note.setAttribute('role', 'alert');
+      input.insertAdjacentElement('afterend', note);
+    }
+    note.textContent = text;
+    block.classList.add('tp-field-invalid');
+    input.setAttribute('aria-invalid', 'true');
+  };
+  const onInput = (event) => {
+    if (event.target instanceof HTMLInputElement && event.target.type === 'number') check(event.target);
+  };
+  document.addEventListener('input', onInput, true);
+  document.addEventListener('change', onInput, true);
+}
+"""
+
+FOLD_ON_PHONE = """
+if (!window.__tpFold) {
+  window.__tpFold = true;
+  // Once, soon after the page is built: an accordion still open then is closed (tried a
+  // few times, as the page's parts come to life one by one).
+  let tries = 0;
+  const fold = () => {
+    if (!window.matchMedia('(max-width: %(width)dpx)').matches) return;
+    const heads = [...document.querySelectorAll('.tp-fold-on-phone > button.label-wrap')];
+    heads.filter((head) => head.classList.contains('open')).forEach((head) => head.click());
+    const open = heads.filter((head) => head.classList.contains('open')).length;
+    if ((open || !heads.length) && ++tries < 40) setTimeout(fold, 250);
+  };
+  setTimeout(fold, 300);
+}
+""" % {"width": PHONE_WIDTH}
+
+#: Everything above, for one ``js_on_load``.
+PAGE_JS = FIELD_CHECKS + FOLD_ON_PHONE
+
+__all__ = ["FIELD_CHECKS", "FOLD_ON_PHONE", "PAGE_JS", "PHONE_WIDTH"]
