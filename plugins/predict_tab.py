@@ -44,14 +44,15 @@ PAD_CSS = """
 #{id} button[aria-label="Pan"], #{id} button[aria-label="Zoom in"], #{id} button[aria-label="Zoom out"],
 #{id} button[aria-label="Redo"], #{id} button[aria-label="Color"], #{id} button[aria-label="Brush Size"],
 #{id} .zoom-number, #{id} .separator {display: none !important;}
-#{id} .toolbar-wrap {left: 2px !important;}  /* beside the drawing area, not over its edge */
+#{id} .toolbar-wrap {left: 0 !important;}  /* beside the drawing area, not over its edge */
 @media (max-width: 640px) {
-  #{id} {height: 390px !important;}
+  #{id} {height: 330px !important;}
   .tp-predict {flex-direction: column-reverse !important; gap: 8px !important;}
   .tp-predict-results {flex-direction: row !important; flex-wrap: wrap !important; gap: 8px !important;}
   .tp-predict-results > .block:first-child {flex: 1 1 55% !important; min-width: 0 !important;}
   .tp-predict-results > .tp-seen {flex: 1 1 35% !important; min-width: 0 !important;}
   .tp-predict-results > .tp-seen {height: 170px !important;}
+  .tp-predict-results > .tp-seen [data-testid="block-label"] {display: none !important;}  /* its long label would cover it */
   .tp-predict-results > .tp-model-note {flex: 1 1 100% !important;}
 }
 """.replace("{id}", SKETCH_ID)

@@ -55,7 +55,7 @@ def build(engine: "Engine") -> None:
     from trainpad.web.layout import on_page_load, on_tab_select
     from trainpad.web.messages import shown_in_browser
     from trainpad.web.sessions import session_id, store_for
-    from trainpad.web.train_handler import START_HERE, Trainer, max_training_runs
+    from trainpad.web.train_handler import START_HERE, AlreadyTraining, Trainer, max_training_runs
 
     trainer = Trainer(engine, store_for(engine))
     run_params = {p.name: p for p in trainer.run_params}
@@ -116,16 +116,29 @@ def build(engine: "Engine") -> None:
 
     outputs = [status, loss_plot, acc_plot, metrics, runs.download, log_box, current, *runs.outputs]
 
-    def show(view: "TrainView", *, shown_version: list[int] | None = None) -> list[Any]:
-        """The outputs' values for ``view``; the runs widgets only when the table changed
-        since ``shown_version[0]`` (so an open dropdown is not redrawn under the user)."""
-        fresh = shown_version is None or shown_version[0] != view.runs_version
-        if shown_version is not None:
-            shown_version[0] = view.runs_version
+    def show(view: "TrainView", sent: dict[str, Any]) -> Iterator[list[Any]]:
+        """The outputs' values for ``view``, as one update or two.
+
+        ``sent`` is what this event sent before.  The runs widgets go only when the table
+        changed since (so that an open dropdown is not redrawn under the user).  When the
+        plots' series change (runs overlaid, or not), the data go first and the legend
+        after: the legend redraws a plot, and a plot redrawn before its new data arrive
+        would leave the new lines without their colours.
+        """
+        fresh = sent.get("version") != view.runs_version
+        sent["version"] = view.runs_version
+        series = (tuple(view.loss.colours), tuple(view.accuracy.colours))
+        redraw = sent.get("series") != series
+        sent["series"] = series
+        yield values(view, fresh, legend=False)
+        if redraw:
+            yield values(view, False, legend=True)
+
+    def values(view: "TrainView", fresh: bool, *, legend: bool) -> list[Any]:
         return [
             view.status,
-            _plot_update(view.loss),
-            _plot_update(view.accuracy),
+            _plot_update(view.loss, legend=legend),
+            _plot_update(view.accuracy, legend=legend),
             view.metrics,
             gr.DownloadButton(value=view.checkpoint, visible=view.checkpoint is not None),
             view.log,
@@ -154,23 +167,27 @@ def build(engine: "Engine") -> None:
         params = {kind: values_for(controls, kind, name, hyperparameters) for kind, name in choices.items()}
         settings = {"epochs": epochs, "batch_size": batch_size, "train_samples": train_samples, "schedule": schedule, "seed": seed, "device": device}
         config = trainer.config(choices, params, settings)
-        shown_version = [-1]
+        sent: dict[str, Any] = {}
         for view in trainer.train(session_id(request), config, resume=bool(resume)):
             if view.fraction is not None:
                 progress(view.fraction, desc=view.desc)
             if view.warning:
                 gr.Warning(view.warning, title="Training diverged")
-            yield show(view, shown_version=shown_version)
+            yield from show(view, sent)
 
     @shown_in_browser
     def on_press_start(request: gr.Request) -> Any:
-        # Unqueued, before the run joins the queue: a second Start during this session's
-        # run is refused here (queued, it would only start once the first run ended).
-        waiting = trainer.check_start(session_id(request))
+        # Before the run joins the training queue, in a group of its own that never waits
+        # for a run: a second Start during this session's run is refused here (queued with
+        # the runs, it would wait for the first to end and then start another).
+        try:
+            waiting = trainer.check_start(session_id(request))
+        except AlreadyTraining as exc:  # an error stops the chain: no second run is queued
+            raise gr.Error(str(exc), title="A run is already going", print_exception=False) from None
         return waiting if waiting is not None else gr.skip()
 
     start_event = start.click(
-        on_press_start, outputs=status, queue=False, show_progress="hidden", api_visibility="private"
+        on_press_start, outputs=status, show_progress="hidden", api_visibility="private", concurrency_id="train-view"
     ).success(
         on_start,
         inputs=[*dropdowns.values(), epochs, batch_size, train_samples, schedule, seed, device, resume],
@@ -185,8 +202,8 @@ def build(engine: "Engine") -> None:
     )
 
     @shown_in_browser
-    def on_stop(request: gr.Request) -> list[Any]:
-        return show(trainer.stop(session_id(request)))
+    def on_stop(request: gr.Request) -> Iterator[list[Any]]:
+        yield from show(trainer.stop(session_id(request)), {})
 
     stop.click(on_stop, outputs=outputs, cancels=[start_event], api_name="stop", concurrency_limit=None, queue=True)
 
@@ -213,12 +230,12 @@ def build(engine: "Engine") -> None:
 
     wire_runs_section(trainer, runs, outputs, show)
 
-    def on_show(request: gr.Request) -> list[Any]:
+    def on_show(request: gr.Request) -> Iterator[list[Any]]:
         session = trainer.store.get(session_id(request))
         notice = session.take_notice()
         if notice:
             gr.Info(notice)
-        return show(trainer.view(session))
+        yield from show(trainer.view(session), {})
 
     on_tab_select(on_show, outputs)
     on_page_load(on_show, outputs)
@@ -243,12 +260,14 @@ def _plot(chart: "Chart", **options: Any) -> Any:
     )
 
 
-def _plot_update(chart: "Chart") -> Any:
-    """New data for a plot; the axes and colours travel with it, and a change of them
-    (rare: the data left the ranges, runs were overlaid) redraws the plot to fit."""
+def _plot_update(chart: "Chart", *, legend: bool = False) -> Any:
+    """New data for a plot, with its axes: a change of their ranges (rare: the data left
+    them) redraws the plot to fit its labels.  With ``legend``, also its series' colours
+    and legend, which redraws it (see ``show`` in :func:`build`)."""
     import gradio as gr
 
-    return gr.LinePlot(value=chart.frame, color_map=chart.colours, x_lim=list(chart.x_lim), y_lim=list(chart.y_lim))
+    extra = {"colors_in_legend": chart.legend, "caption": chart.caption} if legend else {}
+    return gr.LinePlot(value=chart.frame, color_map=chart.colours, x_lim=list(chart.x_lim), y_lim=list(chart.y_lim), **extra)
 
 
 # -- the runs table ------------------------------------------------------------------------------
@@ -315,7 +334,7 @@ def build_runs_section() -> RunsSection:
     return RunsSection(table, picker, use, download, curves, compare, upload, reset)
 
 
-def wire_runs_section(trainer: "Trainer", runs: RunsSection, outputs: list[Any], show: Callable[..., list[Any]]) -> None:
+def wire_runs_section(trainer: "Trainer", runs: RunsSection, outputs: list[Any], show: Callable[..., Iterator[list[Any]]]) -> None:
     """Events of the runs block; each answers with the whole Train tab (``outputs``)."""
     import gradio as gr
 
@@ -325,34 +344,34 @@ def wire_runs_section(trainer: "Trainer", runs: RunsSection, outputs: list[Any],
     quiet = dict(outputs=outputs, show_progress="hidden", concurrency_id="train-view")
 
     @shown_in_browser
-    def on_pick(number: Any, request: gr.Request) -> list[Any]:
-        return show(trainer.select(session_id(request), number))
+    def on_pick(number: Any, request: gr.Request) -> Iterator[list[Any]]:
+        yield from show(trainer.select(session_id(request), number), {})
 
     # The runs' choices are this session's: the values reach the handler as sent, and it checks them.
     runs.picker.input(on_pick, inputs=runs.picker, api_name="show_run", preprocess=False, **quiet)
 
     @shown_in_browser
-    def on_row(event: gr.SelectData, request: gr.Request) -> list[Any]:
+    def on_row(event: gr.SelectData, request: gr.Request) -> Iterator[list[Any]]:
         label = str((event.row_value or [""])[0])
         number = 0 if label == "shipped" else label.removeprefix("run ").strip()
-        return show(trainer.select(session_id(request), number))
+        yield from show(trainer.select(session_id(request), number), {})
 
     runs.table.select(on_row, api_visibility="private", **quiet)
 
     @shown_in_browser
-    def on_compare(numbers: Any, request: gr.Request) -> list[Any]:
-        return show(trainer.compare(session_id(request), numbers))
+    def on_compare(numbers: Any, request: gr.Request) -> Iterator[list[Any]]:
+        yield from show(trainer.compare(session_id(request), numbers), {})
 
     runs.compare.input(on_compare, inputs=runs.compare, api_name="compare_runs", preprocess=False, **quiet)
 
     @shown_in_browser
-    def on_use(number: Any, request: gr.Request) -> list[Any]:
-        return show(trainer.use(session_id(request), number))
+    def on_use(number: Any, request: gr.Request) -> Iterator[list[Any]]:
+        yield from show(trainer.use(session_id(request), number), {})
 
     runs.use.click(on_use, inputs=runs.picker, api_name="use_run", preprocess=False, **quiet)
 
-    def refresh(request: gr.Request) -> list[Any]:
-        return show(trainer.view(trainer.store.get(session_id(request))))
+    def refresh(request: gr.Request) -> Iterator[list[Any]]:
+        yield from show(trainer.view(trainer.store.get(session_id(request))), {})
 
     @shown_in_browser
     def on_upload(path: str | None, request: gr.Request) -> str:

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import socket
+import threading
+import time
 from dataclasses import dataclass
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -100,3 +105,65 @@ def sketch_of(digit, size: int = 800):
     composite = background.copy()
     composite[ink] = (0, 0, 0, 255)
     return {"background": background, "layers": [layer], "composite": composite}
+
+
+# -- a dataset mirror on 127.0.0.1 ---------------------------------------------------------------
+
+
+class Mirror:
+    """A dataset mirror on 127.0.0.1 for the download tests, slow or broken as a far-away
+    server can be: serves ``folder`` at :attr:`url` at about ``bytes_per_second``; while
+    :attr:`broken` is set, answers every request 503.  Use it as a context manager."""
+
+    def __init__(self, folder: Path, *, bytes_per_second: float = 500_000) -> None:
+        self.folder = Path(folder)
+        self.bytes_per_second = bytes_per_second
+        self.broken = False
+        self.requests: list[str] = []
+        mirror = self
+
+        class Handler(SimpleHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                mirror.requests.append(self.path)
+                if mirror.broken:
+                    self.send_error(503, "mirror down")
+                    return
+                path = mirror.folder / self.path.lstrip("/").split("?")[0]
+                if not path.is_file():
+                    self.send_error(404)
+                    return
+                data = path.read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/gzip")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                chunk = 32 * 1024
+                try:
+                    for start in range(0, len(data), chunk):
+                        self.wfile.write(data[start : start + chunk])
+                        self.wfile.flush()
+                        time.sleep(chunk / mirror.bytes_per_second)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client hung up
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(self.folder)))
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def md5(self) -> dict[str, str]:
+        """Each served file's MD5, as torchvision checks it."""
+        return {path.name: hashlib.md5(path.read_bytes()).hexdigest() for path in self.folder.iterdir() if path.is_file()}
+
+    def total_bytes(self) -> int:
+        return sum(path.stat().st_size for path in self.folder.iterdir() if path.is_file())
+
+    def __enter__(self) -> "Mirror":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -126,8 +126,8 @@ def test_runs_are_kept_compared_and_trimmed(trainer, store, monkeypatch):
     other = session.runs.get(kept[1].removeprefix("run "))
     view = trainer.compare("alice", [str(other.number)])
     names = set(view.loss.frame["split"])
-    assert names == {"run 3 train", "run 3 test", f"{other.label} train", f"{other.label} test"}
-    assert view.loss.colours["run 3 test"] != view.loss.colours[f"{other.label} test"]
+    assert names == {"run 3 train", "run 3", f"{other.label} train", other.label}
+    assert view.loss.colours["run 3"] != view.loss.colours[other.label] and view.loss.legend == ["run 3", other.label]
     assert view.compared == [str(other.number)] and [value for _, value in view.curve_choices] == ["3", str(other.number)]
     shown = trainer.select("alice", other.number)
     lr = {1: 0.05, 2: 0.01}[other.number]

@@ -119,8 +119,14 @@ class Curves:
 
     @property
     def span(self) -> float:
-        """The epochs the x axis must show: what the run is set to train, or more if it did."""
-        return max(self.epochs, self._x[-1] if self._x else 0.0, self._test[-1][0] if self._test else 0.0, 1e-3)
+        """The epochs the x axis shows: all the run is set to train when that is 2 or
+        fewer; for a longer run, the next of 1, 2, 5, 10, 20... epochs past what it has
+        trained (so that its first epoch is not a sliver at the left), up to all of them."""
+        done = max(self._x[-1] if self._x else 0.0, self._test[-1][0] if self._test else 0.0)
+        if self.epochs <= 2:
+            return max(self.epochs, done, 1e-3)
+        ladder = (m * 10**e for e in range(6) for m in (1, 2, 5))
+        return max(min(next(step for step in ladder if step >= done - 1e-9), self.epochs), done)
 
     def nbytes(self) -> int:
         """About what these curves hold in memory."""
@@ -168,19 +174,23 @@ def _num(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Chart:
-    """One plot's content: its table, a colour per series and its axis ranges."""
+    """One plot's content: its table, a colour per series, its axis ranges, the series
+    its legend names, and a caption saying how to read it."""
 
     frame: "pd.DataFrame"
     colours: dict[str, str]
     x_lim: tuple[float, float]
     y_lim: tuple[float, float]
+    legend: list[str]
+    caption: str = ""
 
 
 def chart(kind: str, runs: Sequence[tuple[int, str, Curves]]) -> Chart:
     """The ``kind`` plot (``loss`` or ``accuracy``) of ``runs``: ``(number, name, curves)``.
 
-    One run is drawn as ``train`` and ``test``; several as ``<name> train`` and ``<name>
-    test``, a hue per run (by its number, so a run keeps its colour).  The axes span
+    One run is drawn as ``train`` and ``test``; several as ``<name>`` (test, strong) and
+    ``<name> train`` (light), a hue per run (by its number, so a run keeps its colour),
+    the legend naming each run once.  The axes span
     every run's epochs; the loss axis starts at 0 and ends at a round number above the
     highest value, the accuracy axis ends at 100 and starts at a multiple of 10 below
     the lowest.
@@ -189,16 +199,18 @@ def chart(kind: str, runs: Sequence[tuple[int, str, Curves]]) -> Chart:
 
     rows: list[tuple[float, float, str]] = []
     colours: dict[str, str] = {}
+    legend: list[str] = []
     points = max(60, 300 // max(len(runs), 1))
     for number, name, curves in runs:
         train, test = curves.series(kind, points)
         if len(runs) == 1:
             names = {"train": "train", "test": "test"}
             colours.update(COLOURS)
-        else:
-            names = {split: f"{name} {split}" for split in ("train", "test")}
+        else:  # the legend names each run once, by its test curve; its train curve is the light line
+            names = {"train": f"{name} train", "test": name}
             strong, light = RUN_COLOURS[number % len(RUN_COLOURS)]
-            colours.update({names["test"]: strong, names["train"]: light})
+            colours.update({names["train"]: light, names["test"]: strong})
+            legend.append(name)
         rows += [(x, y, names["train"]) for x, y in train] + [(x, y, names["test"]) for x, y in test]
     if not runs:
         colours.update(COLOURS)
@@ -206,7 +218,9 @@ def chart(kind: str, runs: Sequence[tuple[int, str, Curves]]) -> Chart:
     values = [y for _, y, _ in rows]
     span = max((curves.span for _, _, curves in runs), default=1.0)
     frame = pd.DataFrame(with_every_series(rows, tuple(colours)), columns=list(COLUMNS))
-    return Chart(frame, colours, (0.0, nice_span(span)), loss_range(values) if kind == "loss" else accuracy_range(values))
+    caption = "strong: test, light: train (per step)" if len(runs) > 1 else ""
+    y_lim = loss_range(values) if kind == "loss" else accuracy_range(values)
+    return Chart(frame, colours, (0.0, nice_span(span)), y_lim, legend or list(colours), caption)
 
 
 def nice_span(epochs: float) -> float:

@@ -178,6 +178,8 @@ class Runs:
         #: what the status line says after an action on the table (a run picked, a checkpoint
         #: added); cleared when a run starts
         self.note = ""
+        #: when Start was last let through and its run has not begun yet (``time.monotonic``)
+        self.start_pending: float | None = None
         #: goes up at each change of the list, so that the page redraws the table only then
         self.version = 0
 
@@ -236,6 +238,8 @@ class Runs:
         if record in self._records:
             self._records.remove(record)
             record.delete_files()
+            if record.number == self._next - 1 and record.kind != "shipped":
+                self._next -= 1  # the newest went (it never trained): its number is free again
             if self.selected == record.number:
                 self.selected = self._records[-1].number if self._records else None
             self.compared = [n for n in self.compared if n != record.number]

@@ -43,6 +43,8 @@ UPDATE_EVERY = 0.3
 #: Test points per epoch: spot checks during it (a fixed sample of the test split, within
 #: a tenth of the training time) and its full evaluation at the end; plus one before training.
 SPOT_CHECKS = 4
+#: How long a Start that was let through waits for its run to begin before another may be.
+START_PENDING_SECONDS = 600.0
 #: What the status says before anything happened.
 START_HERE = "Choose the components and settings, then **Start training**."
 
@@ -253,8 +255,16 @@ class Trainer:
         from trainpad.web.limits import TRAINING_SLOTS
 
         session = self.store.get(session_id)
-        if session.training:
-            raise AlreadyTraining("A run is already going in this session: stop it first, or wait for it to end.")
+        with session.lock:
+            if session.training:
+                raise AlreadyTraining("A run is already going in this session: stop it first, or wait for it to end.")
+            pending = session.runs.start_pending
+            if pending is not None and self.clock() - pending < START_PENDING_SECONDS:
+                raise AlreadyTraining(
+                    "This session's run is already starting (it may be waiting for its turn): "
+                    "press Stop first to start another."
+                )
+            session.runs.start_pending = self.clock()  # until the run begins, or Stop
         capacity = TRAINING_SLOTS.capacity
         if TRAINING_SLOTS.active >= capacity:
             runs = "one run" if capacity == 1 else f"{capacity} runs"
@@ -293,6 +303,7 @@ class Trainer:
         try:
             yield from self._train(session_id, config, resume=resume, max_seconds=server.max_run_seconds, slot=slot)
         finally:
+            session.runs.start_pending = None  # begun, refused or cancelled: Start may be pressed again
             slot.release()
 
     def _train(self, session_id: str, config: "TrainConfig", *, resume: bool, max_seconds: float, slot: _Slot) -> Iterator[TrainView]:
@@ -312,6 +323,7 @@ class Trainer:
             if resume and session.model is None:
                 raise UserError("There is no current model to carry on training: untick “Carry on training”.")
             base = session.model if resume else None
+            session.runs.start_pending = None
             record = session.runs.add(RunRecord(Curves(epochs=config.epochs), spec=_planned_spec(config)))
             record.status = "**Preparing the run…**"
             session.runs.note = ""
@@ -489,6 +501,7 @@ class Trainer:
     def stop(self, session_id: str, *, wait: float = 20.0) -> TrainView:
         """Ask this session's run to stop and wait (up to ``wait`` s) for it to wrap up."""
         session = self.store.get(session_id)
+        session.runs.start_pending = None  # a run still waiting in the queue is cancelled with this Stop
         run = session.run
         record = session.runs.latest_trained()
         if not session.training or record is None:

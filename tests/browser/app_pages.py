@@ -210,9 +210,14 @@ def current_model_text(page: Any) -> str:
     )
 
 
-def shown_model(page: Any, timeout: float = 30) -> str:
-    """The open tab's model line, once the tab has filled it in (tabs do on opening)."""
-    return wait_until(lambda: current_model_text(page), timeout=timeout, message="the tab's model line")
+def shown_model(page: Any, timeout: float = 30, *, containing: str = "") -> str:
+    """The open tab's model line, once the tab has filled it in (tabs do on opening), and
+    once it says ``containing`` (a line shown before the tab was opened again may be stale)."""
+    return wait_until(
+        lambda: containing in (text := current_model_text(page)) and text,
+        timeout=timeout,
+        message=f"the tab's model line{' to say ' + repr(containing) if containing else ''} (it says {current_model_text(page)!r})",
+    )
 
 
 #: Points drawn on a Vega line plot: the vertices of its lines' paths (M and L commands).
@@ -266,3 +271,100 @@ def watch_training(page: Any) -> None:
 def training_trace(page: Any) -> list[dict[str, Any]]:
     page.evaluate("clearInterval(window.__tpWatch)")
     return page.evaluate("window.__tpTrace")
+
+
+# -- plots, tables and layout, read from the page ------------------------------------------------
+
+#: Per line of a Vega plot: its colour and its number of vertices; and the legend's labels.
+PLOT_LINES_JS = """id => ({
+  lines: [...document.querySelectorAll(`#${id} .mark-line path`)].map(p => ({
+    stroke: p.getAttribute('stroke'), points: ((p.getAttribute('d') || '').match(/[ML]/g) || []).length})),
+  legend: [...document.querySelectorAll(`#${id} .role-legend-label text`)].map(t => t.textContent),
+})"""
+
+
+def plot_lines(page: Any, elem_id: str) -> dict[str, Any]:
+    """``{"lines": [{"stroke", "points"}...], "legend": [label...]}`` of the plot ``#elem_id``."""
+    return page.evaluate(PLOT_LINES_JS, elem_id)
+
+
+def line_points(page: Any, elem_id: str, colour: str) -> int:
+    """Vertices of the plot's lines drawn in ``colour`` (``#2563eb``: a run's test curve)."""
+    return sum(line["points"] for line in plot_lines(page, elem_id)["lines"] if (line["stroke"] or "").lower() == colour.lower())
+
+
+#: The tick labels of a Vega plot's axes with their boxes, and the box of the plot's block.
+AXIS_LABELS_JS = """id => {
+  const block = document.getElementById(id);
+  const box = block.getBoundingClientRect();
+  return {
+    block: {left: box.left, right: box.right, top: box.top, bottom: box.bottom},
+    labels: [...block.querySelectorAll('.role-axis-label text')].map(t => {
+      const r = t.getBoundingClientRect();
+      return {text: t.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width};
+    }),
+  };
+}"""
+
+
+def axis_labels(page: Any, elem_id: str) -> dict[str, Any]:
+    return page.evaluate(AXIS_LABELS_JS, elem_id)
+
+
+def runs_table(page: Any) -> list[list[str]]:
+    """The runs table's rows (header first), as shown."""
+    return page.evaluate(
+        """() => {
+          const table = document.getElementById('tp-runs-table');
+          const header = [...table.querySelectorAll('thead th')].map(th => th.textContent.replace('⋮', '').trim());
+          const rows = [...table.querySelectorAll('.virtual-row')]
+            .map(row => [...row.querySelectorAll('.body-cell')].map(cell => cell.textContent.trim()));
+          return [header, ...rows];
+        }"""
+    )
+
+
+def use_shown_run(page: Any, timeout: float = 60) -> str:
+    """Press "Use this run"; returns the model line once it names a run trained here."""
+    page.get_by_role("button", name="Use this run").click()
+    return wait_until(lambda: "trained here" in (text := current_model_text(page)) and text, timeout=timeout, message="the run in use")
+
+
+def toasts(page: Any) -> list[str]:
+    """The texts of the pop-up messages shown now."""
+    return page.evaluate("() => [...document.querySelectorAll('.toast-body')].map(t => t.innerText.replace(/\\s+/g, ' ').trim())")
+
+
+def wait_for_status(page: Any, pattern: str, *, timeout: float, message: str = "") -> str:
+    """The Train tab's status once it matches the regular expression ``pattern``."""
+    return wait_until(
+        lambda: (text := status_text(page)) and re.search(pattern, text) and text,
+        timeout=timeout,
+        message=message or f"the status to match {pattern!r} (it says {status_text(page)!r})",
+    )
+
+
+#: Visible elements reaching past the right edge of the screen, leaving out those inside a
+#: box that scrolls sideways (a wide table's) and those the page clips away.
+OVERFLOW_JS = """width => {
+  const scrolls = (el) => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      const st = getComputedStyle(p);
+      if (/(auto|scroll|hidden|clip)/.test(st.overflowX) && p.getBoundingClientRect().right <= width + 1) return true;
+    }
+    return false;
+  };
+  return [...document.querySelectorAll('body *')].filter(el => {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height || el.closest('[hidden], .hidden, .tp-hidden')) return false;
+    const st = getComputedStyle(el);
+    if (st.visibility === 'hidden' || st.display === 'none' || st.position === 'fixed') return false;
+    return (r.right > width + 1 || r.left < -1) && !scrolls(el);
+  }).map(el => `${el.tagName.toLowerCase()}.${String(el.className).slice(0, 40)} [${Math.round(r(el).left)}, ${Math.round(r(el).right)}]`);
+  function r(el) { return el.getBoundingClientRect(); }
+}"""
+
+
+def overflowing(page: Any, width: int) -> list[str]:
+    """Elements wider than the screen that do not sit in a box of their own that scrolls."""
+    return page.evaluate(OVERFLOW_JS, width)

@@ -97,13 +97,19 @@ def browser(chromium_path: str) -> Iterator[Any]:
 
 
 class AppServer:
-    """``python app.py --port N`` in its own process group, with its log in a file."""
+    """``python app.py --port N`` in its own process group, with its log in a file.
 
-    def __init__(self, workdir: Path) -> None:
+    :param data: the data folder it reads (default: real MNIST, else a small stand-in).
+    :param env: more environment variables for it.
+    :param command: what runs instead of ``app.py`` (a launcher that ends up in the app's
+        ``main``), with its arguments; ``--port N`` is added.
+    """
+
+    def __init__(self, workdir: Path, *, data: Path | None = None, env: dict[str, str] | None = None, command: list[str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log_path = workdir / "app.log"
-        data = mnist_data_dir()
+        data = data or mnist_data_dir()
         if data is None:
             from trainpad.testing import write_idx_dataset
 
@@ -111,21 +117,22 @@ class AppServer:
             data = write_idx_dataset(workdir / "data", train=12_000, test=1_000)
         self.data_dir = data
         labels = data / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
-        self.test_split_size = int.from_bytes(labels.read_bytes()[4:8], "big")
-        env = dict(os.environ)
-        env.update(
+        self.test_split_size = int.from_bytes(labels.read_bytes()[4:8], "big") if labels.exists() else 0
+        environ = dict(os.environ)
+        environ.update(
             TRAINPAD_DATA_DIR=str(data),
             GRADIO_TEMP_DIR=str(workdir / "gradio"),
             GRADIO_ANALYTICS_ENABLED="False",
             PYTHONUNBUFFERED="1",
         )
         for name in ("GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "TRAINPAD_PRETRAINED", "TRAINPAD_DISABLE_PLUGINS"):
-            env.pop(name, None)
+            environ.pop(name, None)
+        environ.update(env or {})
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(self.port)],
+            [sys.executable, *(command or ["app.py"]), "--port", str(self.port)],
             cwd=ROOT,
-            env=env,
+            env=environ,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopped as a whole, and only it
@@ -189,6 +196,25 @@ def app_url(app_server: AppServer) -> str:
     return app_server.url
 
 
+@pytest.fixture(scope="module")
+def app_servers(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., AppServer]]:
+    """``app_servers(data=..., env=..., command=...)`` starts another app for the module
+    (see :class:`AppServer`), answering when it returns; all are stopped with the module."""
+    started: list[AppServer] = []
+
+    def start(**options: Any) -> AppServer:
+        server = AppServer(tmp_path_factory.mktemp("app"), **options)
+        started.append(server)
+        server.wait_ready()
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
+
+
 # -- pages -----------------------------------------------------------------------------------
 
 
@@ -232,12 +258,13 @@ def open_app(browser: Any, url: str, viewport: tuple[int, int] = (1280, 900), **
 
 @pytest.fixture
 def open_page(browser: Any, app_url: str, screenshot: Callable[[Any, str], Path]) -> Iterator[Callable[..., PageRecord]]:
-    """``open_page(viewport=(w, h))`` opens the app in a new browser context (a new user)
-    and returns its :class:`PageRecord`; each page's screenshot is saved when the test ends."""
+    """``open_page(viewport=(w, h))`` opens the app (or the one at ``url=``) in a new browser
+    context (a new user) and returns its :class:`PageRecord`; each page's screenshot is
+    saved when the test ends."""
     contexts: list[tuple[Any, PageRecord]] = []
 
-    def open_(viewport: tuple[int, int] = (1280, 900), **options: Any) -> PageRecord:
-        context, record = open_app(browser, app_url, viewport, **options)
+    def open_(viewport: tuple[int, int] = (1280, 900), *, url: str | None = None, **options: Any) -> PageRecord:
+        context, record = open_app(browser, url or app_url, viewport, **options)
         contexts.append((context, record))
         return record
 

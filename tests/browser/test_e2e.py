@@ -26,6 +26,7 @@ from app_pages import (
     shown_model,
     status_text,
     training_trace,
+    use_shown_run,
     vertical_one,
     wait_until,
     watch_training,
@@ -183,8 +184,10 @@ def test_short_run_shows_progress_and_growing_curves(open_page, screenshot):
     assert loss_counts, "the loss curve never appeared"
     assert loss_counts[0] < loss_counts[-1] and loss_counts[-1] >= 3, f"the loss curve did not grow: {loss_counts}"
     assert max(t["accuracy"] for t in trace) >= 2, "the accuracy curve never appeared"
-    assert "trained here" in current_model_text(page)
+    # 640 samples do worse than the shipped model, which stays in use until this run is picked
+    assert "(shipped)" in current_model_text(page) and "which stays in use" in status_text(page)
     assert page.get_by_role("button", name="Download checkpoint").is_visible()
+    assert "run 1, trained here" in use_shown_run(page)
 
 
 def test_stop_keeps_the_model_and_evaluate_shows_it(open_page, screenshot, app_server):
@@ -196,7 +199,6 @@ def test_stop_keeps_the_model_and_evaluate_shows_it(open_page, screenshot, app_s
     screenshot(page, "running")
     stopped = stop_training(page)
     assert "kept" in stopped, stopped
-    assert "trained here" in current_model_text(page), current_model_text(page)
     screenshot(page, "stopped")
     # the run really stopped: no step is added any more
     log = log_text(page)
@@ -204,9 +206,11 @@ def test_stop_keeps_the_model_and_evaluate_shows_it(open_page, screenshot, app_s
     page.wait_for_timeout(1500)
     assert log_text(page) == log
     assert status_text(page).startswith("Stopped")
+    if "trained here" not in current_model_text(page):  # it did worse than the model in use: pick it
+        use_shown_run(page)
 
     open_tab(page, "Evaluate")
-    assert "trained here" in shown_model(page)
+    assert "trained here" in shown_model(page, containing="trained here")
     set_number(page, "Test images", 2000)
     page.get_by_role("button", name="Evaluate", exact=True).click()
     summary = page.get_by_text(re.compile(r"Accuracy \d+\.\d+%"))
@@ -240,11 +244,13 @@ def test_two_users_one_trains_while_the_other_predicts(open_page, screenshot):
     assert re.search(r"step [\d,]+ of", status_text(trainer)), f"the run was not going on: {status_text(trainer)}"
     screenshot(predictor, "predicting-during-training")
     stop_training(trainer)
+    if "trained here" not in current_model_text(trainer):  # it did worse than the model in use: pick it
+        use_shown_run(trainer)
 
     # each sees only their own model
     assert "trained here" in current_model_text(trainer)
     open_tab(trainer, "Predict")
-    assert "trained here" in shown_model(trainer)
+    assert "trained here" in shown_model(trainer, containing="trained here")
     open_tab(predictor, "Train")
     model = shown_model(predictor)
     assert "shipped" in model and "trained here" not in model, model

@@ -1,0 +1,83 @@
+"""trainpad on a phone (390x844, touch) in Chromium: every tab fits the screen, wide
+tables scroll in their own box, Start is in sight without scrolling past the settings,
+and the prediction is in sight while drawing."""
+
+from __future__ import annotations
+
+import pytest
+
+from app_pages import SketchPad, open_tab, overflowing, set_number, vertical_one, wait_for_status, wait_until
+
+pytestmark = pytest.mark.browser
+
+PHONE = dict(viewport=(390, 844), is_mobile=True, has_touch=True)
+WIDTH, HEIGHT = PHONE["viewport"]
+
+
+def fits(page) -> None:
+    wide = overflowing(page, WIDTH)
+    assert wide == [], f"wider than the screen: {wide[:8]}"
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH, "the page scrolls sideways"
+
+
+def in_sight(locator) -> bool:
+    box = locator.bounding_box()
+    return bool(box) and box["y"] >= 0 and box["y"] + box["height"] <= HEIGHT and box["x"] >= 0 and box["x"] + box["width"] <= WIDTH
+
+
+def test_every_tab_fits_a_phone(open_page, screenshot):
+    page = open_page(**PHONE).page
+    for name in ("Predict", "Train", "Evaluate", "Plugins"):
+        open_tab(page, name)
+        page.wait_for_timeout(800)
+        fits(page)
+        screenshot(page, name.lower())
+    # the Plugins table and, after an evaluation, the confusion matrix scroll in their box
+    open_tab(page, "Plugins")
+    table = page.locator("table.tp-plugins")
+    assert table.evaluate("t => t.closest('.tp-scroll-x').scrollWidth > t.closest('.tp-scroll-x').clientWidth")
+    open_tab(page, "Evaluate")
+    set_number(page, "Test images", 500)
+    page.get_by_role("button", name="Evaluate", exact=True).click()
+    matrix = page.locator("table.tp-cm")
+    matrix.wait_for(state="visible", timeout=120_000)
+    fits(page)
+    assert matrix.evaluate("t => getComputedStyle(t.closest('.tp-scroll-x')).overflowX") == "auto"  # its box scrolls
+    last_cell = matrix.locator("tbody tr").first.locator("td").last
+    last_cell.scroll_into_view_if_needed()
+    assert in_sight(last_cell), "the confusion matrix's last column cannot be reached"
+    screenshot(page, "evaluated")
+
+
+def test_start_is_in_sight_on_a_phone_with_the_settings_folded(open_page, screenshot):
+    page = open_page(**PHONE).page
+    open_tab(page, "Train")
+    start = page.get_by_role("button", name="Start training")
+    wait_until(lambda: not page.get_by_label("Epochs", exact=True).is_visible(), timeout=20, message="the run settings to fold")
+    assert in_sight(start), f"Start is at {start.bounding_box()} on a {WIDTH}x{HEIGHT} screen"
+    screenshot(page, "train-folded")
+    page.get_by_text("Run settings", exact=True).click()  # they open with a tap
+    set_number(page, "Training samples", 640)
+    fits(page)
+    start.click()
+    wait_for_status(page, r"^Done", timeout=240)
+    fits(page)
+    screenshot(page, "train-done")
+
+
+def test_the_prediction_is_in_sight_while_drawing_on_a_phone(open_page, screenshot):
+    page = open_page(**PHONE).page
+    open_tab(page, "Predict")
+    pad = SketchPad(page)
+    area = pad.area()
+    assert area["x"] >= 0 and area["x"] + area["size"] <= WIDTH
+    # the pad's tools sit beside the drawing area, not over it
+    tools = page.locator("#tp-sketch .toolbar-wrap").bounding_box()
+    assert tools["x"] + tools["width"] <= area["x"] + 1, (tools, area)
+    assert pad.draw(vertical_one()) == "1"
+    label = page.locator("#tp-label")
+    drawn = pad.area()
+    assert in_sight(label), f"the prediction is out of sight: {label.bounding_box()}"
+    assert 0 <= drawn["y"] and drawn["y"] + drawn["size"] <= HEIGHT, f"the drawing area is out of sight: {drawn}"
+    fits(page)
+    screenshot(page, "drawn")
