@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import time
 
-
 import _common
 from predict import percentile, sketches
 

@@ -177,7 +177,8 @@ def test_training_streams_live_curves_and_ends_with_a_checkpoint(alice_trained, 
 
 
 def test_evaluate_shows_the_sessions_model(alice, alice_trained):
-    summary, confusion, per_class, mistakes = alice.predict(samples=1000, api_name="/evaluate")
+    summary, confusion, per_class, mistakes, answers = alice.predict(samples=1000, api_name="/evaluate")
+    assert len(answers) == 24 and all(item["caption"][0] in "✓✗" for item in answers)
     assert summary.startswith("### Accuracy") and "of 1,000 test images wrong" in summary.replace("128", "1,000")
     assert "<table" in confusion and per_class.count("tp-bar") >= 10
     assert 0 < len(mistakes) <= 24 and "→" in mistakes[0]["caption"]

@@ -438,8 +438,16 @@ class Engine:
         samples: int = 0,
         mistakes: int = 24,
         batch_size: int = 1000,
+        answers: int = 0,
+        seed: int | None = None,
     ) -> Evaluation:
-        """Evaluate ``trained`` on the test split of the dataset it was trained on."""
+        """Evaluate ``trained`` on the test split of the dataset it was trained on.
+
+        :param mistakes: how many of the most confident mistakes to keep.
+        :param answers: how many test samples, drawn at random, to keep the answers of
+            (:attr:`Evaluation.answers <trainpad.engine.evaluation.Evaluation.answers>`), right or wrong.
+        :param seed: draws the same samples again; ``None`` draws new ones each time.
+        """
         from trainpad.engine.data import make_loader, take
         from trainpad.engine.evaluation import evaluate
 
@@ -448,6 +456,14 @@ class Engine:
             dataset_spec["name"], dataset_spec.get("params"), train=False, root=Path(data_dir) if data_dir else None
         )
         test_set = take(test_set, samples or None)
+        show = None
+        if answers:
+            import random
+
+            import torch
+
+            generator = torch.Generator().manual_seed(random.SystemRandom().randrange(2**63) if seed is None else seed)
+            show = torch.randperm(len(test_set), generator=generator)[:answers]
         loss_spec = trained.spec.get("loss")
         if loss_spec and loss_spec.get("name") in self.registry.names("loss"):
             loss_component = self.component("loss", loss_spec["name"])
@@ -464,6 +480,7 @@ class Engine:
                 num_classes=len(trained.class_names),
                 device=trained.device,
                 mistakes=mistakes,
+                show=show,
             )
 
     def predict(self, trained: TrainedModel, image: Any) -> Prediction:

@@ -79,3 +79,23 @@ def test_drawing_shows_every_class_the_saliency_and_the_feature_maps(open_page, 
     screenshot(page, "inside")
     assert pad.clear() == "Draw a digit"
     wait_until(lambda: not inside_figures(page), timeout=30, message="the insides to go with the drawing")
+
+
+# -- Test samples on Evaluate -------------------------------------------------------------------
+
+
+def test_evaluate_shows_random_test_images_beside_the_mistakes(open_page, screenshot):
+    from app_pages import set_number
+
+    page = open_page().page
+    open_tab(page, "Evaluate")
+    set_number(page, "Test images", 1000)
+    page.get_by_role("button", name="Evaluate", exact=True).click()
+    page.locator("#tp-samples img").nth(23).wait_for(state="visible", timeout=120_000)
+    texts = [t.strip() for t in page.locator("#tp-samples").inner_text().splitlines() if t.strip()[:1] in "✓✗"]
+    assert len(texts) == 24, texts
+    assert all(re.fullmatch(r"✓ \S+ \(\d+%\)|✗ \S+ \(\d+%\), truly \S+", t) for t in texts), texts
+    assert page.locator("#tp-mistakes img").count() > 0  # beside the most confident mistakes
+    box, other = page.locator("#tp-samples").bounding_box(), page.locator("#tp-mistakes").bounding_box()
+    assert abs(box["y"] - other["y"]) < 5 and box["x"] + box["width"] <= other["x"] + 1, "the two grids are not side by side"
+    screenshot(page, "samples")
