@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import time
@@ -53,6 +52,7 @@ def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None =
 
     s = sub.add_parser("settings", help="list the TRAINPAD_* settings and their values", description="List every TRAINPAD_* environment variable: its value now, its default and what it does (docs/settings.md).")
     s.add_argument("--json", action="store_true", help="print JSON instead of text")
+    s.add_argument("--markdown", action="store_true", help="print docs/settings.md (every setting, a table per section)")
 
     sub.add_parser("serve", help="start the web app (as python app.py does)", description="Start the web app; `trainpad serve --help` lists its options.", add_help=False)
 
@@ -162,16 +162,19 @@ def cmd_plugins(engine: "Engine", args: argparse.Namespace) -> int:
 
 
 def cmd_settings(engine: "Engine", args: argparse.Namespace) -> int:
+    if args.markdown:
+        print(settings.markdown_page(), end="")
+        return 0
     values = {name: setting.read() for name, setting in settings.SETTINGS.items()}
     if args.json:
         shown = {name: str(value) if isinstance(value, Path) else value for name, value in values.items()}
-        print(json.dumps({name: {"value": shown[name], "set": name in os.environ} for name in values}, indent=2))
+        print(json.dumps({name: {"value": shown[name], "set": settings.is_set(name)} for name in values}, indent=2))
         return 0
     for section in settings.sections():
         print(f"{section}:")
         for name, setting in settings.SETTINGS.items():
             if setting.section == section:
-                where = "set" if name in os.environ else "default"
+                where = "set" if settings.is_set(name) else "default"
                 print(f"  {name} = {values[name]} ({where}): {setting.help}")
     return 0
 
@@ -202,7 +205,7 @@ def cmd_train(engine: "Engine", args: argparse.Namespace) -> int:
 
 
 def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None") -> int:
-    from trainpad.engine.checkpoint import load_checkpoint, save_checkpoint
+    from trainpad.engine.checkpoint import save_checkpoint
     from trainpad.engine.events import StepEnd
     from trainpad.engine.config import TrainConfig
 
@@ -216,7 +219,7 @@ def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None
         epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, device=args.device,
         schedule=args.schedule, train_samples=args.train_samples, test_samples=args.test_samples,
     )
-    resume = load_checkpoint(engine.registry, args.resume) if args.resume else None
+    resume = engine.load_checkpoint(args.resume) if args.resume else None
     run = engine.build_run(config, data_dir=args.data_dir, resume=resume, distributed=dist)
     cfg = run.config
     main = dist is None or dist.is_main  # only rank 0 prints, draws the bar and saves
@@ -365,9 +368,7 @@ def _clock(seconds: float) -> str:
 
 
 def cmd_evaluate(engine: "Engine", args: argparse.Namespace) -> int:
-    from trainpad.engine.checkpoint import load_checkpoint
-
-    trained = load_checkpoint(engine.registry, args.checkpoint)
+    trained = engine.load_checkpoint(args.checkpoint)
     result = engine.evaluate(trained, data_dir=args.data_dir, samples=args.samples, mistakes=10)
     names = trained.class_names
     if args.json:
@@ -392,10 +393,9 @@ def cmd_evaluate(engine: "Engine", args: argparse.Namespace) -> int:
 def cmd_predict(engine: "Engine", args: argparse.Namespace) -> int:
     from PIL import Image, UnidentifiedImageError
 
-    from trainpad.engine.checkpoint import load_checkpoint
     from trainpad.engine.pictures import BlankImage
 
-    trained = load_checkpoint(engine.registry, args.checkpoint)
+    trained = engine.load_checkpoint(args.checkpoint)
     results = []
     failed = 0
     for path in args.images:
