@@ -285,7 +285,7 @@ class EventLog:
 
     Step and epoch lines hold the :class:`~trainpad.engine.events.StepEnd` / :class:`~trainpad.engine.events.EpochEnd`
     fields; the end line holds the :class:`~trainpad.engine.events.TrainEnd` scalars, ``checkpoint``
-    (its path, or null) and ``metrics``.  :class:`trainpad.runtime.distributed.LocalRun` reads it.
+    (its path, or null) and ``metrics``, for a program that follows the run (docs/distributed.md).
     """
 
     def __init__(self, path: Path) -> None:
