@@ -35,6 +35,26 @@ def python_json(code: str, *args: str, env: dict[str, str] | None = None, timeou
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+#: The test plugin the browser tests install into their app: ``tests/plugins/<module>.py``,
+#: as the entry point ``name`` of the distribution ``dist``.
+TEST_PLUGIN = {"name": "extras", "module": "trainpad_test_extras", "dist": "trainpad-test-extras", "version": "0.1"}
+
+
+def install_test_plugin(site: Path) -> Path:
+    """Install :data:`TEST_PLUGIN` into the folder ``site`` the way pip would: the module and a
+    ``.dist-info`` whose ``entry_points.txt`` names it in the group ``trainpad``.  Put ``site``
+    on ``PYTHONPATH`` and name the plugin in ``TRAINPAD_LOAD_PLUGINS``.  Returns ``site``."""
+    import shutil
+
+    plugin = TEST_PLUGIN
+    info = site / f"{plugin['module']}-{plugin['version']}.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {plugin['dist']}\nVersion: {plugin['version']}\n")
+    (info / "entry_points.txt").write_text(f"[trainpad]\n{plugin['name']} = {plugin['module']}\n")
+    shutil.copy(ROOT / "tests" / "plugins" / f"{plugin['module']}.py", site / f"{plugin['module']}.py")
+    return site
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:

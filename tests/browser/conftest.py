@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from app_pages import PREDICTION_COUNTER_JS
-from support import free_port
+from support import TEST_PLUGIN, free_port, install_test_plugin
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Chromium's flags for a closed network and a container (no sandbox, no GPU, nothing phoning home).
@@ -97,7 +97,8 @@ def browser(chromium_path: str) -> Iterator[Any]:
 
 
 class AppServer:
-    """``python app.py --port N`` in its own process group, with its log in a file."""
+    """``python app.py --port N`` in its own process group, with its log in a file, and
+    :data:`TEST_PLUGIN` installed (the only third-party plugin it loads)."""
 
     def __init__(self, workdir: Path) -> None:
         self.port = free_port()
@@ -113,8 +114,11 @@ class AppServer:
         labels = data / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
         self.test_split_size = int.from_bytes(labels.read_bytes()[4:8], "big")
         env = dict(os.environ)
+        site = install_test_plugin(workdir / "site")
         env.update(
             TRAINPAD_DATA_DIR=str(data),
+            TRAINPAD_LOAD_PLUGINS=TEST_PLUGIN["name"],
+            PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
             GRADIO_TEMP_DIR=str(workdir / "gradio"),
             GRADIO_ANALYTICS_ENABLED="False",
             PYTHONUNBUFFERED="1",
