@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from trainpad import settings
+from trainpad.engine.config import TRAINED_KINDS, default_components
 from trainpad.engine.params import Param, ParamError
 
 if TYPE_CHECKING:
@@ -22,8 +23,7 @@ if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
     from trainpad.engine.events import EpochEnd, StepEnd
 
-TRAINED_KINDS = ("dataset", "model", "optimizer", "loss")
-DEFAULTS = {"dataset": "mnist", "model": "mnist-cnn", "optimizer": "sgd", "loss": "nll"}
+DEFAULTS = default_components()
 
 
 def _flag(kind: str, param: Param) -> str:

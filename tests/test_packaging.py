@@ -18,14 +18,12 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from support import ROOT, free_port, sketch_of
+from support import ROOT, AppProcess, free_port, sketch_of
 
 #: Every subprocess gets at most this long (seconds).
 TIMEOUT = 300
@@ -244,6 +242,7 @@ def requirement_names() -> list[str]:
 
 
 def test_python_app_py_from_a_checkout_with_only_the_requirements_answers_and_predicts(checkout, tmp_path):
+    import numpy as np
     from gradio_client import Client, handle_file
     from PIL import Image
 
@@ -256,29 +255,15 @@ def test_python_app_py_from_a_checkout_with_only_the_requirements_answers_and_pr
 
     port = free_port()
     env.update(GRADIO_TEMP_DIR=str(tmp_path / "gradio"), TRAINPAD_DATA_DIR=str(tmp_path / "data"))
-    log = (tmp_path / "app.log").open("w+")
-    app = subprocess.Popen([python, "app.py", "--port", str(port)], cwd=checkout, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    app = AppProcess([python, "app.py", "--port", port], port=port, cwd=checkout, env=env, log_path=tmp_path / "app.log")
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert app.poll() is None, f"app.py exited with {app.returncode}:\n{Path(log.name).read_text()[-3000:]}"
-            try:
-                if urllib.request.urlopen(url, timeout=5).status == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"app.py did not answer in 180 s:\n{Path(log.name).read_text()[-3000:]}"
-            time.sleep(0.5)
-
+        app.wait_ready()
         # a drawn 1 (a bar down the middle of the pad), predicted by the shipped model
-        import numpy as np
-
         digit = np.zeros((28, 28), dtype=np.uint8)
         digit[4:24, 13:16] = 255
         composite = tmp_path / "one.png"
         Image.fromarray(sketch_of(digit)["composite"], "RGBA").save(composite)
-        client = Client(url, verbose=False, download_files=False)
+        client = Client(app.url, verbose=False, download_files=False)
         try:
             label, _, note = client.predict({"background": None, "layers": [], "composite": handle_file(composite)}, api_name="/predict")
         finally:
@@ -286,12 +271,6 @@ def test_python_app_py_from_a_checkout_with_only_the_requirements_answers_and_pr
         assert label["label"] == "1", label
         assert "shipped" in note
     finally:
-        app.terminate()
-        try:
-            app.wait(30)
-        except subprocess.TimeoutExpired:
-            app.kill()
-            app.wait(30)
-        log.close()
+        app.stop()
     # the app ran from the checkout's own folders
-    assert "trainpad is running at" in Path(log.name).read_text()
+    assert "trainpad is running at" in app.log_tail()

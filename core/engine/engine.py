@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterable
 
 import pluggy
 
-from trainpad.engine.config import RUN_PARAMS, TrainConfig
+from trainpad.engine.config import RUN_PARAMS, TRAINED_KINDS, TrainConfig
 from trainpad.engine.errors import ComponentError, ConfigError, TrainpadError, blame
 from trainpad.engine.params import ParamError
 from trainpad import settings
@@ -55,7 +55,6 @@ HOOK_FOR_KIND = {
     "loss": "register_losses",
     "callback": "register_callbacks",
 }
-TRAINED_KINDS = ("dataset", "model", "optimizer", "loss")
 
 
 @dataclass(frozen=True)
