@@ -43,4 +43,5 @@ def register_datasets(register):
         mean=MEAN,
         std=STD,
         ink="centre",
+        torchvision="MNIST",  # the same images in torchvision.datasets: exported scripts load them from there
     )

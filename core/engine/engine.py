@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     from trainpad.runtime.distributed import DistContext
     from trainpad.engine.evaluation import Evaluation
+    from trainpad.engine.export import ExportedScript
     from trainpad.engine.trained_model import TrainedModel
     from trainpad.engine.training import TrainingRun
 
@@ -306,6 +307,44 @@ class Engine:
 
     # -- training ----------------------------------------------------------------
 
+    def check_config(
+        self, config: TrainConfig, run_params: tuple = RUN_PARAMS
+    ) -> tuple[TrainConfig, dict[str, Component], dict[str, dict[str, Any]]]:
+        """Check ``config`` without building anything: its settings against ``run_params``,
+        its components, their hyperparameters, and that the loss takes what the model returns.
+
+        :return: the checked config, the component of each kind, and each kind's
+            hyperparameters with the defaults filled in.
+        :raises ConfigError: saying what does not fit.
+        """
+        try:
+            config = config.validated(run_params)
+        except ParamError as exc:
+            raise ConfigError(str(exc)) from None
+        parts = {kind: self.component(kind, getattr(config, kind)) for kind in TRAINED_KINDS}
+        unknown = set(config.params) - set(TRAINED_KINDS)
+        if unknown:
+            raise ConfigError(f"hyperparameters given for unknown kind(s) {', '.join(sorted(unknown))}")
+        values = {kind: self._validate(parts[kind], config.params.get(kind)) for kind in TRAINED_KINDS}
+        output = parts["model"].meta.get("output", "logits")
+        expects = parts["loss"].meta.get("expects", "logits")
+        if output != expects:
+            raise ConfigError(
+                f"loss {config.loss!r} expects {expects} but model {config.model!r} outputs {output}; "
+                "pick a loss that matches the model"
+            )
+        return config, parts, values
+
+    def export_script(self, config: TrainConfig, *, run_params: tuple = RUN_PARAMS, data_dir: str | None = None) -> "ExportedScript":
+        """``config``'s run as a standalone PyTorch script (see :mod:`trainpad.engine.export`).
+
+        :param data_dir: the script's default data folder.
+        :raises ConfigError: as :meth:`build_run` would, before anything is written.
+        """
+        from trainpad.engine.export import export_script
+
+        return export_script(self, config, run_params=run_params, data_dir=data_dir)
+
     def build_run(
         self,
         config: TrainConfig,
@@ -335,10 +374,6 @@ class Engine:
         from trainpad.engine.trained_model import TrainedModel, probabilities
         from trainpad.engine.training import RunParts, TrainingRun
 
-        try:
-            config = config.validated(run_params)
-        except ParamError as exc:
-            raise ConfigError(str(exc)) from None
         if resume is not None:
             for kind in ("dataset", "model"):
                 if resume.spec[kind]["name"] != getattr(config, kind):
@@ -346,18 +381,8 @@ class Engine:
                         f"the loaded model was trained with {kind} {resume.spec[kind]['name']!r}, "
                         f"not {getattr(config, kind)!r}; choose the same {kind} to carry on training it"
                     )
-        parts = {kind: self.component(kind, getattr(config, kind)) for kind in TRAINED_KINDS}
-        unknown = set(config.params) - set(TRAINED_KINDS)
-        if unknown:
-            raise ConfigError(f"hyperparameters given for unknown kind(s) {', '.join(sorted(unknown))}")
-        values = {kind: self._validate(parts[kind], config.params.get(kind)) for kind in TRAINED_KINDS}
+        config, parts, values = self.check_config(config, run_params)
         output = parts["model"].meta.get("output", "logits")
-        expects = parts["loss"].meta.get("expects", "logits")
-        if output != expects:
-            raise ConfigError(
-                f"loss {config.loss!r} expects {expects} but model {config.model!r} outputs {output}; "
-                "pick a loss that matches the model"
-            )
         try:
             device = distributed.device if distributed is not None else resolve_device(config.device)
         except ValueError as exc:
