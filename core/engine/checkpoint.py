@@ -160,10 +160,10 @@ def load_checkpoint(
         plugin = model_spec.get("plugin")
         plugin = plugin if isinstance(plugin, str) and 0 < len(plugin) <= 200 else None  # it is shown
         reason = why_missing("model", model_spec["name"], plugin=plugin) if why_missing is not None else ""
-        raise CheckpointError(
-            f"the checkpoint needs model {model_spec['name']!r}, which is not registered. "
-            + (reason or f"It comes from plugin {plugin!r}: check that it is installed and switched on (`trainpad plugins`).")
-        ) from None
+        if not reason:
+            source = f"It comes from plugin {plugin!r}: check" if plugin else "Check"
+            reason = f"{source} that its plugin is installed and switched on (`trainpad plugins`)."
+        raise CheckpointError(f"the checkpoint needs model {model_spec['name']!r}, which is not registered. {reason}") from None
     except ParamError as exc:
         raise CheckpointError(f"the checkpoint's model settings are refused: {exc}") from None
     meta = payload.get("dataset_meta") or {}
