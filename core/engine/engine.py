@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from trainpad.runtime.distributed import DistContext
     from trainpad.engine.evaluation import Evaluation
     from trainpad.engine.export import ExportedScript
+    from trainpad.engine.inside import Inside
     from trainpad.engine.trained_model import TrainedModel
     from trainpad.engine.training import TrainingRun
 
@@ -515,19 +516,38 @@ class Engine:
         """
         import torch
 
-        from trainpad.engine.pictures import prepare
-
-        meta = trained.dataset_meta
-        prepared = prepare(
-            image,
-            input_shape=trained.input_shape,
-            mean=meta.get("mean", (0.0,)),
-            std=meta.get("std", (1.0,)),
-            ink=meta.get("ink"),
-        )
+        prepared = _prepare(trained, image)
         with torch.inference_mode(), blame(f"model {trained.spec['model']['name']}"):
             probs = trained.probabilities(trained.model(prepared.tensor.to(trained.device)))[0].float().cpu()
         return Prediction(dict(zip(trained.class_names, probs.tolist())), prepared.seen)
+
+    def look_inside(self, trained: TrainedModel, image: Any) -> "Inside":
+        """Classify one picture as :meth:`predict` does, and look inside the model while it does:
+        each convolution's feature maps, each linear layer's units and a saliency map
+        (see :mod:`trainpad.engine.inside`).
+
+        :raises trainpad.engine.pictures.BlankImage: nothing is drawn.
+        :raises trainpad.engine.pictures.ImageError: not a readable picture.
+        """
+        from trainpad.engine.inside import look_inside
+
+        prepared = _prepare(trained, image)
+        with blame(f"model {trained.spec['model']['name']}"):
+            return look_inside(trained, prepared.tensor, prepared.seen)
+
+
+def _prepare(trained: TrainedModel, image: Any) -> Any:
+    """``image`` as ``trained``'s dataset would give it (a :class:`trainpad.engine.pictures.Prepared`)."""
+    from trainpad.engine.pictures import prepare
+
+    meta = trained.dataset_meta
+    return prepare(
+        image,
+        input_shape=trained.input_shape,
+        mean=meta.get("mean", (0.0,)),
+        std=meta.get("std", (1.0,)),
+        ink=meta.get("ink"),
+    )
 
 
 def _nll_of(trained: TrainedModel) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

@@ -42,3 +42,40 @@ def test_download_as_a_script_gives_the_forms_run_as_plain_pytorch(open_page, sc
     assert not re.search(r"^\s*(import|from) trainpad", source, re.M)
     page.get_by_text("trains this run with torch and torchvision alone").wait_for(state="visible")
     screenshot(page, "script-ready")
+
+
+# -- Inside the model on Predict ---------------------------------------------------------------
+
+
+def inside_figures(page) -> dict[str, int]:
+    """How many figures of each kind the "Inside the model" box shows, with a picture loaded."""
+    return page.evaluate(
+        """() => {
+          const found = {};
+          document.querySelectorAll('#tp-inside figure[data-tp]').forEach(f => {
+            const img = f.querySelector('img');
+            const shown = f.dataset.tp === 'units' ? f.querySelectorAll('.tp-units span').length > 0 : !!img && img.naturalWidth > 0;
+            if (shown) found[f.dataset.tp] = (found[f.dataset.tp] || 0) + 1;
+          });
+          return found;
+        }"""
+    )
+
+
+def test_drawing_shows_every_class_the_saliency_and_the_feature_maps(open_page, screenshot):
+    from app_pages import SketchPad, vertical_one, wait_until
+
+    page = open_page().page
+    open_tab(page, "Predict")
+    pad = SketchPad(page)
+    assert "saliency map and each layer" in page.locator("#tp-inside").inner_text()
+    assert pad.draw(vertical_one()) == "1"
+    found = wait_until(lambda: (f := inside_figures(page)).get("maps") == 3 and f, timeout=30, message="the feature maps")
+    assert found == {"saliency": 1, "maps": 3}, found
+    text = page.locator("#tp-inside").inner_text()
+    assert "convs.0 · Conv2d 1→16, 3×3 · 16 feature maps of 28×28" in text and "score for “1”" in text
+    classes = page.evaluate("() => document.querySelectorAll('#tp-label .confidence-set').length")
+    assert classes == 10, f"the prediction lists {classes} classes, not all 10"
+    screenshot(page, "inside")
+    assert pad.clear() == "Draw a digit"
+    wait_until(lambda: not inside_figures(page), timeout=30, message="the insides to go with the drawing")
