@@ -102,3 +102,14 @@ def test_the_import_reader_sees_type_only_and_nested_imports():
     )
     found = {(i.module, i.name, i.type_only) for i in imports(tree, "trainpad.engine")}
     assert {("gradio", None, True), ("trainpad.web", "app", False)} <= found
+
+
+def plugin_modules_of_the_tests() -> list:
+    """The plugin modules of tests/plugins/ (not the loader tests' helper, which is no plugin)."""
+    return [p for p in sorted((ROOT / "tests" / "plugins").glob("trainpad_test_*.py")) if p.name != "trainpad_test_support.py"]
+
+
+@pytest.mark.parametrize("path", plugin_modules_of_the_tests(), ids=rel)
+def test_the_test_plugins_are_written_as_a_plugin_author_would(path):
+    problems = public_api_problems(parse(path), set(trainpad.__all__))
+    assert problems == [], f"{rel(path)}:\n" + "\n".join(problems)
