@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from trainpad import settings
+from trainpad.engine.config import TRAINED_KINDS, default_components
 from trainpad.engine.params import Param, ParamError
 
 if TYPE_CHECKING:
@@ -23,8 +23,7 @@ if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
     from trainpad.engine.events import EpochEnd, StepEnd
 
-TRAINED_KINDS = ("dataset", "model", "optimizer", "loss")
-DEFAULTS = {"dataset": "mnist", "model": "mnist-cnn", "optimizer": "sgd", "loss": "nll"}
+DEFAULTS = default_components()
 
 
 def _flag(kind: str, param: Param) -> str:
@@ -51,6 +50,7 @@ def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None =
 
     s = sub.add_parser("settings", help="list the TRAINPAD_* settings and their values", description="List every TRAINPAD_* environment variable: its value now, its default and what it does (docs/settings.md).")
     s.add_argument("--json", action="store_true", help="print JSON instead of text")
+    s.add_argument("--markdown", action="store_true", help="print docs/settings.md (every setting, a table per section)")
 
     sub.add_parser("serve", help="start the web app (as python app.py does)", description="Start the web app; `trainpad serve --help` lists its options.", add_help=False)
 
@@ -181,16 +181,19 @@ def cmd_plugins(engine: "Engine", args: argparse.Namespace) -> int:
 
 
 def cmd_settings(engine: "Engine", args: argparse.Namespace) -> int:
+    if args.markdown:
+        print(settings.markdown_page(), end="")
+        return 0
     values = {name: setting.read() for name, setting in settings.SETTINGS.items()}
     if args.json:
         shown = {name: str(value) if isinstance(value, Path) else value for name, value in values.items()}
-        print(json.dumps({name: {"value": shown[name], "set": name in os.environ} for name in values}, indent=2))
+        print(json.dumps({name: {"value": shown[name], "set": settings.is_set(name)} for name in values}, indent=2))
         return 0
     for section in settings.sections():
         print(f"{section}:")
         for name, setting in settings.SETTINGS.items():
             if setting.section == section:
-                where = "set" if name in os.environ else "default"
+                where = "set" if settings.is_set(name) else "default"
                 print(f"  {name} = {values[name]} ({where}): {setting.help}")
     return 0
 
@@ -252,11 +255,11 @@ def cmd_export(engine: "Engine", args: argparse.Namespace) -> int:
 
 
 def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None") -> int:
-    from trainpad.engine.checkpoint import load_checkpoint, save_checkpoint
+    from trainpad.engine.checkpoint import save_checkpoint
     from trainpad.engine.events import StepEnd
 
     config = _config(args)
-    resume = load_checkpoint(engine.registry, args.resume) if args.resume else None
+    resume = engine.load_checkpoint(args.resume) if args.resume else None
     run = engine.build_run(config, data_dir=args.data_dir, resume=resume, distributed=dist)
     cfg = run.config
     main = dist is None or dist.is_main  # only rank 0 prints, draws the bar and saves
@@ -322,7 +325,7 @@ class EventLog:
 
     Step and epoch lines hold the :class:`~trainpad.engine.events.StepEnd` / :class:`~trainpad.engine.events.EpochEnd`
     fields; the end line holds the :class:`~trainpad.engine.events.TrainEnd` scalars, ``checkpoint``
-    (its path, or null) and ``metrics``.  :class:`trainpad.runtime.distributed.LocalRun` reads it.
+    (its path, or null) and ``metrics``, for a program that follows the run (docs/distributed.md).
     """
 
     def __init__(self, path: Path) -> None:
@@ -405,9 +408,7 @@ def _clock(seconds: float) -> str:
 
 
 def cmd_evaluate(engine: "Engine", args: argparse.Namespace) -> int:
-    from trainpad.engine.checkpoint import load_checkpoint
-
-    trained = load_checkpoint(engine.registry, args.checkpoint)
+    trained = engine.load_checkpoint(args.checkpoint)
     result = engine.evaluate(trained, data_dir=args.data_dir, samples=args.samples, mistakes=10)
     names = trained.class_names
     if args.json:
@@ -432,10 +433,9 @@ def cmd_evaluate(engine: "Engine", args: argparse.Namespace) -> int:
 def cmd_predict(engine: "Engine", args: argparse.Namespace) -> int:
     from PIL import Image, UnidentifiedImageError
 
-    from trainpad.engine.checkpoint import load_checkpoint
     from trainpad.engine.pictures import BlankImage
 
-    trained = load_checkpoint(engine.registry, args.checkpoint)
+    trained = engine.load_checkpoint(args.checkpoint)
     results = []
     failed = 0
     for path in args.images:

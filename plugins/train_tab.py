@@ -16,6 +16,7 @@ buttons is :class:`trainpad.web.train_handler.Trainer`.
 from typing import TYPE_CHECKING, Any, Iterator
 
 from trainpad import hookimpl
+from trainpad.engine.config import TRAINED_KINDS, default_components
 
 if TYPE_CHECKING:
     from trainpad import Engine
@@ -24,9 +25,9 @@ if TYPE_CHECKING:
 ORDER = 10
 #: The concurrency group of every training event.
 CONCURRENCY_ID = "training"
-#: Components chosen when the registry has them.
-DEFAULTS = {"dataset": "mnist", "model": "mnist-cnn", "optimizer": "sgd", "loss": "nll"}
-KINDS = ("dataset", "model", "optimizer", "loss")
+#: Components chosen when the registry has them: the default recipe's.
+DEFAULTS = default_components()
+KINDS = TRAINED_KINDS
 #: Clicks the hidden download button once "Download as a script" has written the file.
 DOWNLOAD_JS = "() => { document.querySelector('#tp-script-file')?.click(); }"
 #: Series colours of the live plots.

@@ -16,14 +16,15 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable
 
 import pluggy
 
-from trainpad.engine.config import RUN_PARAMS, TrainConfig
+from trainpad.engine.config import RUN_PARAMS, TRAINED_KINDS, TrainConfig
 from trainpad.engine.errors import ComponentError, ConfigError, TrainpadError, blame
 from trainpad.engine.params import ParamError
 from trainpad import settings
@@ -56,7 +57,6 @@ HOOK_FOR_KIND = {
     "loss": "register_losses",
     "callback": "register_callbacks",
 }
-TRAINED_KINDS = ("dataset", "model", "optimizer", "loss")
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,8 @@ class Engine:
         self.plugins: dict[str, PluginInfo] = plugins if plugins is not None else {}
         self.registry = Registry()
         self.tabs: list[Tab] = []
+        #: (kind, name) -> plugin, for components registered by a plugin that then failed
+        self._lost: dict[tuple[str, str], str] = {}
         self._started = False
         self._datasets: dict[tuple, Dataset] = {}
         self._datasets_lock = threading.Lock()
@@ -139,6 +141,7 @@ class Engine:
         staged.sort(key=lambda component: component.plugin not in builtin)
         for component in staged:
             if component.plugin in failed:
+                self._lost.setdefault((component.kind, component.name), component.plugin)
                 continue
             try:
                 self.registry.add(component)
@@ -203,12 +206,50 @@ class Engine:
 
     # -- components --------------------------------------------------------------
 
-    def component(self, kind: str, name: str) -> Component:
-        """The registered component; :class:`ConfigError` naming the alternatives if none."""
+    def component(self, kind: str, name: str, *, plugin: str | None = None) -> Component:
+        """The registered component, or a :class:`ConfigError` saying why there is none
+        (see :meth:`why_missing`) and naming the alternatives.
+
+        :param plugin: the plugin expected to provide it (a checkpoint records it).
+        """
         try:
             return self.registry.get(kind, name)
         except UnknownComponent as exc:
-            raise ConfigError(str(exc)) from None
+            reason = self.why_missing(kind, name, plugin=plugin)
+            raise ConfigError(f"{exc}. {reason}" if reason else str(exc)) from None
+
+    def why_missing(self, kind: str, name: str, *, plugin: str | None = None) -> str:
+        """Why no ``kind`` named ``name`` is registered, as a sentence with what to do,
+        or ``""`` when nothing is known (a typo, say).
+
+        The plugin that should provide it is ``plugin`` when given, else the one that
+        registered it before it failed.  Failing that, the plugins that are switched
+        off (failed or disabled) are named, as the ones that might provide it.
+        """
+        plugin = plugin or self._lost.get((kind, name))
+        if plugin:
+            info = self.plugins.get(plugin)
+            if info is None:
+                return f"It comes from plugin {plugin!r}, which is not installed: install it and try again."
+            if info.status != "loaded":
+                return f"It comes from a plugin that is switched off: {info.switched_off().rstrip('.')}."
+            return f"It came from plugin {plugin!r}, which is loaded but no longer registers a {kind} named {name!r}."
+        off = [info.switched_off().rstrip(".") for info in self.plugins.values() if info.status != "loaded"]
+        if off:
+            return "It may come from a plugin that is switched off: " + "; ".join(off) + "."
+        return ""
+
+    def load_checkpoint(self, source: str | os.PathLike[str] | IO[bytes], *, device: str | torch.device = "cpu") -> TrainedModel:
+        """Rebuild the model a checkpoint file (or binary stream) describes, weights checked.
+
+        A checkpoint whose model is missing says why: its plugin is not installed, is
+        disabled (and by which setting), or failed to load (with its error).
+
+        :raises trainpad.engine.errors.CheckpointError: for any refusal, saying what was wrong.
+        """
+        from trainpad.engine.checkpoint import load_checkpoint
+
+        return load_checkpoint(self.registry, source, device=device, why_missing=self.why_missing)
 
     def failed_plugins(self) -> list[PluginInfo]:
         """Plugins that failed, or that loaded with something of theirs refused."""
@@ -452,6 +493,7 @@ class Engine:
         from trainpad.engine.evaluation import evaluate
 
         dataset_spec = trained.spec["dataset"]
+        self.component("dataset", dataset_spec["name"], plugin=dataset_spec.get("plugin"))  # says why it is missing
         test_set = self.load_dataset(
             dataset_spec["name"], dataset_spec.get("params"), train=False, root=Path(data_dir) if data_dir else None
         )
