@@ -71,6 +71,7 @@ def build_app(engine: "Engine") -> "gr.Blocks":
 
     from trainpad.engine.pictures import max_pixels
     from trainpad.web.sessions import SessionStore, attach_store
+    from trainpad.web.i18n import localize
     from trainpad.web.shipped_model import shipped_loader
     from trainpad.web.sessions import session_id
 
@@ -94,6 +95,7 @@ def build_app(engine: "Engine") -> "gr.Blocks":
             store.drop(session_id(request))
 
         demo.unload(forget)
+    localize(demo, engine)  # the page's texts in the browser's language (English or Korean)
     demo.queue(max_size=settings.get("TRAINPAD_QUEUE_SIZE"), default_concurrency_limit=settings.get("TRAINPAD_CONCURRENCY"))
     return demo
 
@@ -112,7 +114,10 @@ def launch_options(*, host: str | None = None, port: int | None = None, share: b
     """
     import gradio as gr
 
+    from trainpad.web.i18n import i18n
+
     return {
+        "i18n": i18n(),  # the catalog the page's texts were swapped for (trainpad.web.i18n.localize)
         "server_name": host,
         "server_port": port,
         "share": share,
