@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from trainpad.runtime.distributed import DistContext
     from trainpad.engine.engine import Engine
     from trainpad.engine.events import EpochEnd, StepEnd
+    from trainpad.engine.presets import Preset
 
 TRAINED_KINDS = ("dataset", "model", "optimizer", "loss")
 DEFAULTS = {"dataset": "mnist", "model": "mnist-cnn", "optimizer": "sgd", "loss": "nll"}
@@ -36,9 +38,13 @@ def _help(param: Param) -> str:
     return f"{text} ({param.describe()})".replace("%", "%%")
 
 
-def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None = None) -> argparse.ArgumentParser:
-    """The argument parser; with an engine, ``train`` gets the chosen components' flags."""
-    from trainpad.engine.config import RUN_PARAMS
+def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None = None, preset: "Preset | None" = None) -> argparse.ArgumentParser:
+    """The argument parser; with an engine, ``train`` gets the chosen components' flags.
+
+    :param preset: ``train``'s defaults are this preset's run instead of the engine's.
+    """
+    from trainpad.engine.config import RUN_PARAMS, TrainConfig
+    from trainpad.engine.presets import PRESETS
 
     parser = argparse.ArgumentParser(
         prog="trainpad",
@@ -56,17 +62,24 @@ def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None =
 
     sub.add_parser("serve", help="start the web app (as python app.py does)", description="Start the web app; `trainpad serve --help` lists its options.", add_help=False)
 
+    q = sub.add_parser("presets", help="list the presets: named runs known to work", description="List the presets (`trainpad train --preset NAME`), with every setting each one makes.")
+    q.add_argument("--json", action="store_true", help="print JSON instead of text")
+
     t = sub.add_parser(
         "train",
         help="train a model and save a checkpoint",
         description="Train a model and save a checkpoint. Hyperparameter flags are those of the chosen "
         "components: `trainpad train --model NAME --help` lists that model's.",
     )
-    chosen = chosen or DEFAULTS
+    base = preset.config if preset is not None else TrainConfig(**DEFAULTS)
+    chosen = chosen or {kind: getattr(base, kind) for kind in TRAINED_KINDS}
+    names = ", ".join(p.name for p in PRESETS)
+    t.add_argument("--preset", default=None, metavar="NAME", help=f"start from a preset ({names}; `trainpad presets` lists them); other flags change it")
     for kind in TRAINED_KINDS:
-        t.add_argument(f"--{kind}", default=DEFAULTS[kind], metavar="NAME", help=f"the {kind} (default {DEFAULTS[kind]})")
+        t.add_argument(f"--{kind}", default=getattr(base, kind), metavar="NAME", help=f"the {kind} (default {getattr(base, kind)})")
     for param in RUN_PARAMS:
-        t.add_argument(f"--{param.name.replace('_', '-')}", dest=param.name, default=param.default, metavar="VALUE", help=_help(param))
+        default = getattr(base, param.name)
+        t.add_argument(f"--{param.name.replace('_', '-')}", dest=param.name, default=default, metavar="VALUE", help=_help(param if default == param.default else replace(param, default=default)))
     t.add_argument("--data-dir", type=Path, default=None, help="data folder (default: TRAINPAD_DATA_DIR or a per-user cache)")
     t.add_argument("--output", "-o", type=Path, default=None, help="checkpoint path (default: runs/<dataset>-<model>-<time>.pt)")
     t.add_argument("--resume", type=Path, default=None, metavar="CHECKPOINT", help="carry on training this checkpoint")
@@ -80,8 +93,11 @@ def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None =
                 continue
             component = engine.registry.get(kind, name)
             group = t.add_argument_group(f"{kind} {name}", component.description or None)
+            # the preset's values are the defaults of its own components' flags
+            own = base.params.get(kind, {}) if name == getattr(base, kind) else {}
             for param in component.params:
-                group.add_argument(_flag(kind, param), dest=f"{kind}:{param.name}", default=None, metavar="VALUE", help=_help(param))
+                shown = replace(param, default=own[param.name]) if param.name in own else param
+                group.add_argument(_flag(kind, param), dest=f"{kind}:{param.name}", default=own.get(param.name), metavar="VALUE", help=_help(shown))
 
     e = sub.add_parser("evaluate", help="evaluate a checkpoint on its test split", description="Evaluate a checkpoint on the test split of its dataset.")
     e.add_argument("checkpoint", type=Path)
@@ -97,12 +113,19 @@ def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None =
     return parser
 
 
-def _chosen(argv: Sequence[str]) -> dict[str, str]:
+def _chosen(argv: Sequence[str], engine: "Engine") -> tuple[dict[str, str], "Preset | None"]:
+    """The components ``train`` will use, and its ``--preset`` (read before the full parse,
+    which needs them to add the components' flags)."""
+    from trainpad.engine.presets import get_preset
+
     pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--preset", default=None)
     for kind in TRAINED_KINDS:
-        pre.add_argument(f"--{kind}", default=DEFAULTS[kind])
+        pre.add_argument(f"--{kind}", default=None)
     known, _ = pre.parse_known_args(argv)
-    return {kind: getattr(known, kind) for kind in TRAINED_KINDS}
+    preset = get_preset(known.preset, engine.registry) if known.preset and argv[:1] == ["train"] else None
+    base = preset.components() if preset is not None else DEFAULTS
+    return {kind: getattr(known, kind) or base[kind] for kind in TRAINED_KINDS}, preset
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -126,10 +149,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from trainpad.engine.engine import Engine
 
     engine = Engine.load()
-    parser = build_parser(engine, _chosen(argv))
+    try:
+        chosen, preset = _chosen(argv, engine)
+    except TrainpadError as exc:
+        print(f"trainpad: error: {exc}", file=sys.stderr)
+        return 2
+    parser = build_parser(engine, chosen, preset)
     args = parser.parse_args(argv)
     try:
-        commands = {"plugins": cmd_plugins, "settings": cmd_settings, "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+        commands = {"plugins": cmd_plugins, "presets": cmd_presets, "settings": cmd_settings, "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
         return commands[args.command](engine, args)
     except (TrainpadError, ParamError) as exc:
         from trainpad.runtime.distributed import rank_prefix
@@ -158,6 +186,27 @@ def cmd_plugins(engine: "Engine", args: argparse.Namespace) -> int:
         for tab in engine.tabs:
             if tab.plugin == info.name:
                 print(f"  tab {tab.label!r} (order {tab.order})")
+    return 0
+
+
+def cmd_presets(engine: "Engine", args: argparse.Namespace) -> int:
+    from trainpad.engine.presets import available_presets
+
+    presets = available_presets(engine.registry)
+    if args.json:
+        print(json.dumps([
+            {"name": p.name, "label": p.label, "summary": p.summary, "components": p.components(),
+             "params": p.params(engine.registry), "settings": p.settings()}
+            for p in presets
+        ], indent=2))
+        return 0
+    for preset in presets:
+        print(f"{preset.name} ({preset.label}): {preset.summary}")
+        for kind, name in preset.components().items():
+            own = preset.config.params.get(kind) or {}
+            values = ", ".join(f"{key} {value}" for key, value in own.items())
+            print(f"  {kind} {name}" + (f": {values}" if values else ""))
+        print("  " + ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in preset.settings().items()))
     return 0
 
 
@@ -234,6 +283,8 @@ def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None
             f"{batch}, {run.train_samples:,} samples, {device}",
             file=sys.stderr,
         )
+        if run.pairing:
+            print(run.pairing, file=sys.stderr)
     bar = ProgressBar(enabled=main and not args.quiet)
     events = EventLog(args.events) if main and args.events else None
     stop_file = args.stop_file

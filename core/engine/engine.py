@@ -25,6 +25,7 @@ import pluggy
 
 from trainpad.engine.config import RUN_PARAMS, TrainConfig
 from trainpad.engine.errors import ComponentError, ConfigError, TrainpadError, blame
+from trainpad.engine.pairing import pair, pairing_note
 from trainpad.engine.params import ParamError
 from trainpad import settings
 from trainpad.engine.plugin_loader import PluginError, PluginInfo, load_plugins, make_plugin_manager
@@ -132,9 +133,10 @@ class Engine:
 
             self._call_impl(impl, "register_tabs", register_tab, failed, strict)
 
-        # Built-ins first, then the others in call order: the first of a name wins.
-        builtin = {name for name, info in self.plugins.items() if info.builtin}
-        staged.sort(key=lambda component: component.plugin not in builtin)
+        # Built-ins first (in DEFAULT_PLUGINS order, whatever pluggy's call order), then
+        # the others in call order: the first of a name wins.
+        builtin = {name: rank for rank, (name, info) in enumerate(self.plugins.items()) if info.builtin}
+        staged.sort(key=lambda component: (component.plugin not in builtin, builtin.get(component.plugin, 0)))
         for component in staged:
             if component.plugin in failed:
                 continue
@@ -312,11 +314,6 @@ class Engine:
         values = {kind: self._validate(parts[kind], config.params.get(kind)) for kind in TRAINED_KINDS}
         output = parts["model"].meta.get("output", "logits")
         expects = parts["loss"].meta.get("expects", "logits")
-        if output != expects:
-            raise ConfigError(
-                f"loss {config.loss!r} expects {expects} but model {config.model!r} outputs {output}; "
-                "pick a loss that matches the model"
-            )
         try:
             device = distributed.device if distributed is not None else resolve_device(config.device)
         except ValueError as exc:
@@ -347,6 +344,7 @@ class Engine:
             loss_fn = parts["loss"].factory(**values["loss"])
         if not callable(loss_fn):
             raise ComponentError(parts["loss"].label, "its factory did not return a callable loss(output, target)")
+        loss_fn = pair(loss_fn, output=output, expects=expects)  # logits or log-probabilities, as the loss takes them
         train_sampler = test_sampler = None
         if distributed is not None:
             model = distributed.wrap(model)
@@ -385,6 +383,7 @@ class Engine:
                 epochs_before=resume.epochs if resume is not None else 0,
                 distributed=distributed,
                 train_sampler=train_sampler,
+                pairing=pairing_note(model=config.model, output=output, loss=config.loss, expects=expects),
             )
         )
 
@@ -427,6 +426,7 @@ class Engine:
             loss_component = self.component("loss", loss_spec["name"])
             with blame(loss_component.label):
                 loss_fn = loss_component.factory(**self._validate(loss_component, loss_spec.get("params")))
+            loss_fn = pair(loss_fn, output=trained.output, expects=loss_component.meta.get("expects", "logits"))
         else:
             loss_fn = _nll_of(trained)
         with blame(f"model {trained.spec['model']['name']}"):
