@@ -9,8 +9,9 @@ drawings, so the Predict tab offers uploads and test images rather than the sket
 The files are downloaded into ``<data dir>/FashionMNIST/raw/`` when they are missing.
 Offline, Debian and Ubuntu package the original files (``apt install
 dataset-fashion-mnist``, in ``/usr/share/datasets/fashion-mnist``): when they are there
-this plugin decompresses them into the data folder, since torchvision would refuse the
-``.gz`` files themselves (their checksums differ from the upstream downloads').
+this plugin decompresses them into the data folder (or, when that is read-only, into
+``<cache dir>/data``), since torchvision would refuse the ``.gz`` files themselves (their
+checksums differ from the upstream downloads').
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from trainpad import Param, hookimpl
+from trainpad import Param, hookimpl, settings
 
 #: The four files torchvision reads from ``<root>/FashionMNIST/raw/``.
 FILES = (
@@ -67,11 +68,28 @@ def unpack_debian_files(raw: Path, source: Path | None = None) -> list[Path]:
     return written
 
 
+def debian_root(root: Path) -> Path:
+    """The data folder to read: ``root``, with Debian's files unpacked into it where they are
+    missing; when ``root`` is read-only (a shared data folder), a per-user folder instead."""
+    from trainpad.engine.data import writable
+
+    raw = root / "FashionMNIST" / "raw"
+    if all((raw / name).exists() for name in FILES) or not DEBIAN_DIR.is_dir():
+        return root
+    if writable(raw):
+        unpack_debian_files(raw)
+        if all((raw / name).exists() for name in FILES):
+            return root
+    own = settings.cache_dir() / "data"
+    unpack_debian_files(own / "FashionMNIST" / "raw")
+    return own if all((own / "FashionMNIST" / "raw" / name).exists() for name in FILES) else root
+
+
 def fashion_mnist(*, root: Path, train: bool, shift: int = 0):
     """Fashion-MNIST: 70,000 28x28 grey photos of clothes in 10 classes (Zalando)."""
     from trainpad import DataUnavailable, InMemoryDataset, load_torchvision_tensors
 
-    unpack_debian_files(Path(root) / "FashionMNIST" / "raw")
+    root = debian_root(Path(root))
     try:
         images, targets = load_torchvision_tensors(
             "FashionMNIST", root, train=train, files=FILES, split_files=FILES[:2] if train else FILES[2:]

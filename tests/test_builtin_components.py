@@ -272,3 +272,22 @@ def test_a_plugin_registering_an_unknown_output_kind_is_reported(engine_with):
     assert "softmaxed" not in engine.registry.names("model")
     (failed,) = engine.failed_plugins()
     assert "output='probabilities' is not one of 'logits', 'log_probs'" in failed.error
+
+
+def test_fashion_mnist_from_debian_beside_a_read_only_data_folder(engine, tmp_path, monkeypatch):
+    from trainpad.plugins import fashion_mnist
+
+    packed = write_idx_dataset(tmp_path / "debian", "x", test=24) / "x" / "raw"
+    gzip_files(packed)
+    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", packed)
+    monkeypatch.setenv("TRAINPAD_OFFLINE", "1")
+    monkeypatch.setenv("TRAINPAD_CACHE_DIR", str(tmp_path / "cache"))
+    shared = tmp_path / "shared"
+    (shared / "FashionMNIST").mkdir(parents=True)
+    (shared / "FashionMNIST").chmod(0o555)  # a team's data folder: nothing may be written there
+    try:
+        assert len(engine.load_dataset("fashion-mnist", train=False, root=shared)) == 24
+    finally:
+        (shared / "FashionMNIST").chmod(0o755)
+    assert not (shared / "FashionMNIST" / "raw").exists()
+    assert (tmp_path / "cache" / "data" / "FashionMNIST" / "raw" / "t10k-images-idx3-ubyte").exists()
