@@ -9,9 +9,9 @@ drawings, so the Predict tab offers uploads and test images rather than the sket
 The files are downloaded into ``<data dir>/FashionMNIST/raw/`` when they are missing.
 Offline, Debian and Ubuntu package the original files (``apt install
 dataset-fashion-mnist``, in ``/usr/share/datasets/fashion-mnist``): when they are there
-this plugin decompresses them into the data folder (or, when that is read-only, into
-``<cache dir>/data``), since torchvision would refuse the ``.gz`` files themselves (their
-checksums differ from the upstream downloads').
+this plugin decompresses them into the per-user ``<cache dir>/data`` (``TRAINPAD_CACHE_DIR``,
+default ``~/.cache/trainpad``), since torchvision would refuse the ``.gz`` files
+themselves (their checksums differ from the upstream downloads').
 """
 
 from __future__ import annotations
@@ -69,17 +69,11 @@ def unpack_debian_files(raw: Path, source: Path | None = None) -> list[Path]:
 
 
 def debian_root(root: Path) -> Path:
-    """The data folder to read: ``root``, with Debian's files unpacked into it where they are
-    missing; when ``root`` is read-only (a shared data folder), a per-user folder instead."""
-    from trainpad.engine.data import writable
-
-    raw = root / "FashionMNIST" / "raw"
-    if all((raw / name).exists() for name in FILES) or not DEBIAN_DIR.is_dir():
+    """The data folder to read: ``root`` when it has the files (or there are no Debian
+    files), else the per-user ``<cache dir>/data`` with Debian's files unpacked into it
+    (never the data folder itself, which may be a team's, read-only)."""
+    if all((root / "FashionMNIST" / "raw" / name).exists() for name in FILES) or not DEBIAN_DIR.is_dir():
         return root
-    if writable(raw):
-        unpack_debian_files(raw)
-        if all((raw / name).exists() for name in FILES):
-            return root
     own = settings.cache_dir() / "data"
     unpack_debian_files(own / "FashionMNIST" / "raw")
     return own if all((own / "FashionMNIST" / "raw" / name).exists() for name in FILES) else root
@@ -111,5 +105,6 @@ def register_datasets(register):
         input_shape=(1, 28, 28),
         mean=MEAN,
         std=STD,
+        torchvision="FashionMNIST",  # the same images in torchvision.datasets: exported scripts load them from there
         params=[Param("shift", int, 0, min=0, max=4, help="augmentation: move each training image up to this many pixels at random (0: off)")],
     )

@@ -49,6 +49,7 @@ def register_datasets(register):
         input_shape=(1, 28, 28),
         mean=MEAN,
         std=STD,
+        torchvision="KMNIST",  # the same images in torchvision.datasets: exported scripts load them from there
         ink="centre",
         params=[Param("shift", int, 0, min=0, max=4, help="augmentation: move each training image up to this many pixels at random (0: off)")],
     )

@@ -9,7 +9,7 @@ defaults, train faster.  It returns logits.
 
 from __future__ import annotations
 
-from trainpad import ConfigError, Param, hookimpl
+from trainpad import Param, hookimpl
 
 
 def lenet5(*, input_shape, num_classes, activation="relu", pooling="max", dropout=0.0):
@@ -20,7 +20,7 @@ def lenet5(*, input_shape, num_classes, activation="relu", pooling="max", dropou
     # conv 5x5 (padded to keep the size), pool 2; conv 5x5, pool 2
     height, width = (height // 2 - 4) // 2, (width // 2 - 4) // 2
     if height < 1 or width < 1:
-        raise ConfigError(f"model lenet5 needs images of at least 12x12 pixels, not {tuple(input_shape)[1:]}")
+        raise ValueError(f"LeNet-5 needs images of at least 12x12 pixels, not {tuple(input_shape)[1:]}")
     act = {"relu": nn.ReLU, "tanh": nn.Tanh}[activation]
     pool = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}[pooling]
     return nn.Sequential(

@@ -1,8 +1,11 @@
 """The Predict tab: draw a digit (or upload a picture) and see what the current model makes of it.
 
 The sketch pad has its brush picked up as soon as it appears, so the first stroke
-draws; the prediction follows every stroke.  Beside it is the 28x28 picture the model
-actually saw, after the same cropping and centring MNIST's makers used.
+draws; the prediction (every class's probability) follows every stroke.  Beside it is
+the 28x28 picture the model actually saw, after the same cropping and centring MNIST's
+makers used; below, the look inside the model: a saliency map over that picture and
+each convolution's feature maps (or, for a model without convolutions, its layers'
+activations as bars).
 
 What the tab offers follows the session's model: the pad for a dataset of drawn
 glyphs (``ink="centre"``: MNIST, KMNIST), uploads instead for photos (Fashion-MNIST),
@@ -54,7 +57,7 @@ def build(engine: "Engine") -> None:
 
     from trainpad.web.layout import on_tab_select
     from trainpad.web.messages import shown_in_browser
-    from trainpad.web.predict_handler import BLANK, Predictor, picture_source
+    from trainpad.web.predict_handler import BLANK, EMPTY_INSIDE, Predictor, picture_source
     from trainpad.web.sessions import session_id, store_for
 
     predictor = Predictor(engine, store_for(engine))
@@ -83,19 +86,20 @@ def build(engine: "Engine") -> None:
             with gr.Accordion("…or upload a picture", open=False) as upload_box:
                 upload = gr.Image(label="Picture to classify", sources=["upload", "clipboard"], type="numpy", image_mode="RGBA", height=220)
         with gr.Column(scale=2, min_width=260):
-            label = gr.Label(BLANK, num_top_classes=3, label="Prediction", elem_id="tp-label")
+            label = gr.Label(BLANK, label="Prediction: every class", elem_id="tp-label")
             seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=260, buttons=[], format="png")
             note = gr.Markdown("", padding=True)
+    inside = gr.HTML(EMPTY_INSIDE, label="Inside the model", show_label=True, container=True, padding=True, elem_id="tp-inside")
 
     @shown_in_browser
     def on_picture(picture: Any, request: gr.Request) -> list[Any]:
         view = predictor.predict(session_id(request), picture)
-        return [view.label, view.seen, view.note]
+        return [view.label, view.seen, view.note, view.inside]
 
     sketch.change(
         on_picture,
         inputs=sketch,
-        outputs=[label, seen, note],
+        outputs=[label, seen, note, inside],
         api_name="predict",
         trigger_mode="always_last",
         show_progress="hidden",
@@ -105,7 +109,7 @@ def build(engine: "Engine") -> None:
     upload.change(
         on_picture,
         inputs=upload,
-        outputs=[label, seen, note],
+        outputs=[label, seen, note, inside],
         api_name="predict_picture",
         preprocess=False,
         show_progress="hidden",
@@ -119,9 +123,9 @@ def build(engine: "Engine") -> None:
     @shown_in_browser
     def on_sample(request: gr.Request) -> list[Any]:
         _, view = predictor.random_test_image(session_id(request))
-        return [view.label, view.seen, view.note]
+        return [view.label, view.seen, view.note, view.inside]
 
-    sample.click(on_sample, outputs=[label, seen, note], api_name="predict_test_image", show_progress="hidden", concurrency_limit=CONCURRENCY, concurrency_id="predict")
+    sample.click(on_sample, outputs=[label, seen, note, inside], api_name="predict_test_image", show_progress="hidden", concurrency_limit=CONCURRENCY, concurrency_id="predict")
 
     def on_show(request: gr.Request) -> list[Any]:
         # the pad for drawn glyphs, uploads for photos: whatever the session's model was trained on

@@ -65,7 +65,7 @@ def test_the_demo_plugin_appears_in_the_web_app(engine_with, demo):
     show = next(f.fn for f in built.fns.values() if getattr(f.fn, "__qualname__", "") == "shapes_tab.<locals>.show")
     pictures = show()
     assert len(pictures) == 24 and pictures[0][0].shape == (28, 28)
-    assert [caption for _, caption in pictures[:4]] == demo.CLASS_NAMES
+    assert [caption for _, caption in pictures[:4]] == demo.SHAPES
 
 
 def test_the_demo_plugin_components_in_the_registry(engine_with, demo):
@@ -121,10 +121,10 @@ def venv(tmp_path_factory):
     shutil.copytree(EXAMPLE, sources / "demo", ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     quick = sources / "quickstart"
     quick.mkdir()
-    (quick / "trainpad_adadelta.py").write_text(code_block("python", '"""trainpad_adadelta:'))
-    (quick / "pyproject.toml").write_text(code_block("toml", 'name = "trainpad-adadelta"'))
+    (quick / "trainpad_adagrad.py").write_text(code_block("python", '"""trainpad_adagrad:'))
+    (quick / "pyproject.toml").write_text(code_block("toml", 'name = "trainpad-adagrad"'))
     (sources / "quickstart-tests").mkdir()  # not beside the module: setuptools would package it
-    (sources / "quickstart-tests" / "test_adadelta.py").write_text(code_block("python", "def test_plugin_is_installed"))
+    (sources / "quickstart-tests" / "test_adagrad.py").write_text(code_block("python", "def test_plugin_is_installed"))
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRAINPAD_", "PYTHON", "VIRTUAL_ENV"))}
     env.update(TRAINPAD_OFFLINE="1", OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
@@ -183,8 +183,8 @@ def test_the_installed_plugin_is_listed_with_its_dist_and_version(venv):
     assert [p["name"] for p in components[("optimizer", "lion")]["params"]] == ["lr", "beta1", "beta2", "weight_decay"]
     assert components[("dataset", "shapes")]["meta"]["class_names"][0] == "circle"
     # the guide's quick-start plugin, installed from the guide's own text, works too
-    assert plugins["adadelta"]["dist"] == "trainpad-adadelta" and plugins["adadelta"]["status"] == "loaded"
-    assert components[("optimizer", "adadelta")]["plugin"] == "adadelta"
+    assert plugins["adagrad"]["dist"] == "trainpad-adagrad" and plugins["adagrad"]["status"] == "loaded"
+    assert components[("optimizer", "adagrad")]["plugin"] == "adagrad"
 
     assert "demo (trainpad-demo-plugin 0.1.0) [loaded]\n  dataset shapes: Pen-drawn circles" in text
     # what the guide shows `trainpad plugins` printing for its quick-start plugin is what it prints
@@ -209,10 +209,10 @@ def test_the_installed_plugin_can_be_switched_off(venv):
     for listing in (none, no_demo):
         assert {p["name"]: p["status"] for p in listing["plugins"]}["demo"] == "blocked"
         assert not [c for c in listing["components"] if c["plugin"] == "demo"]
-    assert {p["name"]: p["status"] for p in none["plugins"]}["adadelta"] == "blocked"
-    assert {p["name"]: p["status"] for p in no_demo["plugins"]}["adadelta"] == "loaded"
+    assert {p["name"]: p["status"] for p in none["plugins"]}["adagrad"] == "blocked"
+    assert {p["name"]: p["status"] for p in no_demo["plugins"]}["adagrad"] == "loaded"
     statuses = {p["name"]: p["status"] for p in only_demo["plugins"]}
-    assert (statuses["demo"], statuses["adadelta"]) == ("loaded", "blocked")
+    assert (statuses["demo"], statuses["adagrad"]) == ("loaded", "blocked")
 
 
 def test_the_installed_plugins_pass_their_own_tests(venv):
@@ -222,8 +222,8 @@ def test_the_installed_plugins_pass_their_own_tests(venv):
     result = run(argv, env=env, cwd=sources, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "test_demo_plugin.py::test_plugin_is_installed PASSED" in result.stdout
-    assert "test_adadelta.py::test_plugin_is_installed PASSED" in result.stdout
-    assert "test_adadelta.py::test_it_trains PASSED" in result.stdout
+    assert "test_adagrad.py::test_plugin_is_installed PASSED" in result.stdout
+    assert "test_adagrad.py::test_it_trains PASSED" in result.stdout
 
 
 def test_the_installed_plugin_trains_from_the_cli(venv, tmp_path):
@@ -248,8 +248,8 @@ def test_the_installed_plugin_trains_from_the_cli(venv, tmp_path):
 
 def test_the_uninstalled_plugin_is_gone(venv):
     python, env, _ = venv
-    run([python, "-m", "pip", "uninstall", "--yes", "--quiet", "trainpad-demo-plugin", "trainpad-adadelta"], env=env)
+    run([python, "-m", "pip", "uninstall", "--yes", "--quiet", "trainpad-demo-plugin", "trainpad-adagrad"], env=env)
     (listing,) = plugins_json(python, env, {})
-    assert not {"demo", "adadelta"} & {p["name"] for p in listing["plugins"]}
-    assert not {"shapes", "lion", "focal", "adadelta"} & {c["name"] for c in listing["components"]}
+    assert not {"demo", "adagrad"} & {p["name"] for p in listing["plugins"]}
+    assert not {"shapes", "lion", "focal", "adagrad"} & {c["name"] for c in listing["components"]}
     assert {"mnist", "mnist-cnn", "sgd", "nll"} <= {c["name"] for c in listing["components"]}

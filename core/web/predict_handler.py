@@ -21,19 +21,23 @@ if TYPE_CHECKING:
 
 #: What the prediction box says while nothing is drawn.
 BLANK = "Draw a digit"
+#: What the look inside the model says while nothing is drawn.
+EMPTY_INSIDE = "<p class='tp-inside-empty'>Draw something: its saliency map and each layer's activations appear here.</p>"
 
 
 @dataclass
 class PredictView:
     """What the Predict tab shows for one picture.
 
-    :param label: ``{class: probability}``, or a message such as ``"Draw a digit"``.
+    :param label: ``{class: probability}`` for every class, or a message such as ``"Draw a digit"``.
     :param seen: the picture the model saw, enlarged (``None`` when there is none).
+    :param inside: the look inside the model (saliency, feature maps or units) as HTML.
     """
 
     label: dict[str, float] | str
     seen: "np.ndarray | None"
     note: str
+    inside: str = ""
 
 
 @dataclass
@@ -116,7 +120,9 @@ class Predictor:
         return picture, view
 
     def predict(self, session_id: str, picture: Any) -> PredictView:
-        """Classify a sketch value (``{"background", "layers", "composite"}``) or a picture."""
+        """Classify a sketch value (``{"background", "layers", "composite"}``) or a picture,
+        and look inside the model while it does (:meth:`Engine.look_inside
+        <trainpad.engine.engine.Engine.look_inside>`)."""
         from trainpad.web.uploads import from_upload
 
         return self._predict(self.store.get(session_id), from_upload(picture))
@@ -124,14 +130,16 @@ class Predictor:
     def _predict(self, session: Any, picture: Any) -> PredictView:
         from trainpad.engine.pictures import BlankImage
         from trainpad.web.html import upscale
+        from trainpad.web.inside_html import inside_html
 
         trained = session.model
         if trained is None:
-            return PredictView("No model yet", None, session.describe())
+            return PredictView("No model yet", None, session.describe(), EMPTY_INSIDE)
         note = f"**Model:** {session.describe()}"
         with user_errors("Predicting"):
             try:
-                prediction = self.engine.predict(trained, picture)
+                inside = self.engine.look_inside(trained, picture)
             except BlankImage:
-                return PredictView(picture_source(trained).blank, None, note)
-        return PredictView(prediction.probabilities, upscale(prediction.seen, 224), note)
+                return PredictView(picture_source(trained).blank, None, note, EMPTY_INSIDE)
+            shown = inside_html(inside, trained.class_names)
+        return PredictView(inside.probabilities, upscale(inside.seen, 224), note, shown)

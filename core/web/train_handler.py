@@ -374,15 +374,13 @@ class Trainer:
 
     def load(self, session_id: str, path: str | Path | None) -> str:
         """Make an uploaded checkpoint the session's current model; returns its description."""
-        from trainpad.engine.checkpoint import load_checkpoint
-
         if not path:
             raise UserError("Choose a checkpoint file (.pt) to load.")
         session = self.store.get(session_id)
         if session.training:
             raise UserError("Wait for the run to end (or stop it) before loading another model.")
         with user_errors("Loading the checkpoint"):
-            trained = load_checkpoint(self.engine.registry, path)
+            trained = self.engine.load_checkpoint(path)
         session.set_model(trained, f"uploaded: {Path(path).name}")
         self.store.changed(session)
         return session.describe()

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 # -- dataset: shapes ----------------------------------------------------------------
 
-CLASS_NAMES = ["circle", "triangle", "square", "cross"]
+SHAPES = ["circle", "triangle", "square", "cross"]
 #: Pixel mean and standard deviation of the training split (scaled to 0..1), for the defaults.
 MEAN, STD = (0.1828,), (0.3048,)
 
@@ -47,13 +47,13 @@ def shapes(*, root: Path, train: bool, count: int = 6000, noise: float = 0.1) ->
     from trainpad import InMemoryDataset
 
     # The test split is a sixth of the training split's size, from another seed: never the same pictures.
-    n = count if train else max(count // 6, len(CLASS_NAMES))
+    n = count if train else max(count // 6, len(SHAPES))
     rng = torch.Generator().manual_seed(0 if train else 1)
 
     def uniform(low: float, high: float) -> torch.Tensor:
         return low + (high - low) * torch.rand(n, 1, 1, generator=rng)
 
-    labels = (torch.arange(n) % len(CLASS_NAMES))[torch.randperm(n, generator=rng)]
+    labels = (torch.arange(n) % len(SHAPES))[torch.randperm(n, generator=rng)]
     # Each shape is drawn around a centre near the middle, at a random size and angle.
     ys, xs = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
     cy, cx = uniform(12.5, 14.5), uniform(12.5, 14.5)
@@ -97,7 +97,7 @@ def register_datasets(register: Callable[..., None]) -> None:
     register(
         "shapes",
         shapes,
-        class_names=CLASS_NAMES,
+        class_names=SHAPES,
         input_shape=(1, 28, 28),
         mean=MEAN,
         std=STD,
@@ -197,7 +197,7 @@ def shapes_tab(engine: "Engine") -> None:
 
     gr.Markdown("The `shapes` dataset, drawn by this plugin's code: a row of each class, as the models see them (28x28, grey).")
     button = gr.Button("Show samples")
-    gallery = gr.Gallery(label="Shapes test pictures", columns=len(CLASS_NAMES), format="png")
+    gallery = gr.Gallery(label="Shapes test pictures", columns=len(SHAPES), format="png")
 
     def show(per_class: int = 6) -> list[tuple[Any, str]]:
         try:
@@ -214,9 +214,9 @@ def sample_images(images: "torch.Tensor", targets: "torch.Tensor", per_class: in
 
     They come a class at a time, so that each row of the gallery shows every class.
     """
-    firsts = [(targets == label).nonzero().flatten()[:per_class].tolist() for label in range(len(CLASS_NAMES))]
+    firsts = [(targets == label).nonzero().flatten()[:per_class].tolist() for label in range(len(SHAPES))]
     return [
-        (images[indices[row], 0].numpy(), CLASS_NAMES[label])
+        (images[indices[row], 0].numpy(), SHAPES[label])
         for row in range(per_class)
         for label, indices in enumerate(firsts)
         if row < len(indices)
