@@ -99,3 +99,24 @@ def test_evaluate_shows_random_test_images_beside_the_mistakes(open_page, screen
     box, other = page.locator("#tp-samples").bounding_box(), page.locator("#tp-mistakes").bounding_box()
     assert abs(box["y"] - other["y"]) < 5 and box["x"] + box["width"] <= other["x"] + 1, "the two grids are not side by side"
     screenshot(page, "samples")
+
+
+def test_a_model_without_convolutions_shows_its_layer_as_bars(open_page, screenshot):
+    """The test plugin's ``linear`` model (softmax regression), trained here, then drawn for."""
+    from app_pages import SketchPad, choose, set_number, status_text, vertical_one, wait_until
+
+    page = open_page().page
+    open_tab(page, "Train")
+    choose(page, "Model", "linear")
+    set_number(page, "Training samples", 1280)
+    page.get_by_role("button", name="Start training").click()
+    done = wait_until(lambda: (text := status_text(page)).startswith(("Done", "Stopped", "Error")) and text, timeout=180, message="the run to end")
+    assert done.startswith("Done"), done
+    open_tab(page, "Predict")
+    pad = SketchPad(page)
+    pad.draw(vertical_one())
+    found = wait_until(lambda: (f := inside_figures(page)).get("units") and f, timeout=30, message="the layer's bars")
+    assert found == {"saliency": 1, "units": 1}, found
+    assert "Linear 784→10 · 10 units" in page.locator("#tp-inside").inner_text()
+    assert page.locator("#tp-inside .tp-units span").count() == 10
+    screenshot(page, "linear")
