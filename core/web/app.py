@@ -71,7 +71,6 @@ def build_app(engine: "Engine") -> "gr.Blocks":
 
     from trainpad.engine.pictures import max_pixels
     from trainpad.web.sessions import SessionStore, attach_store
-    from trainpad.web.i18n import localize
     from trainpad.web.shipped_model import shipped_loader
     from trainpad.web.sessions import session_id
 
@@ -95,7 +94,7 @@ def build_app(engine: "Engine") -> "gr.Blocks":
             store.drop(session_id(request))
 
         demo.unload(forget)
-    localize(demo, engine)  # the page's texts in the browser's language (English or Korean)
+    demo.trainpad_engine = engine  # serve() localizes the page for it
     demo.queue(max_size=settings.get("TRAINPAD_QUEUE_SIZE"), default_concurrency_limit=settings.get("TRAINPAD_CONCURRENCY"))
     return demo
 
@@ -136,7 +135,13 @@ def launch_options(*, host: str | None = None, port: int | None = None, share: b
 
 
 def serve(demo: "gr.Blocks", *, prevent_thread_lock: bool = False, quiet: bool = False, **options: Any) -> tuple[Any, str, str | None]:
-    """Launch ``demo`` with :func:`launch_options`; returns ``(app, local_url, share_url)``."""
+    """Launch ``demo`` with :func:`launch_options`, its texts in the browser's language
+    (:func:`trainpad.web.i18n.localize`); returns ``(app, local_url, share_url)``."""
+    from trainpad.web.i18n import localize
+
+    engine = getattr(demo, "trainpad_engine", None)
+    if engine is not None:
+        localize(demo, engine)
     settings = launch_options(**options)
     return demo.launch(prevent_thread_lock=prevent_thread_lock, quiet=quiet, **settings)
 

@@ -54,6 +54,20 @@ KOREAN: dict[str, str] = {
     "Checkpoint (.pt)": "체크포인트 (.pt)",
     "Use the shipped model": "기본 제공 모델 사용",
     "Training diverged": "학습이 발산했습니다",
+    "Preset": "프리셋",
+    "Quick": "빠르게",
+    "Best": "최고 성능",
+    "The tutorial": "튜토리얼",
+    "Fashion-MNIST": "Fashion-MNIST",
+    "Kuzushiji-MNIST": "Kuzushiji-MNIST",
+    "The defaults: a small CNN, SGD with Nesterov momentum and a one-cycle schedule; about 99% on MNIST after one epoch.":
+        "기본 설정: 작은 CNN, 네스테로프 모멘텀을 쓰는 SGD, 원사이클 스케줄. 한 에포크 뒤 MNIST에서 약 99%.",
+    "A wider CNN, label smoothing and digits moved by up to a pixel each way, for 99.5% on MNIST in under 30 s of training on two CPU cores.":
+        "더 넓은 CNN, 레이블 스무딩, 사방으로 최대 한 픽셀씩 옮긴 숫자: CPU 코어 두 개로 30초 안에 학습해 MNIST에서 99.5%.",
+    "The plain loop of the PyTorch tutorial: SGD without momentum or weight decay, the NLL loss, one learning rate throughout; compare it with Quick to see what they add.":
+        "PyTorch 튜토리얼의 기본 루프: 모멘텀도 가중치 감쇠도 없는 SGD, NLL 손실, 처음부터 끝까지 같은 학습률. 빠르게와 비교하면 무엇이 더해졌는지 보입니다.",
+    "Clothes instead of digits, with Best's recipe: about 92% after three epochs.": "숫자 대신 옷을, 최고 성능의 레시피로: 세 에포크 뒤 약 92%.",
+    "Cursive hiragana, with Best's recipe: a harder alphabet of ten characters.": "흘림체 히라가나를, 최고 성능의 레시피로: 열 글자로 된 더 어려운 문자.",
     # -- Evaluate ------------------------------------------------------------------------
     "Evaluate": "평가",
     "Summary": "요약",
@@ -80,6 +94,9 @@ KOREAN: dict[str, str] = {
     "<p class='tp-inside-empty'>Draw something: its saliency map and each layer's activations appear here.</p>":
         "<p class='tp-inside-empty'>무언가 그려 보세요. 돌출 맵(saliency map)과 각 층의 활성값이 여기에 나타납니다.</p>",
     "No model yet": "아직 모델이 없습니다",
+    "Draw a digit, 0 to 9, as large as the pad allows.": "0부터 9까지 숫자 하나를 패드에 꽉 차게 그려 보세요.",
+    "Random test image": "무작위 테스트 이미지",
+    "Picture to classify": "분류할 사진",
     "Saliency": "돌출 맵",
     "the pixels that move the model's score for “{name}” most (the gradient of that class's logit with respect to each pixel)":
         "모델의 “{name}” 점수를 가장 크게 움직이는 픽셀 (각 픽셀에 대한 그 클래스 로짓의 기울기)",
