@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from trainpad import hookimpl
+from trainpad.engine.config import TRAINED_KINDS, default_components
 
 if TYPE_CHECKING:
     from trainpad import Engine
@@ -29,9 +30,11 @@ if TYPE_CHECKING:
 ORDER = 10
 #: The concurrency group of every training event.
 CONCURRENCY_ID = "training"
-#: Components chosen when the registry has them.
-DEFAULTS = {"dataset": "mnist", "model": "mnist-cnn", "optimizer": "sgd", "loss": "nll"}
-KINDS = ("dataset", "model", "optimizer", "loss")
+#: Components chosen when the registry has them: the default recipe's.
+DEFAULTS = default_components()
+KINDS = TRAINED_KINDS
+#: Clicks the hidden download button once "Download as a script" has written the file.
+DOWNLOAD_JS = "() => { document.querySelector('#tp-script-file')?.click(); }"
 #: Marks the settings that fold away on a phone, so that Start is in sight (see trainpad.web.page_scripts).
 FOLD_ON_PHONE = "tp-fold-on-phone"
 
@@ -55,6 +58,7 @@ def build(engine: "Engine") -> None:
     from trainpad.web.layout import on_page_load, on_tab_select
     from trainpad.web.messages import shown_in_browser
     from trainpad.web.sessions import session_id, store_for
+    from trainpad.web.export_handler import Exporter
     from trainpad.web.train_handler import START_HERE, AlreadyTraining, Trainer, max_training_runs
 
     trainer = Trainer(engine, store_for(engine))
@@ -65,6 +69,7 @@ def build(engine: "Engine") -> None:
 
     with gr.Row(equal_height=False, elem_classes="tp-train"):
         with gr.Column(scale=2, min_width=300):
+            preset = preset_menu(engine)
             with gr.Group():
                 for pair in (KINDS[:2], KINDS[2:]):
                     with gr.Row(equal_height=True):
@@ -99,6 +104,9 @@ def build(engine: "Engine") -> None:
                     device = gr.Dropdown(devices, value=devices[0], label="Device", min_width=130)
                     seed = gr.Number(1, label="Seed", precision=0, minimum=0, maximum=run_params["seed"].max, step=1, min_width=130)
                 resume = gr.Checkbox(False, label="Carry on training the current model", info="same dataset and model; the model keeps its own settings")
+            with gr.Row(equal_height=True):
+                export = gr.Button("Download as a script", variant="secondary", size="sm", elem_id="tp-export")
+                script_file = gr.DownloadButton("Download the script", visible="hidden", elem_id="tp-script-file", size="sm")
         with gr.Column(scale=3, min_width=300):
             with gr.Row(elem_classes="tp-start-row"):
                 start = gr.Button("Start training", variant="primary", scale=3, min_width=150)
@@ -146,6 +154,12 @@ def build(engine: "Engine") -> None:
             *runs.values(view, fresh),
         ]
 
+    def form_config(dataset, model, optimizer, loss, epochs, batch_size, train_samples, schedule, seed, device, hyperparameters):
+        choices = {"dataset": dataset, "model": model, "optimizer": optimizer, "loss": loss}
+        params = {kind: values_for(controls, kind, name, hyperparameters) for kind, name in choices.items()}
+        settings = {"epochs": epochs, "batch_size": batch_size, "train_samples": train_samples, "schedule": schedule, "seed": seed, "device": device}
+        return trainer.config(choices, params, settings)
+
     @shown_in_browser
     def on_start(
         dataset: str,
@@ -163,10 +177,7 @@ def build(engine: "Engine") -> None:
         progress: gr.Progress = gr.Progress(),
         **hyperparameters: Any,
     ) -> Iterator[list[Any]]:
-        choices = {"dataset": dataset, "model": model, "optimizer": optimizer, "loss": loss}
-        params = {kind: values_for(controls, kind, name, hyperparameters) for kind, name in choices.items()}
-        settings = {"epochs": epochs, "batch_size": batch_size, "train_samples": train_samples, "schedule": schedule, "seed": seed, "device": device}
-        config = trainer.config(choices, params, settings)
+        config = form_config(dataset, model, optimizer, loss, epochs, batch_size, train_samples, schedule, seed, device, hyperparameters)
         sent: dict[str, Any] = {}
         for view in trainer.train(session_id(request), config, resume=bool(resume)):
             if view.fraction is not None:
@@ -201,6 +212,30 @@ def build(engine: "Engine") -> None:
         show_progress_on=[progress_strip],
     )
 
+    exporter = Exporter(engine, trainer.store)
+
+    @shown_in_browser
+    def on_export(
+        dataset: str, model: str, optimizer: str, loss: str, epochs: float, batch_size: float, train_samples: float,
+        schedule: str, seed: float, device: str, request: gr.Request, **hyperparameters: Any,
+    ) -> Any:
+        config = form_config(dataset, model, optimizer, loss, epochs, batch_size, train_samples, schedule, seed, device, hyperparameters)
+        written = exporter.export(session_id(request), config)
+        gr.Info(written.message, title="Script ready")
+        return gr.DownloadButton(value=str(written.path))
+
+    export.click(
+        on_export,
+        inputs=[*dropdowns.values(), epochs, batch_size, train_samples, schedule, seed, device],
+        inputs_kwargs={c.key: c.control for c in controls},
+        outputs=script_file,
+        api_name="export_script",
+        preprocess=False,
+        concurrency_limit=4,
+        concurrency_id="export",
+        show_progress="hidden",
+    ).success(None, js=DOWNLOAD_JS, api_visibility="private", queue=False)
+
     @shown_in_browser
     def on_stop(request: gr.Request) -> Iterator[list[Any]]:
         yield from show(trainer.stop(session_id(request)), {})
@@ -223,10 +258,8 @@ def build(engine: "Engine") -> None:
 
         dropdown.change(on_choose, inputs=dropdown, outputs=[dropdown, *kind_groups.values()], api_visibility="private", show_progress="hidden", queue=False)
 
-    def on_model(name: str, loss_name: str) -> Any:
-        return gr.Dropdown(value=compatible_loss(engine, name, loss_name))
-
-    dropdowns["model"].change(on_model, inputs=[dropdowns["model"], dropdowns["loss"]], outputs=dropdowns["loss"], api_visibility="private", show_progress="hidden", queue=False)
+    settings = {"epochs": epochs, "batch_size": batch_size, "train_samples": train_samples, "schedule": schedule, "seed": seed}
+    wire_presets(engine, preset, dropdowns, controls, settings, resume)
 
     wire_runs_section(trainer, runs, outputs, show)
 
@@ -397,18 +430,72 @@ def _component_info(engine: "Engine", kind: str, name: str | None) -> str:
     return f"{component.description} (plugin {component.plugin})" if third_party else component.description
 
 
-def compatible_loss(engine: "Engine", model: str, loss: str) -> str:
-    """``loss`` when it fits ``model``'s output, else the first loss that does."""
-    if model not in engine.registry.names("model"):
-        return loss
-    output = engine.registry.get("model", model).meta.get("output", "logits")
+# -- presets ---------------------------------------------------------------------------
 
-    def fits(name: str) -> bool:
-        return engine.registry.get("loss", name).meta.get("expects", "logits") == output
 
-    if loss in engine.registry.names("loss") and fits(loss):
-        return loss
-    return next((name for name in engine.registry.names("loss") if fits(name)), loss)
+def preset_menu(engine: "Engine") -> Any:
+    """The Preset dropdown (at the top of the form); :func:`wire_presets` gives it its events."""
+    import gradio as gr
+
+    from trainpad.web.preset_form import preset_menu as menu
+
+    choices = menu(engine)
+    first = choices[0][1] if choices else None
+    return gr.Dropdown(choices=choices, value=first, label="Preset", info=_preset_info(engine, first), interactive=True, elem_id="tp-preset")
+
+
+def _preset_info(engine: "Engine", name: str | None) -> str:
+    from trainpad.web.preset_form import find
+
+    return find(engine, name).summary if name else "No preset fits the components installed."
+
+
+def wire_presets(engine: "Engine", preset: Any, dropdowns: dict[str, Any], controls: list, settings: dict[str, Any], resume: Any) -> None:
+    """Choosing a preset fills every field; changing any field afterwards marks the preset edited.
+
+    :param controls: the hyperparameters' :class:`~trainpad.web.forms.ParamControl`\\ s.
+    :param settings: the run settings' fields, by :class:`~trainpad.engine.config.TrainConfig` name.
+    """
+    import gradio as gr
+
+    from trainpad.web.forms import values_for
+    from trainpad.web.messages import shown_in_browser
+    from trainpad.web.preset_form import preset_note, preset_values
+
+    fields = [*dropdowns.values(), *(c.control for c in controls), *settings.values()]
+
+    @shown_in_browser
+    def on_preset(name: str) -> dict[Any, Any]:
+        values = preset_values(engine, name)
+        updates: dict[Any, Any] = {preset: gr.Dropdown(label="Preset", info=values.preset.summary), resume: False}
+        updates.update({dropdowns[kind]: values.choices[kind] for kind in dropdowns})
+        updates.update({c.control: values.params[c.kind][c.component][c.param.name] for c in controls})
+        updates.update({settings[key]: values.settings[key] for key in settings})
+        return updates
+
+    preset.input(on_preset, inputs=preset, outputs=[preset, resume, *fields], api_visibility="private", show_progress="hidden", queue=False)
+
+    @shown_in_browser
+    def on_edit(name: str, *values: Any) -> Any:
+        if not name:
+            return gr.Dropdown()
+        chosen = dict(zip(dropdowns, values[: len(dropdowns)]))
+        given = dict(zip((c.key for c in controls), values[len(dropdowns) : len(dropdowns) + len(controls)]))
+        params = {kind: values_for(controls, kind, str(component), given) for kind, component in chosen.items()}
+        run = dict(zip(settings, values[len(dropdowns) + len(controls) :]))
+        note, edited = preset_note(engine, name, chosen, params, run)
+        return gr.Dropdown(label="Preset (edited)" if edited else "Preset", info=note)
+
+    gr.on(
+        [field.change for field in fields],
+        on_edit,
+        inputs=[preset, *fields],
+        outputs=preset,
+        api_visibility="private",
+        show_progress="hidden",
+        queue=False,
+        trigger_mode="always_last",
+    )
 
 
 @hookimpl

@@ -544,3 +544,18 @@ def test_the_cli_path_never_imports_gradio():
         "assert 'gradio' not in sys.modules and 'pandas' not in sys.modules, 'imported'"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
+
+
+def test_a_model_is_compared_by_test_accuracy_on_its_own_dataset():
+    from trainpad.web.runs import compare
+
+    def model(dataset: str, accuracy: float | None) -> TrainedModel:
+        metrics = {} if accuracy is None else {"test_accuracy": accuracy}
+        return TrainedModel(torch.nn.Linear(2, 2), {"model": {"name": "tiny"}, "dataset": {"name": dataset}}, ["a", "b"], metrics=metrics)
+
+    assert compare(model("x", 0.9), None).better
+    assert compare(model("x", 0.9), model("x", 0.8)).better and compare(model("x", 0.8), model("x", 0.8)).better
+    assert not compare(model("x", 0.7), model("x", 0.8)).better
+    assert compare(model("y", 0.1), model("x", 0.99)).better  # another dataset: nothing to compare
+    assert not compare(model("x", None), model("x", 0.5)).better  # never tested: it does not replace a tested one
+    assert compare(model("x", None), model("x", None)).better and compare(model("x", 0.3), model("x", None)).better

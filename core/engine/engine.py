@@ -16,15 +16,17 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable
 
 import pluggy
 
-from trainpad.engine.config import RUN_PARAMS, TrainConfig
+from trainpad.engine.config import RUN_PARAMS, TRAINED_KINDS, TrainConfig
 from trainpad.engine.errors import ComponentError, ConfigError, TrainpadError, blame
+from trainpad.engine.pairing import pair, pairing_note
 from trainpad.engine.params import ParamError
 from trainpad import settings
 from trainpad.engine.progress import say
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
 
     from trainpad.runtime.distributed import DistContext
     from trainpad.engine.evaluation import Evaluation
+    from trainpad.engine.export import ExportedScript
+    from trainpad.engine.inside import Inside
     from trainpad.engine.trained_model import TrainedModel
     from trainpad.engine.training import TrainingRun
 
@@ -55,7 +59,6 @@ HOOK_FOR_KIND = {
     "loss": "register_losses",
     "callback": "register_callbacks",
 }
-TRAINED_KINDS = ("dataset", "model", "optimizer", "loss")
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ class Engine:
         self.plugins: dict[str, PluginInfo] = plugins if plugins is not None else {}
         self.registry = Registry()
         self.tabs: list[Tab] = []
+        #: (kind, name) -> plugin, for components registered by a plugin that then failed
+        self._lost: dict[tuple[str, str], str] = {}
         self._started = False
         self._datasets: dict[tuple, Dataset] = {}
         self._datasets_lock = threading.Lock()
@@ -133,11 +138,13 @@ class Engine:
 
             self._call_impl(impl, "register_tabs", register_tab, failed, strict)
 
-        # Built-ins first, then the others in call order: the first of a name wins.
-        builtin = {name for name, info in self.plugins.items() if info.builtin}
-        staged.sort(key=lambda component: component.plugin not in builtin)
+        # Built-ins first (in DEFAULT_PLUGINS order, whatever pluggy's call order), then
+        # the others in call order: the first of a name wins.
+        builtin = {name: rank for rank, (name, info) in enumerate(self.plugins.items()) if info.builtin}
+        staged.sort(key=lambda component: (component.plugin not in builtin, builtin.get(component.plugin, 0)))
         for component in staged:
             if component.plugin in failed:
+                self._lost.setdefault((component.kind, component.name), component.plugin)
                 continue
             try:
                 self.registry.add(component)
@@ -202,12 +209,50 @@ class Engine:
 
     # -- components --------------------------------------------------------------
 
-    def component(self, kind: str, name: str) -> Component:
-        """The registered component; :class:`ConfigError` naming the alternatives if none."""
+    def component(self, kind: str, name: str, *, plugin: str | None = None) -> Component:
+        """The registered component, or a :class:`ConfigError` saying why there is none
+        (see :meth:`why_missing`) and naming the alternatives.
+
+        :param plugin: the plugin expected to provide it (a checkpoint records it).
+        """
         try:
             return self.registry.get(kind, name)
         except UnknownComponent as exc:
-            raise ConfigError(str(exc)) from None
+            reason = self.why_missing(kind, name, plugin=plugin)
+            raise ConfigError(f"{exc}. {reason}" if reason else str(exc)) from None
+
+    def why_missing(self, kind: str, name: str, *, plugin: str | None = None) -> str:
+        """Why no ``kind`` named ``name`` is registered, as a sentence with what to do,
+        or ``""`` when nothing is known (a typo, say).
+
+        The plugin that should provide it is ``plugin`` when given, else the one that
+        registered it before it failed.  Failing that, the plugins that are switched
+        off (failed or disabled) are named, as the ones that might provide it.
+        """
+        plugin = plugin or self._lost.get((kind, name))
+        if plugin:
+            info = self.plugins.get(plugin)
+            if info is None:
+                return f"It comes from plugin {plugin!r}, which is not installed: install it and try again."
+            if info.status != "loaded":
+                return f"It comes from a plugin that is switched off: {info.switched_off().rstrip('.')}."
+            return f"It came from plugin {plugin!r}, which is loaded but no longer registers a {kind} named {name!r}."
+        off = [info.switched_off().rstrip(".") for info in self.plugins.values() if info.status != "loaded"]
+        if off:
+            return "It may come from a plugin that is switched off: " + "; ".join(off) + "."
+        return ""
+
+    def load_checkpoint(self, source: str | os.PathLike[str] | IO[bytes], *, device: str | torch.device = "cpu") -> TrainedModel:
+        """Rebuild the model a checkpoint file (or binary stream) describes, weights checked.
+
+        A checkpoint whose model is missing says why: its plugin is not installed, is
+        disabled (and by which setting), or failed to load (with its error).
+
+        :raises trainpad.engine.errors.CheckpointError: for any refusal, saying what was wrong.
+        """
+        from trainpad.engine.checkpoint import load_checkpoint
+
+        return load_checkpoint(self.registry, source, device=device, why_missing=self.why_missing)
 
     def failed_plugins(self) -> list[PluginInfo]:
         """Plugins that failed, or that loaded with something of theirs refused."""
@@ -273,6 +318,38 @@ class Engine:
 
     # -- training ----------------------------------------------------------------
 
+    def check_config(
+        self, config: TrainConfig, run_params: tuple = RUN_PARAMS
+    ) -> tuple[TrainConfig, dict[str, Component], dict[str, dict[str, Any]]]:
+        """Check ``config`` without building anything: its settings against ``run_params``,
+        its components and their hyperparameters (any loss fits any model: see
+        :mod:`trainpad.engine.pairing`).
+
+        :return: the checked config, the component of each kind, and each kind's
+            hyperparameters with the defaults filled in.
+        :raises ConfigError: saying what does not fit.
+        """
+        try:
+            config = config.validated(run_params)
+        except ParamError as exc:
+            raise ConfigError(str(exc)) from None
+        parts = {kind: self.component(kind, getattr(config, kind)) for kind in TRAINED_KINDS}
+        unknown = set(config.params) - set(TRAINED_KINDS)
+        if unknown:
+            raise ConfigError(f"hyperparameters given for unknown kind(s) {', '.join(sorted(unknown))}")
+        values = {kind: self._validate(parts[kind], config.params.get(kind)) for kind in TRAINED_KINDS}
+        return config, parts, values
+
+    def export_script(self, config: TrainConfig, *, run_params: tuple = RUN_PARAMS, data_dir: str | None = None) -> "ExportedScript":
+        """``config``'s run as a standalone PyTorch script (see :mod:`trainpad.engine.export`).
+
+        :param data_dir: the script's default data folder.
+        :raises ConfigError: as :meth:`build_run` would, before anything is written.
+        """
+        from trainpad.engine.export import export_script
+
+        return export_script(self, config, run_params=run_params, data_dir=data_dir)
+
     def build_run(
         self,
         config: TrainConfig,
@@ -302,10 +379,6 @@ class Engine:
         from trainpad.engine.trained_model import TrainedModel, probabilities
         from trainpad.engine.training import RunParts, TrainingRun
 
-        try:
-            config = config.validated(run_params)
-        except ParamError as exc:
-            raise ConfigError(str(exc)) from None
         if resume is not None:
             for kind in ("dataset", "model"):
                 if resume.spec[kind]["name"] != getattr(config, kind):
@@ -313,18 +386,9 @@ class Engine:
                         f"the loaded model was trained with {kind} {resume.spec[kind]['name']!r}, "
                         f"not {getattr(config, kind)!r}; choose the same {kind} to carry on training it"
                     )
-        parts = {kind: self.component(kind, getattr(config, kind)) for kind in TRAINED_KINDS}
-        unknown = set(config.params) - set(TRAINED_KINDS)
-        if unknown:
-            raise ConfigError(f"hyperparameters given for unknown kind(s) {', '.join(sorted(unknown))}")
-        values = {kind: self._validate(parts[kind], config.params.get(kind)) for kind in TRAINED_KINDS}
+        config, parts, values = self.check_config(config, run_params)
         output = parts["model"].meta.get("output", "logits")
         expects = parts["loss"].meta.get("expects", "logits")
-        if output != expects:
-            raise ConfigError(
-                f"loss {config.loss!r} expects {expects} but model {config.model!r} outputs {output}; "
-                "pick a loss that matches the model"
-            )
         try:
             device = distributed.device if distributed is not None else resolve_device(config.device)
         except ValueError as exc:
@@ -356,6 +420,7 @@ class Engine:
             loss_fn = parts["loss"].factory(**values["loss"])
         if not callable(loss_fn):
             raise ComponentError(parts["loss"].label, "its factory did not return a callable loss(output, target)")
+        loss_fn = pair(loss_fn, output=output, expects=expects)  # logits or log-probabilities, as the loss takes them
         train_sampler = test_sampler = None
         if distributed is not None:
             model = distributed.wrap(model)
@@ -395,6 +460,7 @@ class Engine:
                 distributed=distributed,
                 train_sampler=train_sampler,
                 spec=spec,
+                pairing=pairing_note(model=config.model, output=output, loss=config.loss, expects=expects),
             )
         )
 
@@ -422,21 +488,39 @@ class Engine:
         samples: int = 0,
         mistakes: int = 24,
         batch_size: int = 1000,
+        answers: int = 0,
+        seed: int | None = None,
     ) -> Evaluation:
-        """Evaluate ``trained`` on the test split of the dataset it was trained on."""
+        """Evaluate ``trained`` on the test split of the dataset it was trained on.
+
+        :param mistakes: how many of the most confident mistakes to keep.
+        :param answers: how many test samples, drawn at random, to keep the answers of
+            (:attr:`Evaluation.answers <trainpad.engine.evaluation.Evaluation.answers>`), right or wrong.
+        :param seed: draws the same samples again; ``None`` draws new ones each time.
+        """
         from trainpad.engine.data import make_loader, take
         from trainpad.engine.evaluation import evaluate
 
         dataset_spec = trained.spec["dataset"]
+        self.component("dataset", dataset_spec["name"], plugin=dataset_spec.get("plugin"))  # says why it is missing
         test_set = self.load_dataset(
             dataset_spec["name"], dataset_spec.get("params"), train=False, root=Path(data_dir) if data_dir else None
         )
         test_set = take(test_set, samples or None)
+        show = None
+        if answers:
+            import random
+
+            import torch
+
+            generator = torch.Generator().manual_seed(random.SystemRandom().randrange(2**63) if seed is None else seed)
+            show = torch.randperm(len(test_set), generator=generator)[:answers]
         loss_spec = trained.spec.get("loss")
         if loss_spec and loss_spec.get("name") in self.registry.names("loss"):
             loss_component = self.component("loss", loss_spec["name"])
             with blame(loss_component.label):
                 loss_fn = loss_component.factory(**self._validate(loss_component, loss_spec.get("params")))
+            loss_fn = pair(loss_fn, output=trained.output, expects=loss_component.meta.get("expects", "logits"))
         else:
             loss_fn = _nll_of(trained)
         with blame(f"model {trained.spec['model']['name']}"):
@@ -448,6 +532,7 @@ class Engine:
                 num_classes=len(trained.class_names),
                 device=trained.device,
                 mistakes=mistakes,
+                show=show,
             )
 
     def predict(self, trained: TrainedModel, image: Any) -> Prediction:
@@ -458,19 +543,38 @@ class Engine:
         """
         import torch
 
-        from trainpad.engine.pictures import prepare
-
-        meta = trained.dataset_meta
-        prepared = prepare(
-            image,
-            input_shape=trained.input_shape,
-            mean=meta.get("mean", (0.0,)),
-            std=meta.get("std", (1.0,)),
-            ink=meta.get("ink"),
-        )
+        prepared = _prepare(trained, image)
         with torch.inference_mode(), blame(f"model {trained.spec['model']['name']}"):
             probs = trained.probabilities(trained.model(prepared.tensor.to(trained.device)))[0].float().cpu()
         return Prediction(dict(zip(trained.class_names, probs.tolist())), prepared.seen)
+
+    def look_inside(self, trained: TrainedModel, image: Any) -> "Inside":
+        """Classify one picture as :meth:`predict` does, and look inside the model while it does:
+        each convolution's feature maps, each linear layer's units and a saliency map
+        (see :mod:`trainpad.engine.inside`).
+
+        :raises trainpad.engine.pictures.BlankImage: nothing is drawn.
+        :raises trainpad.engine.pictures.ImageError: not a readable picture.
+        """
+        from trainpad.engine.inside import look_inside
+
+        prepared = _prepare(trained, image)
+        with blame(f"model {trained.spec['model']['name']}"):
+            return look_inside(trained, prepared.tensor, prepared.seen)
+
+
+def _prepare(trained: TrainedModel, image: Any) -> Any:
+    """``image`` as ``trained``'s dataset would give it (a :class:`trainpad.engine.pictures.Prepared`)."""
+    from trainpad.engine.pictures import prepare
+
+    meta = trained.dataset_meta
+    return prepare(
+        image,
+        input_shape=trained.input_shape,
+        mean=meta.get("mean", (0.0,)),
+        std=meta.get("std", (1.0,)),
+        ink=meta.get("ink"),
+    )
 
 
 def _nll_of(trained: TrainedModel) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

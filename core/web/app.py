@@ -62,6 +62,8 @@ footer {display: none !important;}
 @media (max-width: 640px) {  /* a phone: one column, nothing wider than the screen */
   .gradio-container {padding-left: 6px !important; padding-right: 6px !important;}
   .tp-header h1 {font-size: 1.35rem;}
+  /* the components' descriptions give way on a phone, so that Start is in sight */
+  .tp-train .info-text:not(.gr-accordion .info-text) {display: none !important;}
 }
 """
 
@@ -106,6 +108,7 @@ def build_app(engine: "Engine") -> "gr.Blocks":
             store.drop(session_id(request))
 
         demo.unload(forget)
+    demo.trainpad_engine = engine  # serve() localizes the page for it
     demo.queue(max_size=settings.get("TRAINPAD_QUEUE_SIZE"), default_concurrency_limit=settings.get("TRAINPAD_CONCURRENCY"))
     return demo
 
@@ -124,7 +127,10 @@ def launch_options(*, host: str | None = None, port: int | None = None, share: b
     """
     import gradio as gr
 
+    from trainpad.web.i18n import i18n
+
     return {
+        "i18n": i18n(),  # the catalog the page's texts were swapped for (trainpad.web.i18n.localize)
         "server_name": host,
         "server_port": port,
         "share": share,
@@ -143,7 +149,13 @@ def launch_options(*, host: str | None = None, port: int | None = None, share: b
 
 
 def serve(demo: "gr.Blocks", *, prevent_thread_lock: bool = False, quiet: bool = False, **options: Any) -> tuple[Any, str, str | None]:
-    """Launch ``demo`` with :func:`launch_options`; returns ``(app, local_url, share_url)``."""
+    """Launch ``demo`` with :func:`launch_options`, its texts in the browser's language
+    (:func:`trainpad.web.i18n.localize`); returns ``(app, local_url, share_url)``."""
+    from trainpad.web.i18n import localize
+
+    engine = getattr(demo, "trainpad_engine", None)
+    if engine is not None:
+        localize(demo, engine)
     settings = launch_options(**options)
     return demo.launch(prevent_thread_lock=prevent_thread_lock, quiet=quiet, **settings)
 

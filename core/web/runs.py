@@ -319,14 +319,17 @@ def compare(new: "TrainedModel", old: "TrainedModel | None") -> Comparison:
     """Is ``new`` at least as good as ``old``, the model in use?
 
     Yes when there is no model in use, when they are for different datasets (nothing to
-    compare: the user just trained the new one), or when one has no test accuracy;
-    otherwise by test accuracy.
+    compare: the user just trained the new one), or when neither has a test accuracy;
+    otherwise by test accuracy, and a new model without one (a run cancelled before any
+    test) does not take the place of one that has.
     """
     if old is None or new.spec.get("dataset", {}).get("name") != old.spec.get("dataset", {}).get("name"):
         return Comparison(True)
     a, b = new.metrics.get("test_accuracy"), old.metrics.get("test_accuracy")
-    if a is None or b is None:
-        return Comparison(True)
+    if b is None:
+        return Comparison(True, a, b)
+    if a is None:
+        return Comparison(False, a, b)
     return Comparison(a >= b - 1e-12, a, b)
 
 

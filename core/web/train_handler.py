@@ -17,6 +17,7 @@ Gradio, so tests call it directly.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from trainpad.web.runs import Comparison
     from trainpad.web.sessions import Session, SessionStore
 
+
+log = logging.getLogger("trainpad.web")
 
 #: Seconds between two updates of the page while training (the run itself never waits).
 UPDATE_EVERY = 0.3
@@ -113,7 +116,7 @@ def describe_config(run: "TrainingRun") -> str:
     return (
         f"training {cfg.model} on {cfg.dataset} ({run.train_samples:,} samples) with {cfg.optimizer} (lr {run.lr:g}) "
         f"and {cfg.loss}: {cfg.epochs} epoch(s), batch {cfg.batch_size}, {cfg.schedule} schedule, seed {cfg.seed}, "
-        f"device {run.device}"
+        f"device {run.device}" + (f"\n{run.pairing}" if run.pairing else "")
     )
 
 
@@ -174,8 +177,9 @@ def outcome_status(end: "TrainEnd", record: RunRecord, verdict: "Comparison", be
             return f"{head}. Evaluate and Predict now use it."
         old = f", {verdict.old:.2%}" if verdict.old is not None else ""
         return f"{head}. Evaluate and Predict now use it; the model before it ({before}{old}) is still in the runs table."
+    below = f"below the {verdict.old:.2%}" if verdict.new is not None else f"not tested, unlike the {verdict.old:.2%}"
     return (
-        f"{head}: below the {verdict.old:.2%} of the model in use ({before}), which stays in use. "
+        f"{head}: {below} of the model in use ({before}), which stays in use. "
         f"Both are in the runs table; press **Use this run** to use {record.label} instead."
     )
 
@@ -405,8 +409,20 @@ class Trainer:
             run.stop()
             raise
         finally:
+            if run.result is None and run.stop_requested and not session.closed:
+                self._wind_down(events)  # a cancelled run still tests what it kept, for the table
             events.close()  # a cancelled generator: the run stops and keeps its model
             self._finish(session, run, record, run.result)
+
+    @staticmethod
+    def _wind_down(events: Iterator[Any]) -> None:
+        """Let a run asked to stop reach its end: the current batch, then the test of the
+        model it keeps (a second or so), so that a run cancelled by Stop can be compared."""
+        try:
+            for _ in events:
+                pass
+        except Exception:  # the run's own error: it ends as a failed one
+            log.exception("a stopped run failed while winding down")
 
     @staticmethod
     def _desc(event: "StepEnd") -> str:
@@ -464,7 +480,7 @@ class Trainer:
                 if verdict.better:
                     session.use(record)
                 else:
-                    record.say(f"kept beside the model in use ({before_text}, {verdict.old:.2%}), which does better")
+                    record.say(f"kept beside the model in use ({before_text}, {verdict.old:.2%} test accuracy)")
                 record.status = outcome_status(end, record, verdict, before_text)
             finally:
                 session.runs.changed()
@@ -599,7 +615,6 @@ class Trainer:
 
     def load(self, session_id: str, path: str | Path | None) -> str:
         """Add an uploaded checkpoint to the runs table and use it; returns its description."""
-        from trainpad.engine.checkpoint import load_checkpoint
         from trainpad.web.plots import Curves
 
         if not path:
@@ -608,7 +623,7 @@ class Trainer:
         if session.training:
             raise UserError("Wait for the run to end (or stop it) before loading another model.")
         with user_errors("Loading the checkpoint"):
-            trained = load_checkpoint(self.engine.registry, path)
+            trained = self.engine.load_checkpoint(path)
         with session.lock:
             record = session.runs.add(
                 RunRecord(Curves(), kind="uploaded", name=Path(path).name, model=trained, outcome="uploaded", spec=trained.spec)

@@ -16,18 +16,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 
 from app_pages import PREDICTION_COUNTER_JS
-from support import free_port
+from support import TEST_PLUGIN, AppProcess, free_port, install_test_plugin
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Chromium's flags for a closed network and a container (no sandbox, no GPU, nothing phoning home).
@@ -96,19 +92,17 @@ def browser(chromium_path: str) -> Iterator[Any]:
 # -- the app ---------------------------------------------------------------------------------
 
 
-class AppServer:
-    """``python app.py --port N`` in its own process group, with its log in a file.
+class AppServer(AppProcess):
+    """``python app.py --port N`` in its own process group, with its log in a file, real MNIST
+    (or a stand-in) and :data:`TEST_PLUGIN` installed (the only third-party plugin it loads).
 
-    :param data: the data folder it reads (default: real MNIST, else a small stand-in).
+    :param data: the data folder it reads instead (an empty one: a server without MNIST).
     :param env: more environment variables for it.
-    :param command: what runs instead of ``app.py`` (a launcher that ends up in the app's
-        ``main``), with its arguments; ``--port N`` is added.
+    :param command: what runs instead of ``app.py`` (a launcher ending in the app's ``main``),
+        with its arguments; ``--port N`` is added.
     """
 
     def __init__(self, workdir: Path, *, data: Path | None = None, env: dict[str, str] | None = None, command: list[str] | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.log_path = workdir / "app.log"
         data = data or mnist_data_dir()
         if data is None:
             from trainpad.testing import write_idx_dataset
@@ -119,8 +113,11 @@ class AppServer:
         labels = data / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
         self.test_split_size = int.from_bytes(labels.read_bytes()[4:8], "big") if labels.exists() else 0
         environ = dict(os.environ)
+        site = install_test_plugin(workdir / "site")
         environ.update(
             TRAINPAD_DATA_DIR=str(data),
+            TRAINPAD_LOAD_PLUGINS=TEST_PLUGIN["name"],
+            PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
             GRADIO_TEMP_DIR=str(workdir / "gradio"),
             GRADIO_ANALYTICS_ENABLED="False",
             PYTHONUNBUFFERED="1",
@@ -128,56 +125,12 @@ class AppServer:
         for name in ("GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "TRAINPAD_PRETRAINED", "TRAINPAD_DISABLE_PLUGINS"):
             environ.pop(name, None)
         environ.update(env or {})
-        self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, *(command or ["app.py"]), "--port", str(self.port)],
-            cwd=ROOT,
-            env=environ,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopped as a whole, and only it
-        )
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        port = free_port()
+        argv = [sys.executable, *(command or ["app.py"]), "--port", port]
+        super().__init__(argv, port=port, cwd=ROOT, env=environ, log_path=workdir / "app.log")
 
     def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"app.py exited with {self.process.returncode} before answering:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(self.url, timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"app.py did not answer at {self.url} within {timeout:.0f} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        """Terminate the process group, then kill it if it lingers."""
-        try:
-            if self.process.poll() is None:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                try:
-                    self.process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                    self.process.wait(timeout=15)
-            else:
-                # the leader is gone; anything it started in its group goes too
-                try:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        except ProcessLookupError:
-            pass
-        finally:
-            self._log.close()
+        super().wait_ready(timeout)
 
 
 @pytest.fixture(scope="module")

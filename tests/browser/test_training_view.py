@@ -196,6 +196,7 @@ def test_the_first_visit_opens_on_drawing_with_only_the_tools_that_matter(visito
     assert selected == "Predict", selected
     intro = page.locator(".block.tp-header").inner_text()
     assert "Draw a digit" in intro and "plugin" not in intro.lower(), intro
+    page.locator('#tp-sketch button[aria-label="Brush"]').wait_for(state="visible", timeout=60_000)
     shown = page.evaluate(
         """() => [...document.querySelectorAll('#tp-sketch button[aria-label]')]
             .filter(b => b.offsetParent !== null).map(b => b.getAttribute('aria-label'))"""
