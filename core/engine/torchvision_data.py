@@ -55,18 +55,17 @@ def load_torchvision(name: str, root: Path, *, train: bool, files: Sequence[str]
             first_line = str(exc).strip().splitlines()[0].rstrip(":") if str(exc).strip() else ""
             said = f": {first_line}" if first_line and "/" not in first_line and "\\" not in first_line else ""
             public_reason = f"downloading it failed ({type(exc).__name__}{said})"
+            advice = "Try again in a few minutes; if it keeps failing, the server's owner has to add the dataset's files"
     else:
         reason = "downloads are off (TRAINPAD_OFFLINE)"
         public_reason = "this server does not download datasets"
+        advice = "The server's owner has to add the dataset's files"
     listing = "\n".join(f"  {raw / f}" for f in files)
     raise DataUnavailable(
         f"{name} is not in {raw} and {reason}.\n"
         f"Put these files there, uncompressed, or point --data-dir / TRAINPAD_DATA_DIR "
         f"at a folder that has {name}/raw/:\n{listing}",
-        public=(
-            f"{name} is not on this server yet, and {public_reason}. Try again in a few minutes; "
-            "if it keeps failing, the server's owner has to add the dataset's files (its log says where)."
-        ),
+        public=f"{name} is not on this server yet, and {public_reason}. {advice} (its log says where).",
     )
 
 
