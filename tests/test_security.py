@@ -51,6 +51,11 @@ LIMITS = {
     "TRAINPAD_MAX_EVAL_SAMPLES": "200",
     "TRAINPAD_MAX_IMAGE_PIXELS": str(1000 * 1000),
     "TRAINPAD_MAX_RUN_SECONDS": "120",
+    "TRAINPAD_MAX_WAITING_RUNS": "4",
+    # Every client here is 127.0.0.1: the per-client caps are tested in test_public_server.py.
+    "TRAINPAD_MAX_RUNS_PER_CLIENT": "100",
+    "TRAINPAD_MAX_WAITING_PER_CLIENT": "1000",
+    "TRAINPAD_MAX_SESSIONS_PER_CLIENT": "1000",
 }
 #: A tiny run: a second or two.
 TINY = {"epochs": 1, "batch_size": 32, "train_samples": 256}
@@ -800,7 +805,7 @@ def test_a_client_killed_mid_run_ends_its_run_soon(server):
     assert session_hash not in server.store or not server.store.get(session_hash).training
 
 
-def test_a_full_queue_says_so_and_the_server_keeps_serving(server, alice):
+def test_a_full_training_queue_says_so_and_predictions_still_get_in(server, alice):
     from trainpad.web.limits import TRAINING_SLOTS
 
     runner = server.raw()
@@ -815,8 +820,11 @@ def test_a_full_queue_says_so_and_the_server_keeps_serving(server, alice):
             refused = str(exc)
             break
     try:
-        assert refused is not None and "Queue is full" in refused, refused
-        assert len(waiting) <= 4
+        assert refused is not None and "The queue for training runs is full: 4 are waiting" in refused, refused
+        assert refused.startswith("429") and len(waiting) == 4
+        # the training line is full, and predictions still get in at once
+        ok, out = alice.call("predict", {"picture": {"background": None, "layers": [], "composite": None}}, timeout=30)
+        assert ok and out[0]["label"] == "Draw a digit", out
     finally:
         for other, event_id in waiting:
             other.http.post(other.url + "/gradio_api/cancel", json={"session_hash": other.session_hash, "fn_index": other.fns["train"], "event_id": event_id})

@@ -412,8 +412,13 @@ class Engine:
         samples: int = 0,
         mistakes: int = 24,
         batch_size: int = 1000,
+        should_stop: Callable[[], bool] | None = None,
     ) -> Evaluation:
-        """Evaluate ``trained`` on the test split of the dataset it was trained on."""
+        """Evaluate ``trained`` on the test split of the dataset it was trained on.
+
+        :param should_stop: asked before each batch; when true the evaluation ends there
+            (``Evaluation.stopped``), covering the samples seen so far.
+        """
         from trainpad.engine.data import make_loader, take
         from trainpad.engine.evaluation import evaluate
 
@@ -438,6 +443,7 @@ class Engine:
                 num_classes=len(trained.class_names),
                 device=trained.device,
                 mistakes=mistakes,
+                should_stop=should_stop,
             )
 
     def predict(self, trained: TrainedModel, image: Any) -> Prediction:

@@ -32,6 +32,8 @@ class Evaluation:
     count: int
     confusion: torch.Tensor
     mistakes: list[Mistake] = field(default_factory=list)
+    #: the evaluation was stopped before the end of the data: ``count`` samples were seen
+    stopped: bool = False
 
     @property
     def per_class_accuracy(self) -> list[float]:
@@ -48,10 +50,13 @@ def evaluate(
     num_classes: int,
     device: torch.device,
     mistakes: int = 0,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Evaluation:
     """Run ``model`` over ``loader`` in eval mode with autograd off.
 
     :param mistakes: how many of the most confident mistakes to keep.
+    :param should_stop: asked before each batch; when it says so, the evaluation ends
+        there and the result covers the samples seen (``stopped`` is set).
     The model's training mode is restored afterwards.
     """
     was_training = model.training
@@ -62,8 +67,12 @@ def evaluate(
     worst_conf = torch.empty(0)
     worst_meta = torch.empty(0, 3, dtype=torch.long)  # index, true, predicted
     offset = 0
+    stopped = False
     with torch.inference_mode():
         for x, y in loader:
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             out = model(x)
             total_loss += float(loss_fn(out, y)) * len(y)
@@ -96,4 +105,5 @@ def evaluate(
         count=count,
         confusion=confusion,
         mistakes=found,
+        stopped=stopped,
     )

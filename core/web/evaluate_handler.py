@@ -42,29 +42,55 @@ class Evaluator:
 
     def evaluate(self, session_id: str, *, samples: Any = 0) -> EvaluateView:
         """Evaluate the session's current model; ``samples`` limits the test images (0: all,
-        up to ``TRAINPAD_MAX_EVAL_SAMPLES``); anything but a whole number in range is refused."""
+        up to ``TRAINPAD_MAX_EVAL_SAMPLES``); anything but a whole number in range is refused.
+
+        An evaluation still going after ``TRAINPAD_MAX_EVAL_SECONDS`` stops at its next
+        batch and shows what it found on the images it evaluated, saying so.
+        """
+        import time
+
         from trainpad.engine.params import ParamError
+        from trainpad.runtime.memory import release_memory
         from trainpad.web.limits import limits
 
+        server = limits()
         try:
-            samples = limits().eval_samples(samples)
+            samples = server.eval_samples(samples)
         except ParamError as exc:
             raise UserError(f"Test images: {exc}.") from None
         session = self.store.get(session_id)
         trained = session.model
         if trained is None:
             raise UserError("There is no model to evaluate yet: train one in the Train tab or load a checkpoint there.")
-        with user_errors("Evaluating"):
-            result = self.engine.evaluate(trained, data_dir=self.data_dir, samples=int(samples or 0), mistakes=MISTAKES)
-            dataset_spec = trained.spec["dataset"]
-            test_set = self.engine.load_dataset(
-                dataset_spec["name"], dataset_spec.get("params"), train=False, root=Path(self.data_dir) if self.data_dir else None
-            )
-            gallery = self._gallery(trained, test_set, result.mistakes)
+        deadline = time.monotonic() + server.max_eval_seconds
+        try:
+            with user_errors("Evaluating"):
+                result = self.engine.evaluate(
+                    trained, data_dir=self.data_dir, samples=int(samples or 0), mistakes=MISTAKES,
+                    should_stop=lambda: time.monotonic() > deadline,
+                )
+                if result.count == 0:
+                    raise UserError(
+                        f"The evaluation reached this server's time limit of {server.max_eval_seconds:g} s "
+                        "(TRAINPAD_MAX_EVAL_SECONDS) before its first batch; try fewer test images."
+                    )
+                dataset_spec = trained.spec["dataset"]
+                test_set = self.engine.load_dataset(
+                    dataset_spec["name"], dataset_spec.get("params"), train=False, root=Path(self.data_dir) if self.data_dir else None
+                )
+                gallery = self._gallery(trained, test_set, result.mistakes)
+        finally:
+            release_memory()  # a big model's activations go back to the system
         with session.lock:
-            if session.model is trained:
+            if session.model is trained and not result.stopped:
                 session.evaluation = result
-        return self.view(trained, result, gallery)
+        view = self.view(trained, result, gallery)
+        if result.stopped:
+            view.summary += (
+                f"\n\n**Time limit:** this server stops an evaluation after {server.max_eval_seconds:g} s "
+                f"(TRAINPAD_MAX_EVAL_SECONDS), so these figures cover the first {result.count:,} of {samples:,} test images."
+            )
+        return view
 
     @staticmethod
     def _gallery(trained: Any, test_set: Any, mistakes: list[Any]) -> list[tuple["Image.Image", str]]:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from trainpad.engine.engine import Engine
     from trainpad.web.sessions import SessionStore
+    from trainpad.web.sketch import SketchBlobs
 
 #: What the prediction box says while nothing is drawn.
 BLANK = "Draw a digit"
@@ -34,17 +35,25 @@ class PredictView:
 
 
 class Predictor:
-    """The Predict tab's handler, bound to an engine and a session store."""
+    """The Predict tab's handler, bound to an engine and a session store.
 
-    def __init__(self, engine: "Engine", store: "SessionStore") -> None:
+    :param sketches: where the sketch pad's drawings arrive from the browser (see
+        :mod:`trainpad.web.sketch`).
+    """
+
+    def __init__(self, engine: "Engine", store: "SessionStore", sketches: "SketchBlobs | None" = None) -> None:
         self.engine = engine
         self.store = store
+        self.sketches = sketches
 
     def predict(self, session_id: str, picture: Any) -> PredictView:
-        """Classify a sketch value (``{"background", "layers", "composite"}``) or a picture."""
+        """Classify a sketch value (the browser's ``{"id"}`` or ``{"background", "layers",
+        "composite"}``), an uploaded file reference or a picture."""
         from trainpad.engine.pictures import BlankImage
-        from trainpad.web.uploads import from_upload
         from trainpad.web.html import upscale
+        from trainpad.web.limits import limits
+        from trainpad.web.sketch import read_sketch
+        from trainpad.web.uploads import from_upload
 
         session = self.store.get(session_id)
         trained = session.model
@@ -53,6 +62,8 @@ class Predictor:
         note = f"**Model:** {session.describe()}"
         with user_errors("Predicting"):
             try:
+                if isinstance(picture, dict) and ("id" in picture or "composite" in picture):
+                    picture = read_sketch(picture, session_id, self.sketches, max_layers=limits().max_sketch_layers)
                 prediction = self.engine.predict(trained, from_upload(picture))
             except BlankImage:
                 return PredictView(BLANK, None, note)
