@@ -72,6 +72,7 @@ def build_app(engine: "Engine") -> "gr.Blocks":
     from trainpad.engine.pictures import max_pixels
     from trainpad.web import fair_queue
     from trainpad.web.guard import guard, presence_for
+    from trainpad.web.run_watch import watch_for
     from trainpad.web.sessions import SessionStore, attach_store
     from trainpad.web.shipped_model import shipped_loader
     from trainpad.web.sessions import session_id
@@ -101,6 +102,7 @@ def build_app(engine: "Engine") -> "gr.Blocks":
     demo.queue(max_size=None, default_concurrency_limit=settings.get("TRAINPAD_CONCURRENCY"))
     presence = presence_for(engine)
     fair_queue.install(demo, store, presence)
+    watch_for(engine).backlog = fair_queue.backlog(demo)  # a run whose updates pile up unread is stopped
     guard(demo, presence)  # serve() puts the request guard in front (body caps, uploads, presence)
     return demo
 

@@ -47,6 +47,7 @@ class Evaluator:
         An evaluation still going after ``TRAINPAD_MAX_EVAL_SECONDS`` stops at its next
         batch and shows what it found on the images it evaluated, saying so.
         """
+        import itertools
         import time
 
         from trainpad.engine.params import ParamError
@@ -63,20 +64,19 @@ class Evaluator:
         if trained is None:
             raise UserError("There is no model to evaluate yet: train one in the Train tab or load a checkpoint there.")
         deadline = time.monotonic() + server.max_eval_seconds
+        batches = itertools.count()
+
+        def out_of_time() -> bool:  # asked before each batch; the first always runs, so there is a result
+            return next(batches) > 0 and time.monotonic() > deadline
+
         try:
             with user_errors("Evaluating"):
-                result = self.engine.evaluate(
-                    trained, data_dir=self.data_dir, samples=int(samples or 0), mistakes=MISTAKES,
-                    should_stop=lambda: time.monotonic() > deadline,
-                )
-                if result.count == 0:
-                    raise UserError(
-                        f"The evaluation reached this server's time limit of {server.max_eval_seconds:g} s "
-                        "(TRAINPAD_MAX_EVAL_SECONDS) before its first batch; try fewer test images."
-                    )
                 dataset_spec = trained.spec["dataset"]
                 test_set = self.engine.load_dataset(
                     dataset_spec["name"], dataset_spec.get("params"), train=False, root=Path(self.data_dir) if self.data_dir else None
+                )
+                result = self.engine.evaluate(
+                    trained, data_dir=self.data_dir, samples=int(samples or 0), mistakes=MISTAKES, should_stop=out_of_time
                 )
                 gallery = self._gallery(trained, test_set, result.mistakes)
         finally:
@@ -88,7 +88,8 @@ class Evaluator:
         if result.stopped:
             view.summary += (
                 f"\n\n**Time limit:** this server stops an evaluation after {server.max_eval_seconds:g} s "
-                f"(TRAINPAD_MAX_EVAL_SECONDS), so these figures cover the first {result.count:,} of {samples:,} test images."
+                f"(TRAINPAD_MAX_EVAL_SECONDS), so these figures cover the first {result.count:,} of "
+                f"{min(samples, len(test_set)):,} test images."
             )
         return view
 

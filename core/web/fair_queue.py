@@ -71,6 +71,10 @@ class FairQueue:
         """Every event waiting in the queue (not those running), of every kind."""
         return [event for line in self.queue.event_queue_per_concurrency_id.values() for event in line.queue]
 
+    def running(self) -> list[Any]:
+        """Every event being processed now."""
+        return [event for job in list(self.queue.active_jobs) if job for event in job]
+
     def check(self, fn: Any, session_hash: str, client: str) -> None:
         """Refuse the event ``fn`` from ``session_hash`` of ``client`` if it does not fit.
 
@@ -106,10 +110,14 @@ class FairQueue:
                 "(TRAINPAD_MAX_WAITING_PER_CLIENT); wait for them to finish.",
             )
         if kind == TRAINING:
-            if session.training or any(e.session_hash == session_hash for e in of_kind):
+            # a run counts from when it joins until its session is idle again (a run that is
+            # loading its data is no longer waiting, and not training yet)
+            runs_now = [e for e in self.running() if e.concurrency_id == TRAINING] + of_kind
+            if session.training or any(e.session_hash == session_hash for e in runs_now):
                 raise QueueRefusal(429, "A run is already going or waiting in this session: stop it first.")
-            runs = sum(1 for e in of_kind if clients[id(e)] == client)
-            runs += sum(1 for s in self.store.sessions() if s.client == client and s.training)
+            counted = {e.session_hash for e in runs_now if _client_of(e) == client}
+            counted |= {s.id for s in self.store.sessions() if s.client == client and s.training}
+            runs = len(counted)
             if runs >= server.max_runs_per_client:
                 raise QueueRefusal(
                     429,
@@ -165,6 +173,16 @@ def install(demo: "gr.Blocks", store: "SessionStore", presence: "Presence | None
     return fair
 
 
+def backlog(demo: "gr.Blocks") -> Callable[[str], int]:
+    """How many messages wait in ``demo``'s queue to be sent to a session (0 for none)."""
+
+    def waiting(session_hash: str) -> int:
+        messages = demo._queue.pending_messages_per_session.get(session_hash)
+        return messages.qsize() if messages is not None else 0
+
+    return waiting
+
+
 def worker_threads(demo: "gr.Blocks", spare: int = 8) -> int:
     """Gradio's worker count for ``demo``: every concurrency group at its limit at once, and spare.
 
@@ -184,4 +202,4 @@ def worker_threads(demo: "gr.Blocks", spare: int = 8) -> int:
     return max(40, sum(limits_by_group.values()) + spare)
 
 
-__all__ = ["FairQueue", "QueueRefusal", "install", "worker_threads", "TRAINING", "STOP"]
+__all__ = ["FairQueue", "QueueRefusal", "install", "backlog", "worker_threads", "TRAINING", "STOP"]

@@ -12,9 +12,11 @@ reads a request it
   uploads, then 429 with a message;
 - refuses session ids no page makes (more than 64 letters, digits, ``-`` or ``_``) on
   the event stream and the heartbeat;
-- notes which sessions have a connection open (:class:`Presence`): the event stream
-  (``queue/data``, ``call/<api>/<event>``) and the heartbeat a page keeps open, so that a
-  run whose client has gone is stopped within seconds (:mod:`trainpad.web.run_watch`).
+- notes which sessions have an event stream open (:class:`Presence`): ``queue/data`` or
+  the simple API's ``call/<api>/<event>``, through which a run's updates reach its page,
+  so that a run nobody reads is stopped within seconds (:mod:`trainpad.web.run_watch`).
+  The heartbeat is not counted: a client that keeps it open but reads nothing is gone
+  as far as its run is concerned.
 
 Every refusal is JSON ``{"detail": message}``, which Gradio's page shows as it is.
 """
@@ -49,7 +51,7 @@ _UPLOAD = re.compile(r"/upload/?$")
 
 
 class Presence:
-    """Which sessions have a connection open now, and when each was last seen.
+    """Which sessions have an event stream open now, and when each was last seen.
 
     ``tracking`` turns true with the first connection seen: before that (the app served
     without :class:`RequestGuard`), nobody is ever taken for gone.
@@ -202,8 +204,8 @@ class RequestGuard:
             values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_hash", [""])
             return values[0] if SESSION_ID.fullmatch(values[0]) else False
         match = _HEARTBEAT.search(path)
-        if match:
-            return match.group(1) if SESSION_ID.fullmatch(match.group(1)) else False
+        if match:  # checked, not counted: a page that keeps its heartbeat but reads no updates is not there for a run
+            return None if SESSION_ID.fullmatch(match.group(1)) else False
         match = _CALL_STREAM.search(path)
         if match and SESSION_ID.fullmatch(match.group(1)):
             return self.session_of_event(match.group(1)) or match.group(1)
@@ -213,7 +215,7 @@ class RequestGuard:
         """``receive`` for a body within its cap (read here unless it is an upload), else ``None``
         after answering the refusal."""
         server = self.limits()
-        headers = {name.lower(): value.decode("latin-1") for name, value in scope.get("headers") or ()}
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers") or ()}
         multipart = headers.get("content-type", "").lower().startswith("multipart/")
         length_text = headers.get("content-length")
         if multipart:

@@ -8,9 +8,10 @@ and the run trains for nobody until ``TRAINPAD_MAX_RUN_SECONDS``), or its stream
 (Gradio stops pulling but keeps the generator, suspended, slot and all).
 
 :class:`RunWatch` checks every second each run it was given (:meth:`RunWatch.ticket`):
-a run is abandoned when its session has had no connection at all
-(:class:`~trainpad.web.guard.Presence`) for ``TRAINPAD_CLIENT_GONE_SECONDS``, or when
-nobody has pulled from its generator for :data:`UNREAD_SECONDS`.  It then asks the run to
+a run is abandoned when its session has had no event stream open
+(:class:`~trainpad.web.guard.Presence`) for ``TRAINPAD_CLIENT_GONE_SECONDS``, when
+nobody has pulled from its generator for :data:`UNREAD_SECONDS`, or when more than
+:data:`MAX_BACKLOG` of its updates wait to be sent (a stream opened and never read).  It then asks the run to
 stop and closes the generator if it is suspended, which runs the handler's ``finally``:
 the model trained so far is kept and the slot is released.
 """
@@ -30,6 +31,9 @@ log = logging.getLogger("trainpad.web")
 
 #: A generator not pulled from for this long has no reader (Gradio pulls at once).
 UNREAD_SECONDS = 30.0
+#: Updates waiting to be sent to a session before its reader counts as gone (30 s of them):
+#: a client may open the event stream and never read it.
+MAX_BACKLOG = 100
 #: How often the runs are looked at.
 INTERVAL = 1.0
 
@@ -85,9 +89,12 @@ class RunWatch:
         unread_seconds: float = UNREAD_SECONDS,
         interval: float = INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        backlog: Callable[[str], int] | None = None,
     ) -> None:
         self.presence = presence
         self.grace = grace
+        #: how many messages wait to be sent to a session (set by the app, from Gradio's queue)
+        self.backlog = backlog
         self.unread_seconds = unread_seconds
         self.interval = interval
         self.clock = clock
@@ -107,7 +114,7 @@ class RunWatch:
         return ticket
 
     def gone(self, session_id: str, since: float) -> bool:
-        """Whether ``session_id`` has had no connection for the grace period, counted from ``since``."""
+        """Whether ``session_id`` has had no event stream for the grace period, counted from ``since``."""
         return self.presence.absent_for(session_id, since) > self.grace()
 
     def check(self) -> list[Ticket]:
@@ -124,6 +131,8 @@ class RunWatch:
                 reason = "its page was closed or lost its connection"
             elif ticket.waiting_since is not None and now - ticket.waiting_since > self.unread_seconds:
                 reason = "nobody was reading its updates any more"
+            elif self.backlog is not None and self.backlog(ticket.session_id) > MAX_BACKLOG:
+                reason = f"its page had not read its last {MAX_BACKLOG} updates"
             else:
                 continue
             self.abandon(ticket, reason)

@@ -16,18 +16,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 
 from app_pages import PREDICTION_COUNTER_JS
-from support import free_port
+from support import AppServer
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Chromium's flags for a closed network and a container (no sandbox, no GPU, nothing phoning home).
@@ -96,89 +91,19 @@ def browser(chromium_path: str) -> Iterator[Any]:
 # -- the app ---------------------------------------------------------------------------------
 
 
-class AppServer:
-    """``python app.py --port N`` in its own process group, with its log in a file."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.log_path = workdir / "app.log"
-        data = mnist_data_dir()
-        if data is None:
-            from trainpad.testing import write_idx_dataset
-
-            # no real MNIST: a small learnable stand-in, large enough for a run to be stopped
-            data = write_idx_dataset(workdir / "data", train=12_000, test=1_000)
-        self.data_dir = data
-        labels = data / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
-        self.test_split_size = int.from_bytes(labels.read_bytes()[4:8], "big")
-        env = dict(os.environ)
-        env.update(
-            TRAINPAD_DATA_DIR=str(data),
-            GRADIO_TEMP_DIR=str(workdir / "gradio"),
-            GRADIO_ANALYTICS_ENABLED="False",
-            PYTHONUNBUFFERED="1",
-        )
-        for name in ("GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "TRAINPAD_PRETRAINED", "TRAINPAD_DISABLE_PLUGINS"):
-            env.pop(name, None)
-        self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(self.port)],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopped as a whole, and only it
-        )
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"app.py exited with {self.process.returncode} before answering:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(self.url, timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"app.py did not answer at {self.url} within {timeout:.0f} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        """Terminate the process group, then kill it if it lingers."""
-        try:
-            if self.process.poll() is None:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                try:
-                    self.process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                    self.process.wait(timeout=15)
-            else:
-                # the leader is gone; anything it started in its group goes too
-                try:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        except ProcessLookupError:
-            pass
-        finally:
-            self._log.close()
-
-
 @pytest.fixture(scope="module")
 def app_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     """The real app, started once for the browser module (skipped with the browser)."""
-    server = AppServer(tmp_path_factory.mktemp("app"))
+    workdir = tmp_path_factory.mktemp("app")
+    data = mnist_data_dir()
+    if data is None:
+        from trainpad.testing import write_idx_dataset
+
+        # no real MNIST: a small learnable stand-in, large enough for a run to be stopped
+        data = write_idx_dataset(workdir / "data", train=12_000, test=1_000)
+    server = AppServer(workdir, data)
     try:
-        server.wait_ready()
+        server.wait_ready(STARTUP_TIMEOUT)
         yield server
     finally:
         server.stop()
