@@ -100,9 +100,9 @@ def build_app(engine: "Engine") -> "gr.Blocks":
     # No one size for the whole queue: each kind of event has its own line and each client
     # its share, checked before an event is queued (trainpad.web.fair_queue).
     demo.queue(max_size=None, default_concurrency_limit=settings.get("TRAINPAD_CONCURRENCY"))
-    presence = presence_for(engine)
-    fair_queue.install(demo, store, presence)
-    watch_for(engine).backlog = fair_queue.backlog(demo)  # a run whose updates pile up unread is stopped
+    presence, watch = presence_for(engine), watch_for(engine)
+    fair_queue.install(demo, store, presence, runs=watch.sessions)
+    watch.backlog = fair_queue.backlog(demo)  # a run whose updates pile up unread is stopped
     guard(demo, presence)  # serve() puts the request guard in front (body caps, uploads, presence)
     return demo
 

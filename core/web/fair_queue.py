@@ -61,19 +61,29 @@ class FairQueue:
         store: "SessionStore",
         presence: "Presence | None" = None,
         server_limits: Callable[[], Limits] = limits,
+        runs: Callable[[], set[str]] = set,
     ) -> None:
         self.queue = queue
         self.store = store
         self.presence = presence
         self.limits = server_limits
+        #: the sessions whose run has started and not ended (:meth:`RunWatch.sessions`)
+        self.runs = runs
 
     def waiting(self) -> list[Any]:
         """Every event waiting in the queue (not those running), of every kind."""
         return [event for line in self.queue.event_queue_per_concurrency_id.values() for event in line.queue]
 
-    def running(self) -> list[Any]:
-        """Every event being processed now."""
-        return [event for job in list(self.queue.active_jobs) if job for event in job]
+    def started(self) -> list[Any]:
+        """Events being processed whose client has not yet been told they ended."""
+        pending = self.queue.pending_event_ids_session
+        return [
+            event
+            for job in list(self.queue.active_jobs)
+            if job
+            for event in job
+            if event._id in pending.get(event.session_hash, ())
+        ]
 
     def check(self, fn: Any, session_hash: str, client: str) -> None:
         """Refuse the event ``fn`` from ``session_hash`` of ``client`` if it does not fit.
@@ -110,14 +120,14 @@ class FairQueue:
                 "(TRAINPAD_MAX_WAITING_PER_CLIENT); wait for them to finish.",
             )
         if kind == TRAINING:
-            # a run counts from when it joins until its session is idle again (a run that is
-            # loading its data is no longer waiting, and not training yet)
-            runs_now = [e for e in self.running() if e.concurrency_id == TRAINING] + of_kind
-            if session.training or any(e.session_hash == session_hash for e in runs_now):
+            # a run counts from when it joins until its handler has ended (loading its data,
+            # waiting for a slot, training, wrapping up)
+            going = self.runs() | {s.id for s in self.store.sessions() if s.training}
+            going |= {e.session_hash for e in self.started() if e.concurrency_id == TRAINING}  # not in its handler yet
+            if session_hash in going or any(e.session_hash == session_hash for e in of_kind):
                 raise QueueRefusal(429, "A run is already going or waiting in this session: stop it first.")
-            counted = {e.session_hash for e in runs_now if _client_of(e) == client}
-            counted |= {s.id for s in self.store.sessions() if s.client == client and s.training}
-            runs = len(counted)
+            mine = {s.id for s in self.store.sessions() if s.client == client}
+            runs = len({e.session_hash for e in of_kind if clients[id(e)] == client} | (going & mine))
             if runs >= server.max_runs_per_client:
                 raise QueueRefusal(
                     429,
@@ -159,10 +169,15 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def install(demo: "gr.Blocks", store: "SessionStore", presence: "Presence | None" = None) -> FairQueue:
-    """Put :class:`FairQueue`'s checks in front of ``demo``'s queue (after ``demo.queue()``)."""
+def install(
+    demo: "gr.Blocks", store: "SessionStore", presence: "Presence | None" = None, runs: Callable[[], set[str]] = set
+) -> FairQueue:
+    """Put :class:`FairQueue`'s checks in front of ``demo``'s queue (after ``demo.queue()``).
+
+    :param runs: the sessions with a run going (:meth:`trainpad.web.run_watch.RunWatch.sessions`).
+    """
     queue = demo._queue
-    fair = FairQueue(queue, store, presence)
+    fair = FairQueue(queue, store, presence, runs=runs)
     original = queue.push
 
     async def push(body: Any, request: Any, username: Any) -> Any:

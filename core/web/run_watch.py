@@ -113,6 +113,12 @@ class RunWatch:
                 self._thread.start()
         return ticket
 
+    def sessions(self) -> set[str]:
+        """The sessions with a run going: from its handler's start (loading, waiting for a slot,
+        training) until its generator has ended."""
+        with self._lock:
+            return {t.session_id for t in self._tickets if not t.done}
+
     def gone(self, session_id: str, since: float) -> bool:
         """Whether ``session_id`` has had no event stream for the grace period, counted from ``since``."""
         return self.presence.absent_for(session_id, since) > self.grace()
