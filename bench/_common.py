@@ -50,7 +50,9 @@ def rounds(args: argparse.Namespace, full: int = 5, quick: int = 2) -> int:
 
 def real_data_dir(args: argparse.Namespace) -> Path | None:
     """The folder holding real MNIST, or ``None``."""
-    for candidate in (args.data_dir, os.environ.get("TRAINPAD_DATA_DIR"), SHARED_DATA):
+    from trainpad import settings
+
+    for candidate in (args.data_dir, settings.get("TRAINPAD_DATA_DIR"), SHARED_DATA):
         if candidate and (Path(candidate) / "MNIST" / "raw" / "t10k-images-idx3-ubyte").exists():
             return Path(candidate)
     return None

@@ -27,6 +27,7 @@ from trainpad.engine.errors import ComponentError, ConfigError, StopTraining, Tr
 from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
 from trainpad.engine.params import Param, ParamError
 
+#: trainpad's version (the distribution's, as ``pip show trainpad`` says).
 __version__ = "0.1.0"
 
 #: Marks a plugin's hook implementations: ``@hookimpl def register_models(register): ...``

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from trainpad import settings
+from trainpad.engine.config import TRAINED_KINDS, default_components
 from trainpad.engine.params import Param, ParamError
 
 if TYPE_CHECKING:
@@ -23,8 +23,7 @@ if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
     from trainpad.engine.events import EpochEnd, StepEnd
 
-TRAINED_KINDS = ("dataset", "model", "optimizer", "loss")
-DEFAULTS = {"dataset": "mnist", "model": "mnist-cnn", "optimizer": "sgd", "loss": "nll"}
+DEFAULTS = default_components()
 
 
 def _flag(kind: str, param: Param) -> str:
@@ -37,9 +36,7 @@ def _help(param: Param) -> str:
 
 
 def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None = None) -> argparse.ArgumentParser:
-    """The argument parser; with an engine, ``train`` gets the chosen components' flags."""
-    from trainpad.engine.config import RUN_PARAMS
-
+    """The argument parser; with an engine, ``train`` and ``export`` get the chosen components' flags."""
     parser = argparse.ArgumentParser(
         prog="trainpad",
         description="Train, evaluate and predict with PyTorch models from trainpad's plugins.",
@@ -53,6 +50,7 @@ def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None =
 
     s = sub.add_parser("settings", help="list the TRAINPAD_* settings and their values", description="List every TRAINPAD_* environment variable: its value now, its default and what it does (docs/settings.md).")
     s.add_argument("--json", action="store_true", help="print JSON instead of text")
+    s.add_argument("--markdown", action="store_true", help="print docs/settings.md (every setting, a table per section)")
 
     sub.add_parser("serve", help="start the web app (as python app.py does)", description="Start the web app; `trainpad serve --help` lists its options.", add_help=False)
 
@@ -63,26 +61,23 @@ def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None =
         "components: `trainpad train --model NAME --help` lists that model's.",
     )
     chosen = chosen or DEFAULTS
-    for kind in TRAINED_KINDS:
-        t.add_argument(f"--{kind}", default=DEFAULTS[kind], metavar="NAME", help=f"the {kind} (default {DEFAULTS[kind]})")
-    for param in RUN_PARAMS:
-        t.add_argument(f"--{param.name.replace('_', '-')}", dest=param.name, default=param.default, metavar="VALUE", help=_help(param))
+    _add_run_arguments(t, engine, chosen)
     t.add_argument("--data-dir", type=Path, default=None, help="data folder (default: TRAINPAD_DATA_DIR or a per-user cache)")
     t.add_argument("--output", "-o", type=Path, default=None, help="checkpoint path (default: runs/<dataset>-<model>-<time>.pt)")
     t.add_argument("--resume", type=Path, default=None, metavar="CHECKPOINT", help="carry on training this checkpoint")
     t.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     t.add_argument("--events", type=Path, default=None, metavar="FILE", help="append each event (step, epoch, end) to FILE as a JSON line, for programs following the run")
     t.add_argument("--stop-file", type=Path, default=None, metavar="FILE", help="stop after the current batch, keeping the model, once FILE exists")
-    if engine is not None:
-        for kind in TRAINED_KINDS:
-            name = chosen.get(kind, DEFAULTS[kind])
-            if name not in engine.registry.names(kind):
-                continue
-            component = engine.registry.get(kind, name)
-            group = t.add_argument_group(f"{kind} {name}", component.description or None)
-            for param in component.params:
-                group.add_argument(_flag(kind, param), dest=f"{kind}:{param.name}", default=None, metavar="VALUE", help=_help(param))
 
+    x = sub.add_parser(
+        "export",
+        help="write a run as a standalone PyTorch script",
+        description="Write the run that `trainpad train` would make with the same flags as a standalone Python "
+        "script that needs only torch and torchvision: the same model, settings, seed and data order.",
+    )
+    _add_run_arguments(x, engine, chosen)
+    x.add_argument("--data-dir", default=None, help="the script's default data folder (default: ./data where it runs)")
+    x.add_argument("--output", "-o", default=None, help="the script's path, or - to print it (default: train_<model>_on_<dataset>.py here)")
     e = sub.add_parser("evaluate", help="evaluate a checkpoint on its test split", description="Evaluate a checkpoint on the test split of its dataset.")
     e.add_argument("checkpoint", type=Path)
     e.add_argument("--data-dir", type=Path, default=None, help="data folder (default: TRAINPAD_DATA_DIR or a per-user cache)")
@@ -95,6 +90,27 @@ def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None =
     r.add_argument("--top", type=int, default=3, help="how many classes to show (default 3)")
     r.add_argument("--json", action="store_true", help="print JSON instead of text")
     return parser
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser, engine: "Engine | None", chosen: dict[str, str]) -> None:
+    """The flags that define a run: its components, the run settings, and (with an engine)
+    the chosen components' hyperparameters as ``--<kind>-<param>``."""
+    from trainpad.engine.config import RUN_PARAMS
+
+    for kind in TRAINED_KINDS:
+        parser.add_argument(f"--{kind}", default=DEFAULTS[kind], metavar="NAME", help=f"the {kind} (default {DEFAULTS[kind]})")
+    for param in RUN_PARAMS:
+        parser.add_argument(f"--{param.name.replace('_', '-')}", dest=param.name, default=param.default, metavar="VALUE", help=_help(param))
+    if engine is None:
+        return
+    for kind in TRAINED_KINDS:
+        name = chosen.get(kind, DEFAULTS[kind])
+        if name not in engine.registry.names(kind):
+            continue
+        component = engine.registry.get(kind, name)
+        group = parser.add_argument_group(f"{kind} {name}", component.description or None)
+        for param in component.params:
+            group.add_argument(_flag(kind, param), dest=f"{kind}:{param.name}", default=None, metavar="VALUE", help=_help(param))
 
 
 def _chosen(argv: Sequence[str]) -> dict[str, str]:
@@ -129,7 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(engine, _chosen(argv))
     args = parser.parse_args(argv)
     try:
-        commands = {"plugins": cmd_plugins, "settings": cmd_settings, "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+        commands = {
+            "plugins": cmd_plugins, "settings": cmd_settings, "train": cmd_train, "export": cmd_export,
+            "evaluate": cmd_evaluate, "predict": cmd_predict,
+        }  # fmt: skip
         return commands[args.command](engine, args)
     except (TrainpadError, ParamError) as exc:
         from trainpad.runtime.distributed import rank_prefix
@@ -162,16 +181,19 @@ def cmd_plugins(engine: "Engine", args: argparse.Namespace) -> int:
 
 
 def cmd_settings(engine: "Engine", args: argparse.Namespace) -> int:
+    if args.markdown:
+        print(settings.markdown_page(), end="")
+        return 0
     values = {name: setting.read() for name, setting in settings.SETTINGS.items()}
     if args.json:
         shown = {name: str(value) if isinstance(value, Path) else value for name, value in values.items()}
-        print(json.dumps({name: {"value": shown[name], "set": name in os.environ} for name in values}, indent=2))
+        print(json.dumps({name: {"value": shown[name], "set": settings.is_set(name)} for name in values}, indent=2))
         return 0
     for section in settings.sections():
         print(f"{section}:")
         for name, setting in settings.SETTINGS.items():
             if setting.section == section:
-                where = "set" if name in os.environ else "default"
+                where = "set" if settings.is_set(name) else "default"
                 print(f"  {name} = {values[name]} ({where}): {setting.help}")
     return 0
 
@@ -201,9 +223,8 @@ def cmd_train(engine: "Engine", args: argparse.Namespace) -> int:
     return status
 
 
-def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None") -> int:
-    from trainpad.engine.checkpoint import load_checkpoint, save_checkpoint
-    from trainpad.engine.events import StepEnd
+def _config(args: argparse.Namespace) -> Any:
+    """The :class:`~trainpad.engine.config.TrainConfig` that the run flags describe."""
     from trainpad.engine.config import TrainConfig
 
     params: dict[str, dict[str, Any]] = {}
@@ -211,12 +232,34 @@ def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None
         if ":" in key and value is not None:
             kind, name = key.split(":", 1)
             params.setdefault(kind, {})[name] = value
-    config = TrainConfig(
+    return TrainConfig(
         dataset=args.dataset, model=args.model, optimizer=args.optimizer, loss=args.loss, params=params,
         epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, device=args.device,
         schedule=args.schedule, train_samples=args.train_samples, test_samples=args.test_samples,
     )
-    resume = load_checkpoint(engine.registry, args.resume) if args.resume else None
+
+
+def cmd_export(engine: "Engine", args: argparse.Namespace) -> int:
+    """Write the run as a standalone script (``-o -``: to stdout)."""
+    exported = engine.export_script(_config(args), data_dir=args.data_dir)
+    if args.output == "-":
+        sys.stdout.write(exported.source)
+        return 0
+    path = Path(args.output or exported.filename)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(exported.source)
+    print(f"wrote {path}: python {path} trains {args.model} on {args.dataset} with torch and torchvision alone")
+    for line in exported.missing:
+        print(f"  not written out (the script says what to put there): {line}", file=sys.stderr)
+    return 0
+
+
+def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None") -> int:
+    from trainpad.engine.checkpoint import save_checkpoint
+    from trainpad.engine.events import StepEnd
+
+    config = _config(args)
+    resume = engine.load_checkpoint(args.resume) if args.resume else None
     run = engine.build_run(config, data_dir=args.data_dir, resume=resume, distributed=dist)
     cfg = run.config
     main = dist is None or dist.is_main  # only rank 0 prints, draws the bar and saves
@@ -282,7 +325,7 @@ class EventLog:
 
     Step and epoch lines hold the :class:`~trainpad.engine.events.StepEnd` / :class:`~trainpad.engine.events.EpochEnd`
     fields; the end line holds the :class:`~trainpad.engine.events.TrainEnd` scalars, ``checkpoint``
-    (its path, or null) and ``metrics``.  :class:`trainpad.runtime.distributed.LocalRun` reads it.
+    (its path, or null) and ``metrics``, for a program that follows the run (docs/distributed.md).
     """
 
     def __init__(self, path: Path) -> None:
@@ -365,9 +408,7 @@ def _clock(seconds: float) -> str:
 
 
 def cmd_evaluate(engine: "Engine", args: argparse.Namespace) -> int:
-    from trainpad.engine.checkpoint import load_checkpoint
-
-    trained = load_checkpoint(engine.registry, args.checkpoint)
+    trained = engine.load_checkpoint(args.checkpoint)
     result = engine.evaluate(trained, data_dir=args.data_dir, samples=args.samples, mistakes=10)
     names = trained.class_names
     if args.json:
@@ -392,10 +433,9 @@ def cmd_evaluate(engine: "Engine", args: argparse.Namespace) -> int:
 def cmd_predict(engine: "Engine", args: argparse.Namespace) -> int:
     from PIL import Image, UnidentifiedImageError
 
-    from trainpad.engine.checkpoint import load_checkpoint
     from trainpad.engine.pictures import BlankImage
 
-    trained = load_checkpoint(engine.registry, args.checkpoint)
+    trained = engine.load_checkpoint(args.checkpoint)
     results = []
     failed = 0
     for path in args.images:

@@ -285,7 +285,35 @@ def markdown_table(section: str | None = None) -> str:
 
 
 def sections() -> list[str]:
+    """The settings' sections, in the order they are declared."""
     return list(dict.fromkeys(setting.section for setting in _ALL))
+
+
+def is_set(name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the variable ``name`` is in the environment (even empty), rather than defaulted."""
+    return name in (os.environ if environ is None else environ)
+
+
+#: The heading and introduction of ``docs/settings.md``.
+PAGE_INTRO = """# Settings
+
+Every `TRAINPAD_*` environment variable trainpad reads, by section.  The command line and
+`python app.py` check them all at start-up: a value that is not accepted stops them there
+(exit status 2) with a message naming the variable, the value and what is accepted.  An
+empty value counts as unset unless its row says otherwise.  `trainpad settings` prints the
+values in effect; `trainpad settings --json` the same as JSON.
+
+This page down to the contributors' section is written by `trainpad settings --markdown`
+from `core/settings.py` (`trainpad.settings`), where each variable is declared; a test
+checks that the two agree."""
+
+
+def markdown_page() -> str:
+    """``docs/settings.md`` down to its contributors' section: every setting, a table per section."""
+    parts = [PAGE_INTRO]
+    for section in sections():
+        parts.append(f"## {section[:1].upper()}{section[1:]}\n\n{markdown_table(section)}")
+    return "\n\n".join(parts) + "\n"
 
 
 def _shown(value: Any) -> str:
@@ -302,4 +330,7 @@ def _shown(value: Any) -> str:
     return f"`{value}`"
 
 
-__all__ = ["Setting", "SettingError", "SETTINGS", "get", "check", "data_dir", "cache_dir", "offline", "markdown_table"]
+__all__ = [
+    "Setting", "SettingError", "SETTINGS", "get", "check", "is_set", "data_dir", "cache_dir", "offline",
+    "sections", "markdown_table", "markdown_page",
+]

@@ -20,7 +20,8 @@ Fixtures:
     An :class:`~trainpad.engine.engine.Engine` started from ``pm``.
 ``engine_with``
     ``engine_with(*plugins)`` registers extra plugin objects or modules beside the
-    built-ins and returns a started engine.
+    built-ins and returns a started engine (:func:`make_engine`, which a test module
+    can also call outside a fixture, to parametrise over an engine's components).
 ``mnist_dir``
     A temporary data folder holding a small MNIST-format dataset (written as IDX
     files, read by torchvision's real loader).
@@ -83,21 +84,24 @@ def engine(pm):
     return Engine(pm, pm.trainpad_infos).startup()
 
 
-@pytest.fixture
-def engine_with() -> Callable[..., Any]:
+def make_engine(*plugins: Any) -> Any:
+    """A started :class:`~trainpad.engine.engine.Engine` with the built-in plugins and ``plugins``
+    (modules or objects with ``@hookimpl`` functions); installed plugins are not loaded."""
     from trainpad.engine.engine import Engine
     from trainpad.engine.plugin_loader import PluginInfo, load_plugins, make_plugin_manager
 
-    def make(*plugins: Any) -> Engine:
-        manager = make_plugin_manager()
-        infos = load_plugins(manager, entrypoints=False)
-        for i, plugin in enumerate(plugins):
-            name = getattr(plugin, "__name__", None) or f"test-plugin-{i}"
-            manager.register(plugin, name=name)
-            infos[name] = PluginInfo(name)
-        return Engine(manager, infos).startup()
+    manager = make_plugin_manager()
+    infos = load_plugins(manager, entrypoints=False)
+    for i, plugin in enumerate(plugins):
+        name = getattr(plugin, "__name__", None) or f"test-plugin-{i}"
+        manager.register(plugin, name=name)
+        infos[name] = PluginInfo(name)
+    return Engine(manager, infos).startup()
 
-    return make
+
+@pytest.fixture
+def engine_with() -> Callable[..., Any]:
+    return make_engine
 
 
 @pytest.fixture

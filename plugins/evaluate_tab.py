@@ -1,7 +1,8 @@
 """The Evaluate tab: the session's current model on the test split of its dataset.
 
-Shows accuracy and loss, the confusion matrix as a heatmap, per-class accuracy and a
-gallery of the most confident mistakes, captioned with their true and predicted labels.
+Shows accuracy and loss, the confusion matrix as a heatmap, per-class accuracy, a grid
+of random test images with the model's answers (right and wrong), and beside it the most
+confident mistakes, captioned with their true and predicted labels.
 This module is the layout and the wiring; the work is
 :class:`trainpad.web.evaluate_handler.Evaluator`.
 """
@@ -41,25 +42,39 @@ def build(engine: "Engine") -> None:
             confusion = gr.HTML(label="Confusion matrix", show_label=True, container=True, padding=True)
         with gr.Column(scale=2, min_width=280):
             per_class = gr.HTML(label="Accuracy per class", show_label=True, container=True, padding=True)
-    mistakes = gr.Gallery(
-        label="Most confident mistakes: true → predicted (confidence)",
-        format="png",
-        columns=8,
-        height="auto",
-        object_fit="contain",
-        allow_preview=True,
-        buttons=["fullscreen"],
-    )
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            samples_gallery = gr.Gallery(
+                label="Random test images: the model's answer (green: right, red: wrong)",
+                format="png",
+                columns=4,
+                height="auto",
+                object_fit="contain",
+                allow_preview=True,
+                buttons=["fullscreen"],
+                elem_id="tp-samples",
+            )
+        with gr.Column(scale=1, min_width=300):
+            mistakes = gr.Gallery(
+                label="Most confident mistakes: true → predicted (confidence)",
+                format="png",
+                columns=4,
+                height="auto",
+                object_fit="contain",
+                allow_preview=True,
+                buttons=["fullscreen"],
+                elem_id="tp-mistakes",
+            )
 
     @shown_in_browser
     def on_evaluate(samples: Any, request: gr.Request) -> list[Any]:
         view = evaluator.evaluate(session_id(request), samples=samples)
-        return [view.summary, view.confusion, view.per_class, view.mistakes]
+        return [view.summary, view.confusion, view.per_class, view.mistakes, view.samples]
 
     run.click(
         on_evaluate,
         inputs=samples,
-        outputs=[summary, confusion, per_class, mistakes],
+        outputs=[summary, confusion, per_class, mistakes, samples_gallery],
         api_name="evaluate",
         preprocess=False,  # the handler checks the raw number (Gradio's rounds 2.5 and fails on NaN)
         concurrency_limit=CONCURRENCY,

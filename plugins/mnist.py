@@ -24,8 +24,7 @@ MEAN, STD = (0.1307,), (0.3081,)
 
 def mnist(*, root: Path, train: bool):
     """MNIST handwritten digits: 60,000 training and 10,000 test images, 28x28 grey."""
-    from trainpad.engine.data import InMemoryDataset
-    from trainpad.engine.torchvision_data import load_torchvision_tensors
+    from trainpad import InMemoryDataset, load_torchvision_tensors
 
     # Decoded once, then read back from a cache beside the files (or per user).
     images, targets = load_torchvision_tensors(
@@ -44,4 +43,5 @@ def register_datasets(register):
         mean=MEAN,
         std=STD,
         ink="centre",
+        torchvision="MNIST",  # the same images in torchvision.datasets: exported scripts load them from there
     )

@@ -1,8 +1,11 @@
 """The Predict tab: draw a digit (or upload a picture) and see what the current model makes of it.
 
 The sketch pad has its brush picked up as soon as it appears, so the first stroke
-draws; the prediction follows every stroke.  Beside it is the 28x28 picture the model
-actually saw, after the same cropping and centring MNIST's makers used.
+draws; the prediction (every class's probability) follows every stroke.  Beside it is
+the 28x28 picture the model actually saw, after the same cropping and centring MNIST's
+makers used; below, the look inside the model: a saliency map over that picture and
+each convolution's feature maps (or, for a model without convolutions, its layers'
+activations as bars).
 """
 
 
@@ -51,7 +54,7 @@ def build(engine: "Engine") -> None:
     from trainpad.web.layout import on_tab_select
     from trainpad.web.messages import shown_in_browser
     from trainpad.web.limits import limits
-    from trainpad.web.predict_handler import BLANK, Predictor
+    from trainpad.web.predict_handler import BLANK, EMPTY_INSIDE, Predictor
     from trainpad.web.sessions import session_id, store_for
     from trainpad.web.sketch import SketchBlobs, make_sketchpad
 
@@ -81,19 +84,20 @@ def build(engine: "Engine") -> None:
             with gr.Accordion("…or upload a picture", open=False):
                 upload = gr.Image(label="Picture of a digit", sources=["upload", "clipboard"], type="numpy", image_mode="RGBA", height=220)
         with gr.Column(scale=2, min_width=260):
-            label = gr.Label(BLANK, num_top_classes=3, label="Prediction", elem_id="tp-label")
+            label = gr.Label(BLANK, label="Prediction: every class", elem_id="tp-label")
             seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=260, buttons=[], format="png")
             note = gr.Markdown("", padding=True)
+    inside = gr.HTML(EMPTY_INSIDE, label="Inside the model", show_label=True, container=True, padding=True, elem_id="tp-inside")
 
     @shown_in_browser
     def on_picture(picture: Any, request: gr.Request) -> list[Any]:
         view = predictor.predict(session_id(request), picture)
-        return [view.label, view.seen, view.note]
+        return [view.label, view.seen, view.note, view.inside]
 
     sketch.change(
         on_picture,
         inputs=sketch,
-        outputs=[label, seen, note],
+        outputs=[label, seen, note, inside],
         api_name="predict",
         preprocess=False,  # the drawing is read by trainpad.web.sketch, with trainpad's own checks
         trigger_mode="always_last",
@@ -104,7 +108,7 @@ def build(engine: "Engine") -> None:
     upload.change(
         on_picture,
         inputs=upload,
-        outputs=[label, seen, note],
+        outputs=[label, seen, note, inside],
         api_name="predict_picture",
         preprocess=False,
         show_progress="hidden",

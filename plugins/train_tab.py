@@ -16,6 +16,7 @@ buttons is :class:`trainpad.web.train_handler.Trainer`.
 from typing import TYPE_CHECKING, Any, Iterator
 
 from trainpad import hookimpl
+from trainpad.engine.config import TRAINED_KINDS, default_components
 
 if TYPE_CHECKING:
     from trainpad import Engine
@@ -26,9 +27,11 @@ ORDER = 10
 CONCURRENCY_ID = "training"
 #: The concurrency group of Stop.
 STOP_ID = "stop"
-#: Components chosen when the registry has them.
-DEFAULTS = {"dataset": "mnist", "model": "mnist-cnn", "optimizer": "sgd", "loss": "nll"}
-KINDS = ("dataset", "model", "optimizer", "loss")
+#: Components chosen when the registry has them: the default recipe's.
+DEFAULTS = default_components()
+KINDS = TRAINED_KINDS
+#: Clicks the hidden download button once "Download as a script" has written the file.
+DOWNLOAD_JS = "() => { document.querySelector('#tp-script-file')?.click(); }"
 #: Series colours of the live plots.
 COLOURS = {"train": "#f97316", "test": "#2563eb"}
 
@@ -54,6 +57,7 @@ def build(engine: "Engine") -> None:
     from trainpad.web.plots import empty_frame
     from trainpad.web.run_watch import watch_for
     from trainpad.web.sessions import session_id, store_for
+    from trainpad.web.export_handler import Exporter
     from trainpad.web.train_handler import Trainer, max_training_runs
 
     trainer = Trainer(engine, store_for(engine), watch=watch_for(engine))
@@ -98,6 +102,9 @@ def build(engine: "Engine") -> None:
                     device = gr.Dropdown(devices, value=devices[0], label="Device", min_width=100)
                     seed = gr.Number(1, label="Seed", precision=0, minimum=0, step=1, min_width=100)
                 resume = gr.Checkbox(False, label="Carry on training the current model", info="same dataset and model; the model keeps its own settings")
+            with gr.Row(equal_height=True):
+                export = gr.Button("Download as a script", variant="secondary", size="sm", elem_id="tp-export")
+                script_file = gr.DownloadButton("Download the script", visible="hidden", elem_id="tp-script-file", size="sm")
         with gr.Column(scale=3, min_width=420):
             with gr.Row():
                 start = gr.Button("Start training", variant="primary", scale=3)
@@ -129,6 +136,12 @@ def build(engine: "Engine") -> None:
             f"**Current model:** {view.current}",
         ]
 
+    def form_config(dataset, model, optimizer, loss, epochs, batch_size, train_samples, schedule, seed, device, hyperparameters):
+        choices = {"dataset": dataset, "model": model, "optimizer": optimizer, "loss": loss}
+        params = {kind: values_for(controls, kind, name, hyperparameters) for kind, name in choices.items()}
+        settings = {"epochs": epochs, "batch_size": batch_size, "train_samples": train_samples, "schedule": schedule, "seed": seed, "device": device}
+        return trainer.config(choices, params, settings)
+
     @shown_in_browser
     def on_start(
         dataset: str,
@@ -146,10 +159,7 @@ def build(engine: "Engine") -> None:
         progress: gr.Progress = gr.Progress(),
         **hyperparameters: Any,
     ) -> Iterator[list[Any]]:
-        choices = {"dataset": dataset, "model": model, "optimizer": optimizer, "loss": loss}
-        params = {kind: values_for(controls, kind, name, hyperparameters) for kind, name in choices.items()}
-        settings = {"epochs": epochs, "batch_size": batch_size, "train_samples": train_samples, "schedule": schedule, "seed": seed, "device": device}
-        config = trainer.config(choices, params, settings)
+        config = form_config(dataset, model, optimizer, loss, epochs, batch_size, train_samples, schedule, seed, device, hyperparameters)
         for view in trainer.train(session_id(request), config, resume=api_flag(resume, "Carry on training")):
             if view.fraction is not None:
                 progress(view.fraction, desc=view.desc)
@@ -169,6 +179,30 @@ def build(engine: "Engine") -> None:
         show_progress="full",
         show_progress_on=[status],
     )
+
+    exporter = Exporter(engine, trainer.store)
+
+    @shown_in_browser
+    def on_export(
+        dataset: str, model: str, optimizer: str, loss: str, epochs: float, batch_size: float, train_samples: float,
+        schedule: str, seed: float, device: str, request: gr.Request, **hyperparameters: Any,
+    ) -> Any:
+        config = form_config(dataset, model, optimizer, loss, epochs, batch_size, train_samples, schedule, seed, device, hyperparameters)
+        written = exporter.export(session_id(request), config)
+        gr.Info(written.message, title="Script ready")
+        return gr.DownloadButton(value=str(written.path))
+
+    export.click(
+        on_export,
+        inputs=[*dropdowns.values(), epochs, batch_size, train_samples, schedule, seed, device],
+        inputs_kwargs={c.key: c.control for c in controls},
+        outputs=script_file,
+        api_name="export_script",
+        preprocess=False,
+        concurrency_limit=4,
+        concurrency_id="export",
+        show_progress="hidden",
+    ).success(None, js=DOWNLOAD_JS, api_visibility="private", queue=False)
 
     @shown_in_browser
     def on_stop(request: gr.Request) -> list[Any]:

@@ -6,10 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -44,11 +41,97 @@ def python_json(code: str, *args: str, env: dict[str, str] | None = None, timeou
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+#: The test plugin the browser tests install into their app: ``tests/plugins/<module>.py``,
+#: as the entry point ``name`` of the distribution ``dist``.
+TEST_PLUGIN = {"name": "extras", "module": "trainpad_test_extras", "dist": "trainpad-test-extras", "version": "0.1"}
+
+
+def install_test_plugin(site: Path) -> Path:
+    """Install :data:`TEST_PLUGIN` into the folder ``site`` the way pip would: the module and a
+    ``.dist-info`` whose ``entry_points.txt`` names it in the group ``trainpad``.  Put ``site``
+    on ``PYTHONPATH`` and name the plugin in ``TRAINPAD_LOAD_PLUGINS``.  Returns ``site``."""
+    import shutil
+
+    plugin = TEST_PLUGIN
+    info = site / f"{plugin['module']}-{plugin['version']}.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {plugin['dist']}\nVersion: {plugin['version']}\n")
+    (info / "entry_points.txt").write_text(f"[trainpad]\n{plugin['name']} = {plugin['module']}\n")
+    shutil.copy(ROOT / "tests" / "plugins" / f"{plugin['module']}.py", site / f"{plugin['module']}.py")
+    return site
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class AppProcess:
+    """``python app.py --port N`` (or another command serving the app on ``port``) in its own
+    process group, with its output in ``log_path``.  :meth:`wait_ready` waits until it answers
+    HTTP; :meth:`stop` ends it and everything it started."""
+
+    def __init__(self, argv: list[Any], *, port: int, cwd: Path, env: dict[str, str], log_path: Path) -> None:
+        import subprocess
+
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}/"
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.process = subprocess.Popen(
+            [str(a) for a in argv], cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopped as a whole, and only it
+        )
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        """Until the app answers ``GET /`` with 200; ``RuntimeError`` with its log if it exits or takes too long."""
+        import time
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the app exited with {self.process.returncode} before answering:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"the app did not answer at {self.url} within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        """Terminate the process group, then kill it if it lingers."""
+        import signal
+        import subprocess
+
+        try:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                try:
+                    self.process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                    self.process.wait(timeout=15)
+            else:
+                # the leader is gone; anything it started in its group goes too
+                try:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        except ProcessLookupError:
+            pass
+        finally:
+            self._log.close()
 
 
 @dataclass
@@ -72,90 +155,6 @@ class Server:
         from gradio_client import Client
 
         return Client(self.url, verbose=False, download_files=False)
-
-
-class AppServer:
-    """``python app.py --port N`` in its own process group, with its log in a file.
-
-    :param data: the data folder it reads (``TRAINPAD_DATA_DIR``).
-    :param env: more environment variables (the server's limits).
-    """
-
-    def __init__(self, workdir: Path, data: Path, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.workdir / "app.log"
-        self.data_dir = Path(data)
-        labels = self.data_dir / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
-        self.test_split_size = int.from_bytes(labels.read_bytes()[4:8], "big")
-        full_env = dict(os.environ)
-        full_env.update(
-            TRAINPAD_DATA_DIR=str(self.data_dir),
-            GRADIO_TEMP_DIR=str(self.workdir / "gradio"),
-            GRADIO_ANALYTICS_ENABLED="False",
-            PYTHONUNBUFFERED="1",
-        )
-        for name in ("GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "TRAINPAD_PRETRAINED", "TRAINPAD_DISABLE_PLUGINS"):
-            full_env.pop(name, None)
-        full_env.update(env or {})
-        self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(self.port)],
-            cwd=ROOT,
-            env=full_env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopped as a whole, and only it
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def wait_ready(self, timeout: float = 180) -> None:
-        import urllib.request
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"app.py exited with {self.process.returncode} before answering:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(self.url, timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"app.py did not answer at {self.url} within {timeout:.0f} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        """Terminate the process group, then kill it if it lingers."""
-        try:
-            if self.process.poll() is None:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                try:
-                    self.process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                    self.process.wait(timeout=15)
-            else:
-                # the leader is gone; anything it started in its group goes too
-                try:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        except ProcessLookupError:
-            pass
-        finally:
-            self._log.close()
 
 
 @contextlib.contextmanager

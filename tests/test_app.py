@@ -129,9 +129,10 @@ def test_drawn_real_digits_are_recognised_by_the_shipped_model(alice, real_digit
     images, labels = real_digits
     right = 0
     for i in range(10):
-        label, seen, note = alice.predict(sketch_files(images[i], tmp_path, f"d{i}"), api_name="/predict")
+        label, seen, note, inside = alice.predict(sketch_files(images[i], tmp_path, f"d{i}"), api_name="/predict")
         right += top_label(label) == str(labels[i])
-        assert len(label["confidences"]) == 3  # the top three
+        assert len(label["confidences"]) == 10  # every class
+        assert inside.count('data-tp="maps"') == 3 and 'data-tp="saliency"' in inside
     assert right >= 9, f"{right} of 10 drawn digits recognised"
     assert "shipped" in note
     with Image.open(seen["path"] if isinstance(seen, dict) else seen) as picture:
@@ -139,7 +140,7 @@ def test_drawn_real_digits_are_recognised_by_the_shipped_model(alice, real_digit
 
 
 def test_a_blank_pad_says_draw_a_digit(alice):
-    label, seen, _ = alice.predict({"background": None, "layers": [], "composite": None}, api_name="/predict")
+    label, seen, _, _ = alice.predict({"background": None, "layers": [], "composite": None}, api_name="/predict")
     assert label["label"] == "Draw a digit" and not label.get("confidences") and seen is None
 
 
@@ -147,7 +148,7 @@ def test_an_uploaded_picture_is_recognised(alice, real_digits, tmp_path):
     images, labels = real_digits
     path = tmp_path / "digit.png"
     Image.fromarray(images[20]).resize((140, 140)).save(path)  # light on dark, any size
-    label, _, _ = alice.predict(handle_file(path), api_name="/predict_picture")
+    label, _, _, _ = alice.predict(handle_file(path), api_name="/predict_picture")
     assert top_label(label) == str(labels[20])
 
 
@@ -180,7 +181,8 @@ def test_training_streams_live_curves_and_ends_with_a_checkpoint(alice_trained, 
 
 
 def test_evaluate_shows_the_sessions_model(alice, alice_trained):
-    summary, confusion, per_class, mistakes = alice.predict(samples=1000, api_name="/evaluate")
+    summary, confusion, per_class, mistakes, answers = alice.predict(samples=1000, api_name="/evaluate")
+    assert len(answers) == 24 and all(item["caption"][0] in "✓✗" for item in answers)
     assert summary.startswith("### Accuracy") and "of 1,000 test images wrong" in summary.replace("128", "1,000")
     assert "<table" in confusion and per_class.count("tp-bar") >= 10
     assert 0 < len(mistakes) <= 24 and "→" in mistakes[0]["caption"]

@@ -26,6 +26,7 @@ SCRIPTS = (
     "runtime_settings.py",  # how trainpad.runtime.threads's settings were chosen
     "distributed.py",  # torchrun against one process
     "load_test.py",  # prediction latency while another session trains
+    "predict_inside.py",  # what the Predict tab's look inside the model adds to a prediction
 )
 
 

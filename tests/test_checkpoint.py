@@ -87,7 +87,7 @@ def corrupt(trained, tmp_path, change):
         (lambda p: p["state_dict"].__setitem__("fc2.weight", torch.zeros(3, 3)), r"shape \(3, 3\)"),
         (lambda p: p["state_dict"].pop("fc2.bias"), "missing"),
         (lambda p: p["state_dict"].__setitem__("extra", torch.zeros(1)), "unexpected"),
-        (lambda p: p["spec"]["model"].__setitem__("name", "gone-model"), "needs model 'gone-model'.*not installed"),
+        (lambda p: p["spec"]["model"].__setitem__("name", "gone-model"), "needs model 'gone-model'.*plugin 'mnist_cnn', which is loaded but no longer registers"),
         (lambda p: p["spec"]["model"]["params"].__setitem__("width", -3), "settings are refused"),
         (lambda p: p.__setitem__("format", "something else"), "not a trainpad checkpoint"),
         (lambda p: p.__setitem__("class_names", []), "no class names"),
@@ -95,7 +95,7 @@ def corrupt(trained, tmp_path, change):
 )
 def test_bad_checkpoints_are_refused_with_the_reason(engine, trained, tmp_path, change, words):
     with pytest.raises(CheckpointError, match=words):
-        load_checkpoint(engine.registry, corrupt(trained, tmp_path, change))
+        engine.load_checkpoint(corrupt(trained, tmp_path, change))
 
 
 def test_garbage_and_oversized_files_are_refused(engine, tmp_path, monkeypatch):

@@ -120,10 +120,10 @@ def venv(tmp_path_factory):
     shutil.copytree(EXAMPLE, sources / "demo", ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     quick = sources / "quickstart"
     quick.mkdir()
-    (quick / "trainpad_rmsprop.py").write_text(code_block("python", '"""trainpad_rmsprop:'))
-    (quick / "pyproject.toml").write_text(code_block("toml", 'name = "trainpad-rmsprop"'))
+    (quick / "trainpad_adagrad.py").write_text(code_block("python", '"""trainpad_adagrad:'))
+    (quick / "pyproject.toml").write_text(code_block("toml", 'name = "trainpad-adagrad"'))
     (sources / "quickstart-tests").mkdir()  # not beside the module: setuptools would package it
-    (sources / "quickstart-tests" / "test_rmsprop.py").write_text(code_block("python", "def test_plugin_is_installed"))
+    (sources / "quickstart-tests" / "test_adagrad.py").write_text(code_block("python", "def test_plugin_is_installed"))
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRAINPAD_", "PYTHON", "VIRTUAL_ENV"))}
     env.update(TRAINPAD_OFFLINE="1", OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
@@ -182,8 +182,8 @@ def test_the_installed_plugin_is_listed_with_its_dist_and_version(venv):
     assert [p["name"] for p in components[("optimizer", "adam")]["params"]] == ["lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad"]
     assert components[("dataset", "fashion-mnist")]["meta"]["class_names"][0] == "T-shirt/top"
     # the guide's quick-start plugin, installed from the guide's own text, works too
-    assert plugins["rmsprop"]["dist"] == "trainpad-rmsprop" and plugins["rmsprop"]["status"] == "loaded"
-    assert components[("optimizer", "rmsprop")]["plugin"] == "rmsprop"
+    assert plugins["adagrad"]["dist"] == "trainpad-adagrad" and plugins["adagrad"]["status"] == "loaded"
+    assert components[("optimizer", "adagrad")]["plugin"] == "adagrad"
 
     assert "demo (trainpad-demo-plugin 0.1.0) [loaded]\n  dataset fashion-mnist: Fashion-MNIST: 70,000" in text
     # what the guide shows `trainpad plugins` printing for its quick-start plugin is what it prints
@@ -208,10 +208,10 @@ def test_the_installed_plugin_can_be_switched_off(venv):
     for listing in (none, no_demo):
         assert {p["name"]: p["status"] for p in listing["plugins"]}["demo"] == "blocked"
         assert not [c for c in listing["components"] if c["plugin"] == "demo"]
-    assert {p["name"]: p["status"] for p in none["plugins"]}["rmsprop"] == "blocked"
-    assert {p["name"]: p["status"] for p in no_demo["plugins"]}["rmsprop"] == "loaded"
+    assert {p["name"]: p["status"] for p in none["plugins"]}["adagrad"] == "blocked"
+    assert {p["name"]: p["status"] for p in no_demo["plugins"]}["adagrad"] == "loaded"
     statuses = {p["name"]: p["status"] for p in only_demo["plugins"]}
-    assert (statuses["demo"], statuses["rmsprop"]) == ("loaded", "blocked")
+    assert (statuses["demo"], statuses["adagrad"]) == ("loaded", "blocked")
 
 
 def test_the_installed_plugins_pass_their_own_tests(venv):
@@ -221,8 +221,8 @@ def test_the_installed_plugins_pass_their_own_tests(venv):
     result = run(argv, env=env, cwd=sources, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "test_demo_plugin.py::test_plugin_is_installed PASSED" in result.stdout
-    assert "test_rmsprop.py::test_plugin_is_installed PASSED" in result.stdout
-    assert "test_rmsprop.py::test_it_trains PASSED" in result.stdout
+    assert "test_adagrad.py::test_plugin_is_installed PASSED" in result.stdout
+    assert "test_adagrad.py::test_it_trains PASSED" in result.stdout
 
 
 @pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason=f"{DEBIAN_FASHION} is missing: apt install dataset-fashion-mnist")
@@ -255,8 +255,8 @@ def test_the_installed_plugin_trains_fashion_mnist_from_the_cli(venv, tmp_path):
 
 def test_the_uninstalled_plugin_is_gone(venv):
     python, env, _ = venv
-    run([python, "-m", "pip", "uninstall", "--yes", "--quiet", "trainpad-demo-plugin", "trainpad-rmsprop"], env=env)
+    run([python, "-m", "pip", "uninstall", "--yes", "--quiet", "trainpad-demo-plugin", "trainpad-adagrad"], env=env)
     (listing,) = plugins_json(python, env, {})
-    assert not {"demo", "rmsprop"} & {p["name"] for p in listing["plugins"]}
-    assert not {"fashion-mnist", "lenet5", "adam", "label-smoothing-ce", "rmsprop"} & {c["name"] for c in listing["components"]}
+    assert not {"demo", "adagrad"} & {p["name"] for p in listing["plugins"]}
+    assert not {"fashion-mnist", "lenet5", "adam", "label-smoothing-ce", "adagrad"} & {c["name"] for c in listing["components"]}
     assert {"mnist", "mnist-cnn", "sgd", "nll"} <= {c["name"] for c in listing["components"]}

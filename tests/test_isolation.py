@@ -258,7 +258,7 @@ def test_the_app_starts_beside_broken_plugins_and_its_plugins_tab_shows_them(use
     import gradio as gr
 
     from trainpad.engine.engine import Engine
-    from trainpad.plugins.plugins_tab import listing_html, plugin_listing
+    from trainpad.web.plugin_listing import listing_html, plugin_listing
     from trainpad_test_support import entry_point
 
     use_entry_points(

@@ -18,6 +18,7 @@ import io
 import json
 import os
 import signal
+import sys
 import time
 import zipfile
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ import pytest
 import torch
 from PIL import Image
 
-from support import AppServer, Raw, Refused, sketch_of
+from support import ROOT, AppProcess, Raw, Refused, free_port, sketch_of
 from trainpad.runtime.memory import resident_bytes
 from trainpad.testing import write_idx_dataset
 
@@ -70,7 +71,22 @@ MB = 2**20
 TRAINS = 150
 
 
-class Server(AppServer):
+class Server(AppProcess):
+    """``python app.py`` with these limits, its data and temp folder under ``workdir``."""
+
+    def __init__(self, workdir: Path, data: Path, env: dict[str, str]) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        full = {**os.environ, "TRAINPAD_DATA_DIR": str(data), "GRADIO_TEMP_DIR": str(workdir / "gradio"),
+                "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", **env}
+        for name in ("GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "TRAINPAD_PRETRAINED", "TRAINPAD_DISABLE_PLUGINS"):
+            full.pop(name, None)
+        port = free_port()
+        super().__init__([sys.executable, "app.py", "--port", port], port=port, cwd=ROOT, env=full, log_path=workdir / "app.log")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
     def raw(self, client: str, session_hash: str | None = None) -> Raw:
         return Raw(self.url, session_hash, client=client)
 
@@ -138,7 +154,7 @@ def victim(server) -> Raw:
 def fingerprint(victim: Raw) -> tuple[str, str, Any]:
     ok, out = victim.call("predict", {"picture": {"background": None, "layers": [], "composite": victim.drawing}}, timeout=60)
     assert ok, out
-    label, _, note = out
+    label, _, note = out[:3]
     return label["label"], note, [(c["label"], round(c["confidence"], 6)) for c in label["confidences"]]
 
 
@@ -431,7 +447,7 @@ def test_evaluate_sends_a_bounded_page_whatever_the_class_count(server, victim):
     with holds(server, victim, grows_under_mb=60):
         ok, out = raw.call("evaluate", {"samples": 0})
         assert ok, out
-        summary, confusion, per_class, _ = out
+        summary, confusion, per_class = out[:3]
         assert "1,000 classes are too many to draw as a matrix" in confusion
         assert len(confusion) < 20_000 and len(per_class) < 20_000, (len(confusion), len(per_class))
         assert "n" * 60 not in confusion + per_class  # names shown cut short

@@ -17,7 +17,7 @@ import pickle
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Callable
 
 import torch
 from torch import nn
@@ -289,6 +289,7 @@ def load_checkpoint(
     *,
     device: torch.device | str = "cpu",
     limits: CheckpointLimits | None = None,
+    why_missing: Callable[..., str] | None = None,
 ) -> "TrainedModel":
     """Rebuild the model a checkpoint describes and load its weights into it.
 
@@ -299,6 +300,9 @@ def load_checkpoint(
     all finite.
 
     :param limits: a server's caps (classes, model size, input size); none by default.
+    :param why_missing: ``why_missing(kind, name, plugin=...)`` explains a model the
+        registry lacks (:meth:`trainpad.engine.engine.Engine.why_missing`, which
+        :meth:`~trainpad.engine.engine.Engine.load_checkpoint` passes).
     :raises CheckpointError: for any refusal, saying what was wrong.
     """
     from trainpad.engine.errors import ComponentError
@@ -313,10 +317,13 @@ def load_checkpoint(
         component = registry.get("model", model_spec["name"])
         params = component.validate(model_spec.get("params") or {})
     except UnknownComponent:
-        raise CheckpointError(
-            f"the checkpoint needs model {shown(model_spec['name'])} (from plugin {shown(model_spec.get('plugin'))}), "
-            "which is not installed; install that plugin and try again"
-        ) from None
+        plugin = model_spec.get("plugin")
+        plugin = plugin if isinstance(plugin, str) and 0 < len(plugin) <= 200 else None  # it is shown
+        reason = why_missing("model", model_spec["name"], plugin=plugin) if why_missing is not None else ""
+        if not reason:
+            source = f"It comes from plugin {plugin!r}: check" if plugin else "Check"
+            reason = f"{source} that its plugin is installed and switched on (`trainpad plugins`)."
+        raise CheckpointError(f"the checkpoint needs model {model_spec['name']!r}, which is not registered. {reason}") from None
     except ParamError as exc:
         raise CheckpointError(f"the checkpoint's model settings are refused: {exc}") from None
     meta = payload.get("dataset_meta") or {}

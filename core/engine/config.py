@@ -13,6 +13,9 @@ from trainpad.engine.params import Param, validate_params
 
 SCHEDULES = ("onecycle", "cosine", "constant")
 
+#: The kinds of component a run is made of (callbacks are not chosen: every run has them all).
+TRAINED_KINDS = ("dataset", "model", "optimizer", "loss")
+
 #: Settings of a run that are not a component's hyperparameters.  The server's
 #: limits (see :mod:`trainpad.web.limits`) narrow these ranges further.
 RUN_PARAMS: tuple[Param, ...] = (
@@ -53,4 +56,11 @@ class TrainConfig:
         return TrainConfig(self.dataset, self.model, self.optimizer, self.loss, dict(self.params), **values)
 
 
-__all__ = ["RUN_PARAMS", "SCHEDULES", "TrainConfig"]
+def default_components() -> dict[str, str]:
+    """The default recipe's component of each kind (``TrainConfig``'s defaults): what the
+    CLI and the Train tab start from."""
+    config = TrainConfig()
+    return {kind: getattr(config, kind) for kind in TRAINED_KINDS}
+
+
+__all__ = ["RUN_PARAMS", "SCHEDULES", "TRAINED_KINDS", "TrainConfig", "default_components"]

@@ -229,9 +229,16 @@ def make_loader(
 
     :param sampler: a per-sample sampler to use instead of shuffling (a
         ``DistributedSampler``, say); ``shuffle`` is then ignored.
+
+    Each pass over a DataLoader draws one number from its ``generator``, or from torch's
+    global generator without one.  A loader that does not shuffle gets a generator of its
+    own, so that evaluating (before training, between epochs, in the loop view) leaves the
+    global generator, and so the run's dropout, as it was; a shuffling loader draws from
+    the global one, as a plain ``DataLoader(shuffle=True)`` would.
     """
     if sampler is None:
         sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+    own = None if shuffle else torch.Generator()
     if isinstance(dataset, InMemoryDataset):
         # One dataset call per batch: the sampler yields lists of indices and
         # batch_size=None turns off per-sample collation.
@@ -240,8 +247,9 @@ def make_loader(
             sampler=BatchSampler(sampler, batch_size, drop_last=False),
             batch_size=None,
             pin_memory=pin_memory,
+            generator=own,
         )
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, pin_memory=pin_memory)
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, pin_memory=pin_memory, generator=own)
 
 
 def take(dataset: Dataset, count: int | None) -> Dataset:

@@ -16,14 +16,15 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable
 
 import pluggy
 
-from trainpad.engine.config import RUN_PARAMS, TrainConfig
+from trainpad.engine.config import RUN_PARAMS, TRAINED_KINDS, TrainConfig
 from trainpad.engine.errors import ComponentError, ConfigError, TrainpadError, blame
 from trainpad.engine.params import ParamError
 from trainpad import settings
@@ -40,7 +41,10 @@ if TYPE_CHECKING:
     from torch.utils.data import Dataset
 
     from trainpad.runtime.distributed import DistContext
+    from trainpad.engine.checkpoint import CheckpointLimits
     from trainpad.engine.evaluation import Evaluation
+    from trainpad.engine.export import ExportedScript
+    from trainpad.engine.inside import Inside
     from trainpad.engine.trained_model import TrainedModel
     from trainpad.engine.training import TrainingRun
 
@@ -54,7 +58,6 @@ HOOK_FOR_KIND = {
     "loss": "register_losses",
     "callback": "register_callbacks",
 }
-TRAINED_KINDS = ("dataset", "model", "optimizer", "loss")
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,8 @@ class Engine:
         self.plugins: dict[str, PluginInfo] = plugins if plugins is not None else {}
         self.registry = Registry()
         self.tabs: list[Tab] = []
+        #: (kind, name) -> plugin, for components registered by a plugin that then failed
+        self._lost: dict[tuple[str, str], str] = {}
         self._started = False
         self._datasets: dict[tuple, Dataset] = {}
         self._datasets_lock = threading.Lock()
@@ -137,6 +142,7 @@ class Engine:
         staged.sort(key=lambda component: component.plugin not in builtin)
         for component in staged:
             if component.plugin in failed:
+                self._lost.setdefault((component.kind, component.name), component.plugin)
                 continue
             try:
                 self.registry.add(component)
@@ -201,12 +207,54 @@ class Engine:
 
     # -- components --------------------------------------------------------------
 
-    def component(self, kind: str, name: str) -> Component:
-        """The registered component; :class:`ConfigError` naming the alternatives if none."""
+    def component(self, kind: str, name: str, *, plugin: str | None = None) -> Component:
+        """The registered component, or a :class:`ConfigError` saying why there is none
+        (see :meth:`why_missing`) and naming the alternatives.
+
+        :param plugin: the plugin expected to provide it (a checkpoint records it).
+        """
         try:
             return self.registry.get(kind, name)
         except UnknownComponent as exc:
-            raise ConfigError(str(exc)) from None
+            reason = self.why_missing(kind, name, plugin=plugin)
+            raise ConfigError(f"{exc}. {reason}" if reason else str(exc)) from None
+
+    def why_missing(self, kind: str, name: str, *, plugin: str | None = None) -> str:
+        """Why no ``kind`` named ``name`` is registered, as a sentence with what to do,
+        or ``""`` when nothing is known (a typo, say).
+
+        The plugin that should provide it is ``plugin`` when given, else the one that
+        registered it before it failed.  Failing that, the plugins that are switched
+        off (failed or disabled) are named, as the ones that might provide it.
+        """
+        plugin = plugin or self._lost.get((kind, name))
+        if plugin:
+            info = self.plugins.get(plugin)
+            if info is None:
+                return f"It comes from plugin {plugin!r}, which is not installed: install it and try again."
+            if info.status != "loaded":
+                return f"It comes from a plugin that is switched off: {info.switched_off().rstrip('.')}."
+            return f"It came from plugin {plugin!r}, which is loaded but no longer registers a {kind} named {name!r}."
+        off = [info.switched_off().rstrip(".") for info in self.plugins.values() if info.status != "loaded"]
+        if off:
+            return "It may come from a plugin that is switched off: " + "; ".join(off) + "."
+        return ""
+
+    def load_checkpoint(
+        self, source: str | os.PathLike[str] | IO[bytes], *, device: str | torch.device = "cpu", limits: CheckpointLimits | None = None
+    ) -> TrainedModel:
+        """Rebuild the model a checkpoint file (or binary stream) describes, weights checked.
+
+        A checkpoint whose model is missing says why: its plugin is not installed, is
+        disabled (and by which setting), or failed to load (with its error).
+
+        :param limits: what the checkpoint may ask for (a public server's caps), checked
+            before its model is built; none by default.
+        :raises trainpad.engine.errors.CheckpointError: for any refusal, saying what was wrong.
+        """
+        from trainpad.engine.checkpoint import load_checkpoint
+
+        return load_checkpoint(self.registry, source, device=device, why_missing=self.why_missing, limits=limits)
 
     def failed_plugins(self) -> list[PluginInfo]:
         """Plugins that failed, or that loaded with something of theirs refused."""
@@ -265,6 +313,44 @@ class Engine:
 
     # -- training ----------------------------------------------------------------
 
+    def check_config(
+        self, config: TrainConfig, run_params: tuple = RUN_PARAMS
+    ) -> tuple[TrainConfig, dict[str, Component], dict[str, dict[str, Any]]]:
+        """Check ``config`` without building anything: its settings against ``run_params``,
+        its components, their hyperparameters, and that the loss takes what the model returns.
+
+        :return: the checked config, the component of each kind, and each kind's
+            hyperparameters with the defaults filled in.
+        :raises ConfigError: saying what does not fit.
+        """
+        try:
+            config = config.validated(run_params)
+        except ParamError as exc:
+            raise ConfigError(str(exc)) from None
+        parts = {kind: self.component(kind, getattr(config, kind)) for kind in TRAINED_KINDS}
+        unknown = set(config.params) - set(TRAINED_KINDS)
+        if unknown:
+            raise ConfigError(f"hyperparameters given for unknown kind(s) {', '.join(sorted(unknown))}")
+        values = {kind: self._validate(parts[kind], config.params.get(kind)) for kind in TRAINED_KINDS}
+        output = parts["model"].meta.get("output", "logits")
+        expects = parts["loss"].meta.get("expects", "logits")
+        if output != expects:
+            raise ConfigError(
+                f"loss {config.loss!r} expects {expects} but model {config.model!r} outputs {output}; "
+                "pick a loss that matches the model"
+            )
+        return config, parts, values
+
+    def export_script(self, config: TrainConfig, *, run_params: tuple = RUN_PARAMS, data_dir: str | None = None) -> "ExportedScript":
+        """``config``'s run as a standalone PyTorch script (see :mod:`trainpad.engine.export`).
+
+        :param data_dir: the script's default data folder.
+        :raises ConfigError: as :meth:`build_run` would, before anything is written.
+        """
+        from trainpad.engine.export import export_script
+
+        return export_script(self, config, run_params=run_params, data_dir=data_dir)
+
     def build_run(
         self,
         config: TrainConfig,
@@ -294,10 +380,6 @@ class Engine:
         from trainpad.engine.trained_model import TrainedModel, probabilities
         from trainpad.engine.training import RunParts, TrainingRun
 
-        try:
-            config = config.validated(run_params)
-        except ParamError as exc:
-            raise ConfigError(str(exc)) from None
         if resume is not None:
             for kind in ("dataset", "model"):
                 if resume.spec[kind]["name"] != getattr(config, kind):
@@ -305,18 +387,8 @@ class Engine:
                         f"the loaded model was trained with {kind} {resume.spec[kind]['name']!r}, "
                         f"not {getattr(config, kind)!r}; choose the same {kind} to carry on training it"
                     )
-        parts = {kind: self.component(kind, getattr(config, kind)) for kind in TRAINED_KINDS}
-        unknown = set(config.params) - set(TRAINED_KINDS)
-        if unknown:
-            raise ConfigError(f"hyperparameters given for unknown kind(s) {', '.join(sorted(unknown))}")
-        values = {kind: self._validate(parts[kind], config.params.get(kind)) for kind in TRAINED_KINDS}
+        config, parts, values = self.check_config(config, run_params)
         output = parts["model"].meta.get("output", "logits")
-        expects = parts["loss"].meta.get("expects", "logits")
-        if output != expects:
-            raise ConfigError(
-                f"loss {config.loss!r} expects {expects} but model {config.model!r} outputs {output}; "
-                "pick a loss that matches the model"
-            )
         try:
             device = distributed.device if distributed is not None else resolve_device(config.device)
         except ValueError as exc:
@@ -413,20 +485,35 @@ class Engine:
         mistakes: int = 24,
         batch_size: int = 1000,
         should_stop: Callable[[], bool] | None = None,
+        answers: int = 0,
+        seed: int | None = None,
     ) -> Evaluation:
         """Evaluate ``trained`` on the test split of the dataset it was trained on.
 
+        :param mistakes: how many of the most confident mistakes to keep.
         :param should_stop: asked before each batch; when true the evaluation ends there
             (``Evaluation.stopped``), covering the samples seen so far.
+        :param answers: how many test samples, drawn at random, to keep the answers of
+            (:attr:`Evaluation.answers <trainpad.engine.evaluation.Evaluation.answers>`), right or wrong.
+        :param seed: draws the same samples again; ``None`` draws new ones each time.
         """
         from trainpad.engine.data import make_loader, take
         from trainpad.engine.evaluation import evaluate
 
         dataset_spec = trained.spec["dataset"]
+        self.component("dataset", dataset_spec["name"], plugin=dataset_spec.get("plugin"))  # says why it is missing
         test_set = self.load_dataset(
             dataset_spec["name"], dataset_spec.get("params"), train=False, root=Path(data_dir) if data_dir else None
         )
         test_set = take(test_set, samples or None)
+        show = None
+        if answers:
+            import random
+
+            import torch
+
+            generator = torch.Generator().manual_seed(random.SystemRandom().randrange(2**63) if seed is None else seed)
+            show = torch.randperm(len(test_set), generator=generator)[:answers]
         loss_spec = trained.spec.get("loss")
         if loss_spec and loss_spec.get("name") in self.registry.names("loss"):
             loss_component = self.component("loss", loss_spec["name"])
@@ -444,6 +531,7 @@ class Engine:
                 device=trained.device,
                 mistakes=mistakes,
                 should_stop=should_stop,
+                show=show,
             )
 
     def predict(self, trained: TrainedModel, image: Any) -> Prediction:
@@ -454,19 +542,38 @@ class Engine:
         """
         import torch
 
-        from trainpad.engine.pictures import prepare
-
-        meta = trained.dataset_meta
-        prepared = prepare(
-            image,
-            input_shape=trained.input_shape,
-            mean=meta.get("mean", (0.0,)),
-            std=meta.get("std", (1.0,)),
-            ink=meta.get("ink"),
-        )
+        prepared = _prepare(trained, image)
         with torch.inference_mode(), blame(f"model {trained.spec['model']['name']}"):
             probs = trained.probabilities(trained.model(prepared.tensor.to(trained.device)))[0].float().cpu()
         return Prediction(dict(zip(trained.class_names, probs.tolist())), prepared.seen)
+
+    def look_inside(self, trained: TrainedModel, image: Any) -> "Inside":
+        """Classify one picture as :meth:`predict` does, and look inside the model while it does:
+        each convolution's feature maps, each linear layer's units and a saliency map
+        (see :mod:`trainpad.engine.inside`).
+
+        :raises trainpad.engine.pictures.BlankImage: nothing is drawn.
+        :raises trainpad.engine.pictures.ImageError: not a readable picture.
+        """
+        from trainpad.engine.inside import look_inside
+
+        prepared = _prepare(trained, image)
+        with blame(f"model {trained.spec['model']['name']}"):
+            return look_inside(trained, prepared.tensor, prepared.seen)
+
+
+def _prepare(trained: TrainedModel, image: Any) -> Any:
+    """``image`` as ``trained``'s dataset would give it (a :class:`trainpad.engine.pictures.Prepared`)."""
+    from trainpad.engine.pictures import prepare
+
+    meta = trained.dataset_meta
+    return prepare(
+        image,
+        input_shape=trained.input_shape,
+        mean=meta.get("mean", (0.0,)),
+        std=meta.get("std", (1.0,)),
+        ink=meta.get("ink"),
+    )
 
 
 def _nll_of(trained: TrainedModel) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

@@ -20,6 +20,23 @@ class Mistake:
     confidence: float
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What the model answered for one test sample, right or wrong.
+
+    :param confidence: the probability it gave its answer.
+    """
+
+    index: int
+    true: int
+    predicted: int
+    confidence: float
+
+    @property
+    def correct(self) -> bool:
+        return self.true == self.predicted
+
+
 @dataclass
 class Evaluation:
     """The result of :func:`evaluate`.
@@ -34,6 +51,8 @@ class Evaluation:
     mistakes: list[Mistake] = field(default_factory=list)
     #: the evaluation was stopped before the end of the data: ``count`` samples were seen
     stopped: bool = False
+    #: the model's answers for the samples asked for (``show=``), in the order asked
+    answers: list[Answer] = field(default_factory=list)
 
     @property
     def per_class_accuracy(self) -> list[float]:
@@ -51,12 +70,14 @@ def evaluate(
     device: torch.device,
     mistakes: int = 0,
     should_stop: Callable[[], bool] | None = None,
+    show: "torch.Tensor | None" = None,
 ) -> Evaluation:
     """Run ``model`` over ``loader`` in eval mode with autograd off.
 
     :param mistakes: how many of the most confident mistakes to keep.
     :param should_stop: asked before each batch; when it says so, the evaluation ends
         there and the result covers the samples seen (``stopped`` is set).
+    :param show: indices of samples (in the loader's order) whose answers to keep, right or wrong.
     The model's training mode is restored afterwards.
     """
     was_training = model.training
@@ -68,6 +89,8 @@ def evaluate(
     worst_meta = torch.empty(0, 3, dtype=torch.long)  # index, true, predicted
     offset = 0
     stopped = False
+    wanted = torch.as_tensor(show if show is not None else [], dtype=torch.long)
+    answered: dict[int, Answer] = {}
     with torch.inference_mode():
         for x, y in loader:
             if should_stop is not None and should_stop():
@@ -89,6 +112,11 @@ def evaluate(
                     if len(worst_conf) > mistakes:
                         keep = worst_conf.topk(mistakes).indices
                         worst_conf, worst_meta = worst_conf[keep], worst_meta[keep]
+            if len(wanted):
+                here = wanted[(wanted >= offset) & (wanted < offset + len(y))]
+                for index in here.tolist():
+                    at = index - offset
+                    answered[index] = Answer(index, int(y[at]), int(pred[at]), float(conf[at]))
             count += len(y)
             offset += len(y)
     model.train(was_training)
@@ -106,4 +134,5 @@ def evaluate(
         confusion=confusion,
         mistakes=found,
         stopped=stopped,
+        answers=[answered[i] for i in wanted.tolist() if i in answered],
     )

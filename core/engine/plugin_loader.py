@@ -68,6 +68,8 @@ class PluginInfo:
         ``TRAINPAD_DISABLE_PLUGINS`` or left out by ``TRAINPAD_LOAD_PLUGINS``).
     :param error: why it failed, or which of its components were refused.
     :param hooks: the hooks it implements.
+    :param blocked_by: for a ``blocked`` plugin, the setting that switched it off
+        (``TRAINPAD_DISABLE_PLUGINS`` or ``TRAINPAD_LOAD_PLUGINS``).
     """
 
     name: str
@@ -77,6 +79,21 @@ class PluginInfo:
     status: str = "loaded"
     error: str | None = None
     hooks: list[str] = field(default_factory=list)
+    blocked_by: str | None = None
+
+    def switched_off(self) -> str:
+        """Why this plugin does not work and what to do, for messages: ``plugin 'x' is
+        disabled by ...`` or ``plugin 'x' failed to load: ...`` (empty when it is loaded)."""
+        if self.status == "blocked" and self.blocked_by == "TRAINPAD_LOAD_PLUGINS":
+            return (
+                f"plugin {self.name!r} is disabled: TRAINPAD_LOAD_PLUGINS does not name it "
+                "(add it there, or unset TRAINPAD_LOAD_PLUGINS to load every installed plugin)"
+            )
+        if self.status == "blocked":
+            return f"plugin {self.name!r} is disabled by TRAINPAD_DISABLE_PLUGINS (take it out of that list to use it)"
+        if self.status == "failed":
+            return f"plugin {self.name!r} failed to load: {self.error}"
+        return ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready copy, for ``trainpad plugins --json``."""
@@ -145,7 +162,7 @@ class PluginLoader:
         for module_name in builtins:
             name = module_name.rsplit(".", 1)[-1]
             if name in blocked:
-                self.infos[name] = PluginInfo(name, builtin=True, status="blocked")
+                self.infos[name] = PluginInfo(name, builtin=True, status="blocked", blocked_by="TRAINPAD_DISABLE_PLUGINS")
                 self.trace("blocked", name, "(TRAINPAD_DISABLE_PLUGINS)")
                 continue
             self._register(name, lambda m=module_name: importlib.import_module(m), PluginInfo(name, builtin=True))
@@ -175,12 +192,12 @@ class PluginLoader:
             origin[ep.name] = (dist, ep.value)
             info = PluginInfo(ep.name, dist=dist, version=ep.dist.version if ep.dist else None)
             if ep.name in blocked or (dist and normalize(dist) in blocked_dists):
-                info.status = "blocked"
+                info.status, info.blocked_by = "blocked", "TRAINPAD_DISABLE_PLUGINS"
                 self.infos[ep.name] = info
                 self.trace("blocked", ep.name, "(TRAINPAD_DISABLE_PLUGINS)")
                 continue
             if wanted_names is not None and ep.name not in wanted_names and normalize(dist or "") not in wanted_names:
-                info.status = "blocked"
+                info.status, info.blocked_by = "blocked", "TRAINPAD_LOAD_PLUGINS"
                 self.infos[ep.name] = info
                 self.trace("blocked", ep.name, "(not named in TRAINPAD_LOAD_PLUGINS)")
                 continue

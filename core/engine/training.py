@@ -27,6 +27,7 @@ from trainpad.engine.data import make_loader, take
 from trainpad.engine.errors import ComponentError, blame
 from trainpad.engine.evaluation import Evaluation, evaluate
 from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
+from trainpad.engine.stepping import LoopProbe, LoopTrace, StepDetail
 from trainpad.engine.trained_model import TrainedModel
 
 if TYPE_CHECKING:
@@ -82,6 +83,8 @@ class TrainingRun:
         self._stop_reason: str | None = None  # a callback's StopTraining, in a distributed run
         self.history: list[EpochEnd] = []
         self.result: TrainEnd | None = None
+        self._loop: Iterator[Any] | None = None  # the events' generator, once a step or events() began it
+        self._probe: LoopProbe | None = None
 
     def stop(self) -> None:
         """Ask the run to stop after the current batch (thread-safe)."""
@@ -143,6 +146,14 @@ class TrainingRun:
         return self.result
 
     def events(self) -> Iterator[StepEnd | EpochEnd | TrainEnd]:
+        """Train, yielding a :class:`StepEnd` per batch, an :class:`EpochEnd` per epoch and one
+        :class:`TrainEnd`.  The run has one such iterator: called again, or after
+        :meth:`step`, this returns it, carrying on where it is; closing it ends the run."""
+        if self._loop is None:
+            self._loop = self._events()
+        return self._loop
+
+    def _events(self) -> Iterator[StepEnd | EpochEnd | TrainEnd]:
         p = self.parts
         cfg = self.config
         model, optimizer, loss_fn, device = p.model, p.optimizer, p.loss_fn, p.device
@@ -173,6 +184,8 @@ class TrainingRun:
                     if self._stop.is_set() and dist is None:  # distributed processes stop together, below
                         break
                     x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                    if self._probe is not None:  # the loop view and Step watch this batch
+                        self._probe.batch(x, y, epoch, step + 1)
                     optimizer.zero_grad(set_to_none=True)
                     with blame(p.labels["model"]):
                         output = model(x)
@@ -319,6 +332,76 @@ class TrainingRun:
             f"training diverged at step {step}: the loss {what} (learning rate {lr:.3g}). "
             "The last good weights are kept. Lower the learning rate (lr) and try again."
         )
+
+    # -- watching the loop, and stepping it ------------------------------------------------
+
+    def watch_loop(self) -> None:
+        """Keep :attr:`loop_trace` up to date at every step (a few hooks; see
+        :mod:`trainpad.engine.stepping`).  Calling it again does nothing."""
+        if self._probe is None:
+            p = self.parts
+            self._probe = LoopProbe(self.model, p.optimizer, p.loss_fn, p.to_probs)
+
+    @property
+    def loop_trace(self) -> LoopTrace | None:
+        """What the loop's lines did in the last step (after :meth:`watch_loop` or :meth:`step`)."""
+        return self._probe.trace if self._probe is not None else None
+
+    @property
+    def started(self) -> bool:
+        """Whether a step or :meth:`events` began the run."""
+        return self._loop is not None
+
+    @property
+    def finished(self) -> bool:
+        return self.result is not None
+
+    @property
+    def steps_done(self) -> int:
+        """Optimizer steps taken so far."""
+        trace = self.loop_trace
+        return self.result.steps_done if self.result is not None else (trace.step if trace is not None else 0)
+
+    def step(self) -> StepDetail:
+        """Train on exactly one batch, the next one of the run, and say everything it did.
+
+        The step is the run's own: :meth:`events` (or the next :meth:`step`) carries on
+        after it, and its :class:`~trainpad.engine.events.StepEnd` is in the result's
+        ``events`` (after an epoch's end that came due first).  Looking changes nothing the
+        run does: the same steps, the same losses as a run never stepped.
+
+        :raises trainpad.engine.errors.ConfigError: the run has ended (Start a new one).
+        """
+        from trainpad.engine.errors import ConfigError
+
+        if self.finished:
+            raise ConfigError("this run has ended; start a new one to step through")
+        self.watch_loop()
+        probe = self._probe
+        assert probe is not None
+        loop = self.events()
+        events: list[Any] = []
+        probe.want_detail, probe.detail = True, None
+        try:
+            for event in loop:
+                events.append(event)
+                if isinstance(event, (StepEnd, TrainEnd)):
+                    break
+        finally:
+            probe.want_detail = False
+        detail = probe.detail
+        if detail is None or not isinstance(events[-1], StepEnd):  # the run ended (diverged, or no batch left)
+            raise ConfigError(self.result.message if self.result is not None else "the run has no batch left to step")
+        return StepDetail(trace=probe.trace, events=events, **detail)
+
+    def close(self) -> None:
+        """End a run that a step began and nothing carries on: it stops where it is, its
+        model kept (:attr:`result` says how far it got), as a cancelled run does."""
+        if self._loop is not None and not self.finished:
+            self.stop()
+            self._loop.close()
+        if self._probe is not None:
+            self._probe.close()
 
     def _notify(self, method: str, event: Any = None) -> None:
         for name, callback in self.parts.callbacks:

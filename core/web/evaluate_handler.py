@@ -6,7 +6,7 @@ confident mistakes as captioned pictures.  Free of Gradio, so tests call it dire
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 #: How many mistakes the gallery shows.
 MISTAKES = 24
+#: How many random test images, right or wrong, the other gallery shows.
+SAMPLES = 24
 
 
 @dataclass
@@ -30,6 +32,8 @@ class EvaluateView:
     confusion: str
     per_class: str
     mistakes: list[tuple["Image.Image", str]]
+    #: random test images with the model's answers, framed green when right and red when wrong
+    samples: list[tuple["Image.Image", str]] = field(default_factory=list)
 
 
 class Evaluator:
@@ -40,13 +44,14 @@ class Evaluator:
         self.store = store
         self.data_dir = data_dir
 
-    def evaluate(self, session_id: str, *, samples: Any = 0) -> EvaluateView:
+    def evaluate(self, session_id: str, *, samples: Any = 0, seed: int | None = None) -> EvaluateView:
         """Evaluate the session's current model; ``samples`` limits the test images (0: all,
         up to ``TRAINPAD_MAX_EVAL_SAMPLES``); anything but a whole number in range is refused.
 
         An evaluation still going after ``TRAINPAD_MAX_EVAL_SECONDS`` stops at its next
         batch and shows what it found on the images it evaluated, saying so.
-        """
+
+        :param seed: picks the same random test images to show again (a new draw each time without)."""
         import itertools
         import time
 
@@ -76,9 +81,11 @@ class Evaluator:
                     dataset_spec["name"], dataset_spec.get("params"), train=False, root=Path(self.data_dir) if self.data_dir else None
                 )
                 result = self.engine.evaluate(
-                    trained, data_dir=self.data_dir, samples=int(samples or 0), mistakes=MISTAKES, should_stop=out_of_time
+                    trained, data_dir=self.data_dir, samples=int(samples or 0), mistakes=MISTAKES, answers=SAMPLES, seed=seed,
+                    should_stop=out_of_time,
                 )
                 gallery = self._gallery(trained, test_set, result.mistakes)
+                answers = self._answers(trained, test_set, result.answers)
         finally:
             release_memory()  # a big model's activations go back to the system
         with session.lock:
@@ -91,7 +98,33 @@ class Evaluator:
                 f"(TRAINPAD_MAX_EVAL_SECONDS), so these figures cover the first {result.count:,} of "
                 f"{min(samples, len(test_set)):,} test images."
             )
+        view.samples = answers
         return view
+
+    @staticmethod
+    def _answers(trained: Any, test_set: Any, answers: list[Any]) -> list[tuple["Image.Image", str]]:
+        """Each answer's picture in a frame (green: right, red: wrong), captioned with what the model said."""
+        import numpy as np
+
+        from trainpad.web.html import dataset_picture, to_pil, upscale
+
+        meta = trained.dataset_meta
+        names = trained.class_names
+        items = []
+        for answer in answers:
+            picture = upscale(dataset_picture(test_set, answer.index, mean=meta.get("mean", (0.0,)), std=meta.get("std", (1.0,))), 112)
+            if picture.ndim == 2:
+                picture = np.repeat(picture[:, :, None], 3, axis=2)
+            frame = (22, 163, 74) if answer.correct else (220, 38, 38)
+            framed = np.empty((picture.shape[0] + 8, picture.shape[1] + 8, 3), dtype=np.uint8)
+            framed[:] = frame
+            framed[4:-4, 4:-4] = picture
+            if answer.correct:
+                caption = f"✓ {names[answer.predicted]} ({answer.confidence:.0%})"
+            else:
+                caption = f"✗ {names[answer.predicted]} ({answer.confidence:.0%}), truly {names[answer.true]}"
+            items.append((to_pil(framed), caption))
+        return items
 
     @staticmethod
     def _gallery(trained: Any, test_set: Any, mistakes: list[Any]) -> list[tuple["Image.Image", str]]:

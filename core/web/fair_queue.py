@@ -92,7 +92,7 @@ class FairQueue:
         """
         server = self.limits()
         try:
-            session = self.store.claim(session_hash, client)
+            self.store.claim(session_hash, client)
         except SessionLimit as exc:
             status = 400 if "session id" in str(exc) else 429
             raise QueueRefusal(status, _sentence(str(exc))) from None

@@ -54,7 +54,6 @@ def shipped_loader(engine: "Engine", path: Path | None = None) -> Callable[[], "
 
 
 def _load(engine: "Engine", path: Path | None) -> "TrainedModel | None":
-    from trainpad.engine.checkpoint import load_checkpoint
     from trainpad.engine.errors import TrainpadError
 
     if path is None:
@@ -63,7 +62,7 @@ def _load(engine: "Engine", path: Path | None) -> "TrainedModel | None":
         log.warning("no shipped model at %s: sessions start without a model", path)
         return None
     try:
-        trained = load_checkpoint(engine.registry, path)
+        trained = engine.load_checkpoint(path)
     except TrainpadError as exc:
         log.warning("the shipped model %s was refused: %s", path, exc)
         return None

@@ -456,7 +456,6 @@ class Trainer:
         The checkpoint is checked against the server's caps (classes, model size, input
         size) before its model is built: :meth:`trainpad.web.limits.Limits.checkpoint_limits`.
         """
-        from trainpad.engine.checkpoint import load_checkpoint
         from trainpad.web.limits import limits
 
         if not path:
@@ -466,7 +465,7 @@ class Trainer:
             raise UserError("Wait for the run to end (or stop it) before loading another model.")
         try:
             with user_errors("Loading the checkpoint"):
-                trained = load_checkpoint(self.engine.registry, path, limits=limits().checkpoint_limits())
+                trained = self.engine.load_checkpoint(path, limits=limits().checkpoint_limits())
         finally:
             release_memory()  # a refused file's tensors, or the reading's copies, go back to the system
         name = Path(path).name

@@ -266,3 +266,35 @@ def watch_training(page: Any) -> None:
 def training_trace(page: Any) -> list[dict[str, Any]]:
     page.evaluate("clearInterval(window.__tpWatch)")
     return page.evaluate("window.__tpTrace")
+
+
+# -- choosing components ---------------------------------------------------------------------
+
+
+def choose(page: Any, label: str, option: str) -> None:
+    """Pick ``option`` in the dropdown labelled ``label``, as a person does: open it, click the option."""
+    page.get_by_role("combobox", name=label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def chosen(page: Any, label: str) -> str:
+    """What the dropdown labelled ``label`` shows."""
+    return page.get_by_role("combobox", name=label, exact=True).input_value()
+
+
+def open_accordion(page: Any, title: str) -> None:
+    """Open the accordion ``title`` (a click on its header) unless it is open."""
+    header = page.locator("button.label-wrap", has_text=title).first
+    if "open" not in (header.get_attribute("class") or ""):
+        header.click()
+
+
+#: The headings of the component groups shown in the Train tab's Hyperparameters accordion.
+HYPERPARAMETER_GROUPS_JS = r"""() => [...document.querySelectorAll('strong')]
+    .filter(s => s.offsetParent !== null && /^(Dataset|Model|Optimizer|Loss) [a-z0-9._-]+$/.test(s.textContent.trim()))
+    .map(s => s.textContent.trim())"""
+
+
+def hyperparameter_groups(page: Any) -> list[str]:
+    """The visible groups of hyperparameter fields, as ``"Kind name"`` in page order."""
+    return page.evaluate(HYPERPARAMETER_GROUPS_JS)

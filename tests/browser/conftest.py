@@ -16,13 +16,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 
 from app_pages import PREDICTION_COUNTER_JS
-from support import AppServer
+from support import TEST_PLUGIN, AppProcess, free_port, install_test_plugin
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Chromium's flags for a closed network and a container (no sandbox, no GPU, nothing phoning home).
@@ -91,19 +92,45 @@ def browser(chromium_path: str) -> Iterator[Any]:
 # -- the app ---------------------------------------------------------------------------------
 
 
+class AppServer(AppProcess):
+    """``python app.py --port N`` in its own process group, with its log in a file, real MNIST
+    (or a stand-in) and :data:`TEST_PLUGIN` installed (the only third-party plugin it loads)."""
+
+    def __init__(self, workdir: Path) -> None:
+        data = mnist_data_dir()
+        if data is None:
+            from trainpad.testing import write_idx_dataset
+
+            # no real MNIST: a small learnable stand-in, large enough for a run to be stopped
+            data = write_idx_dataset(workdir / "data", train=12_000, test=1_000)
+        self.data_dir = data
+        labels = data / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+        self.test_split_size = int.from_bytes(labels.read_bytes()[4:8], "big")
+        env = dict(os.environ)
+        site = install_test_plugin(workdir / "site")
+        env.update(
+            TRAINPAD_DATA_DIR=str(data),
+            TRAINPAD_LOAD_PLUGINS=TEST_PLUGIN["name"],
+            PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+            GRADIO_TEMP_DIR=str(workdir / "gradio"),
+            GRADIO_ANALYTICS_ENABLED="False",
+            PYTHONUNBUFFERED="1",
+        )
+        for name in ("GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "TRAINPAD_PRETRAINED", "TRAINPAD_DISABLE_PLUGINS"):
+            env.pop(name, None)
+        port = free_port()
+        super().__init__([sys.executable, "app.py", "--port", port], port=port, cwd=ROOT, env=env, log_path=workdir / "app.log")
+
+    def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        super().wait_ready(timeout)
+
+
 @pytest.fixture(scope="module")
 def app_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     """The real app, started once for the browser module (skipped with the browser)."""
-    workdir = tmp_path_factory.mktemp("app")
-    data = mnist_data_dir()
-    if data is None:
-        from trainpad.testing import write_idx_dataset
-
-        # no real MNIST: a small learnable stand-in, large enough for a run to be stopped
-        data = write_idx_dataset(workdir / "data", train=12_000, test=1_000)
-    server = AppServer(workdir, data)
+    server = AppServer(tmp_path_factory.mktemp("app"))
     try:
-        server.wait_ready(STARTUP_TIMEOUT)
+        server.wait_ready()
         yield server
     finally:
         server.stop()

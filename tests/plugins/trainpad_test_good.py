@@ -6,8 +6,7 @@ square at a position that depends on ``k``.
 
 from __future__ import annotations
 
-from trainpad import Param, hookimpl
-from trainpad.engine.callbacks import Callback
+from trainpad import Callback, Param, hookimpl
 
 CLASS_NAMES = ["left", "middle", "right"]
 
@@ -16,7 +15,7 @@ def blobs(*, root, train, count=96):
     """Three classes of bright squares on noise, made in memory."""
     import torch
 
-    from trainpad.engine.data import InMemoryDataset
+    from trainpad import InMemoryDataset
 
     generator = torch.Generator().manual_seed(0 if train else 1)
     labels = torch.arange(count) % 3

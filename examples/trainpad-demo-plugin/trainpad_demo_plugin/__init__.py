@@ -97,6 +97,7 @@ def register_datasets(register: Callable[..., None]) -> None:
         input_shape=(1, 28, 28),
         mean=MEAN,
         std=STD,
+        torchvision="FashionMNIST",  # scripts exported from trainpad load the same images from torchvision
     )
 
 

@@ -1,0 +1,136 @@
+"""The Predict tab's look inside the model, as HTML: a saliency map over the picture the
+model saw, each convolution's feature maps as a grid, and each linear layer's units as
+bars (for models without convolutions).
+
+Pictures are small PNGs inline (``data:`` addresses, so nothing is written to disk for
+each stroke), drawn pixel for pixel and enlarged by the browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+from PIL import Image
+
+if TYPE_CHECKING:
+    from trainpad.engine.inside import Inside, Layer
+
+#: Units drawn per linear layer (the first ones).
+BARS = 32
+
+STYLE = """
+<style>
+.tp-inside {display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start;}
+.tp-inside figure {margin: 0; display: flex; flex-direction: column; gap: 4px; max-width: 100%;}
+.tp-inside figcaption {font-size: 12px; line-height: 1.35; color: var(--body-text-color-subdued, #666); max-width: 260px;}
+.tp-inside figcaption b {color: var(--body-text-color, #222); font-weight: 600;}
+.tp-inside img {image-rendering: pixelated; border-radius: 4px; background: #000; display: block;}
+.tp-inside .tp-pair {display: flex; gap: 6px;}
+.tp-units {display: grid; grid-template-columns: repeat(var(--n), 6px); gap: 1px; align-items: center; height: 84px;
+  background: linear-gradient(to bottom, transparent 49.5%, rgba(128,128,128,.5) 49.5%, rgba(128,128,128,.5) 50.5%, transparent 50.5%);}
+.tp-units span {display: block; width: 6px;}
+.tp-units .up {background: #f59e0b; align-self: end; margin-bottom: 42px;}
+.tp-units .down {background: #2563eb; align-self: start; margin-top: 42px;}
+</style>
+"""
+
+
+def png_uri(picture: np.ndarray) -> str:
+    """A ``uint8`` grey or RGB array as a ``data:image/png`` address."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(picture)).save(buffer, "PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def saliency_overlay(seen: np.ndarray, saliency: np.ndarray) -> np.ndarray:
+    """The picture the model saw, in grey, with the saliency laid over it in red to yellow."""
+    grey = seen if seen.ndim == 2 else seen.mean(axis=2)
+    base = np.repeat((grey.astype(np.float32) * 0.55)[:, :, None], 3, axis=2)
+    heat = np.clip(saliency, 0.0, 1.0).astype(np.float32)
+    colour = np.stack([np.full_like(heat, 255.0), 255.0 * heat, 40.0 * heat], axis=2)  # red, then yellow at the top
+    alpha = (heat**0.7)[:, :, None]
+    return np.clip(base * (1 - alpha) + colour * alpha, 0, 255).astype(np.uint8)
+
+
+def map_grid(maps: np.ndarray, *, gap: int = 1) -> np.ndarray:
+    """A convolution's feature maps ``(C, H, W)`` tiled into one RGB picture.
+
+    Each map is scaled by the largest absolute value in the layer: positive activations
+    glow orange to yellow, negative ones blue, zero is black.
+    """
+    count, height, width = maps.shape
+    square = math.ceil(math.sqrt(count))
+    # as square as it gets without an empty tile (32 maps: 8 x 4), else a square with a few empty
+    columns = next((c for c in range(square, 2 * square + 1) if count % c == 0), square)
+    rows = math.ceil(count / columns)
+    scale = float(np.abs(maps).max()) or 1.0
+    values = np.clip(maps / scale, -1.0, 1.0)
+    pos, neg = np.clip(values, 0, 1), np.clip(-values, 0, 1)
+    rgb = np.stack([255 * pos + 40 * neg, 200 * pos**1.5 + 110 * neg, 30 * pos + 255 * neg], axis=-1)
+    grid = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap, 3), 60, dtype=np.uint8)
+    for i in range(count):
+        r, c = divmod(i, columns)
+        top, left = r * (height + gap), c * (width + gap)
+        grid[top : top + height, left : left + width] = rgb[i].astype(np.uint8)
+    return grid
+
+
+def _shown_width(picture: np.ndarray, target: int) -> int:
+    """A display width that is a whole multiple of the picture's, near ``target`` px."""
+    return picture.shape[1] * max(1, round(target / picture.shape[1]))
+
+
+def _figure(picture: np.ndarray, caption: str, *, target: int = 200, alt: str = "", kind: str = "") -> str:
+    return (
+        f'<figure data-tp="{kind}"><img src="{png_uri(picture)}" width="{_shown_width(picture, target)}" alt="{html.escape(alt)}">'
+        f"<figcaption>{caption}</figcaption></figure>"
+    )
+
+
+def _units(layer: "Layer") -> str:
+    values = np.asarray(layer.units, dtype=np.float32)[:BARS]
+    top = float(np.abs(values).max()) or 1.0
+    bars = "".join(
+        f'<span class="{"up" if v >= 0 else "down"}" style="height:{max(1.0, 42 * abs(float(v)) / top):.0f}px" title="unit {i}: {float(v):.3f}"></span>'
+        for i, v in enumerate(values)
+    )
+    shown = f"the first {len(values)} of {layer.total:,} units" if layer.total > len(values) else f"{layer.total:,} units"
+    caption = f"<b>{html.escape(layer.name)}</b> · {html.escape(layer.description)} · {shown} (orange above zero, blue below)"
+    return f'<figure data-tp="units"><div class="tp-units" style="--n:{len(values)}">{bars}</div><figcaption>{caption}</figcaption></figure>'
+
+
+def inside_html(inside: "Inside", class_names: Sequence[str]) -> str:
+    """The whole look inside: saliency first, then the layers in the order they ran."""
+    name = html.escape(str(class_names[inside.predicted]))
+    items = []
+    if inside.saliency is not None:
+        overlay = saliency_overlay(inside.seen, inside.saliency)
+        items.append(
+            f'<figure data-tp="saliency"><div class="tp-pair"><img src="{png_uri(inside.seen)}" width="{_shown_width(inside.seen, 112)}" alt="the picture the model saw">'
+            f'<img src="{png_uri(overlay)}" width="{_shown_width(overlay, 112)}" alt="saliency map"></div>'
+            f"<figcaption><b>Saliency</b> · the pixels that move the model's score for “{name}” most "
+            "(the gradient of that class's logit with respect to each pixel)</figcaption></figure>"
+        )
+    convolutions = inside.has_convolutions
+    for layer in inside.layers:
+        if layer.maps is not None:
+            count, height, width = layer.maps.shape
+            shown = f"the first {count} of {layer.total}" if layer.total > count else f"{count}"
+            caption = (
+                f"<b>{html.escape(layer.name)}</b> · {html.escape(layer.description)} · {shown} feature maps of "
+                f"{height}×{width} (orange: positive, blue: negative)"
+            )
+            items.append(_figure(map_grid(layer.maps), caption, target=200 if height > 10 else 160, alt=f"feature maps of {layer.name}", kind="maps"))
+        elif not convolutions and layer.units is not None:
+            items.append(_units(layer))
+    if not items:
+        return STYLE + '<div class="tp-inside"><p>This model has no layers to show.</p></div>'
+    return STYLE + '<div class="tp-inside">' + "".join(items) + "</div>"
+
+
+__all__ = ["inside_html", "map_grid", "saliency_overlay", "png_uri"]

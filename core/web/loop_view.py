@@ -1,0 +1,203 @@
+"""The Train tab's loop view and Step's report, as HTML.
+
+:func:`loop_html` shows the training loop of :func:`trainpad.engine.loop_source.loop_lines`,
+each line beside what it did in the run's last step (from its
+:class:`~trainpad.engine.stepping.LoopTrace`); :func:`step_html` shows one step taken alone
+(a :class:`~trainpad.engine.stepping.StepDetail`): the batch's pictures with their labels,
+the model's probabilities for a few of them, the loss before and after on that batch, and
+each layer's gradient norm and update size as bars.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import keyword
+import tokenize
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from trainpad.web.inside_html import png_uri
+
+if TYPE_CHECKING:
+    from trainpad.engine.loop_source import LoopLine
+    from trainpad.engine.stepping import LoopTrace, StepDetail
+
+#: Pictures of the batch shown, and of those, how many get their probabilities.
+PICTURES = 16
+PROBABILITIES = 4
+
+STYLE = """
+<style>
+.tp-loop {font-family: var(--font-mono, ui-monospace, monospace); font-size: 12.5px; line-height: 1.55;
+  overflow-x: auto; border-radius: 6px; background: var(--code-background-fill, #f6f8fa); padding: 8px 0;}
+.tp-loop table {border-collapse: collapse; border: none !important; width: 100%; margin: 0 !important;}
+.tp-loop tr, .tp-loop td {border: none !important; background: transparent !important;}
+.tp-loop td {padding: 0 10px; vertical-align: top; white-space: pre-wrap;}
+.tp-loop td.code {width: 70%; color: var(--body-text-color, #1f2937);}
+.tp-loop td.did {color: #15803d; white-space: nowrap; font-weight: 600;}
+.tp-loop tr.live td.code {background: rgba(37, 99, 235, .07) !important;}
+.tp-loop .kw {color: #7c3aed; font-weight: 600;} .tp-loop .num {color: #b45309;} .tp-loop .str {color: #0f766e;}
+.tp-loop .com {color: #6b7280; font-style: italic;}
+.tp-step {display: flex; flex-direction: column; gap: 12px; font-size: 13px;}
+.tp-step h4 {margin: 0 0 4px 0; font-size: 13px;}
+.tp-batch {display: grid; grid-template-columns: repeat(8, minmax(0, 1fr)); gap: 4px; max-width: 480px;}
+.tp-batch figure {margin: 0; text-align: center; font-size: 11px; color: var(--body-text-color-subdued, #666);}
+.tp-batch img {width: 100%; image-rendering: pixelated; border-radius: 3px; display: block; background: #000;}
+.tp-probs {display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 10px;}
+.tp-probs .row, .tp-layers .row {display: grid; grid-template-columns: 4.5em 1fr 4.5em; gap: 6px; align-items: center; font-variant-numeric: tabular-nums;}
+.tp-bar2 {height: 10px; border-radius: 3px; background: rgba(128,128,128,.15); overflow: hidden;}
+.tp-bar2 > div {height: 100%; background: #2563eb;}
+.tp-bar2 > div.true {background: #16a34a;}
+.tp-bar2 > div.grad {background: #f97316;}
+.tp-layers {display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 4px 18px;}
+.tp-layers .row {grid-template-columns: 7.5em 1fr 1fr;}
+.tp-loss {font-size: 15px;} .tp-loss b {font-variant-numeric: tabular-nums;}
+</style>
+"""
+
+
+def _highlight(code: str) -> str:
+    """``code`` (one line, maybe a fragment) as HTML with keywords, numbers, strings and comments marked."""
+    out, last = [], 0
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return html.escape(code)
+    for token in tokens:
+        if token.start[0] != 1:
+            continue
+        start, end = token.start[1], token.end[1] if token.end[0] == 1 else len(code)
+        kind = None
+        if token.type == tokenize.NAME and keyword.iskeyword(token.string):
+            kind = "kw"
+        elif token.type == tokenize.NUMBER or (token.type == tokenize.NAME and token.string in ("True", "False", "None")):
+            kind = "num"
+        elif token.type == tokenize.STRING:
+            kind = "str"
+        elif token.type == tokenize.COMMENT:
+            kind = "com"
+        if kind is None or start < last:
+            continue
+        out.append(html.escape(code[last:start]))
+        out.append(f'<span class="{kind}">{html.escape(code[start:end])}</span>')
+        last = end
+    out.append(html.escape(code[last:]))
+    return "".join(out)
+
+
+def _shape(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def did(shows: str, trace: "LoopTrace | None", facts: dict[str, Any]) -> str:
+    """What the line that ``shows`` this did, as text ("" when there is nothing to say yet)."""
+    if shows in ("data", "loader", "model", "test", "epoch"):
+        return str(facts.get(shows, ""))
+    if trace is None:
+        return ""
+    steps = facts.get("steps")
+    return {
+        "batch": f"step {trace.step:,}" + (f" of {steps:,}" if steps else "") + f": x {_shape(trace.batch_shape)} {trace.dtype}, y {_shape(trace.label_shape)}",
+        "device": f"on {trace.device}",
+        "output": f"output {_shape(trace.output_shape)}",
+        "loss": f"loss {trace.loss:.4f}",
+        "grad": f"‖grad‖ {trace.grad_norm:.4g}",
+        "lr": f"lr {trace.lr:.4g}",
+        "next_lr": f"next lr {facts['next_lr']:.4g}" if facts.get("next_lr") is not None else "",
+    }.get(shows, "")
+
+
+def loop_html(lines: Sequence["LoopLine"], trace: "LoopTrace | None" = None, facts: dict[str, Any] | None = None) -> str:
+    """The loop, each line beside what it did in the last step.
+
+    :param facts: what the run knows without a step: ``data`` ("60,000 samples"), ``loader``,
+        ``model`` ("98,442 parameters"), ``epoch``, ``steps`` (the run's total), ``next_lr``, ``test``.
+    """
+    facts = facts or {}
+    rows = []
+    for line in lines:
+        text = did(line.shows, trace, facts) if line.shows else ""
+        live = ' class="live"' if text and trace is not None and line.shows not in ("data", "loader", "model", "test", "epoch") else ""
+        data = f' data-shows="{line.shows}"' if line.shows else ""
+        rows.append(f'<tr{live}{data}><td class="code">{_highlight(line.code) or "&nbsp;"}</td><td class="did">{html.escape(text)}</td></tr>')
+    return STYLE + '<div class="tp-loop" id="tp-loop-code"><table>' + "".join(rows) + "</table></div>"
+
+
+def _picture(image: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """A normalised ``(C, H, W)`` picture back to ``uint8`` grey or RGB."""
+    m = np.asarray(mean, dtype=np.float32).reshape(-1, 1, 1)
+    s = np.asarray(std, dtype=np.float32).reshape(-1, 1, 1)
+    raw = np.clip((image * s + m) * 255.0, 0, 255).astype(np.uint8)
+    return raw[0] if raw.shape[0] == 1 else np.transpose(raw, (1, 2, 0))
+
+
+def step_html(detail: "StepDetail", class_names: Sequence[str], *, mean: Sequence[float] = (0.0,), std: Sequence[float] = (1.0,)) -> str:
+    """One step taken alone: the batch, probabilities for a few, the loss before and after, the layers' bars."""
+    trace = detail.trace
+    names = [html.escape(str(n)) for n in class_names]
+    images = detail.images.numpy()
+    pictures = "".join(
+        f'<figure><img src="{png_uri(_picture(images[i], mean, std))}" alt="label {names[label]}"><figcaption>{names[label]}</figcaption></figure>'
+        for i, label in enumerate(detail.labels[:PICTURES])
+    )
+    probs = detail.probabilities.numpy()
+    blocks = []
+    for i, label in enumerate(detail.labels[:PROBABILITIES]):
+        order = np.argsort(-probs[i])[:3]
+        rows = "".join(
+            f'<div class="row"><span>{names[k]}</span><div class="tp-bar2"><div class="{"true" if k == label else ""}" '
+            f'style="width:{probs[i][k] * 100:.1f}%"></div></div><span>{probs[i][k]:.1%}</span></div>'
+            for k in order
+        )
+        blocks.append(f"<div><small>picture {i + 1}, labelled <b>{names[label]}</b></small>{rows}</div>")
+    top_grad = max((layer.grad_norm for layer in detail.layers), default=0.0) or 1.0
+    top_update = max((layer.update for layer in detail.layers), default=0.0) or 1.0
+    layers = "".join(
+        f'<div class="row" data-layer="{html.escape(layer.name)}" title="{html.escape(layer.kind)}: ‖grad‖ {layer.grad_norm:.4g}, '
+        f'‖Δw‖ {layer.update:.4g} ({layer.relative_update:.2%} of ‖w‖ {layer.weight_norm:.4g})">'
+        f"<span>{html.escape(layer.name)}</span>"
+        f'<div class="tp-bar2"><div class="grad" style="width:{100 * layer.grad_norm / top_grad:.1f}%"></div></div>'
+        f'<div class="tp-bar2"><div style="width:{100 * layer.update / top_update:.1f}%"></div></div></div>'
+        for layer in detail.layers
+    )
+    change = detail.loss_after - detail.loss_before
+    arrow = "down" if change < 0 else "up"
+    return STYLE + (
+        '<div class="tp-step" id="tp-step-report">'
+        f'<div class="tp-loss">Step {trace.step:,}: loss on this batch <b data-tp="loss-before">{detail.loss_before:.4f}</b> before the update, '
+        f'<b data-tp="loss-after">{detail.loss_after:.4f}</b> after ({arrow} {abs(change):.4f}); learning rate {trace.lr:.4g}, ‖grad‖ {trace.grad_norm:.4g}</div>'
+        f"<div><h4>The batch: {trace.batch_shape[0]:,} pictures, the first {min(PICTURES, len(detail.labels))} with their labels</h4>"
+        f'<div class="tp-batch">{pictures}</div></div>'
+        f"<div><h4>What the model made of the first {min(PROBABILITIES, len(detail.labels))} (green: the label), before the update</h4>"
+        f'<div class="tp-probs">{"".join(blocks)}</div></div>'
+        "<div><h4>Each layer: the gradient's norm (orange) and the update's size ‖Δw‖ (blue), each scaled to its largest</h4>"
+        f'<div class="tp-layers">{layers}</div></div>'
+        "</div>"
+    )
+
+
+def parameter_count(model: Any) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def run_facts(run: Any) -> dict[str, Any]:
+    """What a :class:`~trainpad.engine.training.TrainingRun` tells the loop view without a step."""
+    trace = run.loop_trace
+    facts: dict[str, Any] = {
+        "data": f"{run.train_samples:,} samples",
+        "loader": f"{run.steps_per_epoch:,} batches an epoch",
+        "model": f"{parameter_count(run.model):,} parameters, on {run.device}",
+        "steps": run.total_steps,
+    }
+    if trace is not None:
+        facts["epoch"] = f"epoch {trace.epoch} of {run.config.epochs}"
+        facts["next_lr"] = run.lr
+    if run.history and run.history[-1].test_accuracy is not None:
+        last = run.history[-1]
+        facts["test"] = f"epoch {last.epoch}: test accuracy {last.test_accuracy:.2%}"
+    return facts
+
+
+__all__ = ["loop_html", "step_html", "did", "parameter_count", "run_facts"]

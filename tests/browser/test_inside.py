@@ -1,0 +1,122 @@
+"""Inside the loop and inside the model, in a real browser: the run downloaded as a plain
+PyTorch script, the Predict tab's look inside the model, the Evaluate tab's test samples,
+the loop view and Step, the shareable link, and the page in Korean.
+
+One app process serves the module (see conftest.py); each test is a new user.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import pytest
+
+from app_pages import open_tab
+
+pytestmark = pytest.mark.browser
+
+
+# -- Download as a script ---------------------------------------------------------------------
+
+
+def test_download_as_a_script_gives_the_forms_run_as_plain_pytorch(open_page, screenshot, tmp_path):
+    page = open_page().page
+    open_tab(page, "Train")
+    page.get_by_text("Hyperparameters", exact=True).click()
+    lr = page.get_by_label("lr", exact=True).first
+    lr.fill("0.07")
+    lr.press("Tab")
+    seed = page.get_by_label("Seed", exact=True)
+    seed.fill("5")
+    seed.press("Tab")
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Download as a script").click()
+    assert download.value.suggested_filename == "train_mnist_cnn_on_mnist.py"
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    source = path.read_text()
+    ast.parse(source)
+    assert "return sgd(parameters, lr=0.07, momentum=0.9, weight_decay=0.0005, nesterov=True)" in source
+    assert re.search(r"^SEED = 5\b", source, re.M)
+    assert not re.search(r"^\s*(import|from) trainpad", source, re.M)
+    page.get_by_text("trains this run with torch and torchvision alone").wait_for(state="visible")
+    screenshot(page, "script-ready")
+
+
+# -- Inside the model on Predict ---------------------------------------------------------------
+
+
+def inside_figures(page) -> dict[str, int]:
+    """How many figures of each kind the "Inside the model" box shows, with a picture loaded."""
+    return page.evaluate(
+        """() => {
+          const found = {};
+          document.querySelectorAll('#tp-inside figure[data-tp]').forEach(f => {
+            const img = f.querySelector('img');
+            const shown = f.dataset.tp === 'units' ? f.querySelectorAll('.tp-units span').length > 0 : !!img && img.naturalWidth > 0;
+            if (shown) found[f.dataset.tp] = (found[f.dataset.tp] || 0) + 1;
+          });
+          return found;
+        }"""
+    )
+
+
+def test_drawing_shows_every_class_the_saliency_and_the_feature_maps(open_page, screenshot):
+    from app_pages import SketchPad, vertical_one, wait_until
+
+    page = open_page().page
+    open_tab(page, "Predict")
+    pad = SketchPad(page)
+    assert "saliency map and each layer" in page.locator("#tp-inside").inner_text()
+    assert pad.draw(vertical_one()) == "1"
+    found = wait_until(lambda: (f := inside_figures(page)).get("maps") == 3 and f, timeout=30, message="the feature maps")
+    assert found == {"saliency": 1, "maps": 3}, found
+    text = page.locator("#tp-inside").inner_text()
+    assert "convs.0 · Conv2d 1→16, 3×3 · 16 feature maps of 28×28" in text and "score for “1”" in text
+    classes = page.evaluate("() => document.querySelectorAll('#tp-label .confidence-set').length")
+    assert classes == 10, f"the prediction lists {classes} classes, not all 10"
+    screenshot(page, "inside")
+    assert pad.clear() == "Draw a digit"
+    wait_until(lambda: not inside_figures(page), timeout=30, message="the insides to go with the drawing")
+
+
+# -- Test samples on Evaluate -------------------------------------------------------------------
+
+
+def test_evaluate_shows_random_test_images_beside_the_mistakes(open_page, screenshot):
+    from app_pages import set_number
+
+    page = open_page().page
+    open_tab(page, "Evaluate")
+    set_number(page, "Test images", 1000)
+    page.get_by_role("button", name="Evaluate", exact=True).click()
+    page.locator("#tp-samples img").nth(23).wait_for(state="visible", timeout=120_000)
+    texts = [t.strip() for t in page.locator("#tp-samples").inner_text().splitlines() if t.strip()[:1] in "✓✗"]
+    assert len(texts) == 24, texts
+    assert all(re.fullmatch(r"✓ \S+ \(\d+%\)|✗ \S+ \(\d+%\), truly \S+", t) for t in texts), texts
+    assert page.locator("#tp-mistakes img").count() > 0  # beside the most confident mistakes
+    box, other = page.locator("#tp-samples").bounding_box(), page.locator("#tp-mistakes").bounding_box()
+    assert abs(box["y"] - other["y"]) < 5 and box["x"] + box["width"] <= other["x"] + 1, "the two grids are not side by side"
+    screenshot(page, "samples")
+
+
+def test_a_model_without_convolutions_shows_its_layer_as_bars(open_page, screenshot):
+    """The test plugin's ``linear`` model (softmax regression), trained here, then drawn for."""
+    from app_pages import SketchPad, choose, set_number, status_text, vertical_one, wait_until
+
+    page = open_page().page
+    open_tab(page, "Train")
+    choose(page, "Model", "linear")
+    set_number(page, "Training samples", 1280)
+    page.get_by_role("button", name="Start training").click()
+    done = wait_until(lambda: (text := status_text(page)).startswith(("Done", "Stopped", "Error")) and text, timeout=180, message="the run to end")
+    assert done.startswith("Done"), done
+    open_tab(page, "Predict")
+    pad = SketchPad(page)
+    pad.draw(vertical_one())
+    found = wait_until(lambda: (f := inside_figures(page)).get("units") and f, timeout=30, message="the layer's bars")
+    assert found == {"saliency": 1, "units": 1}, found
+    assert "Linear 784→10 · 10 units" in page.locator("#tp-inside").inner_text()
+    assert page.locator("#tp-inside .tp-units span").count() == 10
+    screenshot(page, "linear")

@@ -1,0 +1,115 @@
+"""The layers, read from the imports (with :mod:`ast`; nothing is imported).
+
+``trainpad.engine`` imports no Gradio and nothing of the web app or the CLI; of the
+runtime it may use ``trainpad.runtime.device``, which resolves the device a config names
+(annotations may name anything).  ``trainpad.runtime`` knows nothing of the web app.
+Gradio is imported only in ``trainpad.web`` and the tab plugins.  The built-in plugins
+that are not tabs import only the public face, as a third-party plugin does.  Nothing in
+the web app, the tabs, the CLI or the example touches a run's internals (``.parts``).
+"""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+import trainpad
+from source_reading import ROOT, Imported, imports, module_name, parse, public_api_problems
+
+GRADIO = ("gradio", "gradio_client")
+
+
+def modules(folder: str, pattern: str = "*.py") -> list:
+    return sorted((ROOT / folder).rglob(pattern))
+
+
+def imports_of(path) -> list[Imported]:
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    return imports(parse(path), package)
+
+
+def reaching(items: list[Imported], prefixes: tuple[str, ...], *, runtime_only: bool = False) -> list[str]:
+    """The imports in ``items`` that reach a module under one of ``prefixes``."""
+    return [
+        str(item)
+        for item in items
+        if not (runtime_only and item.type_only)
+        and any(target == p or target.startswith(p + ".") for target in item.targets for p in prefixes)
+    ]
+
+
+def rel(path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+# -- the engine --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", modules("core/engine"), ids=rel)
+def test_the_engine_imports_no_gradio_no_web_and_no_cli(path):
+    items = imports_of(path)
+    assert reaching(items, GRADIO + ("trainpad.web", "trainpad.cli", "trainpad.plugins")) == []
+    # of the runtime, only the device: resolving the device a config names is the engine's job
+    runtime = [str(i) for i in items if not i.type_only and any(t.startswith("trainpad.runtime") for t in i.targets)]
+    allowed = {str(i) for i in items if i.module == "trainpad.runtime.device"}
+    assert set(runtime) <= allowed, f"{rel(path)} uses the runtime beyond trainpad.runtime.device: {runtime}"
+
+
+@pytest.mark.parametrize("path", modules("core/runtime"), ids=rel)
+def test_the_runtime_knows_nothing_of_the_web_app(path):
+    assert reaching(imports_of(path), GRADIO + ("trainpad.web", "trainpad.cli", "trainpad.plugins")) == []
+
+
+def test_gradio_is_imported_only_by_the_web_app_and_the_tabs():
+    places = [p for p in modules("core") + modules("plugins") if reaching(imports_of(p), GRADIO)]
+    outside = [rel(p) for p in places if not (rel(p).startswith("core/web/") or p.name.endswith("_tab.py"))]
+    assert places and outside == []
+
+
+def test_the_public_face_and_settings_import_no_web_app():
+    for name in ("__init__.py", "settings.py", "hookspecs.py", "testing.py"):
+        assert reaching(imports_of(ROOT / "core" / name), GRADIO + ("trainpad.web", "trainpad.runtime"), runtime_only=True) == [], name
+
+
+# -- plugins ---------------------------------------------------------------------------------------
+
+
+def builtin_plugins() -> list:
+    return [p for p in modules("plugins") if p.name != "__init__.py" and not p.name.endswith("_tab.py")]
+
+
+@pytest.mark.parametrize("path", builtin_plugins(), ids=rel)
+def test_builtin_plugins_that_are_not_tabs_import_only_the_public_face(path):
+    # trainpad.settings too: their settings are declared there, as every TRAINPAD_* one is
+    problems = public_api_problems(parse(path), set(trainpad.__all__), allowed_modules=("trainpad.settings",))
+    assert problems == [], f"{rel(path)}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    "path", modules("core/web") + modules("plugins") + modules("examples") + [ROOT / "core" / "cli.py"], ids=rel
+)
+def test_nothing_outside_the_engine_touches_a_runs_internals(path):
+    touched = [node.lineno for node in ast.walk(parse(path)) if isinstance(node, ast.Attribute) and node.attr == "parts"]
+    assert touched == [], f"{rel(path)} reads .parts at lines {touched}: add a public property to TrainingRun"
+
+
+def test_the_import_reader_sees_type_only_and_nested_imports():
+    tree = ast.parse(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import gradio\n"
+        "def f():\n    from trainpad.web import app\n"
+    )
+    found = {(i.module, i.name, i.type_only) for i in imports(tree, "trainpad.engine")}
+    assert {("gradio", None, True), ("trainpad.web", "app", False)} <= found
+
+
+def plugin_modules_of_the_tests() -> list:
+    """The plugin modules of tests/plugins/ (not the loader tests' helper, which is no plugin)."""
+    return [p for p in sorted((ROOT / "tests" / "plugins").glob("trainpad_test_*.py")) if p.name != "trainpad_test_support.py"]
+
+
+@pytest.mark.parametrize("path", plugin_modules_of_the_tests(), ids=rel)
+def test_the_test_plugins_are_written_as_a_plugin_author_would(path):
+    problems = public_api_problems(parse(path), set(trainpad.__all__))
+    assert problems == [], f"{rel(path)}:\n" + "\n".join(problems)
