@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from trainpad.runtime.distributed import DistContext
     from trainpad.engine.engine import Engine
     from trainpad.engine.events import EpochEnd, StepEnd
+    from trainpad.engine.presets import Preset
 
 DEFAULTS = default_components()
 
@@ -35,8 +37,11 @@ def _help(param: Param) -> str:
     return f"{text} ({param.describe()})".replace("%", "%%")
 
 
-def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None = None) -> argparse.ArgumentParser:
-    """The argument parser; with an engine, ``train`` and ``export`` get the chosen components' flags."""
+def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None = None, preset: "Preset | None" = None) -> argparse.ArgumentParser:
+    """The argument parser; with an engine, ``train`` and ``export`` get the chosen components' flags.
+
+    :param preset: the defaults of ``train``'s and ``export``'s flags are this preset's run.
+    """
     parser = argparse.ArgumentParser(
         prog="trainpad",
         description="Train, evaluate and predict with PyTorch models from trainpad's plugins.",
@@ -54,14 +59,17 @@ def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None =
 
     sub.add_parser("serve", help="start the web app (as python app.py does)", description="Start the web app; `trainpad serve --help` lists its options.", add_help=False)
 
+    q = sub.add_parser("presets", help="list the presets: named runs known to work", description="List the presets (`trainpad train --preset NAME`), with every setting each one makes.")
+    q.add_argument("--json", action="store_true", help="print JSON instead of text")
+
     t = sub.add_parser(
         "train",
         help="train a model and save a checkpoint",
         description="Train a model and save a checkpoint. Hyperparameter flags are those of the chosen "
         "components: `trainpad train --model NAME --help` lists that model's.",
     )
-    chosen = chosen or DEFAULTS
-    _add_run_arguments(t, engine, chosen)
+    chosen = chosen or (preset.components() if preset is not None else DEFAULTS)
+    _add_run_arguments(t, engine, chosen, preset)
     t.add_argument("--data-dir", type=Path, default=None, help="data folder (default: TRAINPAD_DATA_DIR or a per-user cache)")
     t.add_argument("--output", "-o", type=Path, default=None, help="checkpoint path (default: runs/<dataset>-<model>-<time>.pt)")
     t.add_argument("--resume", type=Path, default=None, metavar="CHECKPOINT", help="carry on training this checkpoint")
@@ -75,7 +83,7 @@ def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None =
         description="Write the run that `trainpad train` would make with the same flags as a standalone Python "
         "script that needs only torch and torchvision: the same model, settings, seed and data order.",
     )
-    _add_run_arguments(x, engine, chosen)
+    _add_run_arguments(x, engine, chosen, preset)
     x.add_argument("--data-dir", default=None, help="the script's default data folder (default: ./data where it runs)")
     x.add_argument("--output", "-o", default=None, help="the script's path, or - to print it (default: train_<model>_on_<dataset>.py here)")
     e = sub.add_parser("evaluate", help="evaluate a checkpoint on its test split", description="Evaluate a checkpoint on the test split of its dataset.")
@@ -92,15 +100,22 @@ def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None =
     return parser
 
 
-def _add_run_arguments(parser: argparse.ArgumentParser, engine: "Engine | None", chosen: dict[str, str]) -> None:
-    """The flags that define a run: its components, the run settings, and (with an engine)
-    the chosen components' hyperparameters as ``--<kind>-<param>``."""
-    from trainpad.engine.config import RUN_PARAMS
+def _add_run_arguments(parser: argparse.ArgumentParser, engine: "Engine | None", chosen: dict[str, str], preset: "Preset | None" = None) -> None:
+    """The flags that define a run: its preset, its components, the run settings, and (with
+    an engine) the chosen components' hyperparameters as ``--<kind>-<param>``.  With a
+    preset, each flag's default is the preset's value."""
+    from trainpad.engine.config import RUN_PARAMS, TrainConfig
+    from trainpad.engine.presets import PRESETS
 
+    base = preset.config if preset is not None else TrainConfig(**DEFAULTS)
+    names = ", ".join(p.name for p in PRESETS)
+    parser.add_argument("--preset", default=None, metavar="NAME", help=f"start from a preset ({names}; `trainpad presets` lists them); the other flags change it")
     for kind in TRAINED_KINDS:
-        parser.add_argument(f"--{kind}", default=DEFAULTS[kind], metavar="NAME", help=f"the {kind} (default {DEFAULTS[kind]})")
+        parser.add_argument(f"--{kind}", default=getattr(base, kind), metavar="NAME", help=f"the {kind} (default {getattr(base, kind)})")
     for param in RUN_PARAMS:
-        parser.add_argument(f"--{param.name.replace('_', '-')}", dest=param.name, default=param.default, metavar="VALUE", help=_help(param))
+        default = getattr(base, param.name)
+        shown = param if default == param.default else replace(param, default=default)
+        parser.add_argument(f"--{param.name.replace('_', '-')}", dest=param.name, default=default, metavar="VALUE", help=_help(shown))
     if engine is None:
         return
     for kind in TRAINED_KINDS:
@@ -109,16 +124,25 @@ def _add_run_arguments(parser: argparse.ArgumentParser, engine: "Engine | None",
             continue
         component = engine.registry.get(kind, name)
         group = parser.add_argument_group(f"{kind} {name}", component.description or None)
+        own = base.params.get(kind, {}) if name == getattr(base, kind) else {}  # the preset's, for its own components
         for param in component.params:
-            group.add_argument(_flag(kind, param), dest=f"{kind}:{param.name}", default=None, metavar="VALUE", help=_help(param))
+            shown = replace(param, default=own[param.name]) if param.name in own else param
+            group.add_argument(_flag(kind, param), dest=f"{kind}:{param.name}", default=own.get(param.name), metavar="VALUE", help=_help(shown))
 
 
-def _chosen(argv: Sequence[str]) -> dict[str, str]:
+def _chosen(argv: Sequence[str], engine: "Engine") -> tuple[dict[str, str], "Preset | None"]:
+    """The components ``train`` or ``export`` will use, and its ``--preset`` (read before the
+    full parse, which needs them to add the components' flags)."""
+    from trainpad.engine.presets import get_preset
+
     pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--preset", default=None)
     for kind in TRAINED_KINDS:
-        pre.add_argument(f"--{kind}", default=DEFAULTS[kind])
+        pre.add_argument(f"--{kind}", default=None)
     known, _ = pre.parse_known_args(argv)
-    return {kind: getattr(known, kind) for kind in TRAINED_KINDS}
+    preset = get_preset(known.preset, engine.registry) if known.preset and argv[:1] in (["train"], ["export"]) else None
+    base = preset.components() if preset is not None else DEFAULTS
+    return {kind: getattr(known, kind) or base[kind] for kind in TRAINED_KINDS}, preset
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -142,11 +166,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from trainpad.engine.engine import Engine
 
     engine = Engine.load()
-    parser = build_parser(engine, _chosen(argv))
+    try:
+        chosen, preset = _chosen(argv, engine)
+    except TrainpadError as exc:
+        print(f"trainpad: error: {exc}", file=sys.stderr)
+        return 2
+    parser = build_parser(engine, chosen, preset)
     args = parser.parse_args(argv)
     try:
         commands = {
-            "plugins": cmd_plugins, "settings": cmd_settings, "train": cmd_train, "export": cmd_export,
+            "plugins": cmd_plugins, "presets": cmd_presets, "settings": cmd_settings, "train": cmd_train, "export": cmd_export,
             "evaluate": cmd_evaluate, "predict": cmd_predict,
         }  # fmt: skip
         return commands[args.command](engine, args)
@@ -177,6 +206,27 @@ def cmd_plugins(engine: "Engine", args: argparse.Namespace) -> int:
         for tab in engine.tabs:
             if tab.plugin == info.name:
                 print(f"  tab {tab.label!r} (order {tab.order})")
+    return 0
+
+
+def cmd_presets(engine: "Engine", args: argparse.Namespace) -> int:
+    from trainpad.engine.presets import available_presets
+
+    presets = available_presets(engine.registry)
+    if args.json:
+        print(json.dumps([
+            {"name": p.name, "label": p.label, "summary": p.summary, "components": p.components(),
+             "params": p.params(engine.registry), "settings": p.settings()}
+            for p in presets
+        ], indent=2))
+        return 0
+    for preset in presets:
+        print(f"{preset.name} ({preset.label}): {preset.summary}")
+        for kind, name in preset.components().items():
+            own = preset.config.params.get(kind) or {}
+            values = ", ".join(f"{key} {value}" for key, value in own.items())
+            print(f"  {kind} {name}" + (f": {values}" if values else ""))
+        print("  " + ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in preset.settings().items()))
     return 0
 
 
@@ -277,6 +327,8 @@ def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None
             f"{batch}, {run.train_samples:,} samples, {device}",
             file=sys.stderr,
         )
+        if run.pairing:
+            print(run.pairing, file=sys.stderr)
     bar = ProgressBar(enabled=main and not args.quiet)
     events = EventLog(args.events) if main and args.events else None
     stop_file = args.stop_file

@@ -87,8 +87,8 @@ def register_losses(register: Register) -> None:
 
     :param register: as for :func:`register_datasets`.  ``factory(**hyperparameters)``
         returns a callable ``loss(output, target) -> scalar tensor``.  Meta ``expects``
-        is ``"log_probs"`` or ``"logits"``: the engine refuses a run that pairs it with
-        a model of the other kind.
+        is ``"log_probs"`` or ``"logits"`` (the default); the engine pairs it with a
+        model of either kind (:mod:`trainpad.engine.pairing`).
 
     Example::
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trainpad import hookimpl
+from trainpad import Param, hookimpl
 
 #: The four files torchvision reads from ``<root>/MNIST/raw/``.
 FILES = (
@@ -22,7 +22,7 @@ FILES = (
 MEAN, STD = (0.1307,), (0.3081,)
 
 
-def mnist(*, root: Path, train: bool):
+def mnist(*, root: Path, train: bool, shift: int = 0):
     """MNIST handwritten digits: 60,000 training and 10,000 test images, 28x28 grey."""
     from trainpad import InMemoryDataset, load_torchvision_tensors
 
@@ -30,7 +30,7 @@ def mnist(*, root: Path, train: bool):
     images, targets = load_torchvision_tensors(
         "MNIST", root, train=train, files=FILES, split_files=FILES[:2] if train else FILES[2:]
     )
-    return InMemoryDataset(images, targets, mean=MEAN, std=STD)
+    return InMemoryDataset(images, targets, mean=MEAN, std=STD, shift=shift if train else 0)
 
 
 @hookimpl
@@ -44,4 +44,5 @@ def register_datasets(register):
         std=STD,
         ink="centre",
         torchvision="MNIST",  # the same images in torchvision.datasets: exported scripts load them from there
+        params=[Param("shift", int, 0, min=0, max=4, help="augmentation: move each training image up to this many pixels at random (0: off)")],
     )

@@ -6,6 +6,10 @@ the 28x28 picture the model actually saw, after the same cropping and centring M
 makers used; below, the look inside the model: a saliency map over that picture and
 each convolution's feature maps (or, for a model without convolutions, its layers'
 activations as bars).
+
+What the tab offers follows the session's model: the pad for a dataset of drawn
+glyphs (``ink="centre"``: MNIST, KMNIST), uploads instead for photos (Fashion-MNIST),
+and for every model a random test image, whose true class is named.
 """
 
 
@@ -54,15 +58,16 @@ def build(engine: "Engine") -> None:
     from trainpad.web.layout import on_tab_select
     from trainpad.web.messages import shown_in_browser
     from trainpad.web.limits import limits
-    from trainpad.web.predict_handler import BLANK, EMPTY_INSIDE, Predictor
+    from trainpad.web.predict_handler import BLANK, EMPTY_INSIDE, Predictor, picture_source
     from trainpad.web.sessions import session_id, store_for
     from trainpad.web.sketch import SketchBlobs, make_sketchpad
 
     sketches = SketchBlobs(max_layers=limits().max_sketch_layers)
-    predictor = Predictor(engine, store_for(engine), sketches)
+    predictor = Predictor(engine, store_for(engine), sketches=sketches)
     gr.HTML("", js_on_load=BRUSH_JS, container=False, padding=False, elem_classes="tp-hidden")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=340):
+            hint = gr.Markdown(picture_source(None).hint, elem_id="tp-predict-hint")
             sketch = make_sketchpad(
                 sketches,
                 label="Draw a digit",
@@ -81,8 +86,9 @@ def build(engine: "Engine") -> None:
             )
             with gr.Row():
                 clear = gr.Button("Clear", variant="secondary")
-            with gr.Accordion("…or upload a picture", open=False):
-                upload = gr.Image(label="Picture of a digit", sources=["upload", "clipboard"], type="numpy", image_mode="RGBA", height=220)
+                sample = gr.Button("Random test image", variant="secondary")
+            with gr.Accordion("…or upload a picture", open=False) as upload_box:
+                upload = gr.Image(label="Picture to classify", sources=["upload", "clipboard"], type="numpy", image_mode="RGBA", height=220)
         with gr.Column(scale=2, min_width=260):
             label = gr.Label(BLANK, label="Prediction: every class", elem_id="tp-label")
             seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=260, buttons=[], format="png")
@@ -119,10 +125,26 @@ def build(engine: "Engine") -> None:
     # server works only once per page (Gradio skips an update equal to the last one it sent).
     clear.click(None, js=CLEAR_JS, api_visibility="private", queue=False, show_progress="hidden")
 
-    def on_show(request: gr.Request) -> str:
-        return f"**Model:** {predictor.store.get(session_id(request)).describe()}"
+    @shown_in_browser
+    def on_sample(request: gr.Request) -> list[Any]:
+        _, view = predictor.random_test_image(session_id(request))
+        return [view.label, view.seen, view.note, view.inside]
 
-    on_tab_select(on_show, note)
+    sample.click(on_sample, outputs=[label, seen, note, inside], api_name="predict_test_image", show_progress="hidden", concurrency_limit=CONCURRENCY, concurrency_id="predict")
+
+    def on_show(request: gr.Request) -> list[Any]:
+        # the pad for drawn glyphs, uploads for photos: whatever the session's model was trained on
+        session = predictor.store.get(session_id(request))
+        source = picture_source(session.model)
+        return [
+            f"**Model:** {session.describe()}",
+            source.hint,
+            gr.Sketchpad(visible=source.drawable),
+            gr.Button(visible=source.drawable),
+            gr.Accordion(label="…or upload a picture" if source.drawable else "Upload a picture", open=not source.drawable),
+        ]
+
+    on_tab_select(on_show, [note, hint, sketch, clear, upload_box])
 
 
 @hookimpl

@@ -68,6 +68,7 @@ def build(engine: "Engine") -> None:
 
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=360):
+            preset = preset_menu(engine)
             with gr.Group():
                 for pair in (KINDS[:2], KINDS[2:]):
                     with gr.Row(equal_height=True):
@@ -228,10 +229,8 @@ def build(engine: "Engine") -> None:
 
         dropdown.change(on_choose, inputs=dropdown, outputs=[dropdown, *kind_groups.values()], api_visibility="private", show_progress="hidden", queue=False)
 
-    def on_model(name: str, loss_name: str) -> Any:
-        return gr.Dropdown(value=compatible_loss(engine, name, loss_name))
-
-    dropdowns["model"].change(on_model, inputs=[dropdowns["model"], dropdowns["loss"]], outputs=dropdowns["loss"], api_visibility="private", show_progress="hidden", queue=False)
+    settings = {"epochs": epochs, "batch_size": batch_size, "train_samples": train_samples, "schedule": schedule, "seed": seed}
+    wire_presets(engine, preset, dropdowns, controls, settings, resume)
 
     @shown_in_browser
     def on_upload(path: str | None, request: gr.Request) -> str:
@@ -265,18 +264,72 @@ def _component_info(engine: "Engine", kind: str, name: str | None) -> str:
     return f"{component.description} (plugin {component.plugin})" if third_party else component.description
 
 
-def compatible_loss(engine: "Engine", model: str, loss: str) -> str:
-    """``loss`` when it fits ``model``'s output, else the first loss that does."""
-    if model not in engine.registry.names("model"):
-        return loss
-    output = engine.registry.get("model", model).meta.get("output", "logits")
+# -- presets ---------------------------------------------------------------------------
 
-    def fits(name: str) -> bool:
-        return engine.registry.get("loss", name).meta.get("expects", "logits") == output
 
-    if loss in engine.registry.names("loss") and fits(loss):
-        return loss
-    return next((name for name in engine.registry.names("loss") if fits(name)), loss)
+def preset_menu(engine: "Engine") -> Any:
+    """The Preset dropdown (at the top of the form); :func:`wire_presets` gives it its events."""
+    import gradio as gr
+
+    from trainpad.web.preset_form import preset_menu as menu
+
+    choices = menu(engine)
+    first = choices[0][1] if choices else None
+    return gr.Dropdown(choices=choices, value=first, label="Preset", info=_preset_info(engine, first), interactive=True, elem_id="tp-preset")
+
+
+def _preset_info(engine: "Engine", name: str | None) -> str:
+    from trainpad.web.preset_form import find
+
+    return find(engine, name).summary if name else "No preset fits the components installed."
+
+
+def wire_presets(engine: "Engine", preset: Any, dropdowns: dict[str, Any], controls: list, settings: dict[str, Any], resume: Any) -> None:
+    """Choosing a preset fills every field; changing any field afterwards marks the preset edited.
+
+    :param controls: the hyperparameters' :class:`~trainpad.web.forms.ParamControl`\\ s.
+    :param settings: the run settings' fields, by :class:`~trainpad.engine.config.TrainConfig` name.
+    """
+    import gradio as gr
+
+    from trainpad.web.forms import values_for
+    from trainpad.web.messages import shown_in_browser
+    from trainpad.web.preset_form import preset_note, preset_values
+
+    fields = [*dropdowns.values(), *(c.control for c in controls), *settings.values()]
+
+    @shown_in_browser
+    def on_preset(name: str) -> dict[Any, Any]:
+        values = preset_values(engine, name)
+        updates: dict[Any, Any] = {preset: gr.Dropdown(label="Preset", info=values.preset.summary), resume: False}
+        updates.update({dropdowns[kind]: values.choices[kind] for kind in dropdowns})
+        updates.update({c.control: values.params[c.kind][c.component][c.param.name] for c in controls})
+        updates.update({settings[key]: values.settings[key] for key in settings})
+        return updates
+
+    preset.input(on_preset, inputs=preset, outputs=[preset, resume, *fields], api_visibility="private", show_progress="hidden", queue=False)
+
+    @shown_in_browser
+    def on_edit(name: str, *values: Any) -> Any:
+        if not name:
+            return gr.Dropdown()
+        chosen = dict(zip(dropdowns, values[: len(dropdowns)]))
+        given = dict(zip((c.key for c in controls), values[len(dropdowns) : len(dropdowns) + len(controls)]))
+        params = {kind: values_for(controls, kind, str(component), given) for kind, component in chosen.items()}
+        run = dict(zip(settings, values[len(dropdowns) + len(controls) :]))
+        note, edited = preset_note(engine, name, chosen, params, run)
+        return gr.Dropdown(label="Preset (edited)" if edited else "Preset", info=note)
+
+    gr.on(
+        [field.change for field in fields],
+        on_edit,
+        inputs=[preset, *fields],
+        outputs=preset,
+        api_visibility="private",
+        show_progress="hidden",
+        queue=False,
+        trigger_mode="always_last",
+    )
 
 
 @hookimpl

@@ -4,11 +4,8 @@ The first tests import the example from its folder and check that its components
 the web app through the registry.  The others ``pip install`` it into a temporary
 virtual environment, so that trainpad's own environment (and other tests running at the
 same time) never see it.  That venv reuses trainpad's environment through a ``.pth``
-file.  In it, the CLI lists the plugin with its distribution and version, trains
-Fashion-MNIST for 300 steps, and forgets the plugin once it is uninstalled.
-
-Training needs Debian's ``dataset-fashion-mnist`` package
-(``/usr/share/datasets/fashion-mnist``); without it, that test is skipped.
+file.  In it, the CLI lists the plugin with its distribution and version, trains its
+dataset with its optimizer and loss, and forgets the plugin once it is uninstalled.
 """
 
 from __future__ import annotations
@@ -24,13 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from trainpad.testing import write_idx_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "trainpad-demo-plugin"
 GUIDE = ROOT / "docs" / "plugins.md"
-DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
-DEMO = {("dataset", "fashion-mnist"), ("model", "lenet5"), ("optimizer", "adam"), ("loss", "label-smoothing-ce")}
+DEMO = {("dataset", "shapes"), ("optimizer", "lion"), ("loss", "focal")}
 #: Every subprocess gets at most this long (seconds).
 TIMEOUT = 300
 
@@ -50,7 +45,7 @@ def demo(monkeypatch):
 # -- from source: the registry and the web app -----------------------------------------
 
 
-def test_the_demo_plugin_appears_in_the_web_app(engine_with, demo, tmp_path, monkeypatch):
+def test_the_demo_plugin_appears_in_the_web_app(engine_with, demo):
     from trainpad.web import app
     import gradio as gr
 
@@ -61,25 +56,31 @@ def test_the_demo_plugin_appears_in_the_web_app(engine_with, demo, tmp_path, mon
     for kind, name in DEMO:
         assert name in dropdowns[kind.capitalize()], f"{kind} {name} is not in the Train tab's dropdown"
     # the built-ins are still there beside it
-    assert {"mnist", "fashion-mnist"} <= set(dropdowns["Dataset"]) and {"sgd", "adamw", "adam"} <= set(dropdowns["Optimizer"])
+    assert {"mnist", "fashion-mnist", "shapes"} <= set(dropdowns["Dataset"]) and {"sgd", "adam", "lion"} <= set(dropdowns["Optimizer"])
     tabs = {b.label: b for b in blocks if isinstance(b, gr.Tab)}
-    assert "Fashion-MNIST" in tabs and tabs["Fashion-MNIST"].visible is not False
+    assert "Shapes" in tabs and tabs["Shapes"].visible is not False
     assert not engine.failed_plugins()
 
-    # its tab's button shows ten images of each class (from a small synthetic Fashion-MNIST)
-    monkeypatch.setattr(demo, "DEBIAN_DIR", tmp_path / "not-installed")
-    monkeypatch.setenv("TRAINPAD_DATA_DIR", str(write_idx_dataset(tmp_path / "data", "FashionMNIST")))
-    show = next(f.fn for f in built.fns.values() if getattr(f.fn, "__qualname__", "") == "samples_tab.<locals>.show")
+    # its tab's button shows six pictures of each class, a class per column
+    show = next(f.fn for f in built.fns.values() if getattr(f.fn, "__qualname__", "") == "shapes_tab.<locals>.show")
     pictures = show()
-    assert len(pictures) == 100 and pictures[0][0].shape == (28, 28)
-    assert [caption for _, caption in pictures[:10]] == demo.CLASS_NAMES
+    assert len(pictures) == 24 and pictures[0][0].shape == (28, 28)
+    assert [caption for _, caption in pictures[:4]] == demo.SHAPES
 
 
 def test_the_demo_plugin_components_in_the_registry(engine_with, demo):
     engine = engine_with(demo)
     assert {(c.kind, c.name) for c in engine.registry if c.plugin == "trainpad_demo_plugin"} == DEMO
-    assert engine.registry.get("model", "lenet5").meta["output"] == engine.registry.get("loss", "label-smoothing-ce").meta["expects"]
-    assert [p.name for p in engine.registry.get("model", "lenet5").params] == ["activation", "pooling", "dropout"]
+    assert engine.registry.get("loss", "focal").meta["expects"] == "logits"
+    assert [p.name for p in engine.registry.get("dataset", "shapes").params] == ["count", "noise"]
+
+
+def test_the_demo_plugin_shows_what_the_built_ins_do_not(engine, demo):
+    # none of its components is a built-in's, and its dataset needs no torchvision
+    builtin = {(c.kind, c.name) for c in engine.registry}
+    assert not DEMO & builtin
+    source = (EXAMPLE / "trainpad_demo_plugin" / "__init__.py").read_text()
+    assert "load_torchvision" not in source and "import torchvision" not in source and "(torch.optim.Optimizer)" in source
 
 
 # -- installed in a temporary venv ------------------------------------------------------
@@ -168,7 +169,7 @@ def plugins_json(python: Path, env: dict[str, str], *knobs: dict[str, str]) -> l
 def test_the_installed_plugin_is_listed_with_its_dist_and_version(venv):
     python, env, _ = venv
     as_json, text, help_text = trainpad(
-        python, env, ({}, ["plugins", "--json"]), ({}, ["plugins"]), ({}, ["train", "--model", "lenet5", "--help"])
+        python, env, ({}, ["plugins", "--json"]), ({}, ["plugins"]), ({}, ["train", "--dataset", "shapes", "--optimizer", "lion", "--help"])
     )
     listing = json.loads(as_json)
     plugins = {p["name"]: p for p in listing["plugins"]}
@@ -176,20 +177,20 @@ def test_the_installed_plugin_is_listed_with_its_dist_and_version(venv):
     assert (demo["dist"], demo["version"], demo["status"], demo["error"], demo["builtin"]) == (
         "trainpad-demo-plugin", "0.1.0", "loaded", None, False
     )
-    assert demo["hooks"] == ["register_datasets", "register_losses", "register_models", "register_optimizers", "register_tabs"]
+    assert demo["hooks"] == ["register_datasets", "register_losses", "register_optimizers", "register_tabs"]
     components = {(c["kind"], c["name"]): c for c in listing["components"]}
     assert {key for key, c in components.items() if c["plugin"] == "demo"} == DEMO
-    assert [p["name"] for p in components[("optimizer", "adam")]["params"]] == ["lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad"]
-    assert components[("dataset", "fashion-mnist")]["meta"]["class_names"][0] == "T-shirt/top"
+    assert [p["name"] for p in components[("optimizer", "lion")]["params"]] == ["lr", "beta1", "beta2", "weight_decay"]
+    assert components[("dataset", "shapes")]["meta"]["class_names"][0] == "circle"
     # the guide's quick-start plugin, installed from the guide's own text, works too
     assert plugins["adagrad"]["dist"] == "trainpad-adagrad" and plugins["adagrad"]["status"] == "loaded"
     assert components[("optimizer", "adagrad")]["plugin"] == "adagrad"
 
-    assert "demo (trainpad-demo-plugin 0.1.0) [loaded]\n  dataset fashion-mnist: Fashion-MNIST: 70,000" in text
+    assert "demo (trainpad-demo-plugin 0.1.0) [loaded]\n  dataset shapes: Pen-drawn circles" in text
     # what the guide shows `trainpad plugins` printing for its quick-start plugin is what it prints
     shown = code_block("console", "$ trainpad plugins\n").split("$ trainpad plugins\n")[1].split("...")[0]
     assert shown.count("\n") == 4 and shown in text
-    assert "--model-activation VALUE" in help_text and "--model-dropout VALUE" in help_text
+    assert "--dataset-count VALUE" in help_text and "--optimizer-beta2 VALUE" in help_text
 
 
 def test_the_installed_plugin_is_listed_by_the_app(venv):
@@ -198,7 +199,7 @@ def test_the_installed_plugin_is_listed_by_the_app(venv):
     python, env, _ = venv
     listing = json.loads(run([python, "-m", "app", "--list-plugins"], env=env).stdout)
     assert {(c["kind"], c["name"]) for c in listing["components"] if c["plugin"] == "demo"} == DEMO
-    assert {"label": "Fashion-MNIST", "order": 90, "plugin": "demo"} in listing["tabs"]
+    assert {"label": "Shapes", "order": 90, "plugin": "demo"} in listing["tabs"]
 
 
 def test_the_installed_plugin_can_be_switched_off(venv):
@@ -225,32 +226,24 @@ def test_the_installed_plugins_pass_their_own_tests(venv):
     assert "test_adagrad.py::test_it_trains PASSED" in result.stdout
 
 
-@pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason=f"{DEBIAN_FASHION} is missing: apt install dataset-fashion-mnist")
-def test_the_installed_plugin_trains_fashion_mnist_from_the_cli(venv, tmp_path):
+def test_the_installed_plugin_trains_from_the_cli(venv, tmp_path):
     python, env, _ = venv
-    data, checkpoint = tmp_path / "data", tmp_path / "lenet5.pt"
-    steps, batch = 300, 64
+    checkpoint = tmp_path / "shapes.pt"
     result = run([
         python, "-m", "trainpad.cli", "train",
-        "--dataset", "fashion-mnist", "--model", "lenet5", "--optimizer", "adam", "--loss", "label-smoothing-ce",
-        "--optimizer-lr", "0.003", "--loss-smoothing", "0.05", "--model-activation", "relu",
-        "--batch-size", str(batch), "--train-samples", str(steps * batch), "--test-samples", "2000",
-        "--device", "cpu", "--data-dir", str(data), "--output", str(checkpoint),
+        "--dataset", "shapes", "--optimizer", "lion", "--loss", "focal", "--dataset-count", "3000",
+        "--optimizer-lr", "0.001", "--loss-gamma", "1.5", "--batch-size", "64", "--epochs", "2",
+        "--device", "cpu", "--data-dir", str(tmp_path / "data"), "--output", str(checkpoint),
     ], env=env)  # fmt: skip
-    assert "training lenet5 on fashion-mnist with adam and label-smoothing-ce" in result.stderr
-    assert f"step {steps}/{steps}" in result.stderr and "completed:" in result.stderr
+    assert "training mnist-cnn on shapes with lion and focal" in result.stderr and "completed:" in result.stderr
+    # mnist-cnn returns log-probabilities; the focal loss takes them as logits
+    assert "model mnist-cnn returns log-probabilities, which loss focal takes as logits" in result.stderr
     accuracy = float(re.search(r"test accuracy ([\d.]+)%", result.stdout).group(1))
-    assert accuracy > 70.0, result.stdout  # about 80% after 300 steps; guessing gives 10%
-    # the plugin unpacked Debian's files into the data folder, for torchvision
-    assert sorted(p.name for p in (data / "FashionMNIST" / "raw").iterdir()) == sorted(
-        ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
-    )
+    assert accuracy > 90.0, result.stdout  # guessing gives 25%
     # the checkpoint names the plugin's components and loads again to be evaluated
-    evaluation = json.loads(run([python, "-m", "trainpad.cli", "evaluate", str(checkpoint), "--data-dir", str(data), "--samples", "2000", "--json"], env=env).stdout)
-    assert evaluation["count"] == 2000 and abs(evaluation["accuracy"] * 100 - accuracy) < 0.01
-    assert list(evaluation["per_class_accuracy"]) == [
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"
-    ]
+    evaluation = json.loads(run([python, "-m", "trainpad.cli", "evaluate", str(checkpoint), "--json"], env=env).stdout)
+    assert evaluation["count"] == 500 and abs(evaluation["accuracy"] * 100 - accuracy) < 0.01
+    assert list(evaluation["per_class_accuracy"]) == ["circle", "triangle", "square", "cross"]
 
 
 def test_the_uninstalled_plugin_is_gone(venv):
@@ -258,5 +251,5 @@ def test_the_uninstalled_plugin_is_gone(venv):
     run([python, "-m", "pip", "uninstall", "--yes", "--quiet", "trainpad-demo-plugin", "trainpad-adagrad"], env=env)
     (listing,) = plugins_json(python, env, {})
     assert not {"demo", "adagrad"} & {p["name"] for p in listing["plugins"]}
-    assert not {"fashion-mnist", "lenet5", "adam", "label-smoothing-ce", "adagrad"} & {c["name"] for c in listing["components"]}
+    assert not {"shapes", "lion", "focal", "adagrad"} & {c["name"] for c in listing["components"]}
     assert {"mnist", "mnist-cnn", "sgd", "nll"} <= {c["name"] for c in listing["components"]}

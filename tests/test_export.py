@@ -237,3 +237,27 @@ def test_download_as_a_script_writes_the_forms_run_into_the_session(engine, monk
     with pytest.raises(UserError, match="no loss named"):
         exporter.export("alice", TrainConfig(loss="../../etc/passwd"))
     store.close()
+
+
+@pytest.mark.parametrize(
+    "model, loss, params",
+    [
+        ("mlp", "nll", {}),  # logits into a loss expecting log-probabilities: log_softmax between them
+        ("mnist-cnn", "cross-entropy", {"dataset": {"shift": 2}}),  # log-probabilities as logits; digits moved at random
+    ],
+)
+def test_the_script_pairs_the_loss_and_augments_as_trainpad_does(model, loss, params, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAINPAD_OFFLINE", "1")
+    monkeypatch.setenv("TRAINPAD_CACHE_DIR", str(tmp_path / "cache"))
+    engine = make_engine()
+    data = _data_dir(tmp_path)
+    config = TrainConfig("mnist", model, "sgd", loss, params=params, batch_size=BATCH, train_samples=BATCH * STEPS,
+                         test_samples=100, seed=5, device="cpu")  # fmt: skip
+    expected = _engine_losses(engine, config, data)
+    exported = engine.export_script(config)
+    assert exported.missing == ()
+    assert ("output.log_softmax(dim=1)" in exported.source) == (loss == "nll")
+    assert ("shift=2 if train else 0" in exported.source) == bool(params)
+    script = tmp_path / exported.filename
+    script.write_text(exported.source)
+    assert _script_losses(script, data) == pytest.approx(expected, abs=1e-5)

@@ -15,7 +15,7 @@ import pytest
 
 from trainpad import Param, hookimpl
 from trainpad.engine.callbacks import Callback
-from trainpad.engine.errors import ComponentError, ConfigError
+from trainpad.engine.errors import ComponentError
 from trainpad.engine.plugin_loader import PluginError
 from trainpad.engine.training import TrainConfig
 
@@ -43,7 +43,8 @@ def test_a_plugin_raising_in_a_hook_loses_only_its_own_components(engine_with, p
     assert 'Error in plugin "trainpad_test_raises": register_models raised RuntimeError' in caplog.text
     # the loss it registered before raising is gone too; the others' components are all there
     assert "raises-loss" not in engine.registry.names("loss")
-    assert {c.plugin for c in engine.registry} == {"trainpad_test_good", "mnist", "mnist_cnn", "sgd", "adamw", "nll", "csv_log"}
+    builtins = {name for name, info in engine.plugins.items() if info.builtin and not name.endswith("_tab")}
+    assert {c.plugin for c in engine.registry} == {"trainpad_test_good"} | builtins
     assert [i.name for i in engine.failed_plugins()] == ["trainpad_test_raises"]
     assert_still_trains(engine)
 
@@ -245,9 +246,11 @@ def test_a_missing_dataset_file_is_a_message_not_a_crash(use_time_engine, tmp_pa
     assert_still_trains(use_time_engine)
 
 
-def test_a_model_paired_with_the_wrong_kind_of_loss_is_refused_before_training(use_time_engine):
-    with pytest.raises(ConfigError, match="loss 'nan-loss' expects log_probs but model 'tiny-mlp' outputs logits"):
-        use_time_engine.build_run(TrainConfig(**{**GOOD_RUN, "loss": "nan-loss"}))
+def test_a_plugins_model_returning_logits_trains_with_the_built_in_nll_loss(use_time_engine):
+    run = use_time_engine.build_run(TrainConfig(**{**GOOD_RUN, "loss": "nll"}))
+    assert run.pairing.startswith("model tiny-mlp returns logits and loss nll expects log-probabilities")
+    end = run.run()
+    assert end.status == "completed" and end.trained.metrics["test_accuracy"] > 0.9
 
 
 # -- the app ------------------------------------------------------------------------------

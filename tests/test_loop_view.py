@@ -38,13 +38,18 @@ def test_the_loop_shows_the_plugins_own_calls_with_the_runs_values(engine_demo):
     assert "model = mnist_cnn(input_shape=(1, 28, 28), num_classes=10, width=16, hidden=128, dropout=0.1, batch_norm=True).to(device)" in text
     assert "loss_fn = F.nll_loss" in text and "max_lr=0.2" in text
     # a plugin's optimizer, with a tuple built from two hyperparameters
-    text = code(loop_lines(engine_demo, TrainConfig("fashion-mnist", "lenet5", "adam", "label-smoothing-ce", schedule="cosine",
+    text = code(loop_lines(engine_demo, TrainConfig("fashion-mnist", "lenet5", "adam", "cross-entropy", schedule="cosine",
                                                     params={"optimizer": {"beta2": 0.99}})))  # fmt: skip
     assert "optimizer = torch.optim.Adam(model.parameters(), lr=0.001, betas=(0.9, 0.99), eps=1e-08, weight_decay=0.0, amsgrad=False)" in text
     assert "CosineAnnealingLR" in text and "torchvision.datasets.FashionMNIST" in text
-    assert "loss_fn = label_smoothing_ce(smoothing=0.1)" in text  # it returns a function of its own: shown as the factory's call
+    assert "loss_fn = cross_entropy(smoothing=0.1)" in text  # it returns a function of its own: shown as the factory's call
+    assert "loss = loss_fn(output, y)" in text
     assert "scheduler.step()" in text
     assert "scheduler.step()" not in code(loop_lines(engine_demo, TrainConfig(schedule="constant")))
+    # a model returning logits, a loss expecting log-probabilities: the loop shows the log_softmax between them
+    paired = code(loop_lines(engine_demo, TrainConfig(model="mlp", loss="nll", params={"dataset": {"shift": 1}})))
+    assert "loss = loss_fn(output.log_softmax(dim=1), y)" in paired
+    assert "torchvision.datasets.MNIST(root, train=True)  # each image then moved up to 1 px at random" in paired
     compile(text.replace("        test_loss", "        test_loss"), "<loop>", "exec")  # it is Python
 
 

@@ -154,7 +154,7 @@ def test_blocked_plugins_built_ins_included(use_entry_points, monkeypatch, block
     assert engine.plugins["good"].status == "blocked" and engine.plugins["good"].dist == "trainpad-test-good"
     assert engine.plugins["sgd"].status == "blocked" and engine.plugins["sgd"].builtin
     assert not components(engine, "good") and "sgd" not in engine.registry.names("optimizer")
-    assert engine.registry.names("model") == ["mnist-cnn"] and "adamw" in engine.registry.names("optimizer")
+    assert "mnist-cnn" in engine.registry.names("model") and "adamw" in engine.registry.names("optimizer")
     assert engine.plugins["typo"].status == "failed"  # the rest load as usual
 
 

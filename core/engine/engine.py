@@ -26,6 +26,7 @@ import pluggy
 
 from trainpad.engine.config import RUN_PARAMS, TRAINED_KINDS, TrainConfig
 from trainpad.engine.errors import ComponentError, ConfigError, TrainpadError, blame
+from trainpad.engine.pairing import pair, pairing_note
 from trainpad.engine.params import ParamError
 from trainpad import settings
 from trainpad.engine.plugin_loader import PluginError, PluginInfo, load_plugins, make_plugin_manager
@@ -137,9 +138,10 @@ class Engine:
 
             self._call_impl(impl, "register_tabs", register_tab, failed, strict)
 
-        # Built-ins first, then the others in call order: the first of a name wins.
-        builtin = {name for name, info in self.plugins.items() if info.builtin}
-        staged.sort(key=lambda component: component.plugin not in builtin)
+        # Built-ins first (in DEFAULT_PLUGINS order, whatever pluggy's call order), then
+        # the others in call order: the first of a name wins.
+        builtin = {name: rank for rank, (name, info) in enumerate(self.plugins.items()) if info.builtin}
+        staged.sort(key=lambda component: (component.plugin not in builtin, builtin.get(component.plugin, 0)))
         for component in staged:
             if component.plugin in failed:
                 self._lost.setdefault((component.kind, component.name), component.plugin)
@@ -317,7 +319,8 @@ class Engine:
         self, config: TrainConfig, run_params: tuple = RUN_PARAMS
     ) -> tuple[TrainConfig, dict[str, Component], dict[str, dict[str, Any]]]:
         """Check ``config`` without building anything: its settings against ``run_params``,
-        its components, their hyperparameters, and that the loss takes what the model returns.
+        its components and their hyperparameters (any loss fits any model: see
+        :mod:`trainpad.engine.pairing`).
 
         :return: the checked config, the component of each kind, and each kind's
             hyperparameters with the defaults filled in.
@@ -332,13 +335,6 @@ class Engine:
         if unknown:
             raise ConfigError(f"hyperparameters given for unknown kind(s) {', '.join(sorted(unknown))}")
         values = {kind: self._validate(parts[kind], config.params.get(kind)) for kind in TRAINED_KINDS}
-        output = parts["model"].meta.get("output", "logits")
-        expects = parts["loss"].meta.get("expects", "logits")
-        if output != expects:
-            raise ConfigError(
-                f"loss {config.loss!r} expects {expects} but model {config.model!r} outputs {output}; "
-                "pick a loss that matches the model"
-            )
         return config, parts, values
 
     def export_script(self, config: TrainConfig, *, run_params: tuple = RUN_PARAMS, data_dir: str | None = None) -> "ExportedScript":
@@ -389,6 +385,7 @@ class Engine:
                     )
         config, parts, values = self.check_config(config, run_params)
         output = parts["model"].meta.get("output", "logits")
+        expects = parts["loss"].meta.get("expects", "logits")
         try:
             device = distributed.device if distributed is not None else resolve_device(config.device)
         except ValueError as exc:
@@ -419,6 +416,7 @@ class Engine:
             loss_fn = parts["loss"].factory(**values["loss"])
         if not callable(loss_fn):
             raise ComponentError(parts["loss"].label, "its factory did not return a callable loss(output, target)")
+        loss_fn = pair(loss_fn, output=output, expects=expects)  # logits or log-probabilities, as the loss takes them
         train_sampler = test_sampler = None
         if distributed is not None:
             model = distributed.wrap(model)
@@ -457,6 +455,7 @@ class Engine:
                 epochs_before=resume.epochs if resume is not None else 0,
                 distributed=distributed,
                 train_sampler=train_sampler,
+                pairing=pairing_note(model=config.model, output=output, loss=config.loss, expects=expects),
             )
         )
 
@@ -519,6 +518,7 @@ class Engine:
             loss_component = self.component("loss", loss_spec["name"])
             with blame(loss_component.label):
                 loss_fn = loss_component.factory(**self._validate(loss_component, loss_spec.get("params")))
+            loss_fn = pair(loss_fn, output=trained.output, expects=loss_component.meta.get("expects", "logits"))
         else:
             loss_fn = _nll_of(trained)
         with blame(f"model {trained.spec['model']['name']}"):

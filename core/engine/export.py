@@ -11,9 +11,11 @@ Each component is written out from its plugin's own code: the factory's source
 (:func:`inspect.getsource`), with the module-level helpers, constants and imports it uses,
 called with the run's hyperparameters.  A dataset is written out as the torchvision dataset
 it declares (``register(..., torchvision="MNIST")``: its ``.data`` and ``.targets``, normalised
-with the dataset's ``mean`` and ``std``), or from its factory's source.  A component that
-cannot be written out (it needs trainpad, or a library other than torch and torchvision, or
-is a lambda) is replaced by a stub that says why and raises when the script reaches it, and
+with the dataset's ``mean`` and ``std``, moved at random by its ``shift`` hyperparameter if it
+has one), or from its factory's source; ``from trainpad import InMemoryDataset`` there is
+dropped, since the script defines its own, taking the same arguments.  A component that
+cannot be written out (it needs the rest of trainpad, or a library other than torch and
+torchvision, or is a lambda) is replaced by a stub that says why and raises when the script reaches it, and
 the script's docstring lists it.
 
 Nothing here imports torch: writing a script is reading source code.
@@ -48,7 +50,7 @@ SCRIPT_NAMES = frozenset(
         "SequentialSampler", "Subset", "SEED", "EPOCHS", "BATCH_SIZE", "SCHEDULE", "TRAIN_SAMPLES", "TEST_SAMPLES",
         "DEVICE", "DATA_DIR", "LOG_EVERY", "DATASET", "MODEL", "OPTIMIZER", "LOSS", "CLASS_NAMES", "INPUT_SHAPE",
         "DATA_MEAN", "DATA_STD", "InMemoryDataset", "load_split", "first", "build_model", "build_optimizer",
-        "build_loss", "make_loader", "make_scheduler", "pick_device", "evaluate", "main",
+        "build_loss", "make_loader", "make_scheduler", "pick_device", "evaluate", "main", "random_shift",
     }
 )  # fmt: skip
 #: Steps between two printed losses, by default.
@@ -123,7 +125,11 @@ def export_script(
     )
     callbacks = [c.name for c in engine.registry.components("callback")]
     filename = re.sub(r"[^0-9A-Za-z]+", "_", f"train_{config.model}_on_{config.dataset}").strip("_") + ".py"
-    source = _assemble(config, meta, class_names, script, missing, callbacks, values, filename, str(data_dir or "data"))
+    # a model returning logits and a loss expecting log-probabilities: log_softmax between them, as build_run does
+    log_softmax_first = parts["model"].meta.get("output", "logits") == "logits" and parts["loss"].meta.get("expects", "logits") == "log_probs"
+    source = _assemble(
+        config, meta, class_names, script, missing, callbacks, values, filename, str(data_dir or "data"), log_softmax_first=log_softmax_first
+    )
     return ExportedScript(source, filename, tuple(missing))
 
 
@@ -182,10 +188,17 @@ class _Script:
         module = sys.modules.get(obj.__module__)
         namespace = vars(module) if module is not None else getattr(obj, "__globals__", {})
         tree = ast.parse(source)
+        provided: set[str] = set()
         for node in ast.walk(tree):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if _imports_script_own(node):  # the script defines its own InMemoryDataset, the same way
+                provided.update(alias.name for alias in node.names)
+                lines = source.splitlines(keepends=True)
+                source = "".join(lines[: node.lineno - 1] + ["\n" * (node.end_lineno - node.lineno + 1)] + lines[node.end_lineno :])
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 self._check_import(node, qualname)
-        for used in sorted(_free_names(source) - {name}):
+        if provided:
+            source = re.sub(r"\n(?:[ \t]*\n){2,}", "\n\n", source)  # no gap left where those imports were
+        for used in sorted(_free_names(source) - {name} - provided):
             self._need(used, namespace, obj, qualname)
         self.definitions.append(source.rstrip() + "\n")  # after what it uses
         return name
@@ -263,7 +276,9 @@ def _dataset_code(script: _Script, dataset: "Component", params: dict[str, Any])
     if torchvision_name:
         if not isinstance(torchvision_name, str) or not torchvision_name.isidentifier():
             raise NotExportable(f"its torchvision={torchvision_name!r} is not the name of a torchvision.datasets class")
-        extra = "".join(f", {key}={value!r}" for key, value in params.items())
+        # ``shift`` is InMemoryDataset's augmentation (the built-in datasets' hyperparameter), not torchvision's
+        shift = params.get("shift", 0)
+        extra = "".join(f", {key}={value!r}" for key, value in params.items() if key != "shift")
         return (
             "def load_split(root: Path, *, train: bool) -> Dataset:\n"
             f'    """The training or test split of torchvision.datasets.{torchvision_name}, held in memory."""\n'
@@ -272,7 +287,9 @@ def _dataset_code(script: _Script, dataset: "Component", params: dict[str, Any])
             "    images = torch.as_tensor(data.data)\n"
             "    if images.dim() == 4 and images.shape[-1] in (1, 3):  # (N, H, W, C), as CIFAR keeps it\n"
             "        images = images.permute(0, 3, 1, 2)\n"
-            "    return InMemoryDataset(images, torch.as_tensor(data.targets), mean=DATA_MEAN, std=DATA_STD)\n"
+            "    return InMemoryDataset(images, torch.as_tensor(data.targets), mean=DATA_MEAN, std=DATA_STD"
+            + (f", shift={shift!r} if train else 0" if shift else "")
+            + ")\n"
         )
     name = script.include(dataset.factory)
     return (
@@ -304,6 +321,8 @@ def _assemble(
     values: dict[str, dict[str, Any]],
     filename: str,
     data_dir: str,
+    *,
+    log_softmax_first: bool = False,
 ) -> str:
     from trainpad import __version__
 
@@ -361,7 +380,7 @@ DATA_MEAN, DATA_STD = {tuple(meta["mean"])!r}, {tuple(meta["std"])!r}  # of the 
     ]
     for block in script.blocks:
         parts.append("\n\n" + block)
-    parts.append(_loop_code(config))
+    parts.append(_loop_code(config, log_softmax_first=log_softmax_first))
     text = "".join(parts)
     return re.sub(r"\n{4,}", "\n\n\n", text)
 
@@ -387,14 +406,27 @@ _DATA_CODE = '''
 # -- the data ---------------------------------------------------------------------------
 
 
+def random_shift(images: torch.Tensor, shift: int) -> torch.Tensor:
+    """Each image of a (N, C, H, W) batch moved by its own random offset of up to ``shift``
+    pixels along each axis (what comes in is 0): augmentation."""
+    n, _, height, width = images.shape
+    padded = torch.nn.functional.pad(images, (shift, shift, shift, shift))
+    dy, dx = torch.randint(0, 2 * shift + 1, (2, n, 1))
+    rows = (dy + torch.arange(height)).view(n, height, 1)
+    cols = (dx + torch.arange(width)).view(n, 1, width)
+    moved = padded.permute(0, 2, 3, 1)[torch.arange(n).view(n, 1, 1), rows, cols]
+    return moved.permute(0, 3, 1, 2)
+
+
 class InMemoryDataset(Dataset):
     """A split held in memory as uint8 pixels, read a whole batch at a time.
 
     Each batch is scaled to 0..1 and normalised with the mean and standard deviation of the
-    training pixels, as transforms.ToTensor() and transforms.Normalize() would do per image.
+    training pixels, as transforms.ToTensor() and transforms.Normalize() would do per image;
+    with ``shift``, each image is first moved at random by up to that many pixels.
     """
 
-    def __init__(self, images: torch.Tensor, targets: torch.Tensor, *, mean, std) -> None:
+    def __init__(self, images: torch.Tensor, targets: torch.Tensor, *, mean, std, shift: int = 0) -> None:
         if images.dim() == 3:
             images = images.unsqueeze(1)  # (N, H, W) -> (N, 1, H, W)
         self.images, self.targets = images.contiguous(), targets.long()
@@ -402,15 +434,18 @@ class InMemoryDataset(Dataset):
         std_t = torch.tensor(std, dtype=torch.float32).expand(channels)
         mean_t = torch.tensor(mean, dtype=torch.float32).expand(channels)
         self.scale = (1.0 / (255.0 * std_t)).view(1, -1, 1, 1)  # x / 255, then (x - mean) / std, in one step
-        self.shift = (-mean_t / std_t).view(1, -1, 1, 1)
+        self.offset = (-mean_t / std_t).view(1, -1, 1, 1)
+        self.shift = shift
 
     def __len__(self) -> int:
         return len(self.targets)
 
     def __getitem__(self, indices):
         indices = torch.as_tensor(indices)  # a list of indices: the whole batch
-        x = self.images.index_select(0, indices).to(torch.float32)
-        return x.mul_(self.scale).add_(self.shift), self.targets.index_select(0, indices)
+        x = self.images.index_select(0, indices)
+        if self.shift:
+            x = random_shift(x, self.shift)
+        return x.to(torch.float32).mul_(self.scale).add_(self.offset), self.targets.index_select(0, indices)
 
 
 def first(dataset: Dataset, count: int) -> Dataset:
@@ -442,7 +477,7 @@ def make_loader(dataset: Dataset, *, batch_size: int, shuffle: bool, generator=N
 '''
 
 
-def _loop_code(config: TrainConfig) -> str:
+def _loop_code(config: TrainConfig, *, log_softmax_first: bool = False) -> str:
     if config.schedule == "onecycle":
         scheduler = '''def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int):
     """One cycle: the learning rate climbs to the optimizer's lr in the first quarter of the run, then falls."""
@@ -463,6 +498,12 @@ def _loop_code(config: TrainConfig) -> str:
     """Constant: the optimizer's learning rate throughout (no scheduler)."""
     return None
 '''
+    pairing = ""
+    if log_softmax_first:
+        pairing = '''
+    # MODEL returns logits and LOSS expects log-probabilities: log_softmax goes between them, as in trainpad
+    base_loss = loss_fn
+    loss_fn = lambda output, target: base_loss(output.log_softmax(dim=1), target)  # noqa: E731'''
     return '''
 
 # -- training ---------------------------------------------------------------------------
@@ -512,7 +553,7 @@ def main() -> None:
     generator = torch.Generator().manual_seed(SEED)  # the order of the training samples
     model = build_model().to(device)
     optimizer = build_optimizer(model.parameters())
-    loss_fn = build_loss()
+    loss_fn = build_loss()''' + pairing + '''
     pin = device.type == "cuda"
     train_loader = make_loader(train_set, batch_size=BATCH_SIZE, shuffle=True, generator=generator, pin_memory=pin)
     test_loader = make_loader(test_set, batch_size=1000, shuffle=False, pin_memory=pin)
@@ -626,6 +667,19 @@ _SCRIPT_IMPORTS = {
     "BatchSampler": "torch.utils.data", "DataLoader": "torch.utils.data", "Dataset": "torch.utils.data",
     "RandomSampler": "torch.utils.data", "SequentialSampler": "torch.utils.data", "Subset": "torch.utils.data",
 }  # fmt: skip
+
+
+#: What a component may import from trainpad: the script defines these itself, with the same arguments.
+SCRIPT_OWN = {"InMemoryDataset"}
+
+
+def _imports_script_own(node: ast.AST) -> bool:
+    """``from trainpad import InMemoryDataset`` (and nothing else from trainpad)."""
+    return (
+        isinstance(node, ast.ImportFrom)
+        and node.module in ("trainpad", "trainpad.engine.data")
+        and all(alias.name in SCRIPT_OWN and alias.asname is None for alias in node.names)
+    )
 
 
 def _script_binds(name: str, value: Any) -> bool:

@@ -54,8 +54,11 @@ def loop_lines(engine: "Engine", config: TrainConfig, *, run_params: tuple = RUN
     meta = engine.dataset_meta(dataset)
     torchvision_name = dataset.meta.get("torchvision")
     if isinstance(torchvision_name, str) and torchvision_name.isidentifier():
-        extra = "".join(f", {k}={v!r}" for k, v in values["dataset"].items())
+        # ``shift`` is trainpad's augmentation (InMemoryDataset's), not an argument of torchvision's
+        extra = "".join(f", {k}={v!r}" for k, v in values["dataset"].items() if k != "shift")
         data = f"train_set = torchvision.datasets.{torchvision_name}(root, train=True{extra})"
+        if values["dataset"].get("shift"):
+            data += f"  # each image then moved up to {values['dataset']['shift']} px at random"
     else:
         data = f"train_set = {_factory_call(dataset, {'root': _Code('root'), 'train': True}, values['dataset'])}"
     take = f"[:{config.train_samples}]" if config.train_samples else ""
@@ -84,7 +87,7 @@ def loop_lines(engine: "Engine", config: TrainConfig, *, run_params: tuple = RUN
         LoopLine("        x, y = x.to(device), y.to(device)", "device"),
         LoopLine("        optimizer.zero_grad()"),
         LoopLine("        output = model(x)", "output"),
-        LoopLine("        loss = loss_fn(output, y)", "loss"),
+        LoopLine(f"        loss = loss_fn({_loss_input(parts)}, y)", "loss"),
         LoopLine("        loss.backward()", "grad"),
         LoopLine("        optimizer.step()", "lr"),
     ]
@@ -96,6 +99,13 @@ def loop_lines(engine: "Engine", config: TrainConfig, *, run_params: tuple = RUN
         LoopLine("        test_loss, test_accuracy = evaluate(model, test_loader, loss_fn)", "test"),
     ]
     return lines
+
+
+def _loss_input(parts: dict[str, Any]) -> str:
+    """What the loss is given: the model's output, after log_softmax where the model returns
+    logits and the loss expects log-probabilities (:mod:`trainpad.engine.pairing`)."""
+    logits = parts["model"].meta.get("output", "logits") == "logits"
+    return "output.log_softmax(dim=1)" if logits and parts["loss"].meta.get("expects", "logits") == "log_probs" else "output"
 
 
 def _scheduler_lines(schedule: str, optimizer_values: dict[str, Any]) -> list[str]:

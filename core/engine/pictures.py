@@ -255,6 +255,21 @@ def centre_ink(gray: np.ndarray, size: int = 28, box: int = 20) -> np.ndarray:
     return field
 
 
+def fit(gray: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``gray`` scaled to fit ``height`` x ``width`` with its proportions kept, centred on
+    black (the background once :func:`to_ink` has made the ink light)."""
+    h, w = gray.shape
+    scale = min(height / h, width / w)
+    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+    scaled = np.asarray(Image.fromarray(gray).resize((new_w, new_h), Image.Resampling.BILINEAR))
+    if (new_h, new_w) == (height, width):
+        return scaled
+    field = np.zeros((height, width), dtype=np.uint8)
+    top, left = (height - new_h) // 2, (width - new_w) // 2
+    field[top : top + new_h, left : left + new_w] = scaled
+    return field
+
+
 def prepare(
     image: Any,
     *,
@@ -266,7 +281,8 @@ def prepare(
     """Turn ``image`` into a normalised ``(1, C, H, W)`` tensor for a model.
 
     :param ink: ``"centre"`` crops and centres the ink as MNIST did; otherwise the
-        whole picture is resized to the input size.
+        whole picture is scaled to fit the input size, keeping its proportions, and
+        centred on the background (how Fashion-MNIST's photos were made).
     """
     import torch
 
@@ -277,7 +293,7 @@ def prepare(
     else:
         if int(gray.max()) - int(gray.min()) < 32:
             raise BlankImage()
-        seen = np.asarray(Image.fromarray(gray).resize((width, height), Image.Resampling.BILINEAR))
+        seen = fit(gray, height, width)
     x = torch.from_numpy(seen.astype(np.float32) / 255.0)
     x = x.expand(channels, height, width)
     mean_t = torch.tensor(mean, dtype=torch.float32).expand(channels).view(-1, 1, 1)

@@ -37,13 +37,22 @@ log = logging.getLogger("trainpad.plugins")
 PROJECT = "trainpad"
 
 #: Built-in plugins: module names, registered after third-party ones so that
-#: they are called first and win any clash of names.
+#: they are called first and win any clash of names.  Their components are listed
+#: (in dropdowns, ``trainpad plugins``) in this order.
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "trainpad.plugins.mnist",
+    "trainpad.plugins.fashion_mnist",
+    "trainpad.plugins.kmnist",
+    "trainpad.plugins.softmax_regression",
+    "trainpad.plugins.mlp",
+    "trainpad.plugins.lenet5",
     "trainpad.plugins.mnist_cnn",
     "trainpad.plugins.sgd",
+    "trainpad.plugins.adam",
     "trainpad.plugins.adamw",
+    "trainpad.plugins.rmsprop",
     "trainpad.plugins.nll",
+    "trainpad.plugins.cross_entropy",
     "trainpad.plugins.csv_log",
     "trainpad.plugins.train_tab",
     "trainpad.plugins.evaluate_tab",

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 from trainpad.engine.errors import shown
+from trainpad.engine.pairing import check_output_kind
 from trainpad.engine.params import Param, params_for, validate_params
 
 #: Kinds of component, and the factory arguments that are context, not hyperparameters.
@@ -133,6 +134,12 @@ def make_component(
         description = doc.splitlines()[0] if doc else ""
     if kind == "dataset" and not meta.get("class_names"):
         raise RegistrationError(f"{where}: a dataset needs class_names=[...]")
+    key = {"model": "output", "loss": "expects"}.get(kind)
+    if key in meta:
+        try:
+            check_output_kind(meta[key], key)
+        except ValueError as exc:
+            raise RegistrationError(f"{where}: {exc}") from None
     return Component(kind, name, factory, described, description, plugin, MappingProxyType(dict(meta)))
 
 

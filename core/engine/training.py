@@ -70,6 +70,8 @@ class RunParts:
     distributed: "DistContext | None" = None
     #: a sampler whose ``set_epoch(epoch)`` reshuffles it before each epoch (a ``DistributedSampler``)
     train_sampler: Any = None
+    #: how the model's output reaches the loss, when their kinds differ (see :mod:`trainpad.engine.pairing`)
+    pairing: str = ""
 
 
 class TrainingRun:
@@ -118,6 +120,12 @@ class TrainingRun:
     def lr(self) -> float:
         """The optimizer's learning rate now (of its first parameter group)."""
         return float(self.parts.optimizer.param_groups[0]["lr"])
+
+    @property
+    def pairing(self) -> str:
+        """How the model's output reaches the loss when one returns logits and the other
+        expects log-probabilities (or the reverse); ``""`` when they match."""
+        return self.parts.pairing
 
     @property
     def has_test_split(self) -> bool:

@@ -37,6 +37,11 @@ def api_key(kind: str, component: str, param: str) -> str:
     return re.sub(r"[^0-9A-Za-z_]", "_", f"{kind}_{component}_{param}")
 
 
+def control_id(kind: str, component: str, param: str) -> str:
+    """The page's element id of a hyperparameter's control: ``tp-param-optimizer-sgd-lr``."""
+    return "tp-param-" + re.sub(r"[^0-9A-Za-z]+", "-", f"{kind}-{component}-{param}")
+
+
 def param_label(name: str) -> str:
     """``weight_decay`` -> ``weight decay``."""
     return name.replace("_", " ")
@@ -94,7 +99,7 @@ def component_controls(component: "Component", *, per_row: int = 2) -> list[Para
         with gr.Row(equal_height=True):
             for param in params[start : start + per_row]:
                 key = api_key(component.kind, component.name, param.name)
-                control = param_control(param, min_width=120)
+                control = param_control(param, min_width=120, elem_id=control_id(component.kind, component.name, param.name))
                 controls.append(ParamControl(component.kind, component.name, param, key, control))
     return controls
 

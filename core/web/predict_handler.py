@@ -5,15 +5,18 @@ Free of Gradio, so tests call it directly.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trainpad.web.messages import user_errors
+from trainpad.web.messages import UserError, user_errors
 
 if TYPE_CHECKING:
     import numpy as np
 
     from trainpad.engine.engine import Engine
+    from trainpad.engine.trained_model import TrainedModel
     from trainpad.web.sessions import SessionStore
     from trainpad.web.sketch import SketchBlobs
 
@@ -38,6 +41,45 @@ class PredictView:
     inside: str = ""
 
 
+@dataclass
+class PictureSource:
+    """How the Predict tab offers pictures for the session's current model.
+
+    :param drawable: the model's dataset is drawn glyphs (its ``ink`` is ``"centre"``),
+        so the sketch pad makes sense; otherwise the tab offers uploads and test images.
+    :param hint: one or two sentences saying what to draw or upload.
+    :param blank: what the prediction box says while nothing is drawn.
+    """
+
+    drawable: bool
+    hint: str
+    blank: str
+
+
+def _listing(names: list[str], most: int = 10) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def picture_source(trained: "TrainedModel | None") -> PictureSource:
+    """What the Predict tab should offer for ``trained`` (the sketch pad by default)."""
+    digits = PictureSource(True, "Draw a digit, 0 to 9, as large as the pad allows.", BLANK)
+    if trained is None:
+        return digits
+    names = list(trained.class_names)
+    dataset = trained.spec["dataset"]["name"]
+    if trained.dataset_meta.get("ink") == "centre":
+        if names == [str(digit) for digit in range(10)]:
+            return digits
+        return PictureSource(True, f"Draw one of the {len(names)} {dataset} classes: {_listing(names)}.", "Draw one of its classes")
+    return PictureSource(
+        False,
+        f"This model was trained on {dataset} pictures ({_listing(names)}): a drawing would mean nothing "
+        "to it. Upload a picture of one (light on dark or dark on light), or try a random test image.",
+        "Upload a picture",
+    )
+
+
 class Predictor:
     """The Predict tab's handler, bound to an engine and a session store.
 
@@ -45,33 +87,73 @@ class Predictor:
         :mod:`trainpad.web.sketch`).
     """
 
-    def __init__(self, engine: "Engine", store: "SessionStore", sketches: "SketchBlobs | None" = None) -> None:
+    def __init__(
+        self, engine: "Engine", store: "SessionStore", *, data_dir: Path | str | None = None, sketches: "SketchBlobs | None" = None
+    ) -> None:
         self.engine = engine
         self.store = store
+        self.data_dir = data_dir
         self.sketches = sketches
+
+    def source(self, session_id: str) -> PictureSource:
+        """What the tab offers for the session's current model."""
+        return picture_source(self.store.get(session_id).model)
+
+    def random_test_image(self, session_id: str, *, rng: random.Random | None = None) -> tuple["np.ndarray", PredictView]:
+        """A random picture of the current model's test split, and what the model makes of it.
+
+        :return: the picture (uint8, as the dataset stores it) and the view, whose note
+            names the picture's true class.
+        """
+        from trainpad.web.html import dataset_picture
+
+        session = self.store.get(session_id)
+        trained = session.model
+        if trained is None:
+            raise UserError("There is no model yet: train one in the Train tab or load a checkpoint there.")
+        spec = trained.spec["dataset"]
+        with user_errors("Loading a test image"):
+            test_set = self.engine.load_dataset(
+                spec["name"], spec.get("params"), train=False, root=Path(self.data_dir) if self.data_dir else None
+            )
+        if len(test_set) == 0:
+            raise UserError(f"The {spec['name']} test split is empty: there is no test image to show.")
+        index = (rng or random).randrange(len(test_set))
+        meta = trained.dataset_meta
+        picture = dataset_picture(test_set, index, mean=meta.get("mean", (0.0,)), std=meta.get("std", (1.0,)))
+        label = int(test_set[index][1])
+        view = self._predict(session, picture)
+        truth = trained.class_names[label] if 0 <= label < len(trained.class_names) else str(label)
+        view.note = f"Test image {index:,} of {spec['name']}: it is **{truth}**. {view.note}"
+        return picture, view
 
     def predict(self, session_id: str, picture: Any) -> PredictView:
         """Classify a sketch value (the browser's ``{"id"}`` or ``{"background", "layers",
         "composite"}``), an uploaded file reference or a picture, and look inside the model
         while it does (:meth:`Engine.look_inside <trainpad.engine.engine.Engine.look_inside>`)."""
-        from trainpad.engine.pictures import BlankImage
-        from trainpad.web.html import upscale
-        from trainpad.web.inside_html import inside_html
         from trainpad.web.limits import limits
         from trainpad.web.sketch import read_sketch
         from trainpad.web.uploads import from_upload
 
-        session = self.store.get(session_id)
+        with user_errors("Predicting"):
+            if isinstance(picture, dict) and ("id" in picture or "composite" in picture):
+                picture = read_sketch(picture, session_id, self.sketches, max_layers=limits().max_sketch_layers)
+            picture = from_upload(picture)
+        return self._predict(self.store.get(session_id), picture)
+
+    def _predict(self, session: Any, picture: Any) -> PredictView:
+        from trainpad.engine.pictures import BlankImage
+        from trainpad.web.html import upscale
+        from trainpad.web.inside_html import inside_html
+
         trained = session.model
         if trained is None:
             return PredictView("No model yet", None, session.describe(), EMPTY_INSIDE)
         note = f"**Model:** {session.describe()}"
         with user_errors("Predicting"):
             try:
-                if isinstance(picture, dict) and ("id" in picture or "composite" in picture):
-                    picture = read_sketch(picture, session_id, self.sketches, max_layers=limits().max_sketch_layers)
-                inside = self.engine.look_inside(trained, from_upload(picture))
+                inside = self.engine.look_inside(trained, picture)
             except BlankImage:
-                return PredictView(BLANK, None, note, EMPTY_INSIDE)
+                return PredictView(picture_source(trained).blank, None, note, EMPTY_INSIDE)
             shown = inside_html(inside, trained.class_names)
         return PredictView(inside.probabilities, upscale(inside.seen, 224), note, shown)

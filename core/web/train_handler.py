@@ -105,7 +105,7 @@ def describe_config(run: "TrainingRun") -> str:
     return (
         f"training {cfg.model} on {cfg.dataset} ({run.train_samples:,} samples) with {cfg.optimizer} (lr {run.lr:g}) "
         f"and {cfg.loss}: {cfg.epochs} epoch(s), batch {cfg.batch_size}, {cfg.schedule} schedule, seed {cfg.seed}, "
-        f"device {run.device}"
+        f"device {run.device}" + (f"\n{run.pairing}" if run.pairing else "")
     )
 
 

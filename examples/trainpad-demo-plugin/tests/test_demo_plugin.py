@@ -13,12 +13,12 @@ from __future__ import annotations
 import importlib.metadata
 
 import pytest
+import torch
 
 import trainpad_demo_plugin as demo
 from trainpad import Engine, TrainConfig
-from trainpad.testing import gzip_files, write_idx_dataset
 
-DEMO_RUN = dict(dataset="fashion-mnist", model="lenet5", optimizer="adam", loss="label-smoothing-ce")
+DEMO_RUN = dict(dataset="shapes", model="mnist-cnn", optimizer="lion", loss="focal")
 
 
 def test_plugin_is_installed():
@@ -30,54 +30,58 @@ def test_plugin_is_installed():
 
 def test_it_registers_its_components_and_tab(engine_with):
     engine = engine_with(demo)
-    for kind, name in [("dataset", "fashion-mnist"), ("model", "lenet5"), ("optimizer", "adam"), ("loss", "label-smoothing-ce")]:
+    for kind, name in [("dataset", "shapes"), ("optimizer", "lion"), ("loss", "focal")]:
         assert engine.registry.get(kind, name).plugin == "trainpad_demo_plugin"
-    assert engine.registry.get("dataset", "fashion-mnist").meta["class_names"][9] == "Ankle boot"
-    assert [p.name for p in engine.registry.get("optimizer", "adam").params] == [
-        "lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad"
-    ]
-    assert [tab.label for tab in engine.tabs if tab.plugin == "trainpad_demo_plugin"] == ["Fashion-MNIST"]
+    shapes = engine.registry.get("dataset", "shapes")
+    assert shapes.meta["class_names"] == ["circle", "triangle", "square", "cross"] and shapes.meta["ink"] == "centre"
+    assert [p.name for p in shapes.params] == ["count", "noise"]
+    assert [p.name for p in engine.registry.get("optimizer", "lion").params] == ["lr", "beta1", "beta2", "weight_decay"]
+    assert [tab.label for tab in engine.tabs if tab.plugin == "trainpad_demo_plugin"] == ["Shapes"]
     assert not engine.failed_plugins()
 
 
-@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (1, 12, 12)])
-def test_lenet5_gives_one_logit_per_class(shape):
-    import torch
-
-    model = demo.lenet5(input_shape=shape, num_classes=7, activation="tanh", pooling="avg", dropout=0.2)
-    assert model(torch.zeros(2, *shape)).shape == (2, 7)
-
-
-def test_lenet5_refuses_images_too_small():
-    with pytest.raises(ValueError, match="at least 12x12"):
-        demo.lenet5(input_shape=(1, 8, 8), num_classes=10)
+def test_the_shapes_are_the_same_every_time_and_their_statistics_are_the_declared_ones():
+    train = demo.shapes(root=None, train=True)
+    test = demo.shapes(root=None, train=False)
+    assert (len(train), len(test)) == (6000, 1000)
+    assert torch.equal(train.images, demo.shapes(root=None, train=True).images)  # made from a fixed seed
+    assert not torch.equal(train.images[:1000], test.images)  # another seed for the test split
+    assert torch.bincount(train.targets).tolist() == [1500] * 4
+    pixels = train.images.float() / 255
+    assert abs(pixels.mean().item() - demo.MEAN[0]) < 1e-3 and abs(pixels.std().item() - demo.STD[0]) < 1e-3
 
 
-def test_debian_files_are_unpacked_once(tmp_path):
-    packed = write_idx_dataset(tmp_path / "debian", "x") / "x" / "raw"
-    gzip_files(packed)
-    raw = tmp_path / "data" / "FashionMNIST" / "raw"
-    written = demo.unpack_debian_files(raw, packed)
-    assert sorted(p.name for p in written) == sorted(demo.FILES)
-    assert all((raw / name).read_bytes() == (packed / name).read_bytes() for name in demo.FILES)
-    assert demo.unpack_debian_files(raw, packed) == []  # already there
-
-
-def test_missing_files_say_how_to_get_them(engine_with, tmp_path, monkeypatch):
-    from trainpad import TrainpadError
-
-    monkeypatch.setenv("TRAINPAD_OFFLINE", "1")
-    monkeypatch.setattr(demo, "DEBIAN_DIR", tmp_path / "not-installed")
-    with pytest.raises(TrainpadError, match="apt install dataset-fashion-mnist"):
-        engine_with(demo).load_dataset("fashion-mnist", train=False, root=tmp_path / "empty")
-
-
-def test_it_trains(engine_with, tmp_path, monkeypatch):
-    monkeypatch.setattr(demo, "DEBIAN_DIR", tmp_path / "not-installed")  # the small files below, not Debian's
-    root = write_idx_dataset(tmp_path / "data", "FashionMNIST")
+def test_the_dataset_hyperparameters_change_the_pictures(engine_with):
     engine = engine_with(demo)
-    config = TrainConfig(**DEMO_RUN, params={"optimizer": {"lr": 0.003}}, epochs=3, batch_size=32, device="cpu")
-    end = engine.build_run(config, data_dir=root).run()
+    small = engine.load_dataset("shapes", {"count": 400, "noise": 0.0}, train=True)
+    assert len(small) == 400 and len(engine.load_dataset("shapes", {"count": 400}, train=False)) == 66
+    assert (small.images > 0).float().mean() < 0.3  # no speckle: only the strokes are lit
+
+
+def test_lion_steps_every_weight_by_the_learning_rate():
+    weight = torch.nn.Parameter(torch.tensor([1.0, -2.0, 3.0]))
+    optimizer = demo.lion([weight], lr=0.1)
+    weight.grad = torch.tensor([0.5, -4.0, 0.0])
+    optimizer.step()
+    assert torch.allclose(weight.detach(), torch.tensor([0.9, -1.9, 3.0]))  # the sign, not the size, of the gradient
+
+
+@pytest.mark.parametrize("gamma", [0.0, 2.0])
+def test_focal_loss_is_cross_entropy_that_counts_easy_answers_less(gamma):
+    import torch.nn.functional as F
+
+    logits, target = torch.randn(8, 4) * 3, torch.arange(8) % 4
+    loss = demo.focal(gamma=gamma)(logits, target)
+    if gamma == 0:
+        assert torch.allclose(loss, F.cross_entropy(logits, target))
+    else:
+        assert 0 < loss < F.cross_entropy(logits, target)
+
+
+def test_it_trains(engine_with):
+    engine = engine_with(demo)
+    config = TrainConfig(**DEMO_RUN, params={"dataset": {"count": 1200}, "optimizer": {"lr": 0.003}}, epochs=2, batch_size=32, device="cpu")
+    end = engine.build_run(config).run()
     assert end.status == "completed", end.message
-    assert end.trained.metrics["test_accuracy"] > 0.5
-    assert end.trained.spec["loss"] == {"name": "label-smoothing-ce", "plugin": "trainpad_demo_plugin", "params": {"smoothing": 0.1}}
+    assert end.trained.metrics["test_accuracy"] > 0.8  # guessing gives 25%
+    assert end.trained.spec["loss"] == {"name": "focal", "plugin": "trainpad_demo_plugin", "params": {"gamma": 2.0}}

@@ -1,19 +1,26 @@
-"""trainpad's example plugin: Fashion-MNIST, LeNet-5, Adam and label-smoothing cross-entropy.
+"""trainpad's example plugin: a dataset made in code, an optimizer and a loss written from scratch, a tab.
 
 Installed, it is the plugin ``demo`` (see ``[project.entry-points.trainpad]`` in
 ``pyproject.toml``).  Each ``@hookimpl`` function below is called once, when trainpad
 starts, with a ``register`` function; each component it registers then appears in
 ``trainpad plugins``, in the ``trainpad train`` flags and in the web app's dropdowns.
 
-Heavy imports (torch, torchvision, Gradio) happen inside the factories, so that
-loading the plugin costs nothing until a component is used.
+What it shows that trainpad's built-in plugins (datasets from torchvision, optimizers
+and losses from torch) do not:
+
+- ``shapes``: a dataset drawn by code, no files to download, with hyperparameters of
+  its own; its pictures are pen strokes, so the Predict tab's sketch pad suits it;
+- ``lion``: an optimizer that is not in torch, written as a ``torch.optim.Optimizer``;
+- ``focal``: a loss written out in tensor operations;
+- the "Shapes" tab: a gallery of the dataset, built with Gradio.
+
+Heavy imports (torch, Gradio) happen inside the factories, so that loading the
+plugin costs nothing until a component is used.  Each factory holds all its code, so
+that it can be read (and copied into a plain PyTorch script) on its own.
 """
 
 from __future__ import annotations
 
-import gzip
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -24,174 +31,147 @@ if TYPE_CHECKING:
 
     from trainpad import Engine
 
-# -- dataset: fashion-mnist ---------------------------------------------------------
+# -- dataset: shapes ----------------------------------------------------------------
 
-#: The four files torchvision reads from ``<root>/FashionMNIST/raw/``.
-FILES = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
-#: Where Debian's ``dataset-fashion-mnist`` package puts the original files, gzipped.
-DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
-CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-#: Pixel mean and standard deviation of the training split (scaled to 0..1).
-MEAN, STD = (0.2860,), (0.3530,)
+SHAPES = ["circle", "triangle", "square", "cross"]
+#: Pixel mean and standard deviation of the training split (scaled to 0..1), for the defaults.
+MEAN, STD = (0.1828,), (0.3048,)
 
 
-def unpack_debian_files(raw: Path, source: Path | None = None) -> list[Path]:
-    """Decompress Debian's Fashion-MNIST files into ``raw`` where they are missing there.
+def shapes(*, root: Path, train: bool, count: int = 6000, noise: float = 0.1) -> "torch.utils.data.Dataset":
+    """Pen-drawn circles, triangles, squares and crosses, 28x28 grey, made in code (no files)."""
+    import math
 
-    torchvision would refuse Debian's ``.gz`` files (their checksums differ from the
-    upstream downloads'), but it reads the decompressed files as they are.  Each file
-    is written beside its final name and then renamed, so that two processes never
-    read half a file.
+    import torch
 
-    :param source: the folder of ``*.gz`` files (default :data:`DEBIAN_DIR`).
-    :return: the files written (none when they were all there, or there is no source).
-    """
-    source = DEBIAN_DIR if source is None else source
-    written = []
-    for name in FILES:
-        target, packed = raw / name, source / f"{name}.gz"
-        if target.exists() or not packed.exists():
-            continue
-        partial = None
-        try:
-            raw.mkdir(parents=True, exist_ok=True)
-            with gzip.open(packed, "rb") as src, tempfile.NamedTemporaryFile("wb", dir=raw, delete=False) as dst:
-                partial = Path(dst.name)
-                shutil.copyfileobj(src, dst)
-            partial.chmod(0o644)  # NamedTemporaryFile makes it private
-            partial.replace(target)
-        except (OSError, EOFError):  # a read-only folder, a full disk, a damaged file
-            if partial is not None:
-                partial.unlink(missing_ok=True)
-            continue  # load_torchvision then says which files are missing
-        written.append(target)
-    return written
+    from trainpad import InMemoryDataset
 
+    # The test split is a sixth of the training split's size, from another seed: never the same pictures.
+    n = count if train else max(count // 6, len(SHAPES))
+    rng = torch.Generator().manual_seed(0 if train else 1)
 
-def fashion_mnist(*, root: Path, train: bool) -> "torch.utils.data.Dataset":
-    """Fashion-MNIST: 70,000 28x28 grey photos of clothes in 10 classes (Zalando)."""
-    from trainpad import DataUnavailable, InMemoryDataset, load_torchvision
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return low + (high - low) * torch.rand(n, 1, 1, generator=rng)
 
-    unpack_debian_files(Path(root) / "FashionMNIST" / "raw")
-    try:
-        data = load_torchvision("FashionMNIST", Path(root), train=train, files=FILES)
-    except DataUnavailable as exc:
-        raise DataUnavailable(
-            f"{exc}\nOn Debian or Ubuntu, `apt install dataset-fashion-mnist` provides them in {DEBIAN_DIR}, "
-            "and this plugin unpacks them from there."
-        ) from None
-    return InMemoryDataset(data.data, data.targets, mean=MEAN, std=STD)
+    labels = (torch.arange(n) % len(SHAPES))[torch.randperm(n, generator=rng)]
+    # Each shape is drawn around a centre near the middle, at a random size and angle.
+    ys, xs = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    cy, cx = uniform(12.5, 14.5), uniform(12.5, 14.5)
+    radius, angle = uniform(7.0, 10.0), uniform(-0.3, 0.3)
+    pen = uniform(0.8, 1.6)  # half the stroke's width, in pixels
+
+    def segment(ends: tuple[torch.Tensor, ...], i: torch.Tensor) -> torch.Tensor:
+        """The distance from every pixel to the segment from (ay, ax) to (by, bx), for pictures ``i``."""
+        ay, ax, by, bx = (end[i] for end in ends)
+        dy, dx = by - ay, bx - ax
+        t = (((ys - ay) * dy + (xs - ax) * dx) / (dy * dy + dx * dx)).clamp(0, 1)
+        return torch.hypot(ys - ay - t * dy, xs - ax - t * dx)
+
+    def corner(turn: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """The point at ``radius`` from the centre, ``turn`` radians clockwise from straight up."""
+        return cy - radius * torch.cos(angle + turn), cx + radius * torch.sin(angle + turn)
+
+    def polygon(corners: int, start: float, i: torch.Tensor) -> torch.Tensor:
+        turns = [start + 2 * math.pi * k / corners for k in range(corners + 1)]
+        return torch.stack([segment((*corner(a), *corner(b)), i) for a, b in zip(turns, turns[1:])]).amin(dim=0)
+
+    distance = torch.empty(n, 28, 28)
+    for label, draw in enumerate([
+        lambda i: (torch.hypot(ys - cy[i], xs - cx[i]) - radius[i]).abs(),  # circle
+        lambda i: polygon(3, 0.0, i),  # triangle, pointing up
+        lambda i: polygon(4, math.pi / 4, i),  # square, sides level
+        lambda i: torch.minimum(  # cross: the two diagonals of a square
+            segment((*corner(-math.pi / 4), *corner(3 * math.pi / 4)), i),
+            segment((*corner(math.pi / 4), *corner(-3 * math.pi / 4)), i),
+        ),
+    ]):
+        chosen = labels == label
+        distance[chosen] = draw(chosen)
+    ink = (pen + 0.5 - distance).clamp(0, 1)  # an anti-aliased stroke
+    ink = (ink + noise * torch.rand(n, 28, 28, generator=rng)).clamp(0, 1)
+    return InMemoryDataset((ink * 255).round().to(torch.uint8), labels, mean=MEAN, std=STD)
 
 
 @hookimpl
 def register_datasets(register: Callable[..., None]) -> None:
     register(
-        "fashion-mnist",
-        fashion_mnist,
-        class_names=CLASS_NAMES,
+        "shapes",
+        shapes,
+        class_names=SHAPES,
         input_shape=(1, 28, 28),
         mean=MEAN,
         std=STD,
-        torchvision="FashionMNIST",  # scripts exported from trainpad load the same images from torchvision
-    )
-
-
-# -- model: lenet5 ------------------------------------------------------------------
-
-
-def lenet5(
-    *,
-    input_shape: Iterable[int],
-    num_classes: int,
-    activation: str = "relu",
-    pooling: str = "max",
-    dropout: float = 0.0,
-) -> "torch.nn.Module":
-    """LeNet-5 (LeCun et al., 1998): two 5x5 convolutions and three linear layers; returns logits."""
-    from torch import nn
-
-    channels, height, width = input_shape
-    # conv 5x5 (padded to keep the size), pool 2; conv 5x5, pool 2
-    height, width = (height // 2 - 4) // 2, (width // 2 - 4) // 2
-    if height < 1 or width < 1:
-        raise ValueError(f"LeNet-5 needs images of at least 12x12 pixels, not {tuple(input_shape)[1:]}")
-    act = {"relu": nn.ReLU, "tanh": nn.Tanh}[activation]
-    pool = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}[pooling]
-    return nn.Sequential(
-        nn.Conv2d(channels, 6, 5, padding=2), act(), pool(2),
-        nn.Conv2d(6, 16, 5), act(), pool(2),
-        nn.Flatten(),
-        nn.Linear(16 * height * width, 120), act(), nn.Dropout(dropout),
-        nn.Linear(120, 84), act(), nn.Dropout(dropout),
-        nn.Linear(84, num_classes),
-    )  # fmt: skip
-
-
-@hookimpl
-def register_models(register: Callable[..., None]) -> None:
-    register(
-        "lenet5",
-        lenet5,
-        output="logits",  # pair it with a loss that expects logits
+        ink="centre",  # drawn strokes: prediction crops and centres a drawing, as for MNIST
         params=[
-            Param("activation", str, "relu", choices=("relu", "tanh"), help="non-linearity (the 1998 paper: tanh)"),
-            Param("pooling", str, "max", choices=("max", "avg"), help="2x2 pooling after each convolution"),
-            Param("dropout", float, 0.0, min=0.0, max=0.9, help="dropout after each hidden linear layer"),
+            Param("count", int, 6000, min=40, max=60000, help="training pictures (the test split has a sixth as many)"),
+            Param("noise", float, 0.1, min=0.0, max=1.0, help="random speckle added to every pixel"),
         ],
     )
 
 
-# -- optimizer: adam ----------------------------------------------------------------
+# -- optimizer: lion ----------------------------------------------------------------
 
 
-def adam(
+def lion(
     parameters: "Iterable[torch.nn.Parameter]",
     *,
-    lr: float = 1e-3,
+    lr: float = 1e-4,
     beta1: float = 0.9,
-    beta2: float = 0.999,
-    eps: float = 1e-8,
+    beta2: float = 0.99,
     weight_decay: float = 0.0,
-    amsgrad: bool = False,
 ) -> "torch.optim.Optimizer":
-    """Adam (torch.optim.Adam), with L2 weight decay added to the gradient."""
+    """Lion (Chen et al., 2023): steps of equal size in the direction of the gradient's sign."""
     import torch
 
-    return torch.optim.Adam(
-        parameters, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
-    )
+    class Lion(torch.optim.Optimizer):
+        """EvoLved Sign Momentum: ``w -= lr * (sign(b1*m + (1-b1)*g) + wd*w)``, then ``m = b2*m + (1-b2)*g``."""
+
+        def __init__(self, params: Any, lr: float, betas: tuple[float, float], weight_decay: float) -> None:
+            super().__init__(params, {"lr": lr, "betas": betas, "weight_decay": weight_decay})
+
+        @torch.no_grad()
+        def step(self, closure: Callable[[], Any] | None = None) -> Any:
+            loss = None
+            if closure is not None:
+                with torch.enable_grad():
+                    loss = closure()
+            for group in self.param_groups:
+                b1, b2 = group["betas"]
+                for weight in group["params"]:
+                    if weight.grad is None:
+                        continue
+                    momentum = self.state[weight].setdefault("momentum", torch.zeros_like(weight))
+                    weight.mul_(1 - group["lr"] * group["weight_decay"])
+                    weight.add_(torch.sign(momentum * b1 + weight.grad * (1 - b1)), alpha=-group["lr"])
+                    momentum.mul_(b2).add_(weight.grad, alpha=1 - b2)
+            return loss
+
+    return Lion(parameters, lr=lr, betas=(beta1, beta2), weight_decay=weight_decay)
 
 
 @hookimpl
 def register_optimizers(register: Callable[..., None]) -> None:
     register(
-        "adam",
-        adam,
+        "lion",
+        lion,
         params=[
-            Param("lr", float, 1e-3, min=1e-6, max=1.0, help="learning rate (the peak, with a schedule)"),
-            Param("beta1", float, 0.9, min=0.0, max=0.999, help="decay of the gradient average"),
-            Param("beta2", float, 0.999, min=0.0, max=0.9999, help="decay of the squared-gradient average"),
-            Param("eps", float, 1e-8, min=1e-12, max=1e-2, help="added to the denominator"),
-            Param("weight_decay", float, 0.0, min=0.0, max=0.1, help="L2 penalty (coupled, unlike adamw)"),
-            Param("amsgrad", bool, False, help="use the AMSGrad variant"),
+            Param("lr", float, 1e-4, min=1e-7, max=0.1, help="learning rate: the size of every step (3-10x below Adam's)"),
+            Param("beta1", float, 0.9, min=0.0, max=0.999, help="weight of the momentum in the step's direction"),
+            Param("beta2", float, 0.99, min=0.0, max=0.9999, help="decay of the momentum"),
+            Param("weight_decay", float, 0.0, min=0.0, max=10.0, help="decoupled weight decay (3-10x above AdamW's)"),
         ],
     )
 
 
-# -- loss: label-smoothing-ce ---------------------------------------------------------
+# -- loss: focal ----------------------------------------------------------------------
 
 
-def label_smoothing_ce(*, smoothing: float = 0.1) -> Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]:
-    """Cross-entropy against targets smoothed towards uniform (Szegedy et al., 2016); takes logits."""
-    import torch.nn.functional as F
+def focal(*, gamma: float = 2.0) -> Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]:
+    """Focal loss (Lin et al., 2017): cross-entropy that counts confident right answers less; takes logits."""
 
     def loss(logits: "torch.Tensor", target: "torch.Tensor") -> "torch.Tensor":
-        return F.cross_entropy(logits, target, label_smoothing=smoothing)
+        log_p = logits.log_softmax(dim=1).gather(1, target.unsqueeze(1)).squeeze(1)  # log-probability of the right class
+        return (-((1 - log_p.exp()) ** gamma) * log_p).mean()
 
     return loss
 
@@ -199,31 +179,29 @@ def label_smoothing_ce(*, smoothing: float = 0.1) -> Callable[["torch.Tensor", "
 @hookimpl
 def register_losses(register: Callable[..., None]) -> None:
     register(
-        "label-smoothing-ce",
-        label_smoothing_ce,
+        "focal",
+        focal,
         expects="logits",
-        params=[
-            Param("smoothing", float, 0.1, min=0.0, max=0.9, help="probability mass spread over all classes"),
-        ],
+        params=[Param("gamma", float, 2.0, min=0.0, max=10.0, help="how much less confident right answers count (0: cross-entropy)")],
     )
 
 
 # -- tab: a look at the data ----------------------------------------------------------
 
 
-def samples_tab(engine: "Engine") -> None:
-    """The "Fashion-MNIST" tab: a button that shows a few test images of each class."""
+def shapes_tab(engine: "Engine") -> None:
+    """The "Shapes" tab: a button that shows a few test pictures of each class."""
     import gradio as gr
 
     from trainpad import TrainpadError
 
-    gr.Markdown("Ten test images of each Fashion-MNIST class, as the models see them (28x28, grey).")
+    gr.Markdown("The `shapes` dataset, drawn by this plugin's code: a row of each class, as the models see them (28x28, grey).")
     button = gr.Button("Show samples")
-    gallery = gr.Gallery(label="Fashion-MNIST test images", columns=10, format="png")
+    gallery = gr.Gallery(label="Shapes test pictures", columns=len(SHAPES), format="png")
 
-    def show(per_class: int = 10) -> list[tuple[Any, str]]:
+    def show(per_class: int = 6) -> list[tuple[Any, str]]:
         try:
-            data = engine.load_dataset("fashion-mnist", train=False)
+            data = engine.load_dataset("shapes", train=False)
         except TrainpadError as exc:
             raise gr.Error(str(exc)) from None
         return sample_images(data.images, data.targets, per_class)
@@ -234,11 +212,11 @@ def samples_tab(engine: "Engine") -> None:
 def sample_images(images: "torch.Tensor", targets: "torch.Tensor", per_class: int) -> list[tuple[Any, str]]:
     """The first ``per_class`` images of each class, as ``(uint8 array, class name)`` pairs.
 
-    They come a class at a time, so that each row of a 10-column gallery shows every class.
+    They come a class at a time, so that each row of the gallery shows every class.
     """
-    firsts = [(targets == label).nonzero().flatten()[:per_class].tolist() for label in range(len(CLASS_NAMES))]
+    firsts = [(targets == label).nonzero().flatten()[:per_class].tolist() for label in range(len(SHAPES))]
     return [
-        (images[indices[row], 0].numpy(), CLASS_NAMES[label])
+        (images[indices[row], 0].numpy(), SHAPES[label])
         for row in range(per_class)
         for label, indices in enumerate(firsts)
         if row < len(indices)
@@ -247,4 +225,4 @@ def sample_images(images: "torch.Tensor", targets: "torch.Tensor", per_class: in
 
 @hookimpl
 def register_tabs(register: Callable[..., None]) -> None:
-    register("Fashion-MNIST", samples_tab, order=90)
+    register("Shapes", shapes_tab, order=90)

@@ -1,0 +1,111 @@
+"""Presets and datasets that are not drawings, in Chromium against the real app.
+
+Each preset, picked from the Train tab's Preset menu, fills the form (components, run
+settings, hyperparameters); a change afterwards marks it "(edited)"; the quick one trains.
+A model of Fashion-MNIST's photos swaps the Predict tab's sketch pad for uploads and
+random test images (skipped without Debian's dataset-fashion-mnist, the only offline
+source of its files).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from app_pages import log_text, open_tab, set_number, status_text, wait_until
+from trainpad.engine.presets import PRESETS
+from trainpad.web.forms import control_id
+
+#: Seconds a run may take (the machine may be busy).
+RUN_TIMEOUT = 240
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def pick(page, label: str, option: str) -> None:
+    """Choose ``option`` in the dropdown labelled ``label``, as a person does."""
+    page.get_by_label(label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def field(page, label: str) -> str:
+    return page.get_by_label(label, exact=True).input_value()
+
+
+def preset_text(page) -> str:
+    return page.locator("#tp-preset").inner_text()
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=[p.name for p in PRESETS])
+def test_each_preset_fills_the_form_and_an_edit_shows(open_page, screenshot, preset):
+    page = open_page().page
+    open_tab(page, "Train")
+    if preset.name == "quick":  # Quick is what the form starts with: pick another first
+        pick(page, "Preset", "The tutorial")
+        wait_until(lambda: field(page, "Batch size") == "64", timeout=30, message="the tutorial's batch size")
+    pick(page, "Preset", preset.label)
+    settings = preset.settings()
+    wait_until(
+        lambda: field(page, "Epochs") == str(settings["epochs"]) and field(page, "Batch size") == str(settings["batch_size"]),
+        timeout=30,
+        message=f"{preset.label}'s run settings",
+    )
+    for kind, name in preset.components().items():
+        assert field(page, kind.capitalize()) == name, kind
+    assert field(page, "LR schedule") == settings["schedule"] and field(page, "Seed") == str(settings["seed"])
+    wait_until(lambda: preset.summary in preset_text(page), timeout=30, message="the preset's summary")
+    assert "(edited)" not in preset_text(page)
+    # the preset's hyperparameters are in their fields (the accordion holds them)
+    page.get_by_text("Hyperparameters", exact=True).click()
+    for kind, values in preset.config.params.items():
+        for name, value in values.items():
+            shown = page.locator(f"#{control_id(kind, preset.components()[kind], name)}").locator("input").first
+            if isinstance(value, bool):
+                assert shown.is_checked() == value, (kind, name)
+            else:
+                assert float(shown.input_value()) == pytest.approx(float(value)), (kind, name)
+    screenshot(page, "filled")
+
+    set_number(page, "Epochs", settings["epochs"] + 1)
+    wait_until(lambda: "Preset (edited)" in preset_text(page), timeout=30, message="the preset marked edited")
+    assert f"epochs {settings['epochs']} → {settings['epochs'] + 1}" in preset_text(page)
+    set_number(page, "Epochs", settings["epochs"])  # back as it was: the preset again
+    wait_until(lambda: "(edited)" not in preset_text(page), timeout=30, message="the preset unmarked")
+
+
+def test_the_quick_preset_trains(open_page, screenshot):
+    page = open_page().page
+    open_tab(page, "Train")
+    pick(page, "Preset", "The tutorial")
+    pick(page, "Preset", "Quick")
+    wait_until(lambda: field(page, "Batch size") == "128", timeout=30, message="Quick's batch size")
+    set_number(page, "Training samples", 1280)  # a tenth of a minute of training, even on a busy machine
+    wait_until(lambda: "training samples 0 → 1280" in preset_text(page), timeout=30, message="the edit noted")
+    page.get_by_role("button", name="Start training").click()
+    wait_until(lambda: status_text(page).startswith("Done"), timeout=RUN_TIMEOUT, message="the run to finish")
+    screenshot(page, "done")
+    log = log_text(page)
+    assert re.search(r"training mnist-cnn on mnist \(1,280 samples\) with sgd \(lr [\d.e-]+\) and nll: 1 epoch\(s\), batch 128, onecycle", log), log
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason=f"{DEBIAN_FASHION} is missing: apt install dataset-fashion-mnist")
+def test_a_fashion_model_gets_uploads_and_test_images_instead_of_the_pad(open_page, screenshot):
+    page = open_page().page
+    open_tab(page, "Train")
+    pick(page, "Preset", "Fashion-MNIST")
+    wait_until(lambda: field(page, "Dataset") == "fashion-mnist", timeout=30, message="the Fashion-MNIST preset")
+    set_number(page, "Epochs", 1)
+    set_number(page, "Training samples", 1280)
+    page.get_by_role("button", name="Start training").click()
+    wait_until(lambda: status_text(page).startswith("Done"), timeout=RUN_TIMEOUT, message="the run to finish")
+
+    open_tab(page, "Predict")
+    wait_until(lambda: "fashion-mnist pictures" in page.locator("#tp-predict-hint").inner_text(), timeout=30, message="the hint for photos")
+    assert not page.locator("#tp-sketch").is_visible(), "the sketch pad is offered for photos"
+    assert page.get_by_text("Upload a picture", exact=True).is_visible()
+    page.get_by_role("button", name="Random test image").click()
+    note = wait_until(lambda: (text := page.get_by_text(re.compile(r"^Test image [\d,]+ of fashion-mnist")).first) and text.is_visible() and text.inner_text(), timeout=60, message="a test image")
+    truth = re.search(r"it is (.+?)\.", note).group(1)
+    assert truth in ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    screenshot(page, "predict")
