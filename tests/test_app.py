@@ -86,9 +86,10 @@ def train(client: Client, **settings: Any) -> Any:
 def test_the_page_is_served_with_safe_defaults(server):
     assert urllib.request.urlopen(server.url, timeout=30).status == 200
     config = json.loads(urllib.request.urlopen(server.url + "config", timeout=30).read())
-    assert config["title"] == "trainpad" and [c["props"].get("label") for c in config["components"] if c["type"] in ("tab", "tabitem")] == [
-        "Train", "Evaluate", "Predict", "Plugins"
-    ]
+    english = config["i18n_translations"]["en"]  # the page's texts are keys the browser translates (trainpad.web.i18n)
+    tabs = [json.loads(c["props"]["label"][len("__i18n__"):])["key"] for c in config["components"] if c["type"] in ("tab", "tabitem")]
+    assert config["title"] == "trainpad" and [english[key] for key in tabs] == ["Train", "Evaluate", "Predict", "Plugins"]
+    assert config["i18n_translations"]["ko"][tabs[0]] == "학습"
     for path in ("monitoring", "monitoring/summary"):
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(server.url + path, timeout=30)

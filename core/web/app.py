@@ -97,6 +97,7 @@ def build_app(engine: "Engine") -> "gr.Blocks":
             store.drop(session_id(request))
 
         demo.unload(forget)
+    demo.trainpad_engine = engine  # serve() localizes the page for it
     # No one size for the whole queue: each kind of event has its own line and each client
     # its share, checked before an event is queued (trainpad.web.fair_queue).
     demo.queue(max_size=None, default_concurrency_limit=settings.get("TRAINPAD_CONCURRENCY"))
@@ -121,7 +122,10 @@ def launch_options(*, host: str | None = None, port: int | None = None, share: b
     """
     import gradio as gr
 
+    from trainpad.web.i18n import i18n
+
     return {
+        "i18n": i18n(),  # the catalog the page's texts were swapped for (trainpad.web.i18n.localize)
         "server_name": host,
         "server_port": port,
         "share": share,
@@ -140,7 +144,8 @@ def launch_options(*, host: str | None = None, port: int | None = None, share: b
 
 
 def serve(demo: "gr.Blocks", *, prevent_thread_lock: bool = False, quiet: bool = False, **options: Any) -> tuple[Any, str, str | None]:
-    """Launch ``demo`` with :func:`launch_options`; returns ``(app, local_url, share_url)``.
+    """Launch ``demo`` with :func:`launch_options`, its texts in the browser's language
+    (:func:`trainpad.web.i18n.localize`); returns ``(app, local_url, share_url)``.
 
     A demo from :func:`build_app` gets the request guard in front
     (:mod:`trainpad.web.guard`) and enough workers for every kind of event at its
@@ -148,7 +153,11 @@ def serve(demo: "gr.Blocks", *, prevent_thread_lock: bool = False, quiet: bool =
     """
     from trainpad.web.fair_queue import worker_threads
     from trainpad.web.guard import middleware
+    from trainpad.web.i18n import localize
 
+    engine = getattr(demo, "trainpad_engine", None)
+    if engine is not None:
+        localize(demo, engine)
     settings = launch_options(**options)
     return demo.launch(
         prevent_thread_lock=prevent_thread_lock,
