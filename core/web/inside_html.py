@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 from PIL import Image
 
+from trainpad.web.i18n import tr
+
 if TYPE_CHECKING:
     from trainpad.engine.inside import Inside, Layer
 
@@ -99,8 +101,11 @@ def _units(layer: "Layer") -> str:
         f'<span class="{"up" if v >= 0 else "down"}" style="height:{max(1.0, 42 * abs(float(v)) / top):.0f}px" title="unit {i}: {float(v):.3f}"></span>'
         for i, v in enumerate(values)
     )
-    shown = f"the first {len(values)} of {layer.total:,} units" if layer.total > len(values) else f"{layer.total:,} units"
-    caption = f"<b>{html.escape(layer.name)}</b> · {html.escape(layer.description)} · {shown} (orange above zero, blue below)"
+    if layer.total > len(values):
+        shown = tr("the first {count} of {total} units", count=len(values), total=f"{layer.total:,}")
+    else:
+        shown = tr("{total} units", total=f"{layer.total:,}")
+    caption = f"<b>{html.escape(layer.name)}</b> · {html.escape(layer.description)} · " + tr("{shown} (orange above zero, blue below)", shown=shown)
     return f'<figure data-tp="units"><div class="tp-units" style="--n:{len(values)}">{bars}</div><figcaption>{caption}</figcaption></figure>'
 
 
@@ -113,23 +118,23 @@ def inside_html(inside: "Inside", class_names: Sequence[str]) -> str:
         items.append(
             f'<figure data-tp="saliency"><div class="tp-pair"><img src="{png_uri(inside.seen)}" width="{_shown_width(inside.seen, 112)}" alt="the picture the model saw">'
             f'<img src="{png_uri(overlay)}" width="{_shown_width(overlay, 112)}" alt="saliency map"></div>'
-            f"<figcaption><b>Saliency</b> · the pixels that move the model's score for “{name}” most "
-            "(the gradient of that class's logit with respect to each pixel)</figcaption></figure>"
+            f"<figcaption><b>{tr('Saliency')}</b> · "
+            + tr("the pixels that move the model's score for “{name}” most (the gradient of that class's logit with respect to each pixel)", name=name)
+            + "</figcaption></figure>"
         )
     convolutions = inside.has_convolutions
     for layer in inside.layers:
         if layer.maps is not None:
             count, height, width = layer.maps.shape
-            shown = f"the first {count} of {layer.total}" if layer.total > count else f"{count}"
-            caption = (
-                f"<b>{html.escape(layer.name)}</b> · {html.escape(layer.description)} · {shown} feature maps of "
-                f"{height}×{width} (orange: positive, blue: negative)"
+            shown = tr("the first {count} of {total}", count=count, total=layer.total) if layer.total > count else f"{count}"
+            caption = f"<b>{html.escape(layer.name)}</b> · {html.escape(layer.description)} · " + tr(
+                "{shown} feature maps of {height}×{width} (orange: positive, blue: negative)", shown=shown, height=height, width=width
             )
             items.append(_figure(map_grid(layer.maps), caption, target=200 if height > 10 else 160, alt=f"feature maps of {layer.name}", kind="maps"))
         elif not convolutions and layer.units is not None:
             items.append(_units(layer))
     if not items:
-        return STYLE + '<div class="tp-inside"><p>This model has no layers to show.</p></div>'
+        return STYLE + f'<div class="tp-inside"><p>{tr("This model has no layers to show.")}</p></div>'
     return STYLE + '<div class="tp-inside">' + "".join(items) + "</div>"
 
 

@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:
     import gradio as gr
 
+#: The concurrency group of every tab's refresh (a few at once, like any other kind of event).
+CONCURRENCY_ID = "page"
+
 
 def enclosing_tab() -> "gr.Tab | None":
     """The ``gr.Tab`` whose ``build`` is running."""
@@ -24,16 +27,23 @@ def enclosing_tab() -> "gr.Tab | None":
 
 def on_tab_select(fn: Callable[..., Any], outputs: Any) -> None:
     """Run ``fn`` into ``outputs``, quietly, each time the tab being built is selected
-    (to show what another tab changed, such as the session's model)."""
+    (to show what another tab changed, such as the session's model), in the browser's language."""
     tab = enclosing_tab()
     if tab is not None:
-        tab.select(fn, outputs=outputs, api_visibility="private", show_progress="hidden")
+        tab.select(_speaking(fn), outputs=outputs, api_visibility="private", show_progress="hidden", concurrency_id=CONCURRENCY_ID)
 
 
 def on_page_load(fn: Callable[..., Any], outputs: Any) -> None:
-    """Run ``fn`` into ``outputs``, quietly, when the page loads (the app's root Blocks)."""
+    """Run ``fn`` into ``outputs``, quietly, when the page loads (the app's root Blocks), in the browser's language."""
     from gradio.context import get_blocks_context
 
     root = getattr(get_blocks_context(), "root_block", None)
     if root is not None:
-        root.load(fn, outputs=outputs, api_visibility="private", show_progress="hidden")
+        root.load(_speaking(fn), outputs=outputs, api_visibility="private", show_progress="hidden", concurrency_id=CONCURRENCY_ID)
+
+
+def _speaking(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` in the browser's language (see :func:`trainpad.web.messages.shown_in_browser`), once."""
+    from trainpad.web.messages import shown_in_browser
+
+    return fn if getattr(fn, "__wrapped__", None) is not None else shown_in_browser(fn)

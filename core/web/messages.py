@@ -51,35 +51,71 @@ def user_errors(action: str = "That") -> Iterator[None]:
         raise UserError(f"{action} failed unexpectedly ({type(exc).__name__}); the details are in the server log.") from None
 
 
+#: The longest message a user is shown (messages quote at most a few dozen characters of
+#: what was sent; this is the backstop for any that would not).
+MESSAGE_CHARS = 2000
+
+
+def bounded(message: str, limit: int = MESSAGE_CHARS) -> str:
+    """``message``, cut to ``limit`` characters."""
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
 def shown_in_browser(fn: F) -> F:
     """Wrap a Gradio event function so that a :class:`~trainpad.engine.errors.TrainpadError`
     it raises shows as a ``gr.Error`` pop-up with its message, and no traceback is logged.
 
+    It speaks the browser's language: while the function runs, the language of its
+    ``gr.Request`` is the current one (:func:`trainpad.web.i18n.tr` writes in it), and the
+    text it returns or yields, and the error's message, are translated
+    (:func:`trainpad.web.i18n.translate_outputs`).
+
     Generator functions stay generators (Gradio streams them), and the signature is kept
     (Gradio reads it for ``gr.Request`` and ``gr.Progress`` arguments).
     """
+    from trainpad.web.i18n import language_of, speaking, translate, translate_outputs, tr
 
-    def as_gradio(exc: TrainpadError) -> Exception:
+    def as_gradio(exc: TrainpadError, language: str) -> Exception:
         import gradio as gr
 
-        return gr.Error(str(exc), title="Error", print_exception=False)
+        with speaking(language):
+            return gr.Error(bounded(translate(str(exc))), title=tr("Error"), print_exception=False)
+
+    def language(args: tuple, kwargs: dict) -> str:
+        for value in (*args, *kwargs.values()):
+            if type(value).__name__ == "Request" and hasattr(value, "headers"):
+                return language_of(value)
+        return "en"
 
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
         def stream(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            spoken = language(args, kwargs)
+            items = fn(*args, **kwargs)
             try:
-                yield from fn(*args, **kwargs)
+                while True:
+                    with speaking(spoken):  # each step may run in another of Gradio's threads
+                        try:
+                            item = next(items)
+                        except StopIteration:
+                            return
+                        item = translate_outputs(item, spoken)
+                    yield item
             except TrainpadError as exc:
-                raise as_gradio(exc) from None
+                raise as_gradio(exc, spoken) from None
+            finally:
+                items.close()
 
         return stream  # type: ignore[return-value]
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
+        spoken = language(args, kwargs)
         try:
-            return fn(*args, **kwargs)
+            with speaking(spoken):
+                return translate_outputs(fn(*args, **kwargs), spoken)
         except TrainpadError as exc:
-            raise as_gradio(exc) from None
+            raise as_gradio(exc, spoken) from None
 
     return call  # type: ignore[return-value]

@@ -32,21 +32,23 @@ def plugin_listing(engine: "Engine") -> dict[str, Any]:
 
 
 def listing_html(engine: "Engine") -> str:
-    """The listing as an HTML table, failures first."""
+    """The listing as an HTML table, failures first (in the current language, see :func:`trainpad.web.i18n.tr`)."""
+    from trainpad.web.i18n import tr
+
     data = plugin_listing(engine)
     rows = []
     for entry in data["plugins"]:
         name = html.escape(entry["name"])
-        origin = "built-in" if entry["builtin"] else html.escape(entry.get("dist") or "entry point")
+        origin = tr("built-in") if entry["builtin"] else html.escape(entry.get("dist") or tr("entry point"))
         version = html.escape(entry.get("version") or "")
         status = entry["status"]
-        badge = f'<span class="tp-badge tp-{html.escape(status)}">{html.escape(status)}</span>'
+        badge = f'<span class="tp-badge tp-{html.escape(status)}">{html.escape(tr(status))}</span>'
         things = [
-            f"{html.escape(c['kind'])} <code>{html.escape(c['name'])}</code>"
+            f"{html.escape(tr(c['kind']))} <code>{html.escape(c['name'])}</code>"
             + (f" <span class='tp-sub'>{html.escape(c['description'])}</span>" if c["description"] else "")
             for c in entry["components"]
         ]
-        things += [f"tab <code>{html.escape(label)}</code>" for label in entry["tabs"]]
+        things += [f"{tr('tab')} <code>{html.escape(tr(label))}</code>" for label in entry["tabs"]]
         error = f'<div class="tp-error">{html.escape(entry["error"])}</div>' if entry.get("error") else ""
         rows.append(
             f"<tr><td><b>{name}</b><div class='tp-sub'>{origin} {version}</div></td>"
@@ -54,12 +56,13 @@ def listing_html(engine: "Engine") -> str:
         )
     failed = len(data["failed"])
     head = (
-        f"<p>{len(data['plugins'])} plugins, {data['components']} components"
-        + (f", <b class='tp-failed-text'>{failed} with errors</b>" if failed else ", no errors")
-        + ". Install a plugin with <code>pip install</code> and restart the app; "
-        "<code>TRAINPAD_DISABLE_PLUGINS=name</code> turns one off.</p>"
+        "<p>" + tr("{plugins} plugins, {components} components", plugins=len(data["plugins"]), components=data["components"])
+        + (f", <b class='tp-failed-text'>{tr('{failed} with errors', failed=failed)}</b>" if failed else f", {tr('no errors')}")
+        + ". " + tr("Install a plugin with <code>pip install</code> and restart the app; <code>TRAINPAD_DISABLE_PLUGINS=name</code> turns one off.")
+        + "</p>"
     )
-    return STYLE + head + '<table class="tp-plugins"><thead><tr><th>Plugin</th><th>Status</th><th>Provides</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>"
+    columns = "".join(f"<th>{tr(name)}</th>" for name in ("Plugin", "Status", "Provides"))
+    return STYLE + head + f'<table class="tp-plugins"><thead><tr>{columns}</tr></thead><tbody>' + "".join(rows) + "</tbody></table>"
 
 
 STYLE = """

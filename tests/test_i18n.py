@@ -1,0 +1,115 @@
+"""The web app in English and Korean: every text the page is built with has a Korean one
+(this test fails on a text added without it), templates translate what the server writes
+later, and the browser's language picks.  Plugins' own texts stay as the plugins wrote them."""
+
+from __future__ import annotations
+
+import ast
+import re
+import string
+import sys
+from pathlib import Path
+
+import pytest
+
+from trainpad.testing import make_engine
+from trainpad.web.i18n import KOREAN, i18n, key_of, language_of, localize, plugin_texts, shown_texts, speaking, tr, translate, translate_outputs
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "trainpad-demo-plugin"
+
+
+@pytest.fixture(scope="module")
+def built():
+    """The app with the built-ins, the example plugin and the browser tests' plugin (their tabs are theirs)."""
+    from trainpad.web import app
+
+    sys.path.insert(0, str(EXAMPLE))
+    sys.path.insert(0, str(ROOT / "tests" / "plugins"))
+    import trainpad_demo_plugin
+    import trainpad_test_extras
+
+    engine = make_engine(trainpad_demo_plugin, trainpad_test_extras)
+    yield engine, app.build_app(engine)
+
+
+def test_every_text_the_page_is_built_with_has_korean(built):
+    engine, demo = built
+    texts = [text for _, _, text in shown_texts(demo, engine)]
+    assert "Start training" in texts and "Download as a script" in texts  # the scan sees the page
+    missing = localize(demo, engine)
+    assert missing == [], "add these to trainpad/web/i18n_ko.py (core/web/i18n_ko.py):\n" + "\n".join(missing)
+    left = {text for _, _, text in shown_texts(demo, engine) if re.search(r"[A-Za-z]{2}", text)} - plugin_texts(engine)
+    assert left == set(), "English left on the page after localize"
+
+
+def test_plugin_texts_and_third_party_tabs_stay_as_written(built):
+    import gradio as gr
+
+    engine, demo = built
+    described = [b for b in demo.blocks.values() if isinstance(b, gr.Dropdown) and isinstance(b.info, str) and "LeNet" in (b.info or "")]
+    fashion = next(b for b in demo.blocks.values() if isinstance(b, gr.Button) and str(b.value) == "Show samples")
+    assert fashion.value == "Show samples"  # the example plugin's tab
+    assert all("__i18n__" not in str(b.info) for b in described)
+    params = [b for b in demo.blocks.values() if isinstance(b, gr.Number) and b.label == "momentum"]
+    assert params and all(isinstance(b.label, str) for b in params)
+
+
+def test_the_catalog_is_consistent():
+    placeholders = string.Formatter()
+    for english, korean in KOREAN.items():
+        names_en = sorted(name for _, name, _, _ in placeholders.parse(english) if name)
+        names_ko = sorted(name for _, name, _, _ in placeholders.parse(korean) if name)
+        assert names_en == names_ko, f"{english!r}: {names_en} != {names_ko}"
+        if re.search(r"[A-Za-z]{3}", re.sub(r"<[^>]+>|\{[^}]*\}|`[^`]*`|<code>.*?</code>", "", english)):
+            assert re.search(r"[\uac00-\ud7a3]", korean) or english in NAMES_KEPT, f"no Korean for {english!r}"
+    gr_i18n = i18n()
+    assert gr_i18n.translations["ko"][key_of("Start training")] == "학습 시작"
+    assert "." not in key_of("e.g. 0.1") and len({key_of(text) for text in KOREAN}) == len(KOREAN)
+
+
+#: Names that read the same in Korean.
+NAMES_KEPT = {"Fashion-MNIST", "Kuzushiji-MNIST"}
+
+
+def test_every_tr_text_in_the_code_is_in_the_catalog():
+    """Text written with tr("...") in the web layer and the tabs must have its Korean."""
+    missing = []
+    for path in [*sorted((ROOT / "core" / "web").glob("*.py")), *sorted((ROOT / "plugins").glob("*_tab.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "tr" and node.args:
+                first = node.args[0]
+                if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+                    continue  # a variable: translated from what it holds
+                if first.value not in KOREAN:
+                    missing.append(f"{path.name}:{node.lineno}: {first.value!r}")
+    assert missing == [], "\n".join(missing)
+
+
+def test_the_browsers_language_picks():
+    class Request:
+        def __init__(self, accept):
+            self.headers = {"accept-language": accept}
+
+    assert language_of(Request("ko-KR,ko;q=0.9,en-US;q=0.8,en;q=0.7")) == "ko"
+    assert language_of(Request("en-US,en;q=0.9,ko;q=0.8")) == "en"
+    assert language_of(Request("fr-FR,fr;q=0.9")) == "en"
+    assert language_of(Request("fr;q=1, ko;q=0.5")) == "ko"
+    assert language_of(Request("ko;q=abc")) == "ko"
+    assert language_of(None) == "en" and language_of(Request("x" * 100_000)) == "en"
+
+
+def test_templates_translate_what_the_server_wrote():
+    assert translate("python train_x.py trains this run with torch and torchvision alone.", "ko") == (
+        "python train_x.py 을 실행하면 torch와 torchvision만으로 이 실행을 학습합니다."
+    )
+    assert translate("✗ 7 (63%), truly 2", "ko") == "✗ 7 (63%), 정답은 2"
+    assert translate("Start training", "en") == "Start training"
+    assert translate("something the catalog does not know", "ko") == "something the catalog does not know"
+    assert translate("Stop\nClear", "ko") == "중지\n지우기"
+    with speaking("ko"):
+        assert tr("Start training") == "학습 시작"
+        assert tr("{total} units", total=10) == "유닛 10개"
+    assert tr("{total} units", total=10) == "10 units"
+    outputs = translate_outputs(["Clear", {"3": 0.9}, ("img", "✓ 3 (99%)"), 5], "ko")
+    assert outputs == ["지우기", {"3": 0.9}, ("img", "✓ 3 (99%)"), 5]
