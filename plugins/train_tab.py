@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 ORDER = 10
 #: The concurrency group of every training event.
 CONCURRENCY_ID = "training"
+#: The concurrency group of Stop.
+STOP_ID = "stop"
 #: Components chosen when the registry has them: the default recipe's.
 DEFAULTS = default_components()
 KINDS = TRAINED_KINDS
@@ -54,14 +56,15 @@ def build(engine: "Engine") -> None:
     import gradio as gr
 
     from trainpad.runtime.device import available_devices
-    from trainpad.web.forms import component_controls, values_for
+    from trainpad.web.forms import api_flag, component_controls, values_for
     from trainpad.web.layout import on_page_load, on_tab_select
     from trainpad.web.messages import shown_in_browser
+    from trainpad.web.run_watch import watch_for
     from trainpad.web.sessions import session_id, store_for
     from trainpad.web.export_handler import Exporter
     from trainpad.web.train_handler import START_HERE, AlreadyTraining, Trainer, max_training_runs
 
-    trainer = Trainer(engine, store_for(engine))
+    trainer = Trainer(engine, store_for(engine), watch=watch_for(engine))
     run_params = {p.name: p for p in trainer.run_params}
     dropdowns: dict[str, Any] = {}
     groups: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
@@ -106,6 +109,8 @@ def build(engine: "Engine") -> None:
                 resume = gr.Checkbox(False, label="Carry on training the current model", info="same dataset and model; the model keeps its own settings")
             with gr.Row(equal_height=True):
                 export = gr.Button("Download as a script", variant="secondary", size="sm", elem_id="tp-export")
+                share = gr.Button("Copy a link to these settings", variant="secondary", size="sm", elem_id="tp-share")
+                share_query = gr.Textbox("", visible="hidden", elem_id="tp-share-query", interactive=False)
                 script_file = gr.DownloadButton("Download the script", visible="hidden", elem_id="tp-script-file", size="sm")
         with gr.Column(scale=3, min_width=300):
             with gr.Row(elem_classes="tp-start-row"):
@@ -179,7 +184,7 @@ def build(engine: "Engine") -> None:
     ) -> Iterator[list[Any]]:
         config = form_config(dataset, model, optimizer, loss, epochs, batch_size, train_samples, schedule, seed, device, hyperparameters)
         sent: dict[str, Any] = {}
-        for view in trainer.train(session_id(request), config, resume=bool(resume)):
+        for view in trainer.train(session_id(request), config, resume=api_flag(resume, "Carry on training")):
             if view.fraction is not None:
                 progress(view.fraction, desc=view.desc)
             if view.warning:
@@ -240,7 +245,9 @@ def build(engine: "Engine") -> None:
     def on_stop(request: gr.Request) -> Iterator[list[Any]]:
         yield from show(trainer.stop(session_id(request)), {})
 
-    stop.click(on_stop, outputs=outputs, cancels=[start_event], api_name="stop", concurrency_limit=None, queue=True)
+    # Stop has its own few workers and line (it is never refused: trainpad.web.fair_queue), and
+    # answers within seconds, so that no flood of Stops can hold the workers others need.
+    stop.click(on_stop, outputs=outputs, cancels=[start_event], api_name="stop", concurrency_id=STOP_ID, queue=True)
 
     for kind, dropdown in dropdowns.items():
         kind_groups = groups[kind]
@@ -260,6 +267,7 @@ def build(engine: "Engine") -> None:
 
     settings = {"epochs": epochs, "batch_size": batch_size, "train_samples": train_samples, "schedule": schedule, "seed": seed}
     wire_presets(engine, preset, dropdowns, controls, settings, resume)
+    wire_share_link(engine, trainer.run_params, dropdowns, controls, settings, share, share_query)
 
     wire_runs_section(trainer, runs, outputs, show)
 
@@ -496,6 +504,79 @@ def wire_presets(engine: "Engine", preset: Any, dropdowns: dict[str, Any], contr
         queue=False,
         trigger_mode="always_last",
     )
+
+
+# -- the shareable link ----------------------------------------------------------------
+
+#: Puts the form's query (computed on the server) into the page's address, keeping other parameters.
+ADDRESS_JS = """(query) => {
+  const url = new URL(location.href);
+  const ours = (key) => %(kinds)s.includes(key) || %(settings)s.includes(key) || %(kinds)s.some((k) => key.startsWith(k + '.'));
+  [...url.searchParams.keys()].filter(ours).forEach((key) => url.searchParams.delete(key));
+  new URLSearchParams(query || '').forEach((value, key) => url.searchParams.append(key, value));
+  history.replaceState(history.state, '', url);
+  return [query];
+}"""
+#: Copies the page's address (with the form in it); without the Clipboard API (plain http), by a selection.
+COPY_JS = """(query) => {
+  const link = location.href;
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(link);
+  } else {
+    const area = document.createElement('textarea');
+    area.value = link; document.body.appendChild(area); area.select(); document.execCommand('copy'); area.remove();
+  }
+  return [link];
+}"""
+
+
+def wire_share_link(engine: "Engine", run_params: Any, dropdowns: dict[str, Any], controls: list, settings: dict[str, Any], share: Any, query: Any) -> None:
+    """The form's choices live in the page's address: each change writes them there, a page
+    opened with them fills the form from them, and ``share`` copies the address
+    (:mod:`trainpad.web.share_link`)."""
+    import json
+
+    import gradio as gr
+
+    from trainpad.web.forms import values_for
+    from trainpad.web.i18n import tr
+    from trainpad.web.layout import on_page_load
+    from trainpad.web.messages import shown_in_browser
+    from trainpad.web.share_link import KINDS as LINK_KINDS, SETTINGS, form_from_query, form_query
+
+    fields = [*dropdowns.values(), *(c.control for c in controls), *settings.values()]
+
+    def on_change(*values: Any) -> str:
+        chosen = dict(zip(dropdowns, values[: len(dropdowns)]))
+        given = dict(zip((c.key for c in controls), values[len(dropdowns) : len(dropdowns) + len(controls)]))
+        params = {kind: values_for(controls, kind, str(component), given) for kind, component in chosen.items()}
+        run = dict(zip(settings, values[len(dropdowns) + len(controls) :]))
+        return form_query(engine, chosen, params, run, run_params=run_params)
+
+    gr.on([field.change for field in fields], on_change, inputs=fields, outputs=query, api_visibility="private",
+          show_progress="hidden", queue=False, trigger_mode="always_last")  # fmt: skip
+    address = ADDRESS_JS % {"kinds": json.dumps(list(LINK_KINDS)), "settings": json.dumps(list(SETTINGS))}
+    query.change(None, inputs=query, js=address, api_visibility="private", queue=False, show_progress="hidden")
+
+    @shown_in_browser
+    def on_open(request: gr.Request) -> dict[Any, Any]:
+        linked = form_from_query(engine, dict(getattr(request, "query_params", None) or {}), run_params=run_params)
+        if linked.problems:
+            gr.Warning(linked.note(), title=tr("Part of the link was left out"))
+        updates: dict[Any, Any] = {dropdowns[kind]: name for kind, name in linked.choices.items()}
+        for c in controls:
+            if linked.choices.get(c.kind) == c.component and c.param.name in linked.params.get(c.kind, {}):
+                updates[c.control] = linked.params[c.kind][c.param.name]
+        updates.update({settings[name]: value for name, value in linked.settings.items() if name in settings})
+        return updates
+
+    on_page_load(on_open, fields)
+
+    @shown_in_browser
+    def on_copied(link: str, request: gr.Request) -> None:
+        gr.Info(tr("The link to these settings is copied: whoever opens it gets this form."), title=tr("Link copied"))
+
+    share.click(on_copied, inputs=query, js=COPY_JS, api_visibility="private", show_progress="hidden")  # queued: gr.Info needs it
 
 
 @hookimpl

@@ -559,3 +559,8 @@ def test_a_model_is_compared_by_test_accuracy_on_its_own_dataset():
     assert compare(model("y", 0.1), model("x", 0.99)).better  # another dataset: nothing to compare
     assert not compare(model("x", None), model("x", 0.5)).better  # never tested: it does not replace a tested one
     assert compare(model("x", None), model("x", None)).better and compare(model("x", 0.3), model("x", None)).better
+
+
+def test_a_new_session_holds_nothing_of_its_own_with_the_shipped_model_in_its_table(engine, store):
+    session = store.get("newcomer")
+    assert [r.label for r in session.runs] == ["shipped"] and session.nbytes() == 0 and not session.keeps_something

@@ -94,6 +94,7 @@ class TrainingRun:
         self.config = parts.config
         self.model = parts.model
         self._stop = threading.Event()
+        self._abort = threading.Event()  # stop(now=True): tests end too
         self._stop_reason: str | None = None  # a callback's StopTraining, in a distributed run
         self.history: list[EpochEnd] = []
         self.spot_checks: list[SpotCheck] = []
@@ -102,8 +103,15 @@ class TrainingRun:
         self._loop: Iterator[Any] | None = None  # the events' generator, once a step or events() began it
         self._probe: LoopProbe | None = None
 
-    def stop(self) -> None:
-        """Ask the run to stop after the current batch (thread-safe)."""
+    def stop(self, *, now: bool = False) -> None:
+        """Ask the run to stop after the current batch (thread-safe).
+
+        :param now: also cut short a test of the model in progress (the time limit, a client
+            that has gone); its epoch then has no test metrics.  Without it, the test of the
+            epoch the run stopped in still runs, so the kept model has a test accuracy.
+        """
+        if now:
+            self._abort.set()
         self._stop.set()
 
     @property
@@ -162,7 +170,10 @@ class TrainingRun:
             return self._evaluate()
         loader = make_loader(take(p.test_loader.dataset, samples), batch_size=min(samples, 1000), shuffle=False)
         with blame(p.labels["model"]):
-            return evaluate(self.model, loader, loss_fn=p.loss_fn, to_probs=p.to_probs, num_classes=p.num_classes, device=p.device)
+            return evaluate(
+                self.model, loader, loss_fn=p.loss_fn, to_probs=p.to_probs, num_classes=p.num_classes, device=p.device,
+                should_stop=self._abort.is_set if p.distributed is None else None,
+            )
 
     def spot_check(self, *, epoch: int = 0, step: int = 0, samples: int = SPOT_SAMPLES) -> SpotCheck | None:
         """Test the model as it is now on a fixed sample of the test split: ``samples``
@@ -402,7 +413,11 @@ class TrainingRun:
                 to_probs=p.to_probs,
                 num_classes=p.num_classes,
                 device=p.device,
+                # stop(now=True) ends the test too (processes of a distributed run test to the end together)
+                should_stop=self._abort.is_set if p.distributed is None else None,
             )
+        if evaluation.stopped:  # a test cut short says nothing about the model: no test metrics
+            return None
         return evaluation if p.distributed is None else p.distributed.reduce_evaluation(evaluation)
 
     def _check_output(self, output: Any, batch: int) -> None:

@@ -35,6 +35,12 @@ KOREAN: dict[str, str] = {
     "python {file} trains this run with torch and torchvision alone.": "python {file} 을 실행하면 torch와 torchvision만으로 이 실행을 학습합니다.",
     "{file}: not everything could be written out ({lacking}); the file says what to put there.":
         "{file}: 일부는 스크립트로 옮기지 못했습니다({lacking}). 무엇을 채워야 하는지 파일에 적혀 있습니다.",
+    "Copy a link to these settings": "이 설정의 링크 복사",
+    "Link copied": "링크를 복사했습니다",
+    "The link to these settings is copied: whoever opens it gets this form.": "이 설정의 링크를 복사했습니다. 링크를 여는 사람은 이 양식 그대로 시작합니다.",
+    "Part of the link was left out": "링크의 일부를 쓰지 못했습니다",
+    "The link's {what} could not be used; the rest of it is in the form.": "링크의 {what} 항목은 쓸 수 없어 빼고, 나머지를 양식에 채웠습니다.",
+    " (and {count} more)": " (외 {count}개)",
     "Start training": "학습 시작",
     "Stop": "중지",
     "Status": "상태",

@@ -129,7 +129,9 @@ class Curves:
         return max(min(next(step for step in ladder if step >= done - 1e-9), self.epochs), done)
 
     def nbytes(self) -> int:
-        """About what these curves hold in memory."""
+        """About what these curves hold in memory (nothing while empty)."""
+        if not self._x and not self._test:
+            return 0
         return 8 * (5 * len(self._x) + 5 * len(self._test)) + 200
 
     # tables

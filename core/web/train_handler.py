@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from trainpad.engine.events import epochs_text
+from trainpad.runtime.memory import release_memory
 from trainpad.web.messages import UserError, user_errors
 from trainpad.web.runs import RunRecord, compare, max_runs
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from trainpad.engine.params import Param
     from trainpad.engine.training import TrainConfig, TrainingRun
     from trainpad.web.plots import Chart
+    from trainpad.web.run_watch import RunWatch, Ticket
     from trainpad.web.runs import Comparison
     from trainpad.web.sessions import Session, SessionStore
 
@@ -43,6 +45,8 @@ log = logging.getLogger("trainpad.web")
 
 #: Seconds between two updates of the page while training (the run itself never waits).
 UPDATE_EVERY = 0.3
+#: Seconds Stop waits for the run to wrap up before answering (the run ends by itself).
+STOP_WAIT = 5.0
 #: Test points per epoch: spot checks during it (a fixed sample of the test split, within
 #: a tenth of the training time) and its full evaluation at the end; plus one before training.
 SPOT_CHECKS = 4
@@ -218,6 +222,7 @@ class Trainer:
         data_dir: Path | str | None = None,
         update_every: float = UPDATE_EVERY,
         clock: Callable[[], float] = time.monotonic,
+        watch: "RunWatch | None" = None,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -225,6 +230,8 @@ class Trainer:
         self.update_every = update_every
         self.clock = clock
         self.run_params = server_run_params()
+        #: notices runs whose client has gone (see :mod:`trainpad.web.run_watch`); none in tests
+        self.watch = watch
         #: seconds of spot checks a run may take beyond a tenth of its training time
         #: (see :meth:`trainpad.engine.training.TrainingRun.events`)
         self.spot_allowance = 0.5
@@ -285,12 +292,35 @@ class Trainer:
         from before its data is loaded until this generator ends, however it ends (or,
         if it ends while the data is still loading, until the loading does), so
         cancelled or abandoned runs never add up past ``TRAINPAD_MAX_TRAINING_RUNS``; while
-        every slot is taken it waits, saying so.  A run still training after
-        ``TRAINPAD_MAX_RUN_SECONDS`` stops and keeps its model.
+        every slot is taken it waits, saying so.  A run still going after
+        ``TRAINPAD_MAX_RUN_SECONDS`` (its loading and tests included) stops within a step and
+        keeps its model; so does a run whose client has gone (:mod:`trainpad.web.run_watch`).
 
         :param resume: carry on training the session's current model.
         :raises AlreadyTraining: this session's run is going.
         """
+        ticket = self.watch.ticket(session_id) if self.watch is not None else None
+        generator = self._watched(session_id, config, resume=resume, ticket=ticket)
+        if ticket is not None:
+            ticket.generator = generator
+        return generator
+
+    def _watched(self, session_id: str, config: "TrainConfig", *, resume: bool, ticket: "Ticket | None") -> Iterator[TrainView]:
+        """:meth:`_slot_and_train`, telling the watch when it waits to be pulled from."""
+        try:
+            if ticket is not None and self.watch is not None and self.watch.gone(session_id, since=float("-inf")):
+                raise UserError("This run's page had already gone when its turn came, so it did not start.")
+            for view in self._slot_and_train(session_id, config, resume=resume, ticket=ticket):
+                if ticket is not None:
+                    ticket.yielded()
+                yield view
+                if ticket is not None:
+                    ticket.resumed()
+        finally:
+            if ticket is not None:
+                ticket.finish()
+
+    def _slot_and_train(self, session_id: str, config: "TrainConfig", *, resume: bool, ticket: "Ticket | None") -> Iterator[TrainView]:
         from trainpad.web.limits import TRAINING_SLOTS, limits
 
         session = self.store.get(session_id)
@@ -299,24 +329,55 @@ class Trainer:
         server = limits()
         if config.train_samples == 0 and not isinstance(config.train_samples, bool):  # "all", up to the server's cap
             config = replace(config, train_samples=server.max_train_samples)
+        if not resume:
+            self._check_model_size(config, server.max_model_mb)
         while not TRAINING_SLOTS.acquire(timeout=0.5):
             # a run that was just stopped or cancelled is still wrapping up, or another is training
             yield self.view(session, idle_status="**Waiting for a free training slot:** another run is still training or wrapping up…")
         slot = _Slot()
         slot.held = True
         try:
-            yield from self._train(session_id, config, resume=resume, max_seconds=server.max_run_seconds, slot=slot)
+            yield from self._train(session_id, config, resume=resume, max_seconds=server.max_run_seconds, slot=slot, ticket=ticket)
         finally:
             session.runs.start_pending = None  # begun, refused or cancelled: Start may be pressed again
             slot.release()
 
-    def _train(self, session_id: str, config: "TrainConfig", *, resume: bool, max_seconds: float, slot: _Slot) -> Iterator[TrainView]:
+    def _check_model_size(self, config: "TrainConfig", max_mb: float) -> None:
+        """Refuse, before building anything, a model over ``TRAINPAD_MAX_MODEL_MB``: planned on the
+        meta device, so a model of gigabytes costs nothing to measure."""
+        from trainpad.engine.errors import TrainpadError
+        from trainpad.engine.model_size import megabytes, plan_model
+        from trainpad.engine.params import ParamError
+
+        try:
+            model = self.engine.component("model", config.model)
+            dataset = self.engine.component("dataset", config.dataset)
+            params = model.validate(config.params.get("model"))
+        except (TrainpadError, ParamError, TypeError, KeyError):
+            return  # build_run says what is wrong with the choice
+        meta = self.engine.dataset_meta(dataset)
+        planned = plan_model(
+            model.factory, input_shape=tuple(meta["input_shape"]), num_classes=len(dataset.meta.get("class_names", ())), **params
+        )
+        limit = int(max_mb * 2**20)
+        if planned is not None and planned.nbytes > limit:
+            raise UserError(
+                f"That model would take {megabytes(planned.nbytes)}, more than the {megabytes(limit)} this server "
+                "allows per model (TRAINPAD_MAX_MODEL_MB); choose a smaller width or fewer hidden units."
+            )
+
+    def _train(
+        self, session_id: str, config: "TrainConfig", *, resume: bool, max_seconds: float, slot: _Slot, ticket: "Ticket | None" = None
+    ) -> Iterator[TrainView]:
+        import threading
+
         from trainpad.engine.events import EpochEnd, SpotCheck, StepEnd, TrainEnd
         from trainpad.web.background import Background
         from trainpad.web.limits import time_limit_message
         from trainpad.web.plots import Curves
 
         session = self.store.get(session_id)
+        deadline = self.clock() + max_seconds  # the run's own time: from its slot on, loading and tests included
         with user_errors("Preparing the run"):  # the settings are checked at once; the data may take a while
             config = config.validated(self.run_params)
             for kind in ("dataset", "model", "optimizer", "loss"):
@@ -357,6 +418,8 @@ class Trainer:
             self._drop_unstarted(session, record, "**Stopped** before training began. Your current model is unchanged.")
             yield self.view(session)
             return
+        if ticket is not None:
+            ticket.run = run
         with session.lock:
             session.run = run
             record.spec = run.spec
@@ -367,7 +430,15 @@ class Trainer:
             record.say(f"carrying on from {session.describe()}")
         events = run.events(spot_checks=SPOT_CHECKS, spot_allowance=self.spot_allowance)
         last = -1e9
-        deadline = self.clock() + max_seconds
+        expired = threading.Event()
+
+        def expire() -> None:  # at the deadline, wherever the run is (a step, a test): it stops within a batch
+            expired.set()
+            run.stop(now=True)
+
+        timer = threading.Timer(max(0.0, deadline - self.clock()), expire)
+        timer.daemon = True
+        timer.start()
         timed_out = False
         try:
             if run.has_test_split:  # the test curve starts before the first step, from a spot check
@@ -377,12 +448,12 @@ class Trainer:
             with user_errors("Training"):
                 for event in events:
                     record.curves.add(event)
+                    if not timed_out and (expired.is_set() or self.clock() > deadline):  # checked every event
+                        timed_out = True
+                        run.stop(now=True)
+                        record.say(time_limit_message(max_seconds))
                     if isinstance(event, StepEnd):
                         record.progress = event.step / max(run.steps_per_epoch, 1)
-                        if not timed_out and self.clock() > deadline:  # checked every batch
-                            timed_out = True
-                            run.stop()
-                            record.say(time_limit_message(max_seconds))
                         record.status = step_status(event)
                         now = self.clock()
                         if now - last >= self.update_every or event.step == event.steps:
@@ -398,6 +469,7 @@ class Trainer:
                         yield self.view(session, fraction=event.step / max(run.total_steps, 1), desc="evaluated")
                     elif isinstance(event, TrainEnd):
                         self._finish(session, run, record, event)
+                        timed_out = timed_out or expired.is_set()
                         if timed_out and event.status == "stopped":
                             message = time_limit_message(max_seconds)
                             record.status = f"**Time limit reached.** {message[:1].upper()}{message[1:]}. {record.status}"
@@ -407,8 +479,11 @@ class Trainer:
                         yield view
         except GeneratorExit:  # cancelled (Stop, a closed tab) maybe before its first step: it stopped, not failed
             run.stop()
+            if ticket is not None and ticket.abandoned:
+                record.say(f"stopped: {ticket.abandoned}")
             raise
         finally:
+            timer.cancel()
             if run.result is None and run.stop_requested and not session.closed:
                 self._wind_down(events)  # a cancelled run still tests what it kept, for the table
             events.close()  # a cancelled generator: the run stops and keeps its model
@@ -487,6 +562,7 @@ class Trainer:
                 session.runs.trim(max_runs())
                 session.idle.set()
         self.store.changed(session)
+        release_memory()  # the run's optimizer state, gradients and batches go back to the system
 
     @staticmethod
     def _write_files(session: "Session", run: "TrainingRun", record: RunRecord) -> None:
@@ -514,8 +590,11 @@ class Trainer:
         one (a diverged run's counts only up to the weights it went back to)."""
         return end.trained is not None and end.epochs_done > 0
 
-    def stop(self, session_id: str, *, wait: float = 20.0) -> TrainView:
-        """Ask this session's run to stop and wait (up to ``wait`` s) for it to wrap up."""
+    def stop(self, session_id: str, *, wait: float = STOP_WAIT) -> TrainView:
+        """Ask this session's run to stop and wait (up to ``wait`` s) for it to wrap up.
+
+        The wait is short so that a Stop never holds a worker long (each kind of event has
+        its own few); the run ends at its next step by itself either way."""
         session = self.store.get(session_id)
         session.runs.start_pending = None  # a run still waiting in the queue is cancelled with this Stop
         run = session.run
@@ -614,7 +693,12 @@ class Trainer:
         return self.view(session)
 
     def load(self, session_id: str, path: str | Path | None) -> str:
-        """Add an uploaded checkpoint to the runs table and use it; returns its description."""
+        """Add an uploaded checkpoint to the runs table and use it; returns its description.
+
+        The checkpoint is checked against the server's caps (classes, model size, input
+        size) before its model is built: :meth:`trainpad.web.limits.Limits.checkpoint_limits`.
+        """
+        from trainpad.web.limits import limits
         from trainpad.web.plots import Curves
 
         if not path:
@@ -622,11 +706,16 @@ class Trainer:
         session = self.store.get(session_id)
         if session.training:
             raise UserError("Wait for the run to end (or stop it) before loading another model.")
-        with user_errors("Loading the checkpoint"):
-            trained = self.engine.load_checkpoint(path)
+        try:
+            with user_errors("Loading the checkpoint"):
+                trained = self.engine.load_checkpoint(path, limits=limits().checkpoint_limits())
+        finally:
+            release_memory()  # a refused file's tensors, or the reading's copies, go back to the system
+        name = Path(path).name
+        name = name if len(name) <= 60 else name[:59] + "…"
         with session.lock:
             record = session.runs.add(
-                RunRecord(Curves(), kind="uploaded", name=Path(path).name, model=trained, outcome="uploaded", spec=trained.spec)
+                RunRecord(Curves(), kind="uploaded", name=name, model=trained, outcome="uploaded", spec=trained.spec)
             )
             record.say(f"uploaded {record.name}: {trained.describe()}")
             session.use(record)

@@ -123,3 +123,49 @@ def test_a_model_without_convolutions_shows_its_layer_as_bars(open_page, screens
     assert "Linear 784→10 · 10 units" in page.locator("#tp-inside").inner_text()
     assert page.locator("#tp-inside .tp-units span").count() == 10
     screenshot(page, "linear")
+
+
+# -- The shareable link ------------------------------------------------------------------------
+
+
+def test_the_train_tabs_choices_live_in_the_address_and_a_link_restores_them(browser, app_url, screenshot):
+    from urllib.parse import parse_qsl, urlsplit
+
+    from app_pages import choose, chosen, open_accordion, set_number, wait_until
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    context.set_default_timeout(60_000)
+    try:
+        page = context.new_page()
+        page.goto(app_url)
+        open_tab(page, "Train")
+        choose(page, "Optimizer", "adamw")
+        open_accordion(page, "Hyperparameters")
+        lr = wait_until(lambda: next((f for f in page.get_by_label("lr", exact=True).all() if f.is_visible()), None),
+                        timeout=30, message="adamw's lr field")  # fmt: skip
+        lr.fill("0.004")
+        lr.press("Tab")
+        set_number(page, "Epochs", 2)
+        set_number(page, "Seed", 11)
+        wanted = {"optimizer": "adamw", "optimizer.lr": "0.004", "epochs": "2", "seed": "11"}
+        query = lambda: dict(parse_qsl(urlsplit(page.url).query))  # noqa: E731
+        wait_until(lambda: all(query().get(k) == v for k, v in wanted.items()), timeout=30, message=f"the address to hold {wanted}")
+        page.get_by_role("button", name="Copy a link to these settings").click()
+        copied = wait_until(lambda: page.evaluate("navigator.clipboard.readText()"), timeout=10, message="the copied link")
+        assert copied == page.url
+        page.get_by_text("whoever opens it gets this form").wait_for(state="visible")
+        screenshot(page, "link-copied")
+
+        other = context.new_page()  # someone else opens the link
+        other.goto(copied)
+        open_tab(other, "Train")
+        wait_until(lambda: chosen(other, "Optimizer") == "adamw", timeout=30, message="the link's optimizer")
+        assert other.get_by_label("Epochs", exact=True).input_value() == "2"
+        assert other.get_by_label("Seed", exact=True).input_value() == "11"
+        open_accordion(other, "Hyperparameters")
+        visible_lr = [f.input_value() for f in other.get_by_label("lr", exact=True).all() if f.is_visible()]
+        assert visible_lr == ["0.004"], visible_lr
+        screenshot(other, "link-opened")
+    finally:
+        context.close()
