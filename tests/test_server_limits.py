@@ -470,8 +470,8 @@ def payload(**changes: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"epochs": 2.0}, "epochs must be a whole number"),
-        ({"epochs": True}, "epochs must be a whole number"),
+        ({"epochs": -1.0}, "epochs must be a number from 0 to 1,000,000"),  # 0.68 is fine: part of an epoch
+        ({"epochs": True}, "epochs must be a number from 0 to 1,000,000"),
         ({"class_names": ["a"]}, "a classifier needs 2 or more"),
         ({"class_names": ["a", "a"]}, "class names repeat"),
         ({"output": "probabilities"}, "output must be log_probs or logits"),
