@@ -105,7 +105,7 @@ def build(engine: "Engine") -> None:
                     schedule = gr.Dropdown(list(run_params["schedule"].choices or ()), value="onecycle", label="LR schedule", min_width=130)
                     devices = available_devices()
                     device = gr.Dropdown(devices, value=devices[0], label="Device", min_width=130)
-                    seed = gr.Number(1, label="Seed", precision=0, minimum=0, maximum=run_params["seed"].max, step=1, min_width=130)
+                    seed = gr.Number(1, label="Seed", precision=0, minimum=0, step=1, min_width=130)
                 resume = gr.Checkbox(False, label="Carry on training the current model", info="same dataset and model; the model keeps its own settings")
             with gr.Row(equal_height=True):
                 export = gr.Button("Download as a script", variant="secondary", size="sm", elem_id="tp-export")
