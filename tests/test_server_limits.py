@@ -189,6 +189,24 @@ def test_each_kind_has_its_own_line():
     queue.check(fn("predict"), "new2", "10.0.2.2")  # predictions have their own line
 
 
+def test_waiting_runs_of_clients_gone_take_no_place_in_the_line():
+    clock = Clock()
+    ghosts = [Event(f"ghost{i}", "training", client=f"10.0.3.{i}") for i in range(2)]
+    queue = fair(*ghosts, max_waiting_runs=2)
+    queue.presence = Presence(clock)
+    queue.presence.opened("elsewhere")  # tracking
+    for ghost in ghosts:
+        queue.presence.seen(ghost.session_hash)  # when they joined; no stream since
+    with pytest.raises(QueueRefusal, match="is full"):
+        queue.check(fn("training"), "new", "10.0.2.1")
+    clock.now += 11  # past TRAINPAD_CLIENT_GONE_SECONDS (10)
+    queue.check(fn("training"), "new", "10.0.2.1")
+    for i in range(6):  # still bounded: four times the line in all
+        queue.queue.event_queue_per_concurrency_id["training"].queue.append(Event(f"more{i}", "training", client=f"10.0.4.{i}"))
+    with pytest.raises(QueueRefusal, match="is full"):
+        queue.check(fn("training"), "newer", "10.0.2.2")
+
+
 def test_a_client_may_have_so_many_events_waiting():
     queue = fair(*(Event(f"s{i}", "predict") for i in range(2)), *(Event(f"e{i}", "evaluate") for i in range(2)))
     with pytest.raises(QueueRefusal, match="You have 4 requests waiting.*TRAINPAD_MAX_WAITING_PER_CLIENT"):
