@@ -265,6 +265,9 @@ def main() -> int:
         refused = f", {len(refusals[name])} refused" if refusals[name] else ""
         print(f"  {name:38s} {row['p50_ms']:7.1f}ms {row['p90_ms']:7.1f}ms {row['p99_ms']:7.1f}ms  {ratio:6.2f}x  {row['count']}{refused}")
     queued, refused = flood
+    flooded, alone = results.get("training, queue flooded, 1 client"), idle.get("1 client")
+    ratio = flooded["p50_ms"] / alone["p50_ms"] if flooded and alone and alone["p50_ms"] else float("nan")
+    print(f"  ratio (p50 of 1 client while the queue is flooded / idle) {ratio:.2f}x")
     print(f"  the flood: {len(queued)} of 64 training requests queued, {len(refused)} refused: {refused[0] if refused else '-'}")
     if rss_peak is not None:
         print(f"  server peak resident memory {rss_peak:.0f} MB (after start-up {rss_start:.0f} MB)")
@@ -276,6 +279,7 @@ def main() -> int:
     result = {
         "quick": args.quick,
         "latency": results,
+        "ratio": ratio,
         "refused_predictions": {name: len(r) for name, r in refusals.items()},
         "flood": {"queued": len(queued), "refused": len(refused), "message": refused[0] if refused else None},
         "still_training": still_training,
