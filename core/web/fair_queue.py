@@ -122,7 +122,9 @@ class FairQueue:
             what = WHAT.get(kind, "requests of this kind")
             setting = "TRAINPAD_MAX_WAITING_RUNS" if kind == TRAINING else "TRAINPAD_QUEUE_SIZE"
             raise QueueRefusal(
-                429, f"The queue for {what} is full: {len(of_kind)} are waiting, the most this server keeps ({setting}). Try again in a minute."
+                429,
+                f"The queue for {what} is full: {len(of_kind)} {'is' if len(of_kind) == 1 else 'are'} waiting, the most this "
+                f"server keeps ({setting}). Try again in a minute.",
             )
         clients = {id(e): _client_of(e) for e in waiting}
         from_client = [e for e in waiting if clients[id(e)] == client]
