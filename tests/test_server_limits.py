@@ -591,3 +591,28 @@ def test_freed_memory_can_be_returned_on_glibc():
     assert isinstance(release_memory(), bool)
     if sys.platform.startswith("linux"):
         assert resident_bytes() > 0
+
+
+# -- the deployment guide -------------------------------------------------------------------------
+
+
+def test_the_deployment_guide_lists_every_limit_and_each_test_it_cites_exists():
+    """docs/deploying.md names every server limit, and each promise there cites a test that exists."""
+    import ast
+    import re
+    from pathlib import Path
+
+    from trainpad import settings
+
+    root = Path(__file__).resolve().parent.parent
+    guide = (root / "docs" / "deploying.md").read_text()
+    missing = [name for name, s in settings.SETTINGS.items() if s.section == "server limits" and f"`{name}`" not in guide]
+    assert not missing, f"docs/deploying.md does not list {missing}"
+    defined = {
+        node.name
+        for path in (root / "tests").rglob("test_*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    }
+    cited = set(re.findall(r"`(test_[a-z0-9_]+)`", guide))
+    assert len(cited) >= 30 and cited <= defined, sorted(cited - defined)
