@@ -18,6 +18,10 @@ message saying which limit, when
 
 Stop is never refused for any of these (a session may have two waiting, which is one
 more than it needs).  Gradio's own ``max_size`` is switched off: these caps replace it.
+
+The checks read Gradio 6.31's queue as it keeps it (``event_queue_per_concurrency_id``,
+``active_jobs``, ``pending_event_ids_session``, ``pending_messages_per_session``);
+``tests/test_public_server.py`` fails if a Gradio upgrade changes them.
 """
 
 from __future__ import annotations

@@ -112,8 +112,8 @@ class Session:
     #: serialises changes to this session (a run finishing, a model loading)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _folder: Path | None = None
-    #: the folder its own folder goes in (the store's); the system's temp folder when unset
-    _root: Path | None = None
+    #: gives the folder its own folder goes in (the store's); the system's temp folder when unset
+    _root: "Callable[[], Path] | None" = None
 
     def __post_init__(self) -> None:
         self.idle.set()
@@ -139,9 +139,8 @@ class Session:
     def folder(self) -> Path:
         """A private temporary folder for this session's files (checkpoints)."""
         if self._folder is None:
-            if self._root is not None:
-                self._root.mkdir(parents=True, exist_ok=True)
-            self._folder = Path(tempfile.mkdtemp(prefix="trainpad-session-", dir=self._root))
+            root = self._root() if self._root is not None else None
+            self._folder = Path(tempfile.mkdtemp(prefix="trainpad-session-", dir=root))
         return self._folder
 
     def set_model(self, model: "TrainedModel | None", source: str, *, shared: bool = False) -> None:
@@ -234,7 +233,7 @@ class SessionStore:
                 self.sweep(now)
             session = self._sessions.get(session_id)
             if session is None:
-                session = Session(session_id, last_seen=now, _root=self.root)
+                session = Session(session_id, last_seen=now, _root=lambda: self.root)
                 model = self.starting_model()
                 if model is not None:
                     session.set_model(model, "shipped", shared=True)
@@ -248,7 +247,8 @@ class SessionStore:
 
     @property
     def root(self) -> Path:
-        """The folder every session's files go in (one per store, removed by :meth:`close`)."""
+        """The folder every session's files go in (one per store, made when first needed,
+        removed by :meth:`close`)."""
         with self._lock:
             if self._root is None:
                 self._root = Path(tempfile.mkdtemp(prefix="trainpad-"))
