@@ -235,7 +235,7 @@ def main() -> int:
             measure("idle")
             trainer = Client(url, verbose=False, download_files=False, headers={"X-Forwarded-For": "192.0.2.1"})
             # long enough to outlast the measurements (synthetic data is small); Stop ends it
-            job = trainer.submit(epochs=5 if args.quick else 3, batch_size=8 if args.quick else 64, train_samples=0, api_name="/train")
+            job = trainer.submit(epochs=5 if args.quick else 10, batch_size=1 if args.quick else 64, train_samples=0, api_name="/train")
             while time.monotonic() < deadline and not any(str(out[0]).startswith("**Epoch") for out in job.outputs()):
                 if job.done():
                     raise SystemExit(f"the training run ended before it trained: {job.outputs()[-1:]}")
