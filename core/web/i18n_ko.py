@@ -74,6 +74,48 @@ KOREAN: dict[str, str] = {
         "PyTorch 튜토리얼의 기본 루프: 모멘텀도 가중치 감쇠도 없는 SGD, NLL 손실, 처음부터 끝까지 같은 학습률. 빠르게와 비교하면 무엇이 더해졌는지 보입니다.",
     "Clothes instead of digits, with Best's recipe: about 92% after three epochs.": "숫자 대신 옷을, 최고 성능의 레시피로: 세 에포크 뒤 약 92%.",
     "Cursive hiragana, with Best's recipe: a harder alphabet of ten characters.": "흘림체 히라가나를, 최고 성능의 레시피로: 열 글자로 된 더 어려운 문자.",
+    # -- the loop view and Step -----------------------------------------------------------
+    "Step": "한 걸음",
+    "The training loop, line by line": "학습 루프, 한 줄씩",
+    "One step, taken alone": "한 걸음만 따로",
+    "<p><b>Step</b> trains exactly one batch of the run the form describes and shows it here: its pictures with their labels, "
+    "what the model made of a few, the loss before and after the update, and how much each layer changed. "
+    "<b>Start training</b> then carries on from that step.</p>":
+        "<p><b>한 걸음</b>은 양식이 정한 실행에서 배치 딱 하나만 학습하고 그 내용을 여기에 보여 줍니다: 그림과 레이블, "
+        "몇 개에 대한 모델의 판단, 업데이트 전후의 손실, 각 층이 바뀐 정도. 그다음 <b>학습 시작</b>을 누르면 그 걸음에서 이어서 학습합니다.</p>",
+    "Step {step}: loss on this batch {before} before the update, {after} after ({moved}); learning rate {lr}, ‖grad‖ {grad}":
+        "{step}번째 걸음: 이 배치의 손실은 업데이트 전 {before}, 후 {after} ({moved}); 학습률 {lr}, ‖grad‖ {grad}",
+    "down {change}": "{change} 감소",
+    "up {change}": "{change} 증가",
+    "The batch: {count} pictures, the first {shown} with their labels": "배치: 그림 {count}장, 처음 {shown}장과 레이블",
+    "What the model made of the first {shown} (green: the label), before the update": "업데이트 전, 처음 {shown}장에 대한 모델의 판단 (초록: 레이블)",
+    "Each layer: the gradient’s norm (orange) and the update’s size ‖Δw‖ (blue), each scaled to its largest":
+        "각 층: 기울기의 노름(주황)과 업데이트 크기 ‖Δw‖(파랑), 각각 가장 큰 값에 맞춰 그림",
+    "picture {number}, labelled {label}": "그림 {number}, 레이블 {label}",
+    "step {step} of {steps}": "{steps}걸음 중 {step}번째",
+    "step {step}": "{step}번째 걸음",
+    "on {device}": "{device}에서",
+    "output {shape}": "출력 {shape}",
+    "loss {value}": "손실 {value}",
+    "lr {value}": "학습률 {value}",
+    "next lr {value}": "다음 학습률 {value}",
+    "{count} samples": "샘플 {count}개",
+    "{count} batches an epoch": "에포크마다 배치 {count}개",
+    "{count} parameters, on {device}": "파라미터 {count}개, {device}에서",
+    "epoch {epoch} of {epochs}": "에포크 {epochs}개 중 {epoch}번째",
+    "epoch {epoch}: test accuracy {accuracy}": "에포크 {epoch}: 테스트 정확도 {accuracy}",
+    "**Stepped:** step {step} of {steps}. **Step** again, or **Start training** to carry on from here.":
+        "**한 걸음 진행:** {steps}걸음 중 {step}번째. **한 걸음**을 다시 누르거나, **학습 시작**으로 여기서부터 이어서 학습하세요.",
+    "step {step}: loss {before} before the update, {after} after it on the same batch": "{step}번째 걸음: 같은 배치에서 업데이트 전 손실 {before}, 후 {after}",
+    "stepping: one batch at a time; Start carries on from the last step": "한 걸음씩: 배치를 하나씩 학습합니다. 학습 시작을 누르면 마지막 걸음에서 이어집니다",
+    "The loop appears once the form holds a run that can start: {reason}": "양식이 시작할 수 있는 실행을 담으면 루프가 나타납니다: {reason}",
+    # comments in the loop (trainpad.engine.loop_source)
+    "the initial weights, then dropout": "처음 가중치, 그다음 드롭아웃",
+    "the order of the samples": "샘플의 순서",
+    "the first {count}": "처음 {count}개",
+    "up to max_lr in the first quarter, then down": "처음 4분의 1 동안 max_lr까지 오르고, 그다음 내려감",
+    "no scheduler: the learning rate stays as the optimizer's": "스케줄러 없음: 학습률은 옵티마이저의 값 그대로",
+    "the test split, once an epoch": "테스트 세트, 에포크마다 한 번",
     # -- Evaluate ------------------------------------------------------------------------
     "Evaluate": "평가",
     "Summary": "요약",

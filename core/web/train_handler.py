@@ -195,20 +195,22 @@ class Trainer:
         if session.training:
             raise UserError("A run is already going in this session: stop it first.")
         server = limits()
+        original = config  # as the form sent it: a run that Step began is found by it
         if config.train_samples == 0 and not isinstance(config.train_samples, bool):  # "all", up to the server's cap
             config = replace(config, train_samples=server.max_train_samples)
         while not TRAINING_SLOTS.acquire(timeout=0.5):
             # a run that was just stopped or cancelled is still wrapping up, or another is training
             yield self.view(session, session.data.get("train"), idle_status="Waiting for a free training slot…")
         try:
-            yield from self._train(session_id, config, resume=resume, max_seconds=server.max_run_seconds)
+            yield from self._train(session_id, config, resume=resume, max_seconds=server.max_run_seconds, original=original)
         finally:
             TRAINING_SLOTS.release()
 
-    def _train(self, session_id: str, config: "TrainConfig", *, resume: bool, max_seconds: float) -> Iterator[TrainView]:
+    def _train(self, session_id: str, config: "TrainConfig", *, resume: bool, max_seconds: float, original: "TrainConfig | None" = None) -> Iterator[TrainView]:
         from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
         from trainpad.web.limits import time_limit_message
         from trainpad.web.plots import Curves
+        from trainpad.web.step_handler import paused_run
 
         session = self.store.get(session_id)
         with session.lock:
@@ -216,16 +218,24 @@ class Trainer:
                 raise UserError("A run is already going in this session: stop it first.")
             if resume and session.model is None:
                 raise UserError("There is no current model to carry on training: untick “Carry on training”.")
+            stepped = paused_run(session, original) if original is not None and not resume else None  # Start carries on where Step left off
+            left = paused_run(session)
+            if left is not None and left is not stepped:
+                left.close()  # a stepped run the form no longer describes
             with user_errors("Preparing the run"):
-                run = self.engine.build_run(
+                run = stepped or self.engine.build_run(
                     config, data_dir=self.data_dir, resume=session.model if resume else None, run_params=self.run_params
                 )
-            record = RunRecord(Curves())
+            run.watch_loop()  # the loop view shows what each line did in the last step
+            record = session.data["train"] if stepped is not None else RunRecord(Curves())
             session.run, session.result = run, None
             session.data["train"] = record
             session.idle.clear()
         self.store.changed(session)
-        record.say(describe_config(run))
+        if stepped is not None:
+            record.say(f"carrying on from step {run.steps_done:,}")
+        else:
+            record.say(describe_config(run))
         if resume:
             record.say(f"carrying on from {session.describe()}")
         events = run.events()
@@ -233,7 +243,7 @@ class Trainer:
         deadline = self.clock() + max_seconds
         timed_out = False
         try:
-            if run.has_test_split:  # test curves start at epoch 0, from (the start of) the test split
+            if run.has_test_split and stepped is None:  # test curves start at epoch 0, from (the start of) the test split
                 record.status = "Testing the starting model…"
                 yield self.view(session, record, fraction=0.0, desc="testing the starting model")
                 with user_errors("Testing the starting model"):
@@ -334,9 +344,14 @@ class Trainer:
 
     def stop(self, session_id: str, *, wait: float = 20.0) -> TrainView:
         """Ask this session's run to stop and wait (up to ``wait`` s) for it to wrap up."""
+        from trainpad.web.step_handler import Stepper
+
         session = self.store.get(session_id)
         record = session.data.get("train")
         run = session.run
+        stepped = Stepper(self).stop(session_id)  # a run that Step began ends where it is
+        if stepped is not None:
+            return stepped
         if run is None or not session.training or record is None:
             return self.view(session, record, idle_status="Nothing is training in this session.")
         run.stop()

@@ -166,3 +166,72 @@ def test_the_train_tabs_choices_live_in_the_address_and_a_link_restores_them(bro
         screenshot(other, "link-opened")
     finally:
         context.close()
+
+
+# -- The loop view and Step ------------------------------------------------------------------
+
+
+def _step(page, number: int) -> dict[str, float]:
+    """Press Step and wait for its report; returns each layer's shown update size ‖Δw‖."""
+    from app_pages import wait_until
+
+    page.get_by_role("button", name="Step", exact=True).click()
+    report = page.locator("#tp-step-report")
+    wait_until(lambda: report.count() and f"Step {number}:" in report.inner_text(), timeout=180, message=f"the report of step {number}")
+    titles = report.locator("[data-layer]").evaluate_all("rows => rows.map(r => [r.dataset.layer, r.title])")
+    return {name: float(re.search(r"‖Δw‖ ([0-9.e+-]+)", title).group(1)) for name, title in titles}
+
+
+def test_step_changes_the_weights_by_the_shown_update(open_page, screenshot, app_server, tmp_path):
+    import torch
+
+    from app_pages import set_number, status_text, wait_until
+    from trainpad import TrainConfig
+    from trainpad.engine.checkpoint import load_checkpoint
+    from trainpad.testing import make_engine
+
+    page = open_page().page
+    open_tab(page, "Train")
+    set_number(page, "Training samples", 640)
+    set_number(page, "Batch size", 32)
+    shown = _step(page, 1)
+    loop = page.locator("#tp-loop").inner_text()
+    assert "step 1 of 20: x (32, 1, 28, 28) float32, y (32,)" in loop and "loss " in loop and "‖grad‖" in loop
+    assert "optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.0005, nesterov=True)" in loop
+    report = page.locator("#tp-step-report").inner_text()
+    assert "before the update" in report and report.count("labelled") == 4
+    assert page.locator("#tp-step-report .tp-batch img").count() == 16
+    screenshot(page, "stepped")
+    page.get_by_role("button", name="Stop", exact=True).click()
+    wait_until(lambda: status_text(page).startswith("Stopped"), timeout=60, message="the stepped run to stop")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download checkpoint").click()
+    path = tmp_path / "stepped.pt"
+    download.value.save_as(path)
+
+    engine = make_engine()
+    after = load_checkpoint(engine.registry, path).model
+    before = engine.build_run(TrainConfig(batch_size=32, train_samples=640, device="cpu"), data_dir=app_server.data_dir).model
+    for name, update in shown.items():
+        moved = torch.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(after.get_submodule(name).parameters(recurse=False), before.get_submodule(name).parameters(recurse=False))))
+        assert float(moved) == pytest.approx(update, rel=1e-3, abs=1e-7), name
+
+
+def test_start_carries_on_the_run_that_step_began(open_page, screenshot):
+    from app_pages import log_text, set_number, status_text, wait_until
+
+    page = open_page().page
+    open_tab(page, "Train")
+    set_number(page, "Training samples", 640)
+    set_number(page, "Batch size", 32)
+    _step(page, 1)
+    _step(page, 2)
+    assert "step 2 of 20" in status_text(page)
+    page.get_by_role("button", name="Start training").click()
+    done = wait_until(lambda: (text := status_text(page)).startswith(("Done", "Stopped", "Error")) and text, timeout=180, message="the run to end")
+    assert done.startswith("Done"), done
+    log = log_text(page)
+    assert "step 2: loss" in log and "carrying on from step 2" in log
+    assert log.count("training mnist-cnn on mnist") == 1  # one run, not two
+    assert "20 steps" in page.locator(".block").filter(has_text="Test accuracy").first.inner_text()
+    screenshot(page, "carried-on")
