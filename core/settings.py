@@ -107,6 +107,10 @@ def threads(text: str) -> int | None:
     return None if text.lower() == "auto" else whole(1)(text)
 
 
+def forwarded_hops(text: str) -> int | str:
+    return "auto" if text.lower() == "auto" else whole(0)(text)
+
+
 def path(text: str) -> Path:
     return Path(text).expanduser()
 
@@ -157,7 +161,8 @@ _ALL = (
     Setting("TRAINPAD_MAX_EVAL_SAMPLES", "server limits", 10_000, whole(1), "a whole number of at least 1",
             "test images per evaluation in the web app"),
     Setting("TRAINPAD_MAX_RUN_SECONDS", "server limits", 900.0, positive, "a number of seconds above 0",
-            "a web run still training after this long stops, keeping its model"),
+            "a web run still going after this long (its data loading and evaluations included) stops within "
+            "a step, keeping its model"),
     Setting("TRAINPAD_MAX_UPLOAD_MB", "server limits", 20.0, positive, "a number of megabytes above 0",
             "the largest file the web app accepts"),
     Setting("TRAINPAD_MAX_CHECKPOINT_MB", "server limits", 50.0, positive, "a number of megabytes above 0",
@@ -169,9 +174,48 @@ _ALL = (
     Setting("TRAINPAD_SESSION_IDLE_MINUTES", "server limits", 60.0, positive, "a number of minutes above 0",
             "a session unused this long is dropped"),
     Setting("TRAINPAD_QUEUE_SIZE", "server limits", 64, whole(1), "a whole number of at least 1",
-            "events that may wait in Gradio's queue before new ones are refused"),
+            "events of one kind (predictions, evaluations...) that may wait in the queue; more are refused "
+            "with a message, and each kind has its own, so training requests never fill the predictions' queue"),
     Setting("TRAINPAD_CONCURRENCY", "server limits", 4, whole(1), "a whole number of at least 1",
-            "events of one kind (predictions...) running at once"),
+            "events of one kind (predictions, Stop...) running at once"),
+    Setting("TRAINPAD_MAX_WAITING_RUNS", "server limits", 16, whole(1), "a whole number of at least 1",
+            "training runs that may wait for a free training slot; more are refused with a message"),
+    Setting("TRAINPAD_MAX_RUNS_PER_CLIENT", "server limits", 2, whole(1), "a whole number of at least 1",
+            "runs one client (one address) may have waiting or training at once; a session has one at most"),
+    Setting("TRAINPAD_MAX_WAITING_PER_CLIENT", "server limits", 16, whole(1), "a whole number of at least 1",
+            "events of any kind one client may have waiting in the queue (Stop is never refused)"),
+    Setting("TRAINPAD_MAX_SESSIONS", "server limits", 1000, whole(1), "a whole number of at least 1",
+            "live sessions (browser tabs, API clients) the server keeps"),
+    Setting("TRAINPAD_MAX_SESSIONS_PER_CLIENT", "server limits", 64, whole(1), "a whole number of at least 1",
+            "live sessions of one client; past it the client's idle sessions holding nothing of their own "
+            "make room, and a new one is refused when none can"),
+    Setting("TRAINPAD_CLIENT_MEMORY_MB", "server limits", 256.0, positive, "a number of megabytes above 0",
+            "memory the sessions of one client may hold together; past it that client's own least recently "
+            "used sessions are dropped, never another client's"),
+    Setting("TRAINPAD_MAX_UPLOADS_PER_CLIENT_MB", "server limits", 100.0, positive, "a number of megabytes above 0",
+            "bytes one client may upload in the time uploads are kept (an hour); more are refused"),
+    Setting("TRAINPAD_MAX_UPLOADS_MB", "server limits", 2048.0, positive, "a number of megabytes above 0",
+            "bytes all clients together may upload in the time uploads are kept (an hour)"),
+    Setting("TRAINPAD_MAX_REQUEST_KB", "server limits", 1024.0, positive, "a number of kilobytes above 0",
+            "the body of a request other than a file upload (the values an event sends)"),
+    Setting("TRAINPAD_CLIENT_GONE_SECONDS", "server limits", 10.0, positive, "a number of seconds above 0",
+            "a run whose client has had no connection (event stream or heartbeat) for this long stops, "
+            "freeing its training slot"),
+    Setting("TRAINPAD_FORWARDED_HOPS", "server limits", "auto", forwarded_hops,
+            "auto, or a whole number of at least 0",
+            "proxies in front of the app that append the client's address to `X-Forwarded-For`: the client "
+            "is the address that many entries from the end; `auto` is 1 on a Hugging Face Space (`SPACE_ID` "
+            "set) and 0 elsewhere (the connection's own address; the header is ignored)"),
+    Setting("TRAINPAD_MAX_SKETCH_LAYERS", "server limits", 4, whole(1), "a whole number of at least 1",
+            "layers a sketch value may have (only its composite picture is ever decoded)"),
+    Setting("TRAINPAD_MAX_MODEL_MB", "server limits", 16.0, positive, "a number of megabytes above 0",
+            "parameters and buffers of a model a web run builds or a checkpoint asks for, counted before it "
+            "is built; keep it below `TRAINPAD_MAX_UPLOAD_MB` so that every model trained here can be "
+            "uploaded again"),
+    Setting("TRAINPAD_MAX_CLASSES", "server limits", 1000, whole(2), "a whole number of at least 2",
+            "classes a checkpoint may have"),
+    Setting("TRAINPAD_MAX_EVAL_SECONDS", "server limits", 60.0, positive, "a number of seconds above 0",
+            "an evaluation still running after this long stops and shows the test images it evaluated"),
     # the machine
     Setting("TRAINPAD_THREADS", "runtime", None, threads, "a whole number of at least 1, or auto",
             "threads for torch (default `auto`: the CPUs this process may use, counting cgroup quotas)"),

@@ -57,15 +57,19 @@ def build(engine: "Engine") -> None:
 
     from trainpad.web.layout import on_tab_select
     from trainpad.web.messages import shown_in_browser
+    from trainpad.web.limits import limits
     from trainpad.web.predict_handler import BLANK, EMPTY_INSIDE, Predictor, picture_source
     from trainpad.web.sessions import session_id, store_for
+    from trainpad.web.sketch import SketchBlobs, make_sketchpad
 
-    predictor = Predictor(engine, store_for(engine))
+    sketches = SketchBlobs(max_layers=limits().max_sketch_layers)
+    predictor = Predictor(engine, store_for(engine), sketches=sketches)
     gr.HTML("", js_on_load=BRUSH_JS, container=False, padding=False, elem_classes="tp-hidden")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=340):
             hint = gr.Markdown(picture_source(None).hint, elem_id="tp-predict-hint")
-            sketch = gr.Sketchpad(
+            sketch = make_sketchpad(
+                sketches,
                 label="Draw a digit",
                 type="numpy",
                 image_mode="RGBA",
@@ -101,6 +105,7 @@ def build(engine: "Engine") -> None:
         inputs=sketch,
         outputs=[label, seen, note, inside],
         api_name="predict",
+        preprocess=False,  # the drawing is read by trainpad.web.sketch, with trainpad's own checks
         trigger_mode="always_last",
         show_progress="hidden",
         concurrency_limit=CONCURRENCY,

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 ORDER = 10
 #: The concurrency group of every training event.
 CONCURRENCY_ID = "training"
+#: The concurrency group of Stop.
+STOP_ID = "stop"
 #: Components chosen when the registry has them: the default recipe's.
 DEFAULTS = default_components()
 KINDS = TRAINED_KINDS
@@ -57,16 +59,17 @@ def build(engine: "Engine") -> None:
     import gradio as gr
 
     from trainpad.runtime.device import available_devices
-    from trainpad.web.forms import component_controls, values_for
+    from trainpad.web.forms import api_flag, component_controls, values_for
     from trainpad.web.layout import on_page_load, on_tab_select
     from trainpad.web.messages import shown_in_browser
     from trainpad.web.plots import empty_frame
+    from trainpad.web.run_watch import watch_for
     from trainpad.web.sessions import session_id, store_for
     from trainpad.web.export_handler import Exporter
     from trainpad.web.step_handler import Stepper
     from trainpad.web.train_handler import Trainer, max_training_runs
 
-    trainer = Trainer(engine, store_for(engine))
+    trainer = Trainer(engine, store_for(engine), watch=watch_for(engine))
     run_params = {p.name: p for p in trainer.run_params}
     dropdowns: dict[str, Any] = {}
     groups: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
@@ -177,7 +180,7 @@ def build(engine: "Engine") -> None:
         **hyperparameters: Any,
     ) -> Iterator[list[Any]]:
         config = form_config(dataset, model, optimizer, loss, epochs, batch_size, train_samples, schedule, seed, device, hyperparameters)
-        for view in trainer.train(session_id(request), config, resume=bool(resume)):
+        for view in trainer.train(session_id(request), config, resume=api_flag(resume, "Carry on training")):
             if view.fraction is not None:
                 progress(view.fraction, desc=view.desc)
             if view.warning:
@@ -247,7 +250,9 @@ def build(engine: "Engine") -> None:
     def on_stop(request: gr.Request) -> list[Any]:
         return show(trainer.stop(session_id(request)), session_id(request))
 
-    stop.click(on_stop, outputs=outputs, cancels=[start_event], api_name="stop", concurrency_limit=None, queue=True)
+    # Stop has its own few workers and line (it is never refused: trainpad.web.fair_queue), and
+    # answers within seconds, so that no flood of Stops can hold the workers others need.
+    stop.click(on_stop, outputs=outputs, cancels=[start_event], api_name="stop", concurrency_id=STOP_ID, queue=True)
 
     for kind, dropdown in dropdowns.items():
         kind_groups = groups[kind]

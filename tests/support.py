@@ -4,11 +4,17 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
+import threading
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Real MNIST beside the project (CI and developers have it), or TRAINPAD_DATA_DIR.
@@ -186,3 +192,146 @@ def sketch_of(digit, size: int = 800):
     composite = background.copy()
     composite[ink] = (0, 0, 0, 255)
     return {"background": background, "layers": [layer], "composite": composite}
+
+
+# -- a browser session in plain HTTP ---------------------------------------------------------
+
+#: Each server's endpoints: ``url -> (fn index by api name, parameter names, defaults)``.
+API: dict[str, tuple[dict, dict, dict]] = {}
+
+
+class Refused(Exception):
+    """The server refused to queue an event (HTTP error on join)."""
+
+
+class Raw:
+    """A browser session spoken to in plain HTTP, as the page speaks: queue/join, then the
+    event stream.  Values go as JSON as written (``NaN`` and ``Infinity`` included).
+
+    :param client: sent as ``X-Forwarded-For``, so that a server trusting one proxy hop
+        (``TRAINPAD_FORWARDED_HOPS=1``) takes this session for that client.
+    """
+
+    def __init__(self, url: str, session_hash: str | None = None, *, client: str | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.session_hash = session_hash or uuid.uuid4().hex[:12]
+        self.client = client
+        headers = {"x-forwarded-for": client} if client else {}
+        self.http = httpx.Client(timeout=120, verify=False, headers=headers)  # loopback HTTP: no certificates to load
+        if self.url not in API:
+            config = self.http.get(self.url + "/config").json()
+            endpoints = self.http.get(self.url + "/gradio_api/info").json()["named_endpoints"]
+            API[self.url] = (
+                {d["api_name"]: d["id"] for d in config["dependencies"] if d.get("api_name")},
+                {name: [p["parameter_name"] for p in info["parameters"]] for name, info in endpoints.items()},
+                {name: [p.get("parameter_default") for p in info["parameters"]] for name, info in endpoints.items()},
+            )
+        self.fns, self.params, self.defaults = API[self.url]
+        self._heartbeat: Any = None
+        self.completed: dict[str, dict[str, Any]] = {}
+
+    def data(self, api_name: str, values: dict[str, Any]) -> list[Any]:
+        names, defaults = self.params["/" + api_name], self.defaults["/" + api_name]
+        unknown = set(values) - set(names)
+        assert not unknown, f"/{api_name} has no parameter {unknown}"
+        return [values.get(name, default) for name, default in zip(names, defaults)]
+
+    def join(self, api_name: str, values: dict[str, Any] | None = None, *, data: list[Any] | None = None) -> str:
+        body = {
+            "data": data if data is not None else self.data(api_name, values or {}),
+            "event_data": None,
+            "fn_index": self.fns[api_name],
+            "trigger_id": None,
+            "session_hash": self.session_hash,
+        }
+        for attempt in range(3):  # uvicorn closes idle keep-alive connections after 5 s: a reused one may be gone
+            try:
+                response = self.http.post(
+                    self.url + "/gradio_api/queue/join",
+                    content=json.dumps(body, allow_nan=True),
+                    headers={"content-type": "application/json"},
+                )
+                break
+            except httpx.RemoteProtocolError:
+                if attempt == 2:
+                    raise
+        if response.status_code != 200:
+            raise Refused(f"{response.status_code}: {response.text}")
+        return response.json()["event_id"]
+
+    def wait(self, event_id: str, timeout: float = 120) -> dict[str, Any]:
+        """The event's ``process_completed`` message (one stream per session, as in a page:
+        completions of this session's other events are kept for their own ``wait``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if event_id in self.completed:
+                return self.completed.pop(event_id)
+            try:
+                with self.http.stream("GET", self.url + "/gradio_api/queue/data", params={"session_hash": self.session_hash}, timeout=timeout) as stream:
+                    for line in stream.iter_lines():
+                        if not line.startswith("data:"):
+                            continue
+                        message = json.loads(line[5:])
+                        if message.get("msg") in ("process_completed", "unexpected_error"):
+                            self.completed[message.get("event_id")] = message
+                        if event_id in self.completed:
+                            return self.completed.pop(event_id)
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise TimeoutError(f"event {event_id} did not complete in {timeout} s")
+
+    def call(self, api_name: str, values: dict[str, Any] | None = None, *, data: list[Any] | None = None, timeout: float = 120) -> tuple[bool, Any]:
+        """``(True, outputs)`` or ``(False, the error message shown to the user)``."""
+        message = self.wait(self.join(api_name, values, data=data), timeout)
+        output = message.get("output") or {}
+        if message.get("success"):
+            return True, output.get("data")
+        return False, output.get("error") if "error" in output else message.get("message")
+
+    def refused(self, api_name: str, values: dict[str, Any] | None = None, **kwargs: Any) -> str:
+        ok, result = self.call(api_name, values, **kwargs)
+        assert not ok, f"/{api_name} {values} was accepted: {str(result)[:200]}"
+        assert isinstance(result, str) and result, f"/{api_name} {values}: an empty error"
+        assert "Traceback" not in result and 'File "' not in result, result
+        return result
+
+    def upload(self, name: str, content: bytes) -> dict[str, Any]:
+        """Upload a file as the page does; returns the file reference to send."""
+        response = self.http.post(self.url + "/gradio_api/upload", files={"files": (name, content)})
+        if response.status_code != 200:
+            raise Refused(f"{response.status_code}: {response.text}")
+        return {"path": response.json()[0], "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+
+    # a browser tab's lifetime: the heartbeat connection, closed when the tab closes
+
+    def open(self) -> "Raw":
+        ready = threading.Event()
+
+        def beat() -> None:
+            headers = {"x-forwarded-for": self.client} if self.client else {}
+            with httpx.Client(timeout=None, verify=False, headers=headers) as client:
+                with client.stream("GET", f"{self.url}/gradio_api/heartbeat/{self.session_hash}") as stream:
+                    self._heartbeat = stream
+                    for _ in stream.iter_lines():
+                        ready.set()
+
+        self._thread = threading.Thread(target=self._beat_safely(beat), daemon=True)
+        self._thread.start()
+        assert ready.wait(30), "no heartbeat"
+        return self
+
+    @staticmethod
+    def _beat_safely(fn):
+        def run() -> None:
+            try:
+                fn()
+            except Exception:
+                pass
+
+        return run
+
+    def leave(self) -> None:
+        """Close the tab: the heartbeat connection drops."""
+        if self._heartbeat is not None:
+            self._heartbeat.close()
+        self.http.close()

@@ -24,7 +24,7 @@ from PIL import Image
 from support import ROOT, Server, free_port, real_mnist_dir, serving, sketch_of
 from trainpad.testing import write_idx_dataset
 
-from trainpad.web import app  # noqa: E402
+from trainpad.web import app, fair_queue  # noqa: E402
 
 from gradio_client import Client, handle_file  # noqa: E402
 
@@ -95,10 +95,14 @@ def test_the_page_is_served_with_safe_defaults(server):
             urllib.request.urlopen(server.url + path, timeout=30)
     assert server.demo.max_file_size == 20 * 1024 * 1024
     assert server.demo.delete_cache == app.DELETE_CACHE
-    assert server.demo._queue.max_size == 64
+    assert server.demo._queue.max_size is None  # one size for all kinds let training fill it: trainpad.web.fair_queue
     fns = {fn.api_name: fn for fn in server.demo.fns.values()}
     assert (fns["train"].concurrency_id, fns["train"].concurrency_limit) == ("training", 1)  # TRAINPAD_MAX_TRAINING_RUNS
-    assert fns["predict"].concurrency_limit == 4 and fns["stop"].concurrency_limit is None
+    assert fns["predict"].concurrency_limit == 4 and (fns["stop"].concurrency_id, fns["stop"].concurrency_limit) == ("stop", "default")
+    # every queued event has a limit, and the workers outnumber them all at their limits together
+    queued = [fn for fn in server.demo.fns.values() if fn.fn is not None and fn.queue is not False]
+    assert all(fn.concurrency_limit is not None for fn in queued)
+    assert server.demo.max_threads == fair_queue.worker_threads(server.demo) >= 40
 
 
 def test_the_api_lists_every_components_hyperparameters(alice):

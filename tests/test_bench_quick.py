@@ -27,6 +27,7 @@ SCRIPTS = (
     "distributed.py",  # torchrun against one process
     "load_test.py",  # prediction latency while another session trains
     "predict_inside.py",  # what the Predict tab's look inside the model adds to a prediction
+    "presets.py",  # the presets' accuracy and time beside the pytorch/examples recipe
 )
 
 

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import gc
 import io
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-import uuid
 import weakref
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ import torch
 from PIL import Image
 
 import support
-from support import ROOT, free_port, serving, sketch_of
+from support import ROOT, Raw, Refused, free_port, serving, sketch_of
 from trainpad import hookimpl
 from trainpad.engine.callbacks import Callback
 from trainpad.testing import write_idx_dataset
@@ -51,6 +49,11 @@ LIMITS = {
     "TRAINPAD_MAX_EVAL_SAMPLES": "200",
     "TRAINPAD_MAX_IMAGE_PIXELS": str(1000 * 1000),
     "TRAINPAD_MAX_RUN_SECONDS": "120",
+    "TRAINPAD_MAX_WAITING_RUNS": "4",
+    # Every client here is 127.0.0.1: the per-client caps are tested in test_public_server.py.
+    "TRAINPAD_MAX_RUNS_PER_CLIENT": "100",
+    "TRAINPAD_MAX_WAITING_PER_CLIENT": "1000",
+    "TRAINPAD_MAX_SESSIONS_PER_CLIENT": "1000",
 }
 #: A tiny run: a second or two.
 TINY = {"epochs": 1, "batch_size": 32, "train_samples": 256}
@@ -121,8 +124,8 @@ def interleaved(batches: list[tuple[float, int, bool]]) -> bool:
 
 
 class Server(support.Server):
-    def raw(self) -> "Raw":
-        return Raw(self)
+    def raw(self) -> Raw:
+        return Raw(self.url)
 
     def answers(self) -> bool:
         return httpx.get(self.url + "config", timeout=30).status_code == 200
@@ -148,141 +151,6 @@ def server(tmp_path_factory):
         engine = Engine(manager, infos).startup()
         with serving(engine) as (url, demo):
             yield Server(url, engine, demo, Path(data))
-
-
-#: Each server's endpoints: ``url -> (fn index by api name, parameter names, defaults)``.
-API: dict[str, tuple[dict, dict, dict]] = {}
-
-
-class Refused(Exception):
-    """The server refused to queue an event (HTTP error on join)."""
-
-
-class Raw:
-    """A browser session spoken to in plain HTTP, as the page speaks: queue/join, then the
-    event stream.  Values go as JSON as written (``NaN`` and ``Infinity`` included)."""
-
-    def __init__(self, server: Server, session_hash: str | None = None) -> None:
-        self.server = server
-        self.url = server.url.rstrip("/")
-        self.session_hash = session_hash or uuid.uuid4().hex[:12]
-        self.http = httpx.Client(timeout=120, verify=False)  # loopback HTTP: no certificates to load
-        if self.url not in API:
-            config = self.http.get(self.url + "/config").json()
-            endpoints = self.http.get(self.url + "/gradio_api/info").json()["named_endpoints"]
-            API[self.url] = (
-                {d["api_name"]: d["id"] for d in config["dependencies"] if d.get("api_name")},
-                {name: [p["parameter_name"] for p in info["parameters"]] for name, info in endpoints.items()},
-                {name: [p.get("parameter_default") for p in info["parameters"]] for name, info in endpoints.items()},
-            )
-        self.fns, self.params, self.defaults = API[self.url]
-        self._heartbeat: Any = None
-        self.completed: dict[str, dict[str, Any]] = {}
-
-    def data(self, api_name: str, values: dict[str, Any]) -> list[Any]:
-        names, defaults = self.params["/" + api_name], self.defaults["/" + api_name]
-        unknown = set(values) - set(names)
-        assert not unknown, f"/{api_name} has no parameter {unknown}"
-        return [values.get(name, default) for name, default in zip(names, defaults)]
-
-    def join(self, api_name: str, values: dict[str, Any] | None = None, *, data: list[Any] | None = None) -> str:
-        body = {
-            "data": data if data is not None else self.data(api_name, values or {}),
-            "event_data": None,
-            "fn_index": self.fns[api_name],
-            "trigger_id": None,
-            "session_hash": self.session_hash,
-        }
-        for attempt in range(3):  # uvicorn closes idle keep-alive connections after 5 s: a reused one may be gone
-            try:
-                response = self.http.post(
-                    self.url + "/gradio_api/queue/join",
-                    content=json.dumps(body, allow_nan=True),
-                    headers={"content-type": "application/json"},
-                )
-                break
-            except httpx.RemoteProtocolError:
-                if attempt == 2:
-                    raise
-        if response.status_code != 200:
-            raise Refused(f"{response.status_code}: {response.text}")
-        return response.json()["event_id"]
-
-    def wait(self, event_id: str, timeout: float = 120) -> dict[str, Any]:
-        """The event's ``process_completed`` message (one stream per session, as in a page:
-        completions of this session's other events are kept for their own ``wait``)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if event_id in self.completed:
-                return self.completed.pop(event_id)
-            try:
-                with self.http.stream("GET", self.url + "/gradio_api/queue/data", params={"session_hash": self.session_hash}, timeout=timeout) as stream:
-                    for line in stream.iter_lines():
-                        if not line.startswith("data:"):
-                            continue
-                        message = json.loads(line[5:])
-                        if message.get("msg") in ("process_completed", "unexpected_error"):
-                            self.completed[message.get("event_id")] = message
-                        if event_id in self.completed:
-                            return self.completed.pop(event_id)
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise TimeoutError(f"event {event_id} did not complete in {timeout} s")
-
-    def call(self, api_name: str, values: dict[str, Any] | None = None, *, data: list[Any] | None = None, timeout: float = 120) -> tuple[bool, Any]:
-        """``(True, outputs)`` or ``(False, the error message shown to the user)``."""
-        message = self.wait(self.join(api_name, values, data=data), timeout)
-        output = message.get("output") or {}
-        if message.get("success"):
-            return True, output.get("data")
-        return False, output.get("error") if "error" in output else message.get("message")
-
-    def refused(self, api_name: str, values: dict[str, Any] | None = None, **kwargs: Any) -> str:
-        ok, result = self.call(api_name, values, **kwargs)
-        assert not ok, f"/{api_name} {values} was accepted: {str(result)[:200]}"
-        assert isinstance(result, str) and result, f"/{api_name} {values}: an empty error"
-        assert "Traceback" not in result and 'File "' not in result, result
-        return result
-
-    def upload(self, name: str, content: bytes) -> dict[str, Any]:
-        """Upload a file as the page does; returns the file reference to send."""
-        response = self.http.post(self.url + "/gradio_api/upload", files={"files": (name, content)})
-        if response.status_code != 200:
-            raise Refused(f"{response.status_code}: {response.text}")
-        return {"path": response.json()[0], "orig_name": name, "meta": {"_type": "gradio.FileData"}}
-
-    # a browser tab's lifetime: the heartbeat connection, closed when the tab closes
-
-    def open(self) -> "Raw":
-        ready = threading.Event()
-
-        def beat() -> None:
-            with httpx.Client(timeout=None, verify=False) as client:
-                with client.stream("GET", f"{self.url}/gradio_api/heartbeat/{self.session_hash}") as stream:
-                    self._heartbeat = stream
-                    for _ in stream.iter_lines():
-                        ready.set()
-
-        self._thread = threading.Thread(target=self._beat_safely(beat), daemon=True)
-        self._thread.start()
-        assert ready.wait(30), "no heartbeat"
-        return self
-
-    @staticmethod
-    def _beat_safely(fn):
-        def run() -> None:
-            try:
-                fn()
-            except Exception:
-                pass
-
-        return run
-
-    def leave(self) -> None:
-        """Close the tab: the heartbeat connection drops."""
-        if self._heartbeat is not None:
-            self._heartbeat.close()
-        self.http.close()
 
 
 @pytest.fixture(autouse=True)
@@ -589,7 +457,7 @@ def test_a_pickled_checkpoint_never_runs_even_with_torch_force_no_weights_only_l
             if "running at" in line:
                 break
         url = f"http://127.0.0.1:{port}/"
-        remote = Raw(Server(url, None, None, tmp_path))
+        remote = Raw(url)
         marker = tmp_path / "pwned"
         error = remote.refused("load_checkpoint", {"path": remote.upload("model.pt", pickle_checkpoint(marker))})
         assert "contains Python objects" in error and "weights_only=False" not in error
@@ -800,7 +668,7 @@ def test_a_client_killed_mid_run_ends_its_run_soon(server):
     assert session_hash not in server.store or not server.store.get(session_hash).training
 
 
-def test_a_full_queue_says_so_and_the_server_keeps_serving(server, alice):
+def test_a_full_training_queue_says_so_and_predictions_still_get_in(server, alice):
     from trainpad.web.limits import TRAINING_SLOTS
 
     runner = server.raw()
@@ -815,8 +683,11 @@ def test_a_full_queue_says_so_and_the_server_keeps_serving(server, alice):
             refused = str(exc)
             break
     try:
-        assert refused is not None and "Queue is full" in refused, refused
-        assert len(waiting) <= 4
+        assert refused is not None and "The queue for training runs is full: 4 are waiting" in refused, refused
+        assert refused.startswith("429") and len(waiting) == 4
+        # the training line is full, and predictions still get in at once
+        ok, out = alice.call("predict", {"picture": {"background": None, "layers": [], "composite": None}}, timeout=30)
+        assert ok and out[0]["label"] == "Draw a digit", out
     finally:
         for other, event_id in waiting:
             other.http.post(other.url + "/gradio_api/cancel", json={"session_hash": other.session_hash, "fn_index": other.fns["train"], "event_id": event_id})

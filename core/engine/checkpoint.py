@@ -14,6 +14,8 @@ import io
 import math
 import os
 import pickle
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable
 
@@ -21,7 +23,8 @@ import torch
 from torch import nn
 
 from trainpad import settings
-from trainpad.engine.errors import CheckpointError
+from trainpad.engine.errors import CheckpointError, shown
+from trainpad.engine.model_size import megabytes, plan_model
 
 if TYPE_CHECKING:
     from trainpad.engine.registry import Registry
@@ -75,8 +78,39 @@ def save_checkpoint(trained: "TrainedModel", path: str | os.PathLike[str]) -> Pa
     return path
 
 
-def read_payload(source: str | os.PathLike[str] | IO[bytes]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CheckpointLimits:
+    """What a checkpoint may ask for beyond its structure (a public server's caps).
+
+    ``None`` leaves a limit off (the CLI loads what it trains); the structural checks of
+    :func:`check_metadata` always apply.
+
+    :param max_classes: class names a checkpoint may have.
+    :param max_model_bytes: parameters and buffers of the model it describes, counted
+        before the model is built.
+    :param max_input_side: height and width of its ``input_shape``.
+    """
+
+    max_classes: int | None = None
+    max_model_bytes: int | None = None
+    max_input_side: int | None = None
+
+
+#: Always refused, whoever loads: more channels or a longer side than any picture model takes,
+#: class names longer than this, more zip entries than any model has tensors.
+MAX_CHANNELS = 64
+MAX_SIDE = 8192
+MAX_CLASS_NAME = 100
+MAX_ENTRIES = 10_000
+OUTPUTS = ("log_probs", "logits")
+
+
+def read_payload(source: str | os.PathLike[str] | IO[bytes], limits: CheckpointLimits | None = None) -> dict[str, Any]:
     """Read and check a checkpoint's structure, never unpickling arbitrary objects.
+
+    The file must be a ``torch.save`` zip whose entries are stored, not compressed (as
+    ``torch.save`` writes them), so that it can never inflate past its own size; then it
+    is read with ``weights_only=True`` and its metadata checked (:func:`check_metadata`).
 
     :raises CheckpointError: too big, not a checkpoint, carrying Python objects, or malformed.
     """
@@ -96,6 +130,7 @@ def read_payload(source: str | os.PathLike[str] | IO[bytes]) -> dict[str, Any]:
         data = source.read(limit + 1)
         if len(data) > limit:
             raise CheckpointError(f"the checkpoint is more than the {limit / 1e6:.0f} MB allowed")
+    check_archive(data)
     try:
         # weights_only=True is passed explicitly: it then holds even when
         # TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 is set in the environment.
@@ -112,20 +147,140 @@ def read_payload(source: str | os.PathLike[str] | IO[bytes]) -> dict[str, Any]:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError("not a trainpad checkpoint (train one with `trainpad train` or the Train tab)")
     if payload.get("version") != VERSION:
-        raise CheckpointError(f"checkpoint version {payload.get('version')!r} is not supported (expected {VERSION})")
+        raise CheckpointError(f"checkpoint version {shown(payload.get('version'))} is not supported (expected {VERSION})")
+    check_metadata(payload, limits)
+    return payload
+
+
+def check_archive(data: bytes) -> None:
+    """Refuse anything but a ``torch.save`` zip of stored (uncompressed) entries.
+
+    ``torch.save`` never compresses; a checkpoint re-packed with deflate could inflate a
+    1 MB upload into gigabytes inside ``torch.load``, before any other check runs.  The
+    method is checked in both the central directory and each entry's local header, since
+    a reader may trust either.
+
+    :raises CheckpointError: not such a zip, or an entry compressed.
+    """
+    if not data.startswith(b"PK\x03\x04"):
+        raise CheckpointError("not a trainpad checkpoint (the file is corrupt or of another kind)")
+    try:
+        entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        raise CheckpointError("not a trainpad checkpoint (the file is corrupt or of another kind)") from None
+    if len(entries) > MAX_ENTRIES:
+        raise CheckpointError(f"the checkpoint holds {len(entries):,} files, more than any model has tensors")
+    for entry in entries:
+        local = data[entry.header_offset : entry.header_offset + 10]
+        local_method = int.from_bytes(local[8:10], "little") if len(local) == 10 and local[:4] == b"PK\x03\x04" else -1
+        if entry.compress_type != zipfile.ZIP_STORED or local_method != 0 or entry.file_size != entry.compress_size:
+            raise CheckpointError(
+                "the checkpoint's contents are compressed, which torch.save never does; trainpad does not "
+                "inflate such files (they can grow to gigabytes). Save the model again with trainpad or torch.save"
+            )
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_metadata(payload: dict[str, Any], limits: CheckpointLimits | None = None) -> None:
+    """Check what a checkpoint says about its model, as data, before anything is built.
+
+    The spec names a dataset and a model (with a dict of settings); the class names are
+    2 or more distinct, non-empty strings; ``dataset_meta`` has an ``input_shape`` of
+    three positive whole numbers and finite ``mean`` and positive finite ``std`` (one per
+    channel, or one for all); ``epochs`` is a whole number; the weights are tensors by name.
+
+    :raises CheckpointError: saying which field is wrong and how.
+    """
+    limits = limits or CheckpointLimits()
     spec = payload.get("spec")
     if not isinstance(spec, dict) or not all(
         isinstance(spec.get(kind), dict) and isinstance(spec[kind].get("name"), str) for kind in ("dataset", "model")
     ):
         raise CheckpointError("the checkpoint does not say which dataset and model made it")
-    if not isinstance(payload.get("state_dict"), dict) or not all(
-        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in payload["state_dict"].items()
-    ):
+    for kind in ("dataset", "model"):
+        name, params = spec[kind]["name"], spec[kind].get("params")
+        if not name.strip() or len(name) > MAX_CLASS_NAME:
+            raise CheckpointError(f"the checkpoint's {kind} name {shown(name)} is not a component name")
+        if params is not None and not isinstance(params, dict):
+            raise CheckpointError(f"the checkpoint's {kind} settings must be a dict, got {shown(params)}")
+    state = payload.get("state_dict")
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise CheckpointError("the checkpoint's weights are malformed")
     names = payload.get("class_names")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise CheckpointError("the checkpoint has no class names")
-    return payload
+    if len(names) < 2:
+        raise CheckpointError(f"the checkpoint has {len(names)} class name; a classifier needs 2 or more")
+    if limits.max_classes is not None and len(names) > limits.max_classes:
+        raise CheckpointError(
+            f"the checkpoint has {len(names):,} classes, more than the {limits.max_classes:,} this server accepts "
+            "(TRAINPAD_MAX_CLASSES)"
+        )
+    long = next((n for n in names if not n.strip() or len(n) > MAX_CLASS_NAME), None)
+    if long is not None:
+        raise CheckpointError(f"the checkpoint's class name {shown(long)} is empty or longer than {MAX_CLASS_NAME} characters")
+    if len(set(names)) != len(names):
+        raise CheckpointError("the checkpoint's class names repeat; each class needs its own name")
+    output = payload.get("output")
+    if output is not None and output not in OUTPUTS:
+        raise CheckpointError(f"the checkpoint's output must be log_probs or logits, got {shown(output)}")
+    epochs = payload.get("epochs", 0)
+    if not _whole(epochs) or not 0 <= epochs <= 10**6:
+        raise CheckpointError(f"the checkpoint's epochs must be a whole number from 0 to 1,000,000, got {shown(epochs)}")
+    metrics = payload.get("metrics")
+    if metrics is not None and not isinstance(metrics, dict):
+        raise CheckpointError(f"the checkpoint's metrics must be a dict, got {shown(metrics)}")
+    meta = payload.get("dataset_meta")
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"the checkpoint's dataset_meta must be a dict, got {shown(meta)}")
+    shape = meta.get("input_shape", [1, 28, 28])
+    side = min(MAX_SIDE, limits.max_input_side or MAX_SIDE)
+    if (
+        not isinstance(shape, (list, tuple))
+        or len(shape) != 3
+        or not all(_whole(n) and n >= 1 for n in shape)
+    ):
+        raise CheckpointError(
+            f"the checkpoint's input_shape must be three positive whole numbers (channels, height, width), got {shown(shape)}"
+        )
+    channels, height, width = shape
+    if channels > MAX_CHANNELS or height > side or width > side:
+        raise CheckpointError(
+            f"the checkpoint's input_shape {shown(list(shape))} is too large: at most {MAX_CHANNELS} channels "
+            f"and {side:,} pixels a side"
+        )
+    for key, positive in (("mean", False), ("std", True)):
+        values = meta.get(key, [1.0] if positive else [0.0])
+        if not isinstance(values, (list, tuple)) or len(values) not in (1, channels) or not all(_finite(v) for v in values):
+            raise CheckpointError(
+                f"the checkpoint's {key} must be {'one finite number' if channels == 1 else f'1 or {channels} finite numbers'}, "
+                f"got {shown(values)}"
+            )
+        if positive and not all(v > 0 for v in values):
+            raise CheckpointError(f"the checkpoint's std must be above 0 (pixels are divided by it), got {shown(values)}")
+    ink = meta.get("ink")
+    if ink is not None and not isinstance(ink, str):
+        raise CheckpointError(f"the checkpoint's ink must be text, got {shown(ink)}")
+    if limits.max_model_bytes is not None:
+        nbytes = sum(t.numel() * t.element_size() for t in state.values())
+        if nbytes > limits.max_model_bytes:
+            raise CheckpointError(_too_big(nbytes, limits.max_model_bytes))
+
+
+def _too_big(nbytes: int, limit: int) -> str:
+    return (
+        f"the model's weights take {megabytes(nbytes)}, more than the {megabytes(limit)} this server allows "
+        "(TRAINPAD_MAX_MODEL_MB); use a smaller model"
+    )
 
 
 def load_checkpoint(
@@ -133,13 +288,18 @@ def load_checkpoint(
     source: str | os.PathLike[str] | IO[bytes],
     *,
     device: torch.device | str = "cpu",
+    limits: CheckpointLimits | None = None,
     why_missing: Callable[..., str] | None = None,
 ) -> "TrainedModel":
     """Rebuild the model a checkpoint describes and load its weights into it.
 
-    The weights go into a freshly built model only when every tensor matches in name,
-    shape and dtype and is finite.
+    Everything is checked before the model is built: the file's structure and metadata
+    (:func:`read_payload`), then the model the metadata asks for, planned on the meta
+    device (no memory), against ``limits`` and against every tensor of the checkpoint
+    (names, shapes, dtypes); only then is it built, and the weights go in when they are
+    all finite.
 
+    :param limits: a server's caps (classes, model size, input size); none by default.
     :param why_missing: ``why_missing(kind, name, plugin=...)`` explains a model the
         registry lacks (:meth:`trainpad.engine.engine.Engine.why_missing`, which
         :meth:`~trainpad.engine.engine.Engine.load_checkpoint` passes).
@@ -150,7 +310,7 @@ def load_checkpoint(
     from trainpad.engine.registry import UnknownComponent
     from trainpad.engine.trained_model import TrainedModel
 
-    payload = read_payload(source)
+    payload = read_payload(source, limits)
     spec = payload["spec"]
     model_spec = spec["model"]
     try:
@@ -168,31 +328,27 @@ def load_checkpoint(
         raise CheckpointError(f"the checkpoint's model settings are refused: {exc}") from None
     meta = payload.get("dataset_meta") or {}
     input_shape = tuple(meta.get("input_shape", (1, 28, 28)))
+    build = {"input_shape": input_shape, "num_classes": len(payload["class_names"]), **params}
+    state = payload["state_dict"]
+    planned = plan_model(component.factory, **build)
+    if planned is not None:
+        if limits is not None and limits.max_model_bytes is not None and planned.nbytes > limits.max_model_bytes:
+            raise CheckpointError(_too_big(planned.nbytes, limits.max_model_bytes))
+        _match(component.name, planned.tensors, {k: (tuple(v.shape), v.dtype) for k, v in state.items()})
     try:
-        model = component.factory(input_shape=input_shape, num_classes=len(payload["class_names"]), **params)
+        model = component.factory(**build)
     except Exception as exc:
         raise ComponentError(component.label, f"{type(exc).__name__}: {exc}") from exc
     expected = model.state_dict()
-    state = payload["state_dict"]
-    missing = sorted(set(expected) - set(state))
-    extra = sorted(set(state) - set(expected))
-    if missing or extra:
-        raise CheckpointError(
-            f"the checkpoint's weights do not match model {component.name!r}: "
-            f"missing {missing[:3]}, unexpected {extra[:3]}"
-        )
-    for key, tensor in expected.items():
-        got = state[key]
-        if got.shape != tensor.shape or got.dtype != tensor.dtype:
-            raise CheckpointError(
-                f"the checkpoint's weight {key!r} has shape {tuple(got.shape)} ({got.dtype}), "
-                f"but model {component.name!r} needs {tuple(tensor.shape)} ({tensor.dtype})"
-            )
+    _match(component.name, {k: (tuple(v.shape), v.dtype) for k, v in expected.items()}, {k: (tuple(v.shape), v.dtype) for k, v in state.items()})
+    for key, got in state.items():
         if got.is_floating_point() and not torch.isfinite(got).all():
             raise CheckpointError(f"the checkpoint's weight {key!r} holds NaN or infinite values")
     model.load_state_dict(state, strict=True)
     model.to(device)
-    metrics = {k: float(v) for k, v in (payload.get("metrics") or {}).items() if isinstance(v, (int, float)) and math.isfinite(v)}
+    metrics = {
+        k: float(v) for k, v in (payload.get("metrics") or {}).items() if isinstance(k, str) and _finite(v)
+    }
     return TrainedModel(
         model=model,
         spec=spec,
@@ -202,6 +358,23 @@ def load_checkpoint(
         metrics=metrics,
         epochs=int(payload.get("epochs") or 0),
     )
+
+
+def _match(model_name: str, expected: dict[str, tuple], got: dict[str, tuple]) -> None:
+    """Refuse weights that differ from the model's in names, shapes or dtypes."""
+    missing = sorted(set(expected) - set(got))
+    extra = sorted(set(got) - set(expected))
+    if missing or extra:
+        raise CheckpointError(
+            f"the checkpoint's weights do not match model {model_name!r}: "
+            f"missing [{', '.join(shown(k) for k in missing[:3])}], unexpected [{', '.join(shown(k) for k in extra[:3])}]"
+        )
+    for key, (shape, dtype) in expected.items():
+        if got[key] != (shape, dtype):
+            raise CheckpointError(
+                f"the checkpoint's weight {key!r} has shape {got[key][0]} ({got[key][1]}), "
+                f"but model {model_name!r} needs {shape} ({dtype})"
+            )
 
 
 def _plain(value: Any) -> Any:

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from torch.utils.data import Dataset
 
     from trainpad.runtime.distributed import DistContext
+    from trainpad.engine.checkpoint import CheckpointLimits
     from trainpad.engine.evaluation import Evaluation
     from trainpad.engine.export import ExportedScript
     from trainpad.engine.inside import Inside
@@ -241,17 +242,21 @@ class Engine:
             return "It may come from a plugin that is switched off: " + "; ".join(off) + "."
         return ""
 
-    def load_checkpoint(self, source: str | os.PathLike[str] | IO[bytes], *, device: str | torch.device = "cpu") -> TrainedModel:
+    def load_checkpoint(
+        self, source: str | os.PathLike[str] | IO[bytes], *, device: str | torch.device = "cpu", limits: CheckpointLimits | None = None
+    ) -> TrainedModel:
         """Rebuild the model a checkpoint file (or binary stream) describes, weights checked.
 
         A checkpoint whose model is missing says why: its plugin is not installed, is
         disabled (and by which setting), or failed to load (with its error).
 
+        :param limits: what the checkpoint may ask for (a public server's caps), checked
+            before its model is built; none by default.
         :raises trainpad.engine.errors.CheckpointError: for any refusal, saying what was wrong.
         """
         from trainpad.engine.checkpoint import load_checkpoint
 
-        return load_checkpoint(self.registry, source, device=device, why_missing=self.why_missing)
+        return load_checkpoint(self.registry, source, device=device, why_missing=self.why_missing, limits=limits)
 
     def failed_plugins(self) -> list[PluginInfo]:
         """Plugins that failed, or that loaded with something of theirs refused."""
@@ -478,12 +483,15 @@ class Engine:
         samples: int = 0,
         mistakes: int = 24,
         batch_size: int = 1000,
+        should_stop: Callable[[], bool] | None = None,
         answers: int = 0,
         seed: int | None = None,
     ) -> Evaluation:
         """Evaluate ``trained`` on the test split of the dataset it was trained on.
 
         :param mistakes: how many of the most confident mistakes to keep.
+        :param should_stop: asked before each batch; when true the evaluation ends there
+            (``Evaluation.stopped``), covering the samples seen so far.
         :param answers: how many test samples, drawn at random, to keep the answers of
             (:attr:`Evaluation.answers <trainpad.engine.evaluation.Evaluation.answers>`), right or wrong.
         :param seed: draws the same samples again; ``None`` draws new ones each time.
@@ -522,6 +530,7 @@ class Engine:
                 num_classes=len(trained.class_names),
                 device=trained.device,
                 mistakes=mistakes,
+                should_stop=should_stop,
                 show=show,
             )
 

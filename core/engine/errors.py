@@ -7,7 +7,10 @@ traceback and the web app shows it as a ``gr.Error``.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from typing import Any, Iterator
+
+#: The most characters of a value a message repeats back (a request can send megabytes).
+SHOWN_CHARS = 40
 
 
 class TrainpadError(Exception):
@@ -32,6 +35,21 @@ class ComponentError(TrainpadError):
 
 class CheckpointError(TrainpadError, ValueError):
     """A checkpoint was refused: unreadable, not trainpad's, or not matching its model."""
+
+
+def shown(value: Any, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters with an ellipsis.
+
+    Messages say what was sent, but never echo more than a few dozen characters of it:
+    a 10 MB string in a number field must not come back as a 10 MB error.
+    """
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[:limit]) + f"… ({len(value):,} characters)"
+    if isinstance(value, (list, tuple, dict, set)) and len(value) > 8:
+        value = f"<{type(value).__name__} of {len(value):,} items>"
+        return value
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 @contextlib.contextmanager

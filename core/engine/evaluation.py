@@ -49,6 +49,8 @@ class Evaluation:
     count: int
     confusion: torch.Tensor
     mistakes: list[Mistake] = field(default_factory=list)
+    #: the evaluation was stopped before the end of the data: ``count`` samples were seen
+    stopped: bool = False
     #: the model's answers for the samples asked for (``show=``), in the order asked
     answers: list[Answer] = field(default_factory=list)
 
@@ -67,11 +69,14 @@ def evaluate(
     num_classes: int,
     device: torch.device,
     mistakes: int = 0,
+    should_stop: Callable[[], bool] | None = None,
     show: "torch.Tensor | None" = None,
 ) -> Evaluation:
     """Run ``model`` over ``loader`` in eval mode with autograd off.
 
     :param mistakes: how many of the most confident mistakes to keep.
+    :param should_stop: asked before each batch; when it says so, the evaluation ends
+        there and the result covers the samples seen (``stopped`` is set).
     :param show: indices of samples (in the loader's order) whose answers to keep, right or wrong.
     The model's training mode is restored afterwards.
     """
@@ -83,10 +88,14 @@ def evaluate(
     worst_conf = torch.empty(0)
     worst_meta = torch.empty(0, 3, dtype=torch.long)  # index, true, predicted
     offset = 0
+    stopped = False
     wanted = torch.as_tensor(show if show is not None else [], dtype=torch.long)
     answered: dict[int, Answer] = {}
     with torch.inference_mode():
         for x, y in loader:
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             out = model(x)
             total_loss += float(loss_fn(out, y)) * len(y)
@@ -124,5 +133,6 @@ def evaluate(
         count=count,
         confusion=confusion,
         mistakes=found,
+        stopped=stopped,
         answers=[answered[i] for i in wanted.tolist() if i in answered],
     )

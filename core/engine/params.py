@@ -14,6 +14,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from trainpad.engine.errors import shown
+
 #: The value types a hyperparameter may have.
 PARAM_TYPES: tuple[type, ...] = (int, float, bool, str)
 
@@ -86,7 +88,7 @@ class Param:
                 raise ParamError(f"{self.name} must be at most {_fmt(self.max)}, got {_fmt(value)}")
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(str(c) for c in self.choices)
-            raise ParamError(f"{self.name} must be one of {allowed}; got {value!r}")
+            raise ParamError(f"{self.name} must be one of {allowed}; got {shown(value)}")
         return value
 
     def _coerce(self, value: Any) -> Any:
@@ -100,25 +102,25 @@ class Param:
                 return value.strip().lower() in _TRUE
             if isinstance(value, (int, float)) and value in (0, 1):
                 return bool(value)
-            raise ParamError(f"{self.name} must be true or false, got {value!r}")
+            raise ParamError(f"{self.name} must be true or false, got {shown(value)}")
         if self.type is str:
             if not isinstance(value, str):
-                raise ParamError(f"{self.name} must be text, got {value!r}")
+                raise ParamError(f"{self.name} must be text, got {shown(value)}")
             return value
         # numbers
         if isinstance(value, bool):
-            raise ParamError(f"{self.name} must be a number ({kind}), got {value!r}")
+            raise ParamError(f"{self.name} must be a number ({kind}), got {shown(value)}")
         if isinstance(value, str):
             try:
                 value = float(value.strip())
             except ValueError:
-                raise ParamError(f"{self.name} must be a number ({kind}), got {value!r}") from None
+                raise ParamError(f"{self.name} must be a number ({kind}), got {shown(value)}") from None
         if not isinstance(value, (int, float)):
             # numpy scalars and 0-d tensors have __float__
             try:
                 value = float(value)
             except (TypeError, ValueError):
-                raise ParamError(f"{self.name} must be a number ({kind}), got {value!r}") from None
+                raise ParamError(f"{self.name} must be a number ({kind}), got {shown(value)}") from None
         if not math.isfinite(value):
             raise ParamError(f"{self.name} must be a finite number, got {value}")
         if self.type is int:
@@ -231,10 +233,11 @@ def validate_params(params: Sequence[Param], values: Mapping[str, Any] | None, *
     """
     values = dict(values or {})
     by_name = {p.name: p for p in params}
-    unknown = sorted(set(values) - set(by_name))
+    unknown = sorted(set(values) - set(by_name), key=str)
     if unknown:
         known = ", ".join(by_name) or "none"
-        raise ParamError(f"{owner} has no parameter {', '.join(unknown)} (it takes: {known})")
+        names = ", ".join(shown(name) if not isinstance(name, str) or len(name) > 40 else name for name in unknown[:5])
+        raise ParamError(f"{owner} has no parameter {names} (it takes: {known})")
     out: dict[str, Any] = {}
     for p in params:
         try:

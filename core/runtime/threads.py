@@ -30,8 +30,10 @@ Allocator
     every training step pays page faults.  Telling it never to use ``mmap`` for them
     (``M_MMAP_MAX=0``) and to keep freed memory (a high ``M_TRIM_THRESHOLD``) makes
     steps reuse the same memory: measured at 1.1-1.4x on small CPU models.  The cost:
-    the process keeps its peak memory instead of returning it.  Only on glibc;
-    ``TRAINPAD_MALLOC_TUNING=0`` turns it off.
+    the process keeps its peak memory instead of returning it, so the web app hands
+    freed memory back after each big request (:mod:`trainpad.runtime.memory`) and keeps
+    its many threads to two heaps.  Only on glibc; ``TRAINPAD_MALLOC_TUNING=0`` turns
+    it off.
 
 Importing this module imports nothing heavy; when torch is not imported yet, the
 thread count goes through ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` (set only when not
@@ -53,6 +55,9 @@ from trainpad import settings
 #: ``mallopt`` parameter numbers from glibc's ``malloc.h``.
 M_TRIM_THRESHOLD = -1
 M_MMAP_MAX = -4
+M_ARENA_MAX = -8
+#: Heaps glibc may keep for the web app's threads (its default is 8 per core).
+SHARED_ARENAS = 2
 #: Freed memory below this much at the top of the heap is kept, not returned (1 GiB).
 TRIM_THRESHOLD_BYTES = 1 << 30
 
@@ -153,8 +158,14 @@ def choose_wait_policy(*, shared: bool = False) -> str | None:
     return None if value == "default" else value.upper()
 
 
-def tune_malloc() -> bool:
-    """Make glibc keep freed memory for the next training step; ``False`` if not glibc."""
+def tune_malloc(*, shared: bool = False) -> bool:
+    """Make glibc keep freed memory for the next training step; ``False`` if not glibc.
+
+    :param shared: the web app: its many worker threads share :data:`SHARED_ARENAS`
+        heaps instead of one each (glibc's default allows 8 per core), so memory one
+        request freed serves the next instead of sitting in a heap no thread uses; and the
+        app returns free memory after big requests (:func:`trainpad.runtime.memory.release_memory`).
+    """
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -168,6 +179,8 @@ def tune_malloc() -> bool:
     mallopt.restype = ctypes.c_int
     ok = mallopt(M_MMAP_MAX, 0) == 1
     ok = mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1 and ok
+    if shared:
+        ok = mallopt(M_ARENA_MAX, SHARED_ARENAS) == 1 and ok
     return ok
 
 
@@ -208,7 +221,7 @@ def apply_runtime_settings(*, shared: bool = False, force: bool = False) -> dict
             wait = f"{os.environ['OMP_WAIT_POLICY']} (OMP_WAIT_POLICY was set)"
         else:
             os.environ["OMP_WAIT_POLICY"] = wait
-    malloc = tune_malloc() if settings.get("TRAINPAD_MALLOC_TUNING") else False
+    malloc = tune_malloc(shared=shared) if settings.get("TRAINPAD_MALLOC_TUNING") else False
     _applied = {"threads": threads, "threads_via": how, "omp_wait_policy": wait or "default", "malloc_tuned": malloc}
     return _applied
 

@@ -70,6 +70,9 @@ def build_app(engine: "Engine") -> "gr.Blocks":
     from PIL import Image
 
     from trainpad.engine.pictures import max_pixels
+    from trainpad.web import fair_queue
+    from trainpad.web.guard import guard, presence_for
+    from trainpad.web.run_watch import watch_for
     from trainpad.web.sessions import SessionStore, attach_store
     from trainpad.web.shipped_model import shipped_loader
     from trainpad.web.sessions import session_id
@@ -95,7 +98,13 @@ def build_app(engine: "Engine") -> "gr.Blocks":
 
         demo.unload(forget)
     demo.trainpad_engine = engine  # serve() localizes the page for it
-    demo.queue(max_size=settings.get("TRAINPAD_QUEUE_SIZE"), default_concurrency_limit=settings.get("TRAINPAD_CONCURRENCY"))
+    # No one size for the whole queue: each kind of event has its own line and each client
+    # its share, checked before an event is queued (trainpad.web.fair_queue).
+    demo.queue(max_size=None, default_concurrency_limit=settings.get("TRAINPAD_CONCURRENCY"))
+    presence, watch = presence_for(engine), watch_for(engine)
+    fair_queue.install(demo, store, presence, runs=watch.sessions)
+    watch.backlog = fair_queue.backlog(demo)  # a run whose updates pile up unread is stopped
+    guard(demo, presence)  # serve() puts the request guard in front (body caps, uploads, presence)
     return demo
 
 
@@ -136,14 +145,27 @@ def launch_options(*, host: str | None = None, port: int | None = None, share: b
 
 def serve(demo: "gr.Blocks", *, prevent_thread_lock: bool = False, quiet: bool = False, **options: Any) -> tuple[Any, str, str | None]:
     """Launch ``demo`` with :func:`launch_options`, its texts in the browser's language
-    (:func:`trainpad.web.i18n.localize`); returns ``(app, local_url, share_url)``."""
+    (:func:`trainpad.web.i18n.localize`); returns ``(app, local_url, share_url)``.
+
+    A demo from :func:`build_app` gets the request guard in front
+    (:mod:`trainpad.web.guard`) and enough workers for every kind of event at its
+    concurrency limit at once (:func:`trainpad.web.fair_queue.worker_threads`).
+    """
+    from trainpad.web.fair_queue import worker_threads
+    from trainpad.web.guard import middleware
     from trainpad.web.i18n import localize
 
     engine = getattr(demo, "trainpad_engine", None)
     if engine is not None:
         localize(demo, engine)
     settings = launch_options(**options)
-    return demo.launch(prevent_thread_lock=prevent_thread_lock, quiet=quiet, **settings)
+    return demo.launch(
+        prevent_thread_lock=prevent_thread_lock,
+        quiet=quiet,
+        app_kwargs={"middleware": middleware(demo)},
+        max_threads=worker_threads(demo),
+        **settings,
+    )
 
 
 def warm_up(engine: "Engine") -> None:
@@ -198,13 +220,30 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "app.py") -> int:
     _, url, share_url = serve(demo, host=args.host, port=args.port, share=args.share, prevent_thread_lock=True, quiet=True)
     print(f"trainpad is running at {url}" + (f" (public link: {share_url})" if share_url else ""), flush=True)
     threading.Thread(target=warm_up, args=(engine,), name="trainpad-warm-up", daemon=True).start()
+    stop_on_sigterm()
     try:
-        demo.block_thread()
+        demo.block_thread()  # returns on Ctrl-C or SIGTERM, having closed the server (Gradio deletes its files)
     finally:
         from trainpad.web.sessions import store_for
 
-        store_for(engine).close()
+        store_for(engine).close()  # every session's checkpoints, and their folder
     return 0
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM (how a Space, Docker and systemd stop a process) end the server as Ctrl-C does.
+
+    By default SIGTERM kills the process on the spot, leaving the sessions' folders and
+    Gradio's uploads in the temp folder; raised as ``KeyboardInterrupt`` in the main
+    thread, it lets Gradio close the server and :func:`main` clean up.
+    """
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 if __name__ == "__main__":

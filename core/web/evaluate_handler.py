@@ -48,32 +48,56 @@ class Evaluator:
         """Evaluate the session's current model; ``samples`` limits the test images (0: all,
         up to ``TRAINPAD_MAX_EVAL_SAMPLES``); anything but a whole number in range is refused.
 
+        An evaluation still going after ``TRAINPAD_MAX_EVAL_SECONDS`` stops at its next
+        batch and shows what it found on the images it evaluated, saying so.
+
         :param seed: picks the same random test images to show again (a new draw each time without)."""
+        import itertools
+        import time
+
         from trainpad.engine.params import ParamError
+        from trainpad.runtime.memory import release_memory
         from trainpad.web.limits import limits
 
+        server = limits()
         try:
-            samples = limits().eval_samples(samples)
+            samples = server.eval_samples(samples)
         except ParamError as exc:
             raise UserError(f"Test images: {exc}.") from None
         session = self.store.get(session_id)
         trained = session.model
         if trained is None:
             raise UserError("There is no model to evaluate yet: train one in the Train tab or load a checkpoint there.")
-        with user_errors("Evaluating"):
-            result = self.engine.evaluate(
-                trained, data_dir=self.data_dir, samples=int(samples or 0), mistakes=MISTAKES, answers=SAMPLES, seed=seed
-            )
-            dataset_spec = trained.spec["dataset"]
-            test_set = self.engine.load_dataset(
-                dataset_spec["name"], dataset_spec.get("params"), train=False, root=Path(self.data_dir) if self.data_dir else None
-            )
-            gallery = self._gallery(trained, test_set, result.mistakes)
-            answers = self._answers(trained, test_set, result.answers)
+        deadline = time.monotonic() + server.max_eval_seconds
+        batches = itertools.count()
+
+        def out_of_time() -> bool:  # asked before each batch; the first always runs, so there is a result
+            return next(batches) > 0 and time.monotonic() > deadline
+
+        try:
+            with user_errors("Evaluating"):
+                dataset_spec = trained.spec["dataset"]
+                test_set = self.engine.load_dataset(
+                    dataset_spec["name"], dataset_spec.get("params"), train=False, root=Path(self.data_dir) if self.data_dir else None
+                )
+                result = self.engine.evaluate(
+                    trained, data_dir=self.data_dir, samples=int(samples or 0), mistakes=MISTAKES, answers=SAMPLES, seed=seed,
+                    should_stop=out_of_time,
+                )
+                gallery = self._gallery(trained, test_set, result.mistakes)
+                answers = self._answers(trained, test_set, result.answers)
+        finally:
+            release_memory()  # a big model's activations go back to the system
         with session.lock:
-            if session.model is trained:
+            if session.model is trained and not result.stopped:
                 session.evaluation = result
         view = self.view(trained, result, gallery)
+        if result.stopped:
+            view.summary += (
+                f"\n\n**Time limit:** this server stops an evaluation after {server.max_eval_seconds:g} s "
+                f"(TRAINPAD_MAX_EVAL_SECONDS), so these figures cover the first {result.count:,} of "
+                f"{min(samples, len(test_set)):,} test images."
+            )
         view.samples = answers
         return view
 

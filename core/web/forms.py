@@ -105,5 +105,30 @@ def component_controls(component: "Component", *, per_row: int = 2) -> list[Para
 
 
 def values_for(controls: Sequence[ParamControl], kind: str, component: str, given: dict[str, Any]) -> dict[str, Any]:
-    """The values of one component's controls out of an event's keyword values."""
-    return {c.param.name: given[c.key] for c in controls if c.kind == kind and c.component == component and c.key in given}
+    """The values of one component's controls out of an event's keyword values.
+
+    A checkbox's value must be a boolean (or ``"true"``/``"false"``), whatever the HTTP
+    API sends: :func:`api_flag`.
+    """
+    return {
+        c.param.name: api_flag(given[c.key], f"{kind} {component}: {c.param.name}") if c.param.type is bool else given[c.key]
+        for c in controls
+        if c.kind == kind and c.component == component and c.key in given
+    }
+
+
+def api_flag(value: Any, name: str) -> bool:
+    """A checkbox's value as sent over the API: ``true``/``false``, or those words as strings.
+
+    Anything else is refused rather than guessed at (``bool("false")`` is ``True``).
+
+    :raises UserError: naming the control and what it got.
+    """
+    from trainpad.engine.errors import shown
+    from trainpad.web.messages import UserError
+
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise UserError(f"{name} must be true or false, got {shown(value)}.")

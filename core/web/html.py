@@ -62,6 +62,7 @@ STYLE = """
 .tp-cm td, .tp-cm th {border: 1px solid rgba(128,128,128,.25) !important;}
 .tp-cm thead th, .tp-cm tbody th {border: none !important;}
 .tp-cm th {font-weight: 600; color: var(--body-text-color-subdued, #666);}
+.tp-list td {padding: 2px 8px; text-align: left;}
 .tp-cm .axis {font-weight: 400; font-size: 12px; color: var(--body-text-color-subdued, #666);}
 .tp-bars {display: grid; grid-template-columns: auto 1fr auto; gap: 4px 8px; align-items: center;
   font-size: 13px; font-variant-numeric: tabular-nums; max-width: 520px; margin: 8px auto 0 auto;}
@@ -72,14 +73,31 @@ STYLE = """
 """
 
 
+#: Classes up to which the confusion matrix is drawn cell by cell (it grows with the square).
+MATRIX_CLASSES = 30
+#: Rows a summary shows: the most frequent confusions, the classes with the lowest accuracy.
+SUMMARY_ROWS = 20
+#: Characters of a class name shown (a checkpoint's names can be long).
+NAME_CHARS = 40
+
+
+def _name(name: Any) -> str:
+    text = str(name)
+    return html.escape(text if len(text) <= NAME_CHARS else text[: NAME_CHARS - 1] + "…")
+
+
 def confusion_html(confusion: Any, class_names: Sequence[str]) -> str:
     """The confusion matrix as a coloured HTML table (rows: true class, columns: predicted).
 
     Diagonal cells are blue by their share of the row; mistakes are red by their share of
-    the row, scaled up so that rare confusions still show.
+    the row, scaled up so that rare confusions still show.  Beyond :data:`MATRIX_CLASSES`
+    classes the matrix is summarised instead (:func:`confusions_html`), so the page stays
+    small whatever a checkpoint's class count.
     """
     matrix = np.asarray(confusion.tolist() if hasattr(confusion, "tolist") else confusion, dtype=np.int64)
-    names = [html.escape(str(n)) for n in class_names]
+    if len(class_names) > MATRIX_CLASSES:
+        return confusions_html(matrix, class_names)
+    names = [_name(n) for n in class_names]
     totals = matrix.sum(axis=1)
     off = matrix.copy()
     np.fill_diagonal(off, 0)
@@ -111,18 +129,54 @@ def confusion_html(confusion: Any, class_names: Sequence[str]) -> str:
     )
 
 
+def confusions_html(matrix: np.ndarray, class_names: Sequence[str]) -> str:
+    """Too many classes to draw: the most frequent confusions, as a short table."""
+    off = matrix.copy()
+    np.fill_diagonal(off, 0)
+    totals = matrix.sum(axis=1)
+    flat = off.ravel()
+    count = min(SUMMARY_ROWS, int(np.count_nonzero(flat)))
+    top = np.argpartition(-flat, count - 1)[:count] if count else np.empty(0, dtype=np.int64)
+    top = top[np.argsort(-flat[top], kind="stable")]
+    n = len(class_names)
+    rows = []
+    for index in top.tolist():
+        t, p = divmod(index, n)
+        share = matrix[t, p] / totals[t] if totals[t] else 0.0
+        rows.append(
+            f"<tr><td>{_name(class_names[t])}</td><td>{_name(class_names[p])}</td>"
+            f"<td>{int(matrix[t, p]):,}</td><td>{share:.1%}</td></tr>"
+        )
+    body = "".join(rows) or '<tr><td colspan="4">no mistakes</td></tr>'
+    return (
+        STYLE
+        + f"<p>{n:,} classes are too many to draw as a matrix; the {count} most frequent confusions:</p>"
+        + '<table class="tp-cm tp-list"><thead><tr><th>true</th><th>predicted</th><th>count</th><th>of the true class</th></tr></thead>'
+        + f"<tbody>{body}</tbody></table>"
+    )
+
+
 def per_class_html(accuracies: Sequence[float], class_names: Sequence[str], totals: Sequence[int] | None = None) -> str:
-    """Per-class accuracy as labelled horizontal bars, with the count of mistakes when ``totals`` is given."""
-    items = []
+    """Per-class accuracy as labelled horizontal bars, with the count of mistakes when ``totals`` is given.
+
+    Beyond :data:`MATRIX_CLASSES` classes only the :data:`SUMMARY_ROWS` with the lowest
+    accuracy are shown, and a line says how many more there are.
+    """
     totals = list(totals) if totals is not None else [None] * len(class_names)
-    for name, accuracy, total in zip(class_names, accuracies, totals):
+    rows = list(zip(class_names, accuracies, totals))
+    note = ""
+    if len(rows) > MATRIX_CLASSES:
+        note = f"<p>The {SUMMARY_ROWS} of {len(rows):,} classes with the lowest accuracy:</p>"
+        rows = sorted(rows, key=lambda row: row[1])[:SUMMARY_ROWS]
+    items = []
+    for name, accuracy, total in rows:
         wrong = f" <small>({round(total * (1 - accuracy)):,} of {total:,} wrong)</small>" if total else ""
         items.append(
-            f"<span>{html.escape(str(name))}</span>"
+            f"<span>{_name(name)}</span>"
             f'<div class="tp-bar"><div style="width:{accuracy * 100:.1f}%"></div></div>'
             f"<span>{accuracy * 100:.1f}%{wrong}</span>"
         )
-    return STYLE + '<div class="tp-bars">' + "".join(items) + "</div>"
+    return STYLE + note + '<div class="tp-bars">' + "".join(items) + "</div>"
 
 
 def to_pil(picture: np.ndarray) -> Image.Image:

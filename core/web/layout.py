@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:
     import gradio as gr
 
+#: The concurrency group of every tab's refresh (a few at once, like any other kind of event).
+CONCURRENCY_ID = "page"
+
 
 def enclosing_tab() -> "gr.Tab | None":
     """The ``gr.Tab`` whose ``build`` is running."""
@@ -27,7 +30,7 @@ def on_tab_select(fn: Callable[..., Any], outputs: Any) -> None:
     (to show what another tab changed, such as the session's model), in the browser's language."""
     tab = enclosing_tab()
     if tab is not None:
-        tab.select(_speaking(fn), outputs=outputs, api_visibility="private", show_progress="hidden")
+        tab.select(_speaking(fn), outputs=outputs, api_visibility="private", show_progress="hidden", concurrency_id=CONCURRENCY_ID)
 
 
 def on_page_load(fn: Callable[..., Any], outputs: Any) -> None:
@@ -36,7 +39,7 @@ def on_page_load(fn: Callable[..., Any], outputs: Any) -> None:
 
     root = getattr(get_blocks_context(), "root_block", None)
     if root is not None:
-        root.load(_speaking(fn), outputs=outputs, api_visibility="private", show_progress="hidden")
+        root.load(_speaking(fn), outputs=outputs, api_visibility="private", show_progress="hidden", concurrency_id=CONCURRENCY_ID)
 
 
 def _speaking(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trainpad import settings
 from trainpad.engine.params import Param, ParamError
+
+if TYPE_CHECKING:
+    from trainpad.engine.checkpoint import CheckpointLimits
 
 #: The setting (see :mod:`trainpad.settings`) behind each limit.
 ENV: dict[str, str] = {
@@ -29,7 +32,27 @@ ENV: dict[str, str] = {
     "max_train_samples": "TRAINPAD_MAX_TRAIN_SAMPLES",
     "max_eval_samples": "TRAINPAD_MAX_EVAL_SAMPLES",
     "max_run_seconds": "TRAINPAD_MAX_RUN_SECONDS",
+    "max_eval_seconds": "TRAINPAD_MAX_EVAL_SECONDS",
+    "queue_size": "TRAINPAD_QUEUE_SIZE",
+    "concurrency": "TRAINPAD_CONCURRENCY",
+    "max_waiting_runs": "TRAINPAD_MAX_WAITING_RUNS",
+    "max_runs_per_client": "TRAINPAD_MAX_RUNS_PER_CLIENT",
+    "max_waiting_per_client": "TRAINPAD_MAX_WAITING_PER_CLIENT",
+    "max_sessions": "TRAINPAD_MAX_SESSIONS",
+    "max_sessions_per_client": "TRAINPAD_MAX_SESSIONS_PER_CLIENT",
+    "client_memory_mb": "TRAINPAD_CLIENT_MEMORY_MB",
+    "max_upload_mb": "TRAINPAD_MAX_UPLOAD_MB",
+    "max_uploads_per_client_mb": "TRAINPAD_MAX_UPLOADS_PER_CLIENT_MB",
+    "max_uploads_mb": "TRAINPAD_MAX_UPLOADS_MB",
+    "max_request_kb": "TRAINPAD_MAX_REQUEST_KB",
+    "client_gone_seconds": "TRAINPAD_CLIENT_GONE_SECONDS",
+    "forwarded_hops": "TRAINPAD_FORWARDED_HOPS",
+    "max_sketch_layers": "TRAINPAD_MAX_SKETCH_LAYERS",
+    "max_model_mb": "TRAINPAD_MAX_MODEL_MB",
+    "max_classes": "TRAINPAD_MAX_CLASSES",
 }
+#: The height and width an uploaded checkpoint's ``input_shape`` may have.
+MAX_INPUT_SIDE = 1024
 
 
 @dataclass(frozen=True)
@@ -42,11 +65,37 @@ class Limits:
     max_train_samples: int = 60_000
     max_eval_samples: int = 10_000
     max_run_seconds: float = 900.0
+    max_eval_seconds: float = 60.0
+    queue_size: int = 64
+    concurrency: int = 4
+    max_waiting_runs: int = 16
+    max_runs_per_client: int = 2
+    max_waiting_per_client: int = 16
+    max_sessions: int = 1000
+    max_sessions_per_client: int = 64
+    client_memory_mb: float = 256.0
+    max_upload_mb: float = 20.0
+    max_uploads_per_client_mb: float = 100.0
+    max_uploads_mb: float = 2048.0
+    max_request_kb: float = 1024.0
+    client_gone_seconds: float = 10.0
+    forwarded_hops: int | str = "auto"
+    max_sketch_layers: int = 4
+    max_model_mb: float = 16.0
+    max_classes: int = 1000
 
     @classmethod
     def from_env(cls) -> "Limits":
         """The limits the environment sets now (read on every call, so a test can change them)."""
         return cls(**{field_name: settings.get(name) for field_name, name in ENV.items()})
+
+    def checkpoint_limits(self) -> "CheckpointLimits":
+        """What an uploaded checkpoint may ask for: classes, model size, input size."""
+        from trainpad.engine.checkpoint import CheckpointLimits
+
+        return CheckpointLimits(
+            max_classes=self.max_classes, max_model_bytes=int(self.max_model_mb * 2**20), max_input_side=MAX_INPUT_SIDE
+        )
 
     def run_params(self, params: tuple[Param, ...] | None = None) -> tuple[Param, ...]:
         """The run settings a web user may choose: ``params`` (the engine's) with these caps."""

@@ -51,6 +51,16 @@ def user_errors(action: str = "That") -> Iterator[None]:
         raise UserError(f"{action} failed unexpectedly ({type(exc).__name__}); the details are in the server log.") from None
 
 
+#: The longest message a user is shown (messages quote at most a few dozen characters of
+#: what was sent; this is the backstop for any that would not).
+MESSAGE_CHARS = 2000
+
+
+def bounded(message: str, limit: int = MESSAGE_CHARS) -> str:
+    """``message``, cut to ``limit`` characters."""
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
 def shown_in_browser(fn: F) -> F:
     """Wrap a Gradio event function so that a :class:`~trainpad.engine.errors.TrainpadError`
     it raises shows as a ``gr.Error`` pop-up with its message, and no traceback is logged.
@@ -69,7 +79,7 @@ def shown_in_browser(fn: F) -> F:
         import gradio as gr
 
         with speaking(language):
-            return gr.Error(translate(str(exc)), title=tr("Error"), print_exception=False)
+            return gr.Error(bounded(translate(str(exc))), title=tr("Error"), print_exception=False)
 
     def language(args: tuple, kwargs: dict) -> str:
         for value in (*args, *kwargs.values()):

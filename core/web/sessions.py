@@ -12,11 +12,20 @@ are dropped when it is exceeded; sessions idle longer than
 session when its browser tab closes.  A session that is training is never dropped
 for memory or idleness.  A dropped session starts again from the shipped model and
 is told why.
+
+Each session also belongs to a client (its address, see :mod:`trainpad.web.clients`):
+the sessions of one client may hold ``TRAINPAD_CLIENT_MEMORY_MB`` together, past which
+that client's own least recently used sessions go, and when the total budget is
+exceeded the client holding the most gives first, so one client cannot push another's
+model out.  The number of live sessions is capped too, per client and in all
+(:meth:`SessionStore.claim`).  Every session's files live in one folder of the
+process, removed by :meth:`SessionStore.close`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import tempfile
 import threading
@@ -26,6 +35,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
+
+from trainpad.web.messages import UserError
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
@@ -40,6 +51,12 @@ log = logging.getLogger("trainpad.sessions")
 LOCAL_SESSION = "local"
 #: How many dropped session ids are remembered, to tell their users why.
 TOMBSTONES = 10_000
+#: A session id as Gradio's page (11 characters) and client (a UUID) make them.
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class SessionLimit(UserError):
+    """A new session was refused: the client, or the server, has as many as it may keep."""
 
 
 def session_id(request: Any) -> str:
@@ -71,6 +88,8 @@ class Session:
     :param evaluation: the last evaluation of the current model.
     :param checkpoint: the last checkpoint written for download.
     :param notice: a message to show once (why the session was reset).
+    :param client: who made it (an address, see :mod:`trainpad.web.clients`); empty
+        when not known (tests, scripts).
     """
 
     id: str
@@ -82,6 +101,7 @@ class Session:
     evaluation: "Evaluation | None" = None
     checkpoint: Path | None = None
     notice: str | None = None
+    client: str = ""
     #: what tabs keep for this session (the Train tab's curves and log, a plugin's state)
     data: dict[str, Any] = field(default_factory=dict)
     #: set once the session is dropped: nothing more is kept for it
@@ -92,6 +112,8 @@ class Session:
     #: serialises changes to this session (a run finishing, a model loading)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _folder: Path | None = None
+    #: the folder its own folder goes in (the store's); the system's temp folder when unset
+    _root: Path | None = None
 
     def __post_init__(self) -> None:
         self.idle.set()
@@ -108,10 +130,18 @@ class Session:
             total += 3 * model_bytes(self.run.model)
         return total
 
+    @property
+    def keeps_something(self) -> bool:
+        """Whether dropping this session would lose something of its user's: a model of its
+        own, a run, memory counted against it."""
+        return self.training or self.nbytes() > 0
+
     def folder(self) -> Path:
         """A private temporary folder for this session's files (checkpoints)."""
         if self._folder is None:
-            self._folder = Path(tempfile.mkdtemp(prefix="trainpad-session-"))
+            if self._root is not None:
+                self._root.mkdir(parents=True, exist_ok=True)
+            self._folder = Path(tempfile.mkdtemp(prefix="trainpad-session-", dir=self._root))
         return self._folder
 
     def set_model(self, model: "TrainedModel | None", source: str, *, shared: bool = False) -> None:
@@ -151,6 +181,8 @@ class SessionStore:
         loaded, trained or reset): while several are changing at once, the total can
         pass it for a moment by the models not counted yet.
     :param idle_seconds: a session unused this long is dropped.
+    :param client_budget_bytes: memory the sessions of one client may hold together.
+    :param max_sessions: live sessions in all; ``max_sessions_per_client`` of one client.
     """
 
     def __init__(
@@ -159,12 +191,19 @@ class SessionStore:
         *,
         budget_bytes: int = 1024 * 2**20,
         idle_seconds: float = 3600.0,
+        client_budget_bytes: int | None = None,
+        max_sessions: int | None = None,
+        max_sessions_per_client: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.default_model = default_model
         self.budget_bytes = budget_bytes
         self.idle_seconds = idle_seconds
+        self.client_budget_bytes = client_budget_bytes
+        self.max_sessions = max_sessions
+        self.max_sessions_per_client = max_sessions_per_client
         self.clock = clock
+        self._root: Path | None = None
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._dropped: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.RLock()
@@ -177,7 +216,14 @@ class SessionStore:
 
         memory_mb = settings.get("TRAINPAD_SESSION_MEMORY_MB")
         idle_minutes = settings.get("TRAINPAD_SESSION_IDLE_MINUTES")
-        return cls(default_model, budget_bytes=int(memory_mb * 2**20), idle_seconds=idle_minutes * 60)
+        return cls(
+            default_model,
+            budget_bytes=int(memory_mb * 2**20),
+            idle_seconds=idle_minutes * 60,
+            client_budget_bytes=int(settings.get("TRAINPAD_CLIENT_MEMORY_MB") * 2**20),
+            max_sessions=settings.get("TRAINPAD_MAX_SESSIONS"),
+            max_sessions_per_client=settings.get("TRAINPAD_MAX_SESSIONS_PER_CLIENT"),
+        )
 
     def get(self, session_id: str | None) -> Session:
         """The session, created with the default model when new; marks it used."""
@@ -188,7 +234,7 @@ class SessionStore:
                 self.sweep(now)
             session = self._sessions.get(session_id)
             if session is None:
-                session = Session(session_id, last_seen=now)
+                session = Session(session_id, last_seen=now, _root=self.root)
                 model = self.starting_model()
                 if model is not None:
                     session.set_model(model, "shipped", shared=True)
@@ -199,6 +245,58 @@ class SessionStore:
             session.last_seen = now
             self._sessions.move_to_end(session_id)
             return session
+
+    @property
+    def root(self) -> Path:
+        """The folder every session's files go in (one per store, removed by :meth:`close`)."""
+        with self._lock:
+            if self._root is None:
+                self._root = Path(tempfile.mkdtemp(prefix="trainpad-"))
+            return self._root
+
+    def claim(self, session_id: str, client: str) -> Session:
+        """The session ``session_id`` of ``client``, made if new (before its first event is queued).
+
+        A new session must fit: at most ``max_sessions_per_client`` of the client's and
+        ``max_sessions`` in all.  When one more would not fit, the least recently used
+        session (of that client, or of anyone for the total) that keeps nothing of its
+        own (:attr:`Session.keeps_something`) is dropped to make room; when none can be,
+        the new one is refused.
+
+        :raises SessionLimit: the id is not one a page makes, or there is no room.
+        """
+        if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
+            raise SessionLimit("a session id is 1 to 64 letters, digits, '-' or '_'; reload the page")
+        with self._lock:
+            existing = self._sessions.get(session_id)
+            if existing is not None:
+                if not existing.client:
+                    existing.client = client
+                return self.get(session_id)
+            cap, total = self.max_sessions_per_client, self.max_sessions
+            if cap is not None and not self._make_room([s for s in self._sessions.values() if s.client == client], cap):
+                raise SessionLimit(
+                    f"this server keeps at most {cap} sessions (tabs) per visitor, and each of yours holds a model "
+                    "or a run; close some tabs, or come back when they have been idle for a while"
+                )
+            if total is not None and not self._make_room(list(self._sessions.values()), total):
+                raise SessionLimit(
+                    f"this server is full: it keeps at most {total} sessions at once and all of them are in use; "
+                    "try again in a few minutes"
+                )
+            session = self.get(session_id)
+            session.client = client
+            return session
+
+    def _make_room(self, sessions: list[Session], cap: int) -> bool:
+        """Drop the least recently used of ``sessions`` that keep nothing until fewer than ``cap`` remain."""
+        spare = [s for s in sessions if not s.keeps_something]  # in LRU order, as the store keeps them
+        excess = len(sessions) - cap + 1
+        if excess > len(spare):
+            return False
+        for session in spare[: max(excess, 0)]:
+            self._drop(session.id, "it was the oldest of too many open sessions")
+        return True
 
     def starting_model(self) -> "TrainedModel | None":
         """The model a new session starts with (shared, read-only), or ``None``."""
@@ -212,18 +310,48 @@ class SessionStore:
         """Re-count memory after ``session`` changed; drop LRU sessions over budget.
 
         :return: the ids dropped.
+
+        First the client's own budget: past ``client_budget_bytes``, that client's least
+        recently used sessions go.  Then the total: past ``budget_bytes``, the client
+        holding the most memory gives its least recently used session first, so a client
+        cannot push out another's models by loading many of its own.  The session that
+        changed and sessions that train are never dropped.
         """
-        dropped = []
+        dropped: list[str] = []
         with self._lock:
-            total = self.total_bytes()
-            for other in list(self._sessions.values()):
-                if total <= self.budget_bytes:
-                    break
-                if other is session or other.training:
-                    continue
-                total -= other.nbytes()
-                self._drop(other.id, "the server needed its memory for newer sessions")
+            sizes = {s.id: s.nbytes() for s in self._sessions.values()}
+            by_client: dict[str, list[Session]] = {}
+            for other in self._sessions.values():  # least recently used first
+                by_client.setdefault(other.client, []).append(other)
+
+            def drop(other: Session, reason: str) -> None:
+                self._drop(other.id, reason)
+                by_client[other.client].remove(other)
                 dropped.append(other.id)
+
+            mine = by_client.get(session.client, [])
+            if self.client_budget_bytes is not None and session.client:
+                held = sum(sizes[s.id] for s in mine)
+                for other in list(mine):
+                    if held <= self.client_budget_bytes:
+                        break
+                    if other is session or other.training or not sizes[other.id]:
+                        continue
+                    held -= sizes[other.id]
+                    drop(other, f"your sessions held more than the {self.client_budget_bytes / 2**20:.0f} MB one visitor may use")
+            total = sum(sizes[s] for s in sizes if s in self._sessions)
+            while total > self.budget_bytes:
+                candidates = [
+                    (sum(sizes[s.id] for s in group), group)
+                    for group in by_client.values()
+                    if any(s is not session and not s.training and sizes[s.id] for s in group)
+                ]
+                if not candidates:
+                    break
+                _, group = max(candidates, key=lambda item: item[0])
+                other = next(s for s in group if s is not session and not s.training and sizes[s.id])
+                total -= sizes[other.id]
+                drop(other, "the server needed its memory for newer sessions")
             if total > self.budget_bytes:
                 log.warning("sessions hold %.0f MB, over the %.0f MB budget", total / 2**20, self.budget_bytes / 2**20)
         return dropped
@@ -257,6 +385,11 @@ class SessionStore:
             self._dropped.popitem(last=False)
         log.info("dropped session %s: %s", session_id[:8], reason)
 
+    def sessions(self) -> list[Session]:
+        """The live sessions, least recently used first."""
+        with self._lock:
+            return list(self._sessions.values())
+
     def total_bytes(self) -> int:
         with self._lock:
             return sum(s.nbytes() for s in self._sessions.values())
@@ -268,11 +401,15 @@ class SessionStore:
         return session_id in self._sessions
 
     def close(self) -> None:
-        """Drop every session (the server is shutting down)."""
+        """Drop every session and delete their folder (the server is shutting down)."""
         with self._lock:
             ids = list(self._sessions)
         for session_id in ids:
             self.drop(session_id)
+        with self._lock:
+            root, self._root = self._root, None
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 _STORES: "weakref.WeakKeyDictionary[Engine, SessionStore]" = weakref.WeakKeyDictionary()

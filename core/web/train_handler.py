@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from trainpad.runtime.memory import release_memory
 from trainpad.web.messages import UserError, user_errors
 
 if TYPE_CHECKING:
@@ -24,11 +25,14 @@ if TYPE_CHECKING:
     from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
     from trainpad.engine.params import Param
     from trainpad.web.sessions import Session, SessionStore
+    from trainpad.web.run_watch import RunWatch, Ticket
     from trainpad.engine.training import TrainConfig, TrainingRun
 
 
 #: Seconds between two updates of the page while training (the run itself never waits).
 UPDATE_EVERY = 0.3
+#: Seconds Stop waits for the run to wrap up before answering (the run ends by itself).
+STOP_WAIT = 5.0
 #: Lines of log kept.
 LOG_LINES = 200
 
@@ -149,6 +153,7 @@ class Trainer:
         data_dir: Path | str | None = None,
         update_every: float = UPDATE_EVERY,
         clock: Callable[[], float] = time.monotonic,
+        watch: "RunWatch | None" = None,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -156,6 +161,8 @@ class Trainer:
         self.update_every = update_every
         self.clock = clock
         self.run_params = server_run_params()
+        #: notices runs whose client has gone (see :mod:`trainpad.web.run_watch`); none in tests
+        self.watch = watch
 
     # configuration
 
@@ -184,11 +191,34 @@ class Trainer:
         The run holds one of the server's training slots (:data:`trainpad.web.limits.TRAINING_SLOTS`)
         from before its data is loaded until this generator ends, however it ends, so
         cancelled or abandoned runs never add up past ``TRAINPAD_MAX_TRAINING_RUNS``; while
-        every slot is taken it waits, saying so.  A run still training after
-        ``TRAINPAD_MAX_RUN_SECONDS`` stops and keeps its model.
+        every slot is taken it waits, saying so.  A run still going after
+        ``TRAINPAD_MAX_RUN_SECONDS`` (its evaluations included) stops within a step and
+        keeps its model; so does a run whose client has gone (:mod:`trainpad.web.run_watch`).
 
         :param resume: carry on training the session's current model.
         """
+        ticket = self.watch.ticket(session_id) if self.watch is not None else None
+        generator = self._watched(session_id, config, resume=resume, ticket=ticket)
+        if ticket is not None:
+            ticket.generator = generator
+        return generator
+
+    def _watched(self, session_id: str, config: "TrainConfig", *, resume: bool, ticket: "Ticket | None") -> Iterator[TrainView]:
+        """:meth:`_slot_and_train`, telling the watch when it waits to be pulled from."""
+        try:
+            if ticket is not None and self.watch is not None and self.watch.gone(session_id, since=float("-inf")):
+                raise UserError("This run's page had already gone when its turn came, so it did not start.")
+            for view in self._slot_and_train(session_id, config, resume=resume, ticket=ticket):
+                if ticket is not None:
+                    ticket.yielded()
+                yield view
+                if ticket is not None:
+                    ticket.resumed()
+        finally:
+            if ticket is not None:
+                ticket.finish()
+
+    def _slot_and_train(self, session_id: str, config: "TrainConfig", *, resume: bool, ticket: "Ticket | None") -> Iterator[TrainView]:
         from trainpad.web.limits import TRAINING_SLOTS, limits
 
         session = self.store.get(session_id)
@@ -198,21 +228,53 @@ class Trainer:
         original = config  # as the form sent it: a run that Step began is found by it
         if config.train_samples == 0 and not isinstance(config.train_samples, bool):  # "all", up to the server's cap
             config = replace(config, train_samples=server.max_train_samples)
+        if not resume:
+            self._check_model_size(config, server.max_model_mb)
         while not TRAINING_SLOTS.acquire(timeout=0.5):
             # a run that was just stopped or cancelled is still wrapping up, or another is training
             yield self.view(session, session.data.get("train"), idle_status="Waiting for a free training slot…")
         try:
-            yield from self._train(session_id, config, resume=resume, max_seconds=server.max_run_seconds, original=original)
+            yield from self._train(session_id, config, resume=resume, max_seconds=server.max_run_seconds, ticket=ticket, original=original)
         finally:
             TRAINING_SLOTS.release()
 
-    def _train(self, session_id: str, config: "TrainConfig", *, resume: bool, max_seconds: float, original: "TrainConfig | None" = None) -> Iterator[TrainView]:
+    def _check_model_size(self, config: "TrainConfig", max_mb: float) -> None:
+        """Refuse, before building anything, a model over ``TRAINPAD_MAX_MODEL_MB``: planned on the
+        meta device, so a model of gigabytes costs nothing to measure."""
+        from trainpad.engine.errors import TrainpadError
+        from trainpad.engine.model_size import megabytes, plan_model
+        from trainpad.engine.params import ParamError
+
+        try:
+            model = self.engine.component("model", config.model)
+            dataset = self.engine.component("dataset", config.dataset)
+            params = model.validate(config.params.get("model"))
+        except (TrainpadError, ParamError, TypeError, KeyError):
+            return  # build_run says what is wrong with the choice
+        meta = self.engine.dataset_meta(dataset)
+        planned = plan_model(
+            model.factory, input_shape=tuple(meta["input_shape"]), num_classes=len(dataset.meta.get("class_names", ())), **params
+        )
+        limit = int(max_mb * 2**20)
+        if planned is not None and planned.nbytes > limit:
+            raise UserError(
+                f"That model would take {megabytes(planned.nbytes)}, more than the {megabytes(limit)} this server "
+                "allows per model (TRAINPAD_MAX_MODEL_MB); choose a smaller width or fewer hidden units."
+            )
+
+    def _train(
+        self, session_id: str, config: "TrainConfig", *, resume: bool, max_seconds: float, ticket: "Ticket | None" = None,
+        original: "TrainConfig | None" = None,
+    ) -> Iterator[TrainView]:
+        import threading
+
         from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
         from trainpad.web.limits import time_limit_message
         from trainpad.web.plots import Curves
         from trainpad.web.step_handler import paused_run
 
         session = self.store.get(session_id)
+        deadline = self.clock() + max_seconds  # the run's own time: from its slot on, loading and tests included
         with session.lock:
             if session.training:
                 raise UserError("A run is already going in this session: stop it first.")
@@ -227,6 +289,8 @@ class Trainer:
                     config, data_dir=self.data_dir, resume=session.model if resume else None, run_params=self.run_params
                 )
             run.watch_loop()  # the loop view shows what each line did in the last step
+            if ticket is not None:
+                ticket.run = run
             record = session.data["train"] if stepped is not None else RunRecord(Curves())
             session.run, session.result = run, None
             session.data["train"] = record
@@ -240,7 +304,15 @@ class Trainer:
             record.say(f"carrying on from {session.describe()}")
         events = run.events()
         last = -1e9
-        deadline = self.clock() + max_seconds
+        expired = threading.Event()
+
+        def expire() -> None:  # at the deadline, wherever the run is (a step, a test): it stops within a batch
+            expired.set()
+            run.stop()
+
+        timer = threading.Timer(max(0.0, deadline - self.clock()), expire)
+        timer.daemon = True
+        timer.start()
         timed_out = False
         try:
             if run.has_test_split and stepped is None:  # test curves start at epoch 0, from (the start of) the test split
@@ -248,18 +320,19 @@ class Trainer:
                 yield self.view(session, record, fraction=0.0, desc="testing the starting model")
                 with user_errors("Testing the starting model"):
                     start = run.evaluate(samples=STARTING_SAMPLES)
-                record.curves.add_test(0.0, start.loss, start.accuracy)
-                record.say(f"before training: test loss {start.loss:.4f}, accuracy {start.accuracy:.2%} ({start.count:,} test samples)")
+                if start is not None and not start.stopped:
+                    record.curves.add_test(0.0, start.loss, start.accuracy)
+                    record.say(f"before training: test loss {start.loss:.4f}, accuracy {start.accuracy:.2%} ({start.count:,} test samples)")
             record.status = "Training…"
             yield self.view(session, record, fraction=0.0, desc="starting")
             with user_errors("Training"):
                 for event in events:
                     record.curves.add(event)
+                    if not timed_out and (expired.is_set() or self.clock() > deadline):  # checked every event
+                        timed_out = True
+                        run.stop()
+                        record.say(time_limit_message(max_seconds))
                     if isinstance(event, StepEnd):
-                        if not timed_out and self.clock() > deadline:  # checked every batch
-                            timed_out = True
-                            run.stop()
-                            record.say(time_limit_message(max_seconds))
                         record.status = step_status(event)
                         now = self.clock()
                         if now - last >= self.update_every or event.step == event.steps:
@@ -270,6 +343,7 @@ class Trainer:
                         yield self.view(session, record, fraction=event.step / max(run.total_steps, 1), desc="evaluated")
                     elif isinstance(event, TrainEnd):
                         self._finish(session, run, record, event)
+                        timed_out = timed_out or expired.is_set()
                         if timed_out and event.status == "stopped":
                             message = time_limit_message(max_seconds)
                             record.status = f"**Time limit reached.** {message[:1].upper()}{message[1:]}."
@@ -279,8 +353,11 @@ class Trainer:
                         yield view
         except GeneratorExit:  # cancelled (Stop, a closed tab) maybe before its first step: it stopped, not failed
             run.stop()
+            if ticket is not None and ticket.abandoned:
+                record.say(f"stopped: {ticket.abandoned}")
             raise
         finally:
+            timer.cancel()
             events.close()  # a cancelled generator: the run stops and keeps its model
             self._finish(session, run, record, run.result)
 
@@ -332,6 +409,7 @@ class Trainer:
             finally:
                 session.idle.set()
         self.store.changed(session)
+        release_memory()  # the run's optimizer state, gradients and batches go back to the system
 
     @staticmethod
     def _worth_keeping(end: "TrainEnd") -> bool:
@@ -342,8 +420,11 @@ class Trainer:
         whole_epochs = end.epochs_done - (1 if end.status == "diverged" else 0)
         return whole_epochs > 0 or (end.status == "stopped" and end.steps_done > 0)
 
-    def stop(self, session_id: str, *, wait: float = 20.0) -> TrainView:
-        """Ask this session's run to stop and wait (up to ``wait`` s) for it to wrap up."""
+    def stop(self, session_id: str, *, wait: float = STOP_WAIT) -> TrainView:
+        """Ask this session's run to stop and wait (up to ``wait`` s) for it to wrap up.
+
+        The wait is short so that a Stop never holds a worker long (each kind of event has
+        its own few); the run ends at its next step by itself either way."""
         from trainpad.web.step_handler import Stepper
 
         session = self.store.get(session_id)
@@ -388,15 +469,25 @@ class Trainer:
     # the current model
 
     def load(self, session_id: str, path: str | Path | None) -> str:
-        """Make an uploaded checkpoint the session's current model; returns its description."""
+        """Make an uploaded checkpoint the session's current model; returns its description.
+
+        The checkpoint is checked against the server's caps (classes, model size, input
+        size) before its model is built: :meth:`trainpad.web.limits.Limits.checkpoint_limits`.
+        """
+        from trainpad.web.limits import limits
+
         if not path:
             raise UserError("Choose a checkpoint file (.pt) to load.")
         session = self.store.get(session_id)
         if session.training:
             raise UserError("Wait for the run to end (or stop it) before loading another model.")
-        with user_errors("Loading the checkpoint"):
-            trained = self.engine.load_checkpoint(path)
-        session.set_model(trained, f"uploaded: {Path(path).name}")
+        try:
+            with user_errors("Loading the checkpoint"):
+                trained = self.engine.load_checkpoint(path, limits=limits().checkpoint_limits())
+        finally:
+            release_memory()  # a refused file's tensors, or the reading's copies, go back to the system
+        name = Path(path).name
+        session.set_model(trained, f"uploaded: {name if len(name) <= 60 else name[:59] + '…'}")
         self.store.changed(session)
         return session.describe()
 

@@ -1,7 +1,8 @@
 """Pictures sent to the web app: opened from Gradio's upload folder, checked before decoding.
 
 A raw Gradio payload (an event with ``preprocess=False``) names files by path; only
-files inside Gradio's own upload folder are opened, and a picture's size is read from
+files inside Gradio's own upload folder are opened, only as the formats trainpad reads
+(:data:`~trainpad.engine.pictures.PICTURE_FORMATS`), and a picture's size is read from
 its header before a single pixel is decoded.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from trainpad.engine.pictures import ImageError, check_size, max_pixels
+from trainpad.engine.pictures import ImageError, open_picture
 
 
 def from_upload(value: Any) -> Any:
@@ -39,23 +40,13 @@ def from_upload(value: Any) -> Any:
         if isinstance(url, str) and url.startswith("data:"):
             raise ImageError("send the picture as an uploaded file, not as a data URL")
         raise ImageError("expected an uploaded picture (a file reference with a path)")
-    from PIL import ImageOps, UnidentifiedImageError
-
     if not _in_upload_folder(path):  # Gradio checks this too; never open a path a request chose
         raise ImageError("expected a picture uploaded to this server")
-    try:
-        image = Image.open(path)
-    except Image.DecompressionBombError:
-        raise ImageError(f"the picture has more than {max_pixels():,} pixels; use a smaller picture") from None
-    except (UnidentifiedImageError, OSError, ValueError):
-        raise ImageError("that file is not a picture trainpad can read; upload a PNG or JPEG") from None
-    check_size(image.width * image.height)
-    try:
-        image.load()
-        if image.getexif().get(0x0112, 1) != 1:  # a photo taken sideways
-            image = ImageOps.exif_transpose(image) or image
-    except Exception:  # truncated or corrupt data behind a valid header
-        raise ImageError("the picture could not be read (the file is damaged or truncated); upload it again") from None
+    return as_array(open_picture(path))
+
+
+def as_array(image: Image.Image) -> Any:
+    """An opened picture as the handlers take it: an array for L, RGB and RGBA, else the image."""
     if image.mode in ("L", "RGB", "RGBA"):
         return np.asarray(image)
     return image
