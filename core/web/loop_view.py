@@ -132,8 +132,11 @@ def loop_html(lines: Sequence["LoopLine"], trace: "LoopTrace | None" = None, fac
         text = did(line.shows, trace, facts) if line.shows else ""
         live = " live" if text and trace is not None and line.shows not in ("data", "loader", "model", "test", "epoch") else ""
         data = f' data-shows="{line.shows}"' if line.shows else ""
-        code = _highlight(_comment_translated(line.code)) or "&nbsp;"
-        rows.append(f'<div class="ln{live}"{data}><span class="c">{code}</span><span class="d">{html.escape(text)}</span></div>')
+        source = _comment_translated(line.code)
+        indent = len(source) - len(source.lstrip(" "))
+        code = _highlight(source.lstrip(" ")) or "&nbsp;"
+        hang = f' style="padding-left:{indent + 4}ch"' if indent else ""  # a long line wraps under its own start, 4 further in
+        rows.append(f'<div class="ln{live}"{data}><span class="c"{hang}>{code}</span><span class="d">{html.escape(text)}</span></div>')
     return STYLE + '<div class="tp-loop" id="tp-loop-code">' + "".join(rows) + "</div>"
 
 

@@ -66,24 +66,27 @@ class Stepper:
         it trains or is stepped; otherwise the loop ``config`` (the form's) would run."""
         from trainpad.web.loop_view import loop_html, run_facts
 
-        session = self.store.get(session_id)
-        run = session.run
-        if run is not None and (session.training or paused_run(session) is not None):
-            return loop_html(self._lines(session, run), run.loop_trace, run_facts(run))
-        if config is None:
-            from trainpad.engine.config import TrainConfig
-
-            config = TrainConfig()
         from trainpad.engine.errors import TrainpadError
         from trainpad.engine.loop_source import loop_lines
         from trainpad.web.i18n import translate
         from trainpad.web.limits import limits
 
+        session = self.store.get(session_id)
+        run = session.run
+        busy = run is not None and (session.training or paused_run(session) is not None)
+        if run is not None and (busy or config is None):  # the run's loop, with its last step
+            return loop_html(self._lines(session, run), run.loop_trace, run_facts(run))
+        if config is None:
+            from trainpad.engine.config import TrainConfig
+
+            config = TrainConfig()
         try:
             lines = loop_lines(self.engine, limits().capped(config), run_params=self.trainer.run_params)
         except TrainpadError as exc:  # the form holds something a run would refuse: say so where the loop would be
             reason = translate(str(exc))
             return f"<p class='tp-loop-note'>{_escape(tr('The loop appears once the form holds a run that can start: {reason}', reason=reason))}</p>"
+        if run is not None and self._lines(session, run) == lines:  # the form is the last run's: show what it did
+            return loop_html(lines, run.loop_trace, run_facts(run))
         return loop_html(lines)
 
     def _lines(self, session: "Session", run: "TrainingRun") -> list[Any]:
