@@ -327,8 +327,8 @@ def test_streams_of_bad_session_ids_are_refused_and_good_ones_counted():
 class FakeRun:
     stopped = False
 
-    def stop(self):
-        self.stopped = True
+    def stop(self, *, now=False):
+        self.stopped = now
 
 
 def watched(clock: Clock, **kwargs: Any) -> tuple[RunWatch, Presence]:

@@ -82,14 +82,22 @@ class TrainingRun:
         self.config = parts.config
         self.model = parts.model
         self._stop = threading.Event()
+        self._abort = threading.Event()  # stop(now=True): tests end too
         self._stop_reason: str | None = None  # a callback's StopTraining, in a distributed run
         self.history: list[EpochEnd] = []
         self.result: TrainEnd | None = None
         self._loop: Iterator[Any] | None = None  # the events' generator, once a step or events() began it
         self._probe: LoopProbe | None = None
 
-    def stop(self) -> None:
-        """Ask the run to stop after the current batch (thread-safe)."""
+    def stop(self, *, now: bool = False) -> None:
+        """Ask the run to stop after the current batch (thread-safe).
+
+        :param now: also cut short a test of the model in progress (the time limit, a client
+            that has gone); its epoch then has no test metrics.  Without it, the test of the
+            epoch the run stopped in still runs, so the kept model has a test accuracy.
+        """
+        if now:
+            self._abort.set()
         self._stop.set()
 
     @property
@@ -143,7 +151,7 @@ class TrainingRun:
         with blame(p.labels["model"]):
             return evaluate(
                 self.model, loader, loss_fn=p.loss_fn, to_probs=p.to_probs, num_classes=p.num_classes, device=p.device,
-                should_stop=self._stop.is_set if p.distributed is None else None,
+                should_stop=self._abort.is_set if p.distributed is None else None,
             )
 
     def run(self) -> TrainEnd:
@@ -310,8 +318,8 @@ class TrainingRun:
                 to_probs=p.to_probs,
                 num_classes=p.num_classes,
                 device=p.device,
-                # a stop ends the test too (processes of a distributed run test to the end together)
-                should_stop=self._stop.is_set if p.distributed is None else None,
+                # stop(now=True) ends the test too (processes of a distributed run test to the end together)
+                should_stop=self._abort.is_set if p.distributed is None else None,
             )
         if evaluation.stopped:  # a test cut short says nothing about the model: no test metrics
             return None

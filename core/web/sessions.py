@@ -164,7 +164,7 @@ class Session:
         """Stop any run and delete this session's files; a run ending later keeps nothing."""
         self.closed = True
         if self.run is not None:
-            self.run.stop()
+            self.run.stop(now=True)  # nobody is left to see its tests
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None

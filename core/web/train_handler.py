@@ -308,7 +308,7 @@ class Trainer:
 
         def expire() -> None:  # at the deadline, wherever the run is (a step, a test): it stops within a batch
             expired.set()
-            run.stop()
+            run.stop(now=True)
 
         timer = threading.Timer(max(0.0, deadline - self.clock()), expire)
         timer.daemon = True
@@ -330,7 +330,7 @@ class Trainer:
                     record.curves.add(event)
                     if not timed_out and (expired.is_set() or self.clock() > deadline):  # checked every event
                         timed_out = True
-                        run.stop()
+                        run.stop(now=True)
                         record.say(time_limit_message(max_seconds))
                     if isinstance(event, StepEnd):
                         record.status = step_status(event)
