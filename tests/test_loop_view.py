@@ -62,7 +62,7 @@ def test_each_line_shows_what_it_did_in_the_last_step(engine, mnist_dir):
     assert "loss " not in re.sub(r"<[^>]+>", "", page).split("loss_fn")[-1].split("loss.backward")[0].replace("loss = ", "")
     detail = run.step()
     page = loop_html(lines, run.loop_trace, run_facts(run))
-    cells = dict(re.findall(r'data-shows="(\w+)"><span class="c"[^>]*>.*?</span><span class="d">(.*?)</span>', page))
+    cells = dict(re.findall(r'data-shows="(\w+)"[^>]*><span class="c">.*?</span><span class="d">(.*?)</span>', page))
     assert cells["batch"] == "step 1 of 8: x (32, 1, 28, 28) float32, y (32,)"
     assert cells["device"] == "on cpu" and cells["output"] == "output (32, 10)"
     assert cells["loss"] == f"loss {detail.loss_before:.4f}" and cells["grad"] == f"‖grad‖ {detail.trace.grad_norm:.4g}"

@@ -144,13 +144,21 @@ def _korean_uncached(text: str, _depth: int) -> str:
     if stripped != text:
         head, tail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()) :]
         return head + _korean_uncached(stripped, _depth + 1) + tail
-    for pattern, korean, names in _templates():
+    best = None
+    for order, (pattern, korean, names) in enumerate(_templates()):
         match = pattern.match(text)
         if match is None:
             continue
-        values = {name: _korean_uncached(match.group(name), _depth + 1) if star else match.group(name) for name, star in names}
-        return korean.format(**values)
-    return text
+        # A value is usually a number or a name: a match that puts words or markup into a plain
+        # placeholder ("lr {value}" taking "must be at most 10, got 99") loses to one that does not.
+        loose = sum(1 for name, star in names if not star and re.search(r"\s|\*\*|<", match.group(name)))
+        if best is None or (loose, order) < best[0]:
+            best = ((loose, order), match, korean, names)
+    if best is None:
+        return text
+    _, match, korean, names = best
+    values = {name: _korean_uncached(match.group(name), _depth + 1) if star else match.group(name) for name, star in names}
+    return korean.format(**values)
 
 
 def translate_outputs(value: Any, language: str) -> Any:

@@ -141,6 +141,25 @@ KOREAN: dict[str, str] = {
     "{action} failed unexpectedly ({kind}); the details are in the server log.": "{action} 중 예상하지 못한 오류가 났습니다 ({kind}). 자세한 내용은 서버 로그에 있습니다.",
     "A run is going in this session: Step takes one batch of a run that is not training. Stop it first.":
         "이 세션에서 실행 중입니다. 한 걸음은 학습 중이 아닌 실행의 배치 하나를 학습합니다. 먼저 중지하세요.",
+    # -- what the engine says about a run (trainpad.engine.params, training) ----------------
+    "optimizer {name}: {message*}": "옵티마이저 {name}: {message*}",
+    "model {name}: {message*}": "모델 {name}: {message*}",
+    "dataset {name}: {message*}": "데이터셋 {name}: {message*}",
+    "loss {name}: {message*}": "손실 {name}: {message*}",
+    "training: {message*}": "학습 설정: {message*}",
+    "{name} must be at least {min}, got {value}": "{name}은(는) {min} 이상이어야 합니다. 받은 값: {value}",
+    "{name} must be at most {max}, got {value}": "{name}은(는) {max} 이하여야 합니다. 받은 값: {value}",
+    "{name} must be one of {allowed}; got {value}": "{name}은(는) {allowed} 중 하나여야 합니다. 받은 값: {value}",
+    "{name} needs a value ({kind})": "{name}에 값({kind})이 필요합니다",
+    "{name} must be true or false, got {value}": "{name}은(는) 참이나 거짓이어야 합니다. 받은 값: {value}",
+    "{name} must be text, got {value}": "{name}은(는) 글이어야 합니다. 받은 값: {value}",
+    "{name} must be a number ({kind}), got {value}": "{name}은(는) 수({kind})여야 합니다. 받은 값: {value}",
+    "{name} must be a finite number, got {value}": "{name}은(는) 유한한 수여야 합니다. 받은 값: {value}",
+    "{name} must be a whole number, got {value}": "{name}은(는) 정수여야 합니다. 받은 값: {value}",
+    "training diverged at step {step}: the loss {what*} (learning rate {lr}). The last good weights are kept. Lower the learning rate (lr) and try again.":
+        "{step}번째 걸음에서 학습이 발산했습니다: 손실이 {what*} (학습률 {lr}). 마지막으로 괜찮았던 가중치를 남겼습니다. 학습률(lr)을 낮춰 다시 해 보세요.",
+    "became NaN or infinite": "NaN이나 무한대가 되었습니다",
+    "exploded to {value}": "{value}까지 폭발했습니다",
     # -- the loop view and Step -----------------------------------------------------------
     "Step": "한 걸음",
     "The training loop, line by line": "학습 루프, 한 줄씩",

@@ -35,9 +35,17 @@ STYLE = """
   border-radius: 6px; background: var(--code-background-fill, #f6f8fa); padding: 8px 0; overflow-x: auto;}
 .tp-loop .ln {display: grid; grid-template-columns: minmax(16em, 1fr) minmax(9em, 15em); column-gap: 12px; padding: 0 10px;}
 .tp-loop .ln > span {white-space: pre-wrap; overflow-wrap: anywhere;}
-.tp-loop .ln > .c {padding-left: 4ch; text-indent: -4ch; color: var(--body-text-color, #1f2937);}
+.tp-loop .ln > .c {padding-left: calc(var(--indent, 0ch) + 4ch); text-indent: -4ch; color: var(--body-text-color, #1f2937);}
 .tp-loop .ln > .d {color: #15803d; font-weight: 600; font-size: 12px;}
 .tp-loop .ln.live {background: rgba(37, 99, 235, .08);}
+@media (max-width: 640px) {  /* a phone: each line as written (scrolling sideways), what it did under it */
+  .tp-loop {font-size: 11.5px;}
+  .tp-loop .ln {grid-template-columns: max-content; min-width: 100%;}
+  .tp-loop .ln > span {white-space: pre; overflow-wrap: normal;}
+  .tp-loop .ln > .c {padding-left: var(--indent, 0ch); text-indent: 0;}
+  .tp-loop .ln > .d {padding-left: calc(var(--indent, 0ch) + 2ch);}
+  .tp-loop .ln > .d:empty {display: none;}
+}
 .tp-loop .kw {color: #7c3aed; font-weight: 600;} .tp-loop .num {color: #b45309;} .tp-loop .str {color: #0f766e;}
 .tp-loop .com {color: #6b7280; font-style: italic;}
 .tp-step {display: flex; flex-direction: column; gap: 12px; font-size: 13px; padding-top: 14px;}
@@ -135,8 +143,8 @@ def loop_html(lines: Sequence["LoopLine"], trace: "LoopTrace | None" = None, fac
         source = _comment_translated(line.code)
         indent = len(source) - len(source.lstrip(" "))
         code = _highlight(source.lstrip(" ")) or "&nbsp;"
-        hang = f' style="padding-left:{indent + 4}ch"' if indent else ""  # a long line wraps under its own start, 4 further in
-        rows.append(f'<div class="ln{live}"{data}><span class="c"{hang}>{code}</span><span class="d">{html.escape(text)}</span></div>')
+        hang = f' style="--indent:{indent}ch"' if indent else ""  # a long line wraps under its own start, 4 further in
+        rows.append(f'<div class="ln{live}"{data}{hang}><span class="c">{code}</span><span class="d">{html.escape(text)}</span></div>')
     return STYLE + '<div class="tp-loop" id="tp-loop-code">' + "".join(rows) + "</div>"
 
 

@@ -147,7 +147,7 @@ def test_the_train_tabs_choices_live_in_the_address_and_a_link_restores_them(bro
         set_number(page, "Seed", 11)
         wanted = {"optimizer": "adamw", "optimizer.lr": "0.004", "epochs": "2", "seed": "11"}
         query = lambda: dict(parse_qsl(urlsplit(page.url).query))  # noqa: E731
-        wait_until(lambda: all(query().get(k) == v for k, v in wanted.items()), timeout=30, message=f"the address to hold {wanted}")
+        wait_until(lambda: all(query().get(k) == v for k, v in wanted.items()), timeout=90, message=f"the address to hold {wanted}")
         page.get_by_role("button", name="Copy a link to these settings").click()
         copied = wait_until(lambda: page.evaluate("navigator.clipboard.readText()"), timeout=10, message="the copied link")
         assert copied == page.url
@@ -235,3 +235,36 @@ def test_start_carries_on_the_run_that_step_began(open_page, screenshot):
     assert log.count("training mnist-cnn on mnist") == 1  # one run, not two
     assert "20 steps" in page.locator(".block").filter(has_text="Test accuracy").first.inner_text()
     screenshot(page, "carried-on")
+
+
+# -- Korean -----------------------------------------------------------------------------------
+
+
+def test_a_korean_browser_gets_the_page_in_korean(browser, app_url, screenshot):
+    from app_pages import wait_until
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ko-KR")
+    context.set_default_timeout(60_000)
+    try:
+        page = context.new_page()
+        page.goto(app_url)
+        tabs = page.get_by_role("tab")
+        wait_until(lambda: tabs.count() >= 4 and tabs.first.inner_text().strip() == "학습", timeout=60, message="the tabs in Korean")
+        assert [t.strip() for t in tabs.all_inner_texts()[:4]] == ["학습", "평가", "예측", "플러그인"]
+        for label in ("학습 시작", "한 걸음", "중지", "스크립트로 내려받기", "이 설정의 링크 복사"):
+            assert page.get_by_role("button", name=label, exact=True).count() == 1, label
+        for label in ("에포크", "배치 크기", "시드"):
+            assert page.get_by_label(label, exact=True).count() == 1, label
+        wait_until(lambda: "현재 모델:" in page.locator("body").inner_text(), timeout=30, message="the model line in Korean")
+        page.get_by_role("button", name="한 걸음", exact=True).click()
+        wait_until(lambda: "한 걸음 진행:" in page.locator(".block.tp-status").inner_text(), timeout=180, message="Step's status in Korean")
+        loop = page.locator("#tp-loop").inner_text()
+        assert "처음 가중치, 그다음 드롭아웃" in loop and "손실 " in loop  # the loop's comments and what it did
+        assert "업데이트 전" in page.locator("#tp-step-report").inner_text()
+        assert "torch.optim.SGD(model.parameters(), lr=0.1" in loop  # code stays code
+        screenshot(page, "korean")
+        # a message from the server, in Korean
+        page.get_by_role("button", name="중지", exact=True).click()
+        wait_until(lambda: "중지됨" in page.locator(".block.tp-status").inner_text(), timeout=60, message="the stop in Korean")
+    finally:
+        context.close()
