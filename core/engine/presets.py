@@ -15,13 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from trainpad.engine.config import RUN_PARAMS, TrainConfig
+from trainpad.engine.config import RUN_PARAMS, TRAINED_KINDS, TrainConfig
 from trainpad.engine.errors import ConfigError
 
 if TYPE_CHECKING:
     from trainpad.engine.registry import Registry
 
-TRAINED_KINDS = ("dataset", "model", "optimizer", "loss")
 #: The run settings a preset fixes (the device is the machine's business, not the recipe's).
 PRESET_SETTINGS = ("epochs", "batch_size", "train_samples", "schedule", "seed")
 #: How :func:`changes` names them (as the Train tab's fields do).

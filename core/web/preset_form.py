@@ -12,14 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from trainpad.engine.config import TrainConfig
+from trainpad.engine.config import TRAINED_KINDS, TrainConfig
 from trainpad.engine.presets import PRESET_SETTINGS, Preset, available_presets, changes, get_preset
 from trainpad.web.messages import UserError
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
 
-KINDS = ("dataset", "model", "optimizer", "loss")
 #: At most this many changes are listed in the note; the others are counted.
 SHOWN_CHANGES = 4
 
@@ -65,7 +64,7 @@ def preset_values(engine: "Engine", name: Any) -> PresetValues:
             component.name: own[kind] if component.name == chosen[kind] else component.defaults()
             for component in engine.registry.components(kind)
         }
-        for kind in KINDS
+        for kind in TRAINED_KINDS
     }
     return PresetValues(preset, chosen, params, preset.settings())
 
@@ -86,7 +85,7 @@ def preset_note(
     """
     preset = find(engine, name)
     config = TrainConfig(
-        **{kind: str(choices.get(kind)) for kind in KINDS},
+        **{kind: str(choices.get(kind)) for kind in TRAINED_KINDS},
         params={kind: dict(values or {}) for kind, values in params.items() if isinstance(values, dict)},
         **{key: settings[key] for key in PRESET_SETTINGS if key in settings},
     )
