@@ -27,6 +27,7 @@ SCRIPTS = (
     "distributed.py",  # torchrun against one process
     "load_test.py",  # prediction latency while another session trains
     "predict_inside.py",  # what the Predict tab's look inside the model adds to a prediction
+    "loop_watch.py",  # what the loop view's hooks cost a training run
     "presets.py",  # the presets' accuracy and time beside the pytorch/examples recipe
 )
 

@@ -268,3 +268,22 @@ def test_a_korean_browser_gets_the_page_in_korean(browser, app_url, screenshot):
         wait_until(lambda: "중지됨" in page.locator(".block.tp-status").inner_text(), timeout=60, message="the stop in Korean")
     finally:
         context.close()
+
+
+def test_the_loop_view_fills_in_a_plugin_optimizers_settings(open_page, screenshot):
+    """The test plugin's plain-sgd (lr 0.05, weight decay 0): its own call, with the form's values."""
+    from app_pages import choose, open_accordion, wait_until
+
+    page = open_page().page
+    open_tab(page, "Train")
+    choose(page, "Optimizer", "plain-sgd")
+    expected = "optimizer = torch.optim.SGD(model.parameters(), lr=0.05, weight_decay=0.0)"
+    wait_until(lambda: expected in page.locator("#tp-loop").inner_text(), timeout=60, message="the plugin optimizer's line")
+    open_accordion(page, "Hyperparameters")
+    lr = wait_until(lambda: next((f for f in page.get_by_label("lr", exact=True).all() if f.is_visible()), None), timeout=30, message="its lr field")
+    lr.fill("0.02")
+    lr.press("Tab")
+    changed = "optimizer = torch.optim.SGD(model.parameters(), lr=0.02, weight_decay=0.0)"
+    wait_until(lambda: changed in page.locator("#tp-loop").inner_text(), timeout=60, message="the line to follow the form")
+    assert "scheduler = torch.optim.lr_scheduler.OneCycleLR(" in page.locator("#tp-loop").inner_text()
+    screenshot(page, "plugin-optimizer")
