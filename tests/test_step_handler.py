@@ -64,7 +64,7 @@ def test_stop_ends_a_stepped_run_and_keeps_its_model(trainer):
     assert view.checkpoint  # the model trained by one step, to download
 
 
-def test_step_refuses_what_it_cannot_do(trainer):
+def test_step_refuses_what_it_cannot_do(trainer, monkeypatch):
     stepper = Stepper(trainer)
     session = trainer.store.get("alice")
     session.idle.clear()  # a run is training
@@ -73,6 +73,10 @@ def test_step_refuses_what_it_cannot_do(trainer):
     session.idle.set()
     with pytest.raises(UserError, match="epochs must be at most"):
         stepper.step("alice", config(trainer, epochs=10_000))
+    monkeypatch.setenv("TRAINPAD_MAX_MODEL_MB", "0.1")  # the server's cap on a model's size, as for Start
+    with pytest.raises(UserError, match="more than the .* this server allows per model"):
+        stepper.step("alice", trainer.config(CHOICES, {"model": {"width": 64}}, SMALL))
+    monkeypatch.delenv("TRAINPAD_MAX_MODEL_MB")
     with pytest.raises(UserError, match="no model named"):
         stepper.step("alice", trainer.config({**CHOICES, "model": "nope"}, {}, SMALL))
     # a run stepped to its end becomes the session's model, as a finished run
@@ -90,3 +94,15 @@ def test_the_loop_view_follows_the_form_and_then_the_run(trainer):
     assert "torch.optim.AdamW(model.parameters(), lr=0.004, betas=(0.9, 0.999), weight_decay=0.0001)" in page.replace("<span class=\"num\">", "").replace("</span>", "")
     bad = stepper.loop("bob", trainer.config(CHOICES, {"optimizer": {"lr": 99}}, SMALL))
     assert "lr must be at most 10" in bad and "tp-loop-note" in bad
+
+
+def test_steps_at_once_in_one_session_take_turns(trainer):
+    """The HTTP API lets a client send Steps faster than they end: each is one batch, in turn."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    stepper = Stepper(trainer)
+    stepper.step("alice", config(trainer))
+    with ThreadPoolExecutor(3) as pool:
+        views = list(pool.map(lambda _: stepper.step("alice", config(trainer)), range(3)))
+    assert sorted(int(v.report.split("Step ")[1].split(":")[0]) for v in views) == [2, 3, 4]
+    assert trainer.store.get("alice").run.steps_done == 4

@@ -113,15 +113,17 @@ class Stepper:
                 raise UserError("A run is going in this session: Step takes one batch of a run that is not training. Stop it first.")
             run = paused_run(session, config)
             if run is None:
-                run = self._begin(session, limits().capped(config), config)
-        record = session.data["train"]
-        with user_errors("Stepping"):
-            try:
-                detail = run.step()
-            except Exception:
-                if run.finished:  # its last batch was stepped before: the run is over
-                    self._end(session, run, record)
-                raise
+                server = limits()
+                self.trainer._check_model_size(config, server.max_model_mb)  # as Start: a model over the server's cap is refused unbuilt
+                run = self._begin(session, server.capped(config), config)
+            record = session.data["train"]
+            with user_errors("Stepping"):  # under the session's lock: two Steps (or a Start) never take the run at once
+                try:
+                    detail = run.step()
+                except Exception:
+                    if run.finished:  # its last batch was stepped before: the run is over
+                        self._end(session, run, record)
+                    raise
         for event in detail.events:
             record.curves.add(event)
             if isinstance(event, EpochEnd):
