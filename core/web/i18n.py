@@ -43,7 +43,7 @@ TEXT_PROPS = ("label", "info", "placeholder", "value", "x_title", "y_title", "ti
 #: Blocks the page never shows (an API endpoint's, state).
 UNSEEN = ("Api", "State", "Timer", "BrowserState")
 #: Components whose ``value`` is text for people (a Textbox's or a Number's is the user's).
-TEXT_VALUED = ("Markdown", "Button", "DownloadButton", "HTML")
+TEXT_VALUED = ("Markdown", "Button", "HTML")
 
 _local = threading.local()
 
@@ -107,9 +107,16 @@ def _templates() -> list[tuple[re.Pattern[str], str, list[tuple[str, bool]]]]:
         if not names:
             continue
         parts = re.split(r"\{\w+\*?\}", english)
-        pattern = "".join(re.escape(part) + (f"(?P<{names[i][0]}>.*?)" if i < len(names) else "") for i, part in enumerate(parts))
+        pattern, seen = "", set()
+        for i, part in enumerate(parts):
+            pattern += re.escape(part)
+            if i < len(names):
+                name = names[i][0]
+                pattern += f"(?P={name})" if name in seen else f"(?P<{name}>.*?)"  # a value named twice is the same text
+                seen.add(name)
         fixed = sum(len(part) for part in parts)
-        found.append((re.compile(pattern + r"\Z", re.S), korean.replace("*}", "}"), [(n, bool(star)) for n, star in names], not parts[0], fixed))
+        unique = list(dict.fromkeys((n, bool(star)) for n, star in names))
+        found.append((re.compile(pattern + r"\Z", re.S), korean.replace("*}", "}"), unique, not parts[0], fixed))
     # Templates that start with their own text first (so "**Current model:** {model*}" wins over
     # "{model} on {dataset}..."), then those with the most text of their own.
     found.sort(key=lambda item: (item[3], -item[4]))

@@ -214,6 +214,13 @@ KOREAN: dict[str, str] = {
     "Most confident mistakes: true → predicted (confidence)": "가장 자신 있게 틀린 것: 정답 → 예측 (확신도)",
     "✓ {answer} ({confidence})": "✓ {answer} ({confidence})",
     "✗ {answer} ({confidence}), truly {truth}": "✗ {answer} ({confidence}), 정답은 {truth}",
+    "### Accuracy {accuracy} · loss {loss} · {wrong} of {count} test images wrong": "### 정확도 {accuracy} · 손실 {loss} · 테스트 이미지 {count}장 중 {wrong}장 틀림",
+    "true {true}, predicted {predicted}: {count} ({share} of {true})": "정답 {true}, 예측 {predicted}: {count}장 ({true}의 {share})",
+    "{wrong} of {total} wrong": "{total}장 중 {wrong}장 틀림",
+    "no mistakes": "틀린 것 없음",
+    "count": "수",
+    "of the true class": "정답 클래스 중",
+    "{classes} classes are too many to draw as a matrix; the {count} most frequent confusions:": "클래스가 {classes}개라 행렬로 그리기에는 너무 많습니다. 가장 자주 헷갈린 {count}가지:",
     "predicted": "예측",
     "true": "정답",
     # -- Predict -------------------------------------------------------------------------
