@@ -30,6 +30,14 @@ STOP_ID = "stop"
 #: Components chosen when the registry has them: the default recipe's.
 DEFAULTS = default_components()
 KINDS = TRAINED_KINDS
+#: Steps running at once (each one batch, or building a run the first time).
+STEP_CONCURRENCY = 2
+#: What the step report says before the first Step.
+STEP_HINT = (
+    "<p><b>Step</b> trains exactly one batch of the run the form describes and shows it here: its "
+    "pictures with their labels, what the model made of a few, the loss before and after the update, "
+    "and how much each layer changed. <b>Start training</b> then carries on from that step.</p>"
+)
 #: Clicks the hidden download button once "Download as a script" has written the file.
 DOWNLOAD_JS = "() => { document.querySelector('#tp-script-file')?.click(); }"
 #: Series colours of the live plots.
@@ -58,6 +66,7 @@ def build(engine: "Engine") -> None:
     from trainpad.web.run_watch import watch_for
     from trainpad.web.sessions import session_id, store_for
     from trainpad.web.export_handler import Exporter
+    from trainpad.web.step_handler import Stepper
     from trainpad.web.train_handler import Trainer, max_training_runs
 
     trainer = Trainer(engine, store_for(engine), watch=watch_for(engine))
@@ -111,7 +120,8 @@ def build(engine: "Engine") -> None:
         with gr.Column(scale=3, min_width=420):
             with gr.Row():
                 start = gr.Button("Start training", variant="primary", scale=3)
-                stop = gr.Button("Stop", variant="stop", scale=1, min_width=120)
+                step = gr.Button("Step", variant="secondary", scale=1, min_width=100, elem_id="tp-step")
+                stop = gr.Button("Stop", variant="stop", scale=1, min_width=100)
             status = gr.Markdown("Choose the components and settings, then **Start training**.", label="Status", elem_classes="tp-status", padding=True)
             with gr.Row(equal_height=True):
                 loss_plot = gr.LinePlot(empty_frame(), x="epoch", y="value", color="split", label="Loss", y_title="loss", x_title="epoch", color_map=COLOURS, color_title="", show_label=True, elem_id="tp-loss-plot")
@@ -125,10 +135,16 @@ def build(engine: "Engine") -> None:
                 with gr.Row(equal_height=True):
                     upload = gr.File(label="Checkpoint (.pt)", file_types=[".pt"], type="filepath", height=130, scale=3)
                     reset = gr.Button("Use the shipped model", variant="secondary", scale=1, min_width=160)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=340):
+            loop_view = gr.HTML("", label="The training loop, line by line", show_label=True, container=True, padding=True, elem_id="tp-loop")
+        with gr.Column(scale=2, min_width=300):
+            step_view = gr.HTML(STEP_HINT, label="One step, taken alone", show_label=True, container=True, padding=True, elem_id="tp-step-view")
 
-    outputs = [status, loss_plot, acc_plot, metrics, download, log_box, current]
+    stepper = Stepper(trainer)
+    outputs = [status, loss_plot, acc_plot, metrics, download, log_box, current, loop_view]
 
-    def show(view: "TrainView") -> list[Any]:
+    def show(view: "TrainView", session: str) -> list[Any]:
         return [
             view.status,
             view.loss,
@@ -137,6 +153,7 @@ def build(engine: "Engine") -> None:
             gr.DownloadButton(value=view.checkpoint, visible=view.checkpoint is not None),
             view.log,
             f"**Current model:** {view.current}",
+            stepper.loop(session),
         ]
 
     def form_config(dataset, model, optimizer, loss, epochs, batch_size, train_samples, schedule, seed, device, hyperparameters):
@@ -168,7 +185,7 @@ def build(engine: "Engine") -> None:
                 progress(view.fraction, desc=view.desc)
             if view.warning:
                 gr.Warning(view.warning, title="Training diverged")
-            yield show(view)
+            yield show(view, session_id(request))
 
     start_event = start.click(
         on_start,
@@ -208,8 +225,30 @@ def build(engine: "Engine") -> None:
     ).success(None, js=DOWNLOAD_JS, api_visibility="private", queue=False)
 
     @shown_in_browser
+    def on_step(
+        dataset: str, model: str, optimizer: str, loss: str, epochs: float, batch_size: float, train_samples: float,
+        schedule: str, seed: float, device: str, request: gr.Request, **hyperparameters: Any,
+    ) -> list[Any]:
+        config = form_config(dataset, model, optimizer, loss, epochs, batch_size, train_samples, schedule, seed, device, hyperparameters)
+        stepped = stepper.step(session_id(request), config)
+        return [*show(stepped.train, session_id(request))[:-1], stepped.loop, stepped.report]
+
+    step.click(
+        on_step,
+        inputs=[*dropdowns.values(), epochs, batch_size, train_samples, schedule, seed, device],
+        inputs_kwargs={c.key: c.control for c in controls},
+        outputs=[*outputs, step_view],
+        api_name="step",
+        preprocess=False,
+        concurrency_limit=STEP_CONCURRENCY,
+        concurrency_id="step",
+        show_progress="minimal",
+        show_progress_on=[step_view],
+    )
+
+    @shown_in_browser
     def on_stop(request: gr.Request) -> list[Any]:
-        return show(trainer.stop(session_id(request)))
+        return show(trainer.stop(session_id(request)), session_id(request))
 
     # Stop has its own few workers and line (it is never refused: trainpad.web.fair_queue), and
     # answers within seconds, so that no flood of Stops can hold the workers others need.
@@ -252,10 +291,28 @@ def build(engine: "Engine") -> None:
         notice = session.take_notice()
         if notice:
             gr.Info(notice)
-        return show(trainer.view(session, session.data.get("train")))
+        return show(trainer.view(session, session.data.get("train")), session_id(request))
 
     on_tab_select(on_show, outputs)
     on_page_load(on_show, outputs)
+
+    fields = [*dropdowns.values(), *(c.control for c in controls), epochs, batch_size, train_samples, schedule, seed, device]
+
+    @shown_in_browser
+    def on_form(request: gr.Request, *values: Any) -> str:
+        n, m = len(dropdowns), len(controls)
+        chosen = dict(zip(dropdowns, values[:n]))
+        given = dict(zip((c.key for c in controls), values[n : n + m]))
+        params = {kind: values_for(controls, kind, str(name), given) for kind, name in chosen.items()}
+        run = dict(zip(("epochs", "batch_size", "train_samples", "schedule", "seed", "device"), values[n + m :]))
+        try:
+            config = trainer.config(chosen, params, run)
+        except Exception:  # the API can send anything: the loop view then shows the form's defaults
+            config = None
+        return stepper.loop(session_id(request), config)
+
+    gr.on([field.change for field in fields], on_form, inputs=fields, outputs=loop_view, api_visibility="private",
+          show_progress="hidden", queue=False, trigger_mode="always_last")  # fmt: skip
 
 
 def _component_info(engine: "Engine", kind: str, name: str | None) -> str:
@@ -397,7 +454,7 @@ def wire_share_link(engine: "Engine", run_params: Any, dropdowns: dict[str, Any]
             if linked.choices.get(c.kind) == c.component and c.param.name in linked.params.get(c.kind, {}):
                 updates[c.control] = linked.params[c.kind][c.param.name]
         updates.update({settings[name]: value for name, value in linked.settings.items() if name in settings})
-        return updates
+        return updates or [gr.skip()] * len(fields)  # no link: nothing changes (an empty dict is not read as updates)
 
     on_page_load(on_open, fields)
 

@@ -167,8 +167,9 @@ def alice_trained(alice):
 
 
 def test_training_streams_live_curves_and_ends_with_a_checkpoint(alice_trained, server):
-    updates, (status, loss, accuracy, metrics, download, log, current) = alice_trained
+    updates, (status, loss, accuracy, metrics, download, log, current, loop) = alice_trained
     assert len(updates) >= 3  # starting, steps..., done
+    assert "optimizer = torch.optim.SGD" in loop and "data-shows" in loop  # the loop view, with the run's last step
     assert status.startswith("**Done.**") and "Test accuracy" in metrics
     assert "trained here" in current and "training mnist-cnn on mnist (300 samples) with sgd (lr 0.05)" in log
     rows = loss["data"]

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 TRAINING = "training"
 STOP = "stop"
 #: What a kind's line holds, for messages.
-WHAT = {TRAINING: "training runs", "predict": "predictions", "evaluate": "evaluations", STOP: "Stops"}
+WHAT = {TRAINING: "training runs", "predict": "predictions", "evaluate": "evaluations", STOP: "Stops", "step": "steps", "export": "scripts"}
 #: Stops one session may have waiting.
 STOPS_PER_SESSION = 2
 

@@ -125,8 +125,8 @@ class Session:
     def nbytes(self) -> int:
         """The memory this session holds on its own (the shared model is not counted)."""
         total = 0 if self.shared or self.model is None else model_bytes(self.model.model)
-        if self.run is not None and self.training:
-            # the model being trained, its gradients and the optimizer's state
+        if self.run is not None and (self.training or (self.run.started and not self.run.finished)):
+            # the model being trained (or stepped), its gradients and the optimizer's state
             total += 3 * model_bytes(self.run.model)
         return total
 

@@ -225,6 +225,7 @@ class Trainer:
         if session.training:
             raise UserError("A run is already going in this session: stop it first.")
         server = limits()
+        original = config  # as the form sent it: a run that Step began is found by it
         if config.train_samples == 0 and not isinstance(config.train_samples, bool):  # "all", up to the server's cap
             config = replace(config, train_samples=server.max_train_samples)
         if not resume:
@@ -233,7 +234,7 @@ class Trainer:
             # a run that was just stopped or cancelled is still wrapping up, or another is training
             yield self.view(session, session.data.get("train"), idle_status="Waiting for a free training slot…")
         try:
-            yield from self._train(session_id, config, resume=resume, max_seconds=server.max_run_seconds, ticket=ticket)
+            yield from self._train(session_id, config, resume=resume, max_seconds=server.max_run_seconds, ticket=ticket, original=original)
         finally:
             TRAINING_SLOTS.release()
 
@@ -261,12 +262,16 @@ class Trainer:
                 "allows per model (TRAINPAD_MAX_MODEL_MB); choose a smaller width or fewer hidden units."
             )
 
-    def _train(self, session_id: str, config: "TrainConfig", *, resume: bool, max_seconds: float, ticket: "Ticket | None" = None) -> Iterator[TrainView]:
+    def _train(
+        self, session_id: str, config: "TrainConfig", *, resume: bool, max_seconds: float, ticket: "Ticket | None" = None,
+        original: "TrainConfig | None" = None,
+    ) -> Iterator[TrainView]:
         import threading
 
         from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
         from trainpad.web.limits import time_limit_message
         from trainpad.web.plots import Curves
+        from trainpad.web.step_handler import paused_run
 
         session = self.store.get(session_id)
         deadline = self.clock() + max_seconds  # the run's own time: from its slot on, loading and tests included
@@ -275,18 +280,26 @@ class Trainer:
                 raise UserError("A run is already going in this session: stop it first.")
             if resume and session.model is None:
                 raise UserError("There is no current model to carry on training: untick “Carry on training”.")
+            stepped = paused_run(session, original) if original is not None and not resume else None  # Start carries on where Step left off
+            left = paused_run(session)
+            if left is not None and left is not stepped:
+                left.close()  # a stepped run the form no longer describes
             with user_errors("Preparing the run"):
-                run = self.engine.build_run(
+                run = stepped or self.engine.build_run(
                     config, data_dir=self.data_dir, resume=session.model if resume else None, run_params=self.run_params
                 )
+            run.watch_loop()  # the loop view shows what each line did in the last step
             if ticket is not None:
                 ticket.run = run
-            record = RunRecord(Curves())
+            record = session.data["train"] if stepped is not None else RunRecord(Curves())
             session.run, session.result = run, None
             session.data["train"] = record
             session.idle.clear()
         self.store.changed(session)
-        record.say(describe_config(run))
+        if stepped is not None:
+            record.say(f"carrying on from step {run.steps_done:,}")
+        else:
+            record.say(describe_config(run))
         if resume:
             record.say(f"carrying on from {session.describe()}")
         events = run.events()
@@ -302,7 +315,7 @@ class Trainer:
         timer.start()
         timed_out = False
         try:
-            if run.has_test_split:  # test curves start at epoch 0, from (the start of) the test split
+            if run.has_test_split and stepped is None:  # test curves start at epoch 0, from (the start of) the test split
                 record.status = "Testing the starting model…"
                 yield self.view(session, record, fraction=0.0, desc="testing the starting model")
                 with user_errors("Testing the starting model"):
@@ -412,9 +425,14 @@ class Trainer:
 
         The wait is short so that a Stop never holds a worker long (each kind of event has
         its own few); the run ends at its next step by itself either way."""
+        from trainpad.web.step_handler import Stepper
+
         session = self.store.get(session_id)
         record = session.data.get("train")
         run = session.run
+        stepped = Stepper(self).stop(session_id)  # a run that Step began ends where it is
+        if stepped is not None:
+            return stepped
         if run is None or not session.training or record is None:
             return self.view(session, record, idle_status="Nothing is training in this session.")
         run.stop()
