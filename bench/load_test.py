@@ -1,21 +1,24 @@
-"""Load test: is prediction still responsive while someone trains, and how much memory does the server use?
+"""Load test: do predictions stay fast for everyone, whatever else the server is asked to do?
 
 Starts ``python app.py`` on 127.0.0.1 (loopback only: it refuses any other address),
-then, as browsers would through the HTTP API (gradio_client, files uploaded as the
-Sketchpad uploads them):
+trusting one proxy hop (``TRAINPAD_FORWARDED_HOPS=1``) so that the flood below can come
+from many addresses, as it would on a Space.  Then, as browsers would through the HTTP
+API (gradio_client, the drawing uploaded as the Sketchpad uploads it), it measures
+prediction latency with 1 client and with 25 clients at once:
 
-1. measures prediction latency with the server idle (the baseline);
-2. starts a training run in another session and, while it trains, measures prediction
-   latency again from ``--clients`` sessions at once (the candidate);
-3. stops the run, stops the server, and reports p50/p90/p99 of both, their ratio, and
-   the server's peak resident memory (``VmHWM`` from ``/proc``).
+1. idle (the baseline);
+2. while another session trains;
+3. while one client floods the training queue: 64 training requests from 64 fresh
+   session ids and addresses (before trainpad's own lines, this filled Gradio's one
+   queue and every prediction was refused); it says how many were queued and refused.
 
+It prints p50/p90/p99 of each, the ratio of each p50 to the idle one, any prediction
+refused (there should be none), and the server's peak resident memory (``VmHWM``).
 Everything is bounded: a fixed number of requests, a wall-clock deadline
-(``--seconds``), the server's own per-run time limit set to the same deadline, and
-the server process killed on the way out whatever happens.
+(``--seconds``), the server's own run time limit, and the server killed on the way out.
 
-    python bench/load_test.py            # real MNIST when present, 200 predictions each way
-    python bench/load_test.py --quick    # synthetic data, 30 predictions each way, well under a minute
+    python bench/load_test.py            # real MNIST when present; 100 predictions for 1 client, 25 x 8
+    python bench/load_test.py --quick    # synthetic data, a few predictions each way, well under a minute
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import _common
@@ -89,6 +93,7 @@ def start_server(port: int, data: Path, seconds: float, log: Path) -> subprocess
         "TRAINPAD_DATA_DIR": str(data),
         "TRAINPAD_MAX_RUN_SECONDS": str(max(5, int(seconds))),
         "TRAINPAD_LOAD_PLUGINS": "",
+        "TRAINPAD_FORWARDED_HOPS": "1",  # the flood comes from many addresses, as through a Space's proxy
     }
     out = log.open("w")
     proc = subprocess.Popen(
@@ -116,30 +121,36 @@ def stop_server(proc: subprocess.Popen) -> None:
             proc.wait(20)
 
 
-def predict_many(url: str, pictures: list[Path], count: int, deadline: float, clients: int = 1) -> list[float]:
-    """``count`` predictions spread over ``clients`` sessions; each latency in seconds."""
+def predict_many(url: str, pictures: list[Path], per_client: int, deadline: float, clients: int = 1) -> tuple[list[float], list[str]]:
+    """``per_client`` predictions from each of ``clients`` sessions at once (each its own
+    address); each latency in seconds, and the errors of any refused."""
     from gradio_client import Client, handle_file
 
     latencies: list[float] = []
+    refused: list[str] = []
     lock = threading.Lock()
-    per_client = max(1, count // clients)
-    errors: list[BaseException] = []
+    failures: list[BaseException] = []
 
     def work(offset: int) -> None:
-        client = Client(url, verbose=False, download_files=False)
+        client = Client(url, verbose=False, download_files=False, headers={"X-Forwarded-For": f"198.51.100.{offset + 1}"})
         try:
             for i in range(per_client):
                 if time.monotonic() > deadline:
                     return
                 picture = pictures[(offset + i) % len(pictures)]
                 started = time.perf_counter()
-                label = client.predict({"background": None, "layers": [], "composite": handle_file(picture)}, api_name="/predict")[0]
+                try:
+                    label = client.predict({"background": None, "layers": [], "composite": handle_file(picture)}, api_name="/predict")[0]
+                except Exception as exc:  # a refusal: counted, not fatal
+                    with lock:
+                        refused.append(str(exc)[:200])
+                    continue
                 elapsed = time.perf_counter() - started
                 assert isinstance(label, dict) and label.get("label") is not None, label
                 with lock:
                     latencies.append(elapsed)
         except BaseException as exc:  # reported below, after the other clients finish
-            errors.append(exc)
+            failures.append(exc)
         finally:
             client.close()
 
@@ -148,25 +159,60 @@ def predict_many(url: str, pictures: list[Path], count: int, deadline: float, cl
         thread.start()
     for thread in threads:
         thread.join(max(1.0, deadline - time.monotonic() + 30))
-    if errors:
-        raise errors[0]
-    return latencies
+    if failures:
+        raise failures[0]
+    return latencies, refused
+
+
+def flood_training(url: str, count: int) -> tuple[list[tuple[str, str]], list[str]]:
+    """``count`` training requests from fresh session ids and addresses, joined at once
+    (as a script would, no stream read); returns the ``(session, event)`` queued and the
+    refusals' messages."""
+    import httpx
+
+    with httpx.Client(timeout=30) as http:
+        config = http.get(url + "config").json()
+        fn_index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "train")
+        defaults = [p.get("parameter_default") for p in http.get(url + "gradio_api/info").json()["named_endpoints"]["/train"]["parameters"]]
+        queued, refused = [], []
+        for i in range(count):
+            session = uuid.uuid4().hex[:12]
+            body = {"data": defaults, "fn_index": fn_index, "session_hash": session, "event_data": None, "trigger_id": None}
+            response = http.post(url + "gradio_api/queue/join", json=body, headers={"X-Forwarded-For": f"203.0.113.{i % 250 + 1}"})
+            if response.status_code == 200:
+                queued.append((session, response.json()["event_id"]))
+            else:
+                refused.append(f"{response.status_code}: {response.json().get('detail', response.text)[:120]}")
+        return queued, refused
+
+
+def cancel_all(url: str, queued: list[tuple[str, str]]) -> None:
+    import httpx
+
+    with httpx.Client(timeout=30) as http:
+        config = http.get(url + "config").json()
+        fn_index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "train")
+        for session, event_id in queued:
+            http.post(url + "gradio_api/cancel", json={"session_hash": session, "fn_index": fn_index, "event_id": event_id})
 
 
 def main() -> int:
     p = _common.parser(__doc__.splitlines()[0])
-    p.add_argument("--requests", type=int, default=None, help="predictions each way (default 200, 30 with --quick)")
-    p.add_argument("--clients", type=int, default=None, help="prediction sessions at once while training (default 4, 2 with --quick)")
-    p.add_argument("--seconds", type=float, default=None, help="wall-clock limit of the whole test (default 300, 90 with --quick)")
+    p.add_argument("--requests", type=int, default=None, help="predictions of the single client each way (default 100, 12 with --quick)")
+    p.add_argument("--clients", type=int, default=25, help="sessions predicting at once in the crowded case (default 25)")
+    p.add_argument("--per-client", type=int, default=None, help="predictions of each of those (default 8, 2 with --quick)")
+    p.add_argument("--seconds", type=float, default=None, help="wall-clock limit of the whole test (default 600, 150 with --quick)")
     args = p.parse_args()
-    requests = args.requests or (30 if args.quick else 200)
-    clients = args.clients or (2 if args.quick else 4)
-    seconds = args.seconds or (90.0 if args.quick else 300.0)
+    single = args.requests or (12 if args.quick else 100)
+    per_client = args.per_client or (2 if args.quick else 8)
+    seconds = args.seconds or (150.0 if args.quick else 600.0)
     started = time.monotonic()
     deadline = started + seconds
 
     from gradio_client import Client
 
+    results: dict[str, dict[str, float]] = {}
+    refusals: dict[str, list[str]] = {}
     with tempfile.TemporaryDirectory(prefix="trainpad-load-") as scratch:
         folder = Path(scratch)
         data = _common.data_dir(args, folder, train=4096, test=512)
@@ -175,20 +221,30 @@ def main() -> int:
         server = start_server(port, data, seconds, folder / "server.log")
         url = f"http://{HOST}:{port}/"
         trainer = None
+        flood: tuple[list, list] = ([], [])
         try:
             rss_start = peak_rss_mb(server.pid)
             predict_many(url, pictures, 4, deadline)  # warm up: the shipped model loads on first use
-            idle = predict_many(url, pictures, requests, deadline)
 
-            trainer = Client(url, verbose=False, download_files=False)
-            # long enough to outlast the measurement (synthetic data is small); Stop ends it
-            job = trainer.submit(epochs=5 if args.quick else 2, batch_size=8 if args.quick else 64, train_samples=0, api_name="/train")
+            def measure(phase: str) -> None:
+                for name, clients, count in (("1 client", 1, single), (f"{args.clients} clients", args.clients, per_client)):
+                    latencies, refused = predict_many(url, pictures, count, deadline, clients=clients)
+                    results[f"{phase}, {name}"] = summary(latencies)
+                    refusals[f"{phase}, {name}"] = refused
+
+            measure("idle")
+            trainer = Client(url, verbose=False, download_files=False, headers={"X-Forwarded-For": "192.0.2.1"})
+            # long enough to outlast the measurements (synthetic data is small); Stop ends it
+            job = trainer.submit(epochs=5 if args.quick else 10, batch_size=1 if args.quick else 64, train_samples=0, api_name="/train")
             while time.monotonic() < deadline and not any(str(out[0]).startswith("**Epoch") for out in job.outputs()):
                 if job.done():
                     raise SystemExit(f"the training run ended before it trained: {job.outputs()[-1:]}")
                 time.sleep(0.1)
-            training = predict_many(url, pictures, requests, deadline, clients=clients)
+            measure("training")
+            flood = flood_training(url, 64)
+            measure("training, queue flooded")
             still_training = not job.done()
+            cancel_all(url, flood[0])
             trainer.predict(api_name="/stop")
             try:
                 final = job.result(timeout=max(5.0, deadline - time.monotonic() + 30))
@@ -200,25 +256,32 @@ def main() -> int:
                 trainer.close()
             stop_server(server)
 
-    idle_s, training_s = summary(idle), summary(training)
-    ratio = training_s["p50_ms"] / idle_s["p50_ms"] if idle_s["p50_ms"] else float("nan")
+    idle = {name.split(", ")[-1]: row for name, row in results.items() if name.startswith("idle")}
     print(f"load test on {HOST} ({'quick, synthetic data' if args.quick else 'full'}), {os.cpu_count()} CPU(s), load {_common.load_average()}")
-    print(f"  prediction latency, idle:           p50 {idle_s['p50_ms']:7.1f} ms   p90 {idle_s['p90_ms']:7.1f} ms   p99 {idle_s['p99_ms']:7.1f} ms   ({idle_s['count']} requests)")
-    print(
-        f"  prediction latency, while training: p50 {training_s['p50_ms']:7.1f} ms   p90 {training_s['p90_ms']:7.1f} ms   "
-        f"p99 {training_s['p99_ms']:7.1f} ms   ({training_s['count']} requests from {clients} sessions"
-        + ("" if still_training else "; the run ended before the last of them") + ")"
-    )
-    print(f"  ratio (p50 while training / idle) {ratio:.2f}x")
+    print(f"  {'prediction latency':38s} {'p50':>9s} {'p90':>9s} {'p99':>9s}  {'vs idle':>7s}  requests")
+    for name, row in results.items():
+        base = idle.get(name.split(", ")[-1], row)
+        ratio = row["p50_ms"] / base["p50_ms"] if base["p50_ms"] else float("nan")
+        refused = f", {len(refusals[name])} refused" if refusals[name] else ""
+        print(f"  {name:38s} {row['p50_ms']:7.1f}ms {row['p90_ms']:7.1f}ms {row['p99_ms']:7.1f}ms  {ratio:6.2f}x  {row['count']}{refused}")
+    queued, refused = flood
+    flooded, alone = results.get("training, queue flooded, 1 client"), idle.get("1 client")
+    ratio = flooded["p50_ms"] / alone["p50_ms"] if flooded and alone and alone["p50_ms"] else float("nan")
+    print(f"  ratio (p50 of 1 client while the queue is flooded / idle) {ratio:.2f}x")
+    print(f"  the flood: {len(queued)} of 64 training requests queued, {len(refused)} refused: {refused[0] if refused else '-'}")
     if rss_peak is not None:
         print(f"  server peak resident memory {rss_peak:.0f} MB (after start-up {rss_start:.0f} MB)")
-    print(f"  run status at the end: {str(final[0])[:100]!r}; took {time.monotonic() - started:.0f} s")
+    print(
+        f"  run status at the end: {str(final[0])[:100]!r}"
+        + ("" if still_training else " (the run ended before the last measurement)")
+        + f"; took {time.monotonic() - started:.0f} s"
+    )
     result = {
         "quick": args.quick,
-        "idle": idle_s,
-        "training": training_s,
+        "latency": results,
         "ratio": ratio,
-        "clients": clients,
+        "refused_predictions": {name: len(r) for name, r in refusals.items()},
+        "flood": {"queued": len(queued), "refused": len(refused), "message": refused[0] if refused else None},
         "still_training": still_training,
         "peak_rss_mb": rss_peak,
         "start_rss_mb": rss_start,
@@ -227,7 +290,7 @@ def main() -> int:
     }
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, default=str))
-    return 0
+    return 1 if any(refusals.values()) else 0
 
 
 if __name__ == "__main__":

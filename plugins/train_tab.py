@@ -35,6 +35,14 @@ STOP_ID = "stop"
 #: Components chosen when the registry has them: the default recipe's.
 DEFAULTS = default_components()
 KINDS = TRAINED_KINDS
+#: Steps running at once (each one batch, or building a run the first time).
+STEP_CONCURRENCY = 2
+#: What the step report says before the first Step.
+STEP_HINT = (
+    "<p><b>Step</b> trains exactly one batch of the run the form describes and shows it here: its "
+    "pictures with their labels, what the model made of a few, the loss before and after the update, "
+    "and how much each layer changed. <b>Start training</b> then carries on from that step.</p>"
+)
 #: Clicks the hidden download button once "Download as a script" has written the file.
 DOWNLOAD_JS = "() => { document.querySelector('#tp-script-file')?.click(); }"
 #: Marks the settings that fold away on a phone, so that Start is in sight (see trainpad.web.page_scripts).
@@ -62,6 +70,7 @@ def build(engine: "Engine") -> None:
     from trainpad.web.run_watch import watch_for
     from trainpad.web.sessions import session_id, store_for
     from trainpad.web.export_handler import Exporter
+    from trainpad.web.step_handler import Stepper
     from trainpad.web.train_handler import START_HERE, AlreadyTraining, Trainer, max_training_runs
 
     trainer = Trainer(engine, store_for(engine), watch=watch_for(engine))
@@ -114,8 +123,9 @@ def build(engine: "Engine") -> None:
                 script_file = gr.DownloadButton("Download the script", visible="hidden", elem_id="tp-script-file", size="sm")
         with gr.Column(scale=3, min_width=300):
             with gr.Row(elem_classes="tp-start-row"):
-                start = gr.Button("Start training", variant="primary", scale=3, min_width=150)
-                stop = gr.Button("Stop", variant="stop", scale=1, min_width=90)
+                start = gr.Button("Start training", variant="primary", scale=3, min_width=130)
+                step = gr.Button("Step", variant="secondary", scale=1, min_width=80, elem_id="tp-step")
+                stop = gr.Button("Stop", variant="stop", scale=1, min_width=80)
             # Gradio's own progress display (queue place, progress bar) goes here, not over the status
             progress_strip = gr.HTML("", elem_classes="tp-progress", padding=False)
             status = gr.Markdown(START_HERE, label="Status", elem_classes="tp-status", padding=True)
@@ -126,11 +136,18 @@ def build(engine: "Engine") -> None:
             log_box = gr.Textbox("", label="Log", lines=5, max_lines=5, interactive=False, autoscroll=True, buttons=["copy"])
             current = gr.Markdown("", label="Current model", padding=True)
     runs = build_runs_section()
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=300):
+            loop_view = gr.HTML("", label="The training loop, line by line", show_label=True, container=True, padding=True, elem_id="tp-loop")
+        with gr.Column(scale=2, min_width=300):
+            step_view = gr.HTML(STEP_HINT, label="One step, taken alone", show_label=True, container=True, padding=True, elem_id="tp-step-view")
 
-    outputs = [status, loss_plot, acc_plot, metrics, runs.download, log_box, current, *runs.outputs]
+    stepper = Stepper(trainer)
+    outputs = [status, loss_plot, acc_plot, metrics, runs.download, log_box, current, loop_view, *runs.outputs]
 
-    def show(view: "TrainView", sent: dict[str, Any]) -> Iterator[list[Any]]:
-        """The outputs' values for ``view``, as one update or two.
+    def show(view: "TrainView", sent: dict[str, Any], session: str, *, loop: str | None = None) -> Iterator[list[Any]]:
+        """The outputs' values for ``view`` in ``session``, as one update or two (the loop
+        view ``loop``, or the session's run's).
 
         ``sent`` is what this event sent before.  The runs widgets go only when the table
         changed since (so that an open dropdown is not redrawn under the user).  When the
@@ -143,11 +160,12 @@ def build(engine: "Engine") -> None:
         series = (tuple(view.loss.colours), tuple(view.accuracy.colours))
         redraw = sent.get("series") != series
         sent["series"] = series
-        yield values(view, fresh, legend=False)
+        loop = stepper.loop(session) if loop is None else loop
+        yield values(view, fresh, loop, legend=False)
         if redraw:
-            yield values(view, False, legend=True)
+            yield values(view, False, loop, legend=True)
 
-    def values(view: "TrainView", fresh: bool, *, legend: bool) -> list[Any]:
+    def values(view: "TrainView", fresh: bool, loop: str, *, legend: bool) -> list[Any]:
         return [
             view.status,
             _plot_update(view.loss, legend=legend),
@@ -156,6 +174,7 @@ def build(engine: "Engine") -> None:
             gr.DownloadButton(value=view.checkpoint, visible=view.checkpoint is not None),
             view.log,
             f"**Current model:** {view.current}",
+            loop,
             *runs.values(view, fresh),
         ]
 
@@ -189,7 +208,7 @@ def build(engine: "Engine") -> None:
                 progress(view.fraction, desc=view.desc)
             if view.warning:
                 gr.Warning(view.warning, title="Training diverged")
-            yield from show(view, sent)
+            yield from show(view, sent, session_id(request))
 
     @shown_in_browser
     def on_press_start(request: gr.Request) -> Any:
@@ -242,8 +261,31 @@ def build(engine: "Engine") -> None:
     ).success(None, js=DOWNLOAD_JS, api_visibility="private", queue=False)
 
     @shown_in_browser
+    def on_step(
+        dataset: str, model: str, optimizer: str, loss: str, epochs: float, batch_size: float, train_samples: float,
+        schedule: str, seed: float, device: str, request: gr.Request, **hyperparameters: Any,
+    ) -> Iterator[list[Any]]:
+        config = form_config(dataset, model, optimizer, loss, epochs, batch_size, train_samples, schedule, seed, device, hyperparameters)
+        stepped = stepper.step(session_id(request), config)
+        for update in show(stepped.train, {}, session_id(request), loop=stepped.loop):
+            yield [*update, stepped.report]
+
+    step.click(
+        on_step,
+        inputs=[*dropdowns.values(), epochs, batch_size, train_samples, schedule, seed, device],
+        inputs_kwargs={c.key: c.control for c in controls},
+        outputs=[*outputs, step_view],
+        api_name="step",
+        preprocess=False,
+        concurrency_limit=STEP_CONCURRENCY,
+        concurrency_id="step",
+        show_progress="minimal",
+        show_progress_on=[step_view],
+    )
+
+    @shown_in_browser
     def on_stop(request: gr.Request) -> Iterator[list[Any]]:
-        yield from show(trainer.stop(session_id(request)), {})
+        yield from show(trainer.stop(session_id(request)), {}, session_id(request))
 
     # Stop has its own few workers and line (it is never refused: trainpad.web.fair_queue), and
     # answers within seconds, so that no flood of Stops can hold the workers others need.
@@ -276,10 +318,28 @@ def build(engine: "Engine") -> None:
         notice = session.take_notice()
         if notice:
             gr.Info(notice)
-        yield from show(trainer.view(session), {})
+        yield from show(trainer.view(session), {}, session_id(request))
 
     on_tab_select(on_show, outputs)
     on_page_load(on_show, outputs)
+
+    fields = [*dropdowns.values(), *(c.control for c in controls), epochs, batch_size, train_samples, schedule, seed, device]
+
+    @shown_in_browser
+    def on_form(request: gr.Request, *values: Any) -> str:
+        n, m = len(dropdowns), len(controls)
+        chosen = dict(zip(dropdowns, values[:n]))
+        given = dict(zip((c.key for c in controls), values[n : n + m]))
+        params = {kind: values_for(controls, kind, str(name), given) for kind, name in chosen.items()}
+        run = dict(zip(("epochs", "batch_size", "train_samples", "schedule", "seed", "device"), values[n + m :]))
+        try:
+            config = trainer.config(chosen, params, run)
+        except Exception:  # the API can send anything: the loop view then shows the form's defaults
+            config = None
+        return stepper.loop(session_id(request), config)
+
+    gr.on([field.change for field in fields], on_form, inputs=fields, outputs=loop_view, api_visibility="private",
+          show_progress="hidden", queue=False, trigger_mode="always_last")  # fmt: skip
 
 
 # -- the plots ----------------------------------------------------------------------------------
@@ -386,7 +446,7 @@ def wire_runs_section(trainer: "Trainer", runs: RunsSection, outputs: list[Any],
 
     @shown_in_browser
     def on_pick(number: Any, request: gr.Request) -> Iterator[list[Any]]:
-        yield from show(trainer.select(session_id(request), number), {})
+        yield from show(trainer.select(session_id(request), number), {}, session_id(request))
 
     # The runs' choices are this session's: the values reach the handler as sent, and it checks them.
     runs.picker.input(on_pick, inputs=runs.picker, api_name="show_run", preprocess=False, **quiet)
@@ -395,24 +455,24 @@ def wire_runs_section(trainer: "Trainer", runs: RunsSection, outputs: list[Any],
     def on_row(event: gr.SelectData, request: gr.Request) -> Iterator[list[Any]]:
         label = str((event.row_value or [""])[0])
         number = 0 if label == "shipped" else label.removeprefix("run ").strip()
-        yield from show(trainer.select(session_id(request), number), {})
+        yield from show(trainer.select(session_id(request), number), {}, session_id(request))
 
     runs.table.select(on_row, api_visibility="private", **quiet)
 
     @shown_in_browser
     def on_compare(numbers: Any, request: gr.Request) -> Iterator[list[Any]]:
-        yield from show(trainer.compare(session_id(request), numbers), {})
+        yield from show(trainer.compare(session_id(request), numbers), {}, session_id(request))
 
     runs.compare.input(on_compare, inputs=runs.compare, api_name="compare_runs", preprocess=False, **quiet)
 
     @shown_in_browser
     def on_use(number: Any, request: gr.Request) -> Iterator[list[Any]]:
-        yield from show(trainer.use(session_id(request), number), {})
+        yield from show(trainer.use(session_id(request), number), {}, session_id(request))
 
     runs.use.click(on_use, inputs=runs.picker, api_name="use_run", preprocess=False, **quiet)
 
     def refresh(request: gr.Request) -> Iterator[list[Any]]:
-        yield from show(trainer.view(trainer.store.get(session_id(request))), {})
+        yield from show(trainer.view(trainer.store.get(session_id(request))), {}, session_id(request))
 
     @shown_in_browser
     def on_upload(path: str | None, request: gr.Request) -> str:
@@ -568,7 +628,7 @@ def wire_share_link(engine: "Engine", run_params: Any, dropdowns: dict[str, Any]
             if linked.choices.get(c.kind) == c.component and c.param.name in linked.params.get(c.kind, {}):
                 updates[c.control] = linked.params[c.kind][c.param.name]
         updates.update({settings[name]: value for name, value in linked.settings.items() if name in settings})
-        return updates
+        return updates or [gr.skip()] * len(fields)  # no link: nothing changes (an empty dict is not read as updates)
 
     on_page_load(on_open, fields)
 

@@ -3,8 +3,19 @@ from trainpad.testing, switched on below as a plugin author does; plain helpers 
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
+
+# One Gradio upload folder per test run (before Gradio is imported: it reads it then).
+# Uploads are named by their content, so runs sharing /tmp/gradio on one machine would
+# delete each other's files as their servers stop.
+if not os.environ.get("GRADIO_TEMP_DIR"):
+    os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="trainpad-tests-gradio-")
+    atexit.register(shutil.rmtree, os.environ["GRADIO_TEMP_DIR"], True)
 
 import pytest
 

@@ -262,6 +262,30 @@ class Raw:
             raise Refused(f"{response.status_code}: {response.text}")
         return response.json()["event_id"]
 
+    def listen(self) -> "Raw":
+        """Keep this session's event stream open in the background, as a page does while it has
+        events going: closing the stream ends every event of the session (Gradio's rule), so a
+        run joined here lives on while :meth:`call` waits for other events."""
+        self._listening = True
+
+        def read() -> None:
+            while self._listening:
+                try:
+                    with self.http.stream("GET", self.url + "/gradio_api/queue/data", params={"session_hash": self.session_hash}, timeout=None) as stream:
+                        for line in stream.iter_lines():
+                            if line.startswith("data:"):
+                                message = json.loads(line[5:])
+                                if message.get("msg") in ("process_completed", "unexpected_error"):
+                                    self.completed[message.get("event_id")] = message
+                            if not self._listening:
+                                return
+                except Exception:  # the stream ends when nothing is pending: open it again
+                    pass
+                time.sleep(0.05)
+
+        threading.Thread(target=read, daemon=True).start()
+        return self
+
     def wait(self, event_id: str, timeout: float = 120) -> dict[str, Any]:
         """The event's ``process_completed`` message (one stream per session, as in a page:
         completions of this session's other events are kept for their own ``wait``)."""
@@ -269,6 +293,9 @@ class Raw:
         while time.monotonic() < deadline:
             if event_id in self.completed:
                 return self.completed.pop(event_id)
+            if getattr(self, "_listening", False):
+                time.sleep(0.05)
+                continue
             try:
                 with self.http.stream("GET", self.url + "/gradio_api/queue/data", params={"session_hash": self.session_hash}, timeout=timeout) as stream:
                     for line in stream.iter_lines():
@@ -334,7 +361,8 @@ class Raw:
         return run
 
     def leave(self) -> None:
-        """Close the tab: the heartbeat connection drops."""
+        """Close the tab: the heartbeat connection (and the event stream, if listening) drops."""
+        self._listening = False
         if self._heartbeat is not None:
             self._heartbeat.close()
         self.http.close()

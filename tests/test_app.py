@@ -170,8 +170,9 @@ def alice_trained(alice):
 
 
 def test_training_streams_live_curves_and_ends_with_a_checkpoint(alice_trained, server):
-    updates, (status, loss, accuracy, metrics, download, log, current, *runs) = alice_trained
+    updates, (status, loss, accuracy, metrics, download, log, current, loop, *runs) = alice_trained
     assert len(updates) >= 3  # starting, steps..., done
+    assert "optimizer = torch.optim.SGD" in loop and "data-shows" in loop  # the loop view, with the run's last step
     assert status.startswith("**Done.**") and "Test accuracy" in metrics
     # 300 samples do worse than the shipped model: it stays in use until Alice picks run 1
     assert "below the 99.39% of the model in use (shipped), which stays in use" in status and "(shipped)" in current

@@ -25,8 +25,10 @@ SCRIPTS = (
     "ceiling.py",
     "runtime_settings.py",  # how trainpad.runtime.threads's settings were chosen
     "distributed.py",  # torchrun against one process
-    "load_test.py",  # prediction latency while another session trains
+    "load_test.py",  # prediction latency with 1 and 25 clients, idle, training, the training queue flooded
+    "memory_policy.py",  # what the web app's server keeps after a big request, per allocator policy
     "predict_inside.py",  # what the Predict tab's look inside the model adds to a prediction
+    "loop_watch.py",  # what the loop view's hooks cost a training run
     "presets.py",  # the presets' accuracy and time beside the pytorch/examples recipe
     "spot_checks.py",  # what the Train tab's test curves cost
 )

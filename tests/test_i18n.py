@@ -107,9 +107,61 @@ def test_templates_translate_what_the_server_wrote():
     assert translate("Start training", "en") == "Start training"
     assert translate("something the catalog does not know", "ko") == "something the catalog does not know"
     assert translate("Stop\nClear", "ko") == "중지\n지우기"
+    # nested templates, and the one that fits best (not "lr {value}" for a whole sentence)
+    assert translate("optimizer sgd: lr must be at most 10, got 99", "ko") == "옵티마이저 sgd: lr은(는) 10 이하여야 합니다. 받은 값: 99"
+    assert translate("**Current model:** mnist-cnn on mnist, 3 epoch(s), 99.39% test accuracy (shipped)", "ko") == (
+        "**현재 모델:** mnist로 학습한 mnist-cnn, 3 에포크, 테스트 정확도 99.39% (기본 제공)"
+    )
+    assert translate("11:51:48  stopped before training began", "ko") == "11:51:48  학습을 시작하기 전에 중지됨"
+    assert translate("**Stopped** before the first step. Your current model is unchanged.", "ko") == "**중지됨** 첫 걸음 전에. 현재 모델은 그대로입니다."
     with speaking("ko"):
         assert tr("Start training") == "학습 시작"
         assert tr("{total} units", total=10) == "유닛 10개"
     assert tr("{total} units", total=10) == "10 units"
     outputs = translate_outputs(["Clear", {"3": 0.9}, ("img", "✓ 3 (99%)"), 5], "ko")
     assert outputs == ["지우기", {"3": 0.9}, ("img", "✓ 3 (99%)"), 5]
+
+
+def _shape(node: ast.AST) -> str | None:
+    """A string literal or f-string as a template shape (each value as ``{}``); None for anything else."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return re.sub(r"\{[^{}]*\}", "{}", node.value)
+    if isinstance(node, ast.JoinedStr):
+        return "".join(part.value if isinstance(part, ast.Constant) else "{}" for part in node.values)
+    return None
+
+
+#: Where the web layer hands text to a person: calls, and the status it sets.
+MESSAGE_CALLS = {"UserError", "Error", "Info", "Warning", "say"}
+
+
+def messages_in(path: Path) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            candidates = node.args[:1] if name in MESSAGE_CALLS else []
+            candidates += [kw.value for kw in node.keywords if kw.arg in ("idle_status", "title")]
+        elif isinstance(node, ast.Assign) and any(getattr(t, "attr", None) == "status" for t in node.targets):
+            candidates = [node.value]
+        else:
+            continue
+        for candidate in candidates:
+            shape = _shape(candidate)
+            if shape and re.search(r"[A-Za-z]{2}", shape):
+                found.append((node.lineno, shape))
+    return found
+
+
+def test_every_message_the_web_layer_writes_has_korean():
+    """What a handler tells a person (UserError, gr.Info/Warning, the status, the log) must be
+    in the catalog, as written or as a template of the same shape; this fails on a new one."""
+    shapes = {re.sub(r"\{[^{}]*\}", "{}", english) for english in KOREAN}
+    missing = []
+    for path in [*sorted((ROOT / "core" / "web").glob("*.py")), *sorted((ROOT / "plugins").glob("*_tab.py"))]:
+        if path.name.startswith("i18n"):
+            continue
+        for line, shape in messages_in(path):
+            if shape not in shapes:
+                missing.append(f"{path.name}:{line}: {shape!r}")
+    assert missing == [], "add these (or a template of the same shape) to core/web/i18n_ko.py:\n" + "\n".join(missing)

@@ -62,13 +62,13 @@ def test_each_line_shows_what_it_did_in_the_last_step(engine, mnist_dir):
     assert "loss " not in re.sub(r"<[^>]+>", "", page).split("loss_fn")[-1].split("loss.backward")[0].replace("loss = ", "")
     detail = run.step()
     page = loop_html(lines, run.loop_trace, run_facts(run))
-    cells = dict(re.findall(r'data-shows="(\w+)"><td class="code">.*?</td><td class="did">(.*?)</td>', page))
+    cells = dict(re.findall(r'data-shows="(\w+)"[^>]*><span class="c">.*?</span><span class="d">(.*?)</span>', page))
     assert cells["batch"] == "step 1 of 8: x (32, 1, 28, 28) float32, y (32,)"
     assert cells["device"] == "on cpu" and cells["output"] == "output (32, 10)"
     assert cells["loss"] == f"loss {detail.loss_before:.4f}" and cells["grad"] == f"‖grad‖ {detail.trace.grad_norm:.4g}"
     assert cells["lr"] == f"lr {detail.trace.lr:.4g}" and cells["next_lr"] == f"next lr {run.lr:.4g}"
     assert cells["epoch"] == "epoch 1 of 2"
-    assert page.count('class="live"') == 7
+    assert page.count('class="ln live"') == 7
     report = step_html(detail, [str(d) for d in range(10)], mean=(0.1307,), std=(0.3081,))
     assert report.count("<figure>") == 16 and report.count('class="row" data-layer=') == 8
     assert f'data-tp="loss-before">{detail.loss_before:.4f}' in report and f'data-tp="loss-after">{detail.loss_after:.4f}' in report

@@ -563,6 +563,7 @@ def test_no_model_change_while_the_session_trains(server, shipped_ref):
     WitnessCallback.batches.clear()
     erin = server.raw()
     erin.join("train", LONG)
+    erin.listen()  # the run's page stays: its stream stays open while the refused calls come and go
     wait_until(lambda: server.store.get(erin.session_hash).training, 60, "the run never started")
     model = server.store.get(erin.session_hash).model
     second = erin
@@ -578,6 +579,7 @@ def test_no_model_change_while_the_session_trains(server, shipped_ref):
     wait_until(lambda: not server.store.get(erin.session_hash).training, 60, "Stop did not end the run")
     assert max(batches_after_stop().values(), default=0) <= 1, "Stop let the run train more than one batch"
     wait_until(lambda: TRAINING_SLOTS.active == 0, 30, "the slot was not released")
+    erin.leave()
 
 
 def wait_until(condition, timeout: float, what: str) -> None:

@@ -189,6 +189,24 @@ def test_each_kind_has_its_own_line():
     queue.check(fn("predict"), "new2", "10.0.2.2")  # predictions have their own line
 
 
+def test_waiting_runs_of_clients_gone_take_no_place_in_the_line():
+    clock = Clock()
+    ghosts = [Event(f"ghost{i}", "training", client=f"10.0.3.{i}") for i in range(2)]
+    queue = fair(*ghosts, max_waiting_runs=2)
+    queue.presence = Presence(clock)
+    queue.presence.opened("elsewhere")  # tracking
+    for ghost in ghosts:
+        queue.presence.seen(ghost.session_hash)  # when they joined; no stream since
+    with pytest.raises(QueueRefusal, match="is full"):
+        queue.check(fn("training"), "new", "10.0.2.1")
+    clock.now += 11  # past TRAINPAD_CLIENT_GONE_SECONDS (10)
+    queue.check(fn("training"), "new", "10.0.2.1")
+    for i in range(6):  # still bounded: four times the line in all
+        queue.queue.event_queue_per_concurrency_id["training"].queue.append(Event(f"more{i}", "training", client=f"10.0.4.{i}"))
+    with pytest.raises(QueueRefusal, match="is full"):
+        queue.check(fn("training"), "newer", "10.0.2.2")
+
+
 def test_a_client_may_have_so_many_events_waiting():
     queue = fair(*(Event(f"s{i}", "predict") for i in range(2)), *(Event(f"e{i}", "evaluate") for i in range(2)))
     with pytest.raises(QueueRefusal, match="You have 4 requests waiting.*TRAINPAD_MAX_WAITING_PER_CLIENT"):
@@ -573,3 +591,28 @@ def test_freed_memory_can_be_returned_on_glibc():
     assert isinstance(release_memory(), bool)
     if sys.platform.startswith("linux"):
         assert resident_bytes() > 0
+
+
+# -- the deployment guide -------------------------------------------------------------------------
+
+
+def test_the_deployment_guide_lists_every_limit_and_each_test_it_cites_exists():
+    """docs/deploying.md names every server limit, and each promise there cites a test that exists."""
+    import ast
+    import re
+    from pathlib import Path
+
+    from trainpad import settings
+
+    root = Path(__file__).resolve().parent.parent
+    guide = (root / "docs" / "deploying.md").read_text()
+    missing = [name for name, s in settings.SETTINGS.items() if s.section == "server limits" and f"`{name}`" not in guide]
+    assert not missing, f"docs/deploying.md does not list {missing}"
+    defined = {
+        node.name
+        for path in (root / "tests").rglob("test_*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    }
+    cited = set(re.findall(r"`(test_[a-z0-9_]+)`", guide))
+    assert len(cited) >= 30 and cited <= defined, sorted(cited - defined)

@@ -7,7 +7,7 @@ with the same form (the server's limits applied the same way), written by
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,8 +42,7 @@ class Exporter:
         from trainpad.web.limits import limits
 
         server = limits()
-        if config.train_samples == 0 and not isinstance(config.train_samples, bool):  # "all", up to the server's cap, as Start
-            config = replace(config, train_samples=server.max_train_samples)
+        config = server.capped(config)  # as Start trains it
         with user_errors("Writing the script"):
             exported = self.engine.export_script(config, run_params=server.run_params())
         session = self.store.get(session_id)

@@ -8,7 +8,8 @@ the event is queued) with :meth:`FairQueue.check`, which refuses with HTTP 429 a
 message saying which limit, when
 
 - the kind's own line is full: ``TRAINPAD_QUEUE_SIZE`` events of one concurrency group
-  waiting, ``TRAINPAD_MAX_WAITING_RUNS`` for training;
+  waiting, ``TRAINPAD_MAX_WAITING_RUNS`` for training (events of clients gone for
+  ``TRAINPAD_CLIENT_GONE_SECONDS`` do not count: each is refused when its turn comes);
 - the client (one address, :mod:`trainpad.web.clients`) already has
   ``TRAINPAD_MAX_WAITING_PER_CLIENT`` events waiting, or ``TRAINPAD_MAX_RUNS_PER_CLIENT``
   runs waiting or training, or its session already has a run;
@@ -17,6 +18,10 @@ message saying which limit, when
 
 Stop is never refused for any of these (a session may have two waiting, which is one
 more than it needs).  Gradio's own ``max_size`` is switched off: these caps replace it.
+
+The checks read Gradio 6.31's queue as it keeps it (``event_queue_per_concurrency_id``,
+``active_jobs``, ``pending_event_ids_session``, ``pending_messages_per_session``);
+``tests/test_public_server.py`` fails if a Gradio upgrade changes them.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ if TYPE_CHECKING:
 TRAINING = "training"
 STOP = "stop"
 #: What a kind's line holds, for messages.
-WHAT = {TRAINING: "training runs", "predict": "predictions", "evaluate": "evaluations", STOP: "Stops"}
+WHAT = {TRAINING: "training runs", "predict": "predictions", "evaluate": "evaluations", STOP: "Stops", "step": "steps", "export": "scripts"}
 #: Stops one session may have waiting.
 STOPS_PER_SESSION = 2
 
@@ -85,6 +90,13 @@ class FairQueue:
             if event._id in pending.get(event.session_hash, ())
         ]
 
+    def gone(self, session_hash: str, server: Limits) -> bool:
+        """Whether the session has had no event stream for ``TRAINPAD_CLIENT_GONE_SECONDS`` (it
+        showed itself at least when it joined)."""
+        if self.presence is None:
+            return False
+        return self.presence.absent_for(session_hash, since=float("-inf")) > server.client_gone_seconds
+
     def check(self, fn: Any, session_hash: str, client: str) -> None:
         """Refuse the event ``fn`` from ``session_hash`` of ``client`` if it does not fit.
 
@@ -103,13 +115,20 @@ class FairQueue:
             if mine >= STOPS_PER_SESSION:
                 raise QueueRefusal(429, "Stop is already on its way for this session; it ends the run at its next step.")
             return
+        # Events whose client has gone (no event stream for TRAINPAD_CLIENT_GONE_SECONDS) take no
+        # place in the lines: each is refused at once when its turn comes.  They are still
+        # bounded, at four times the line.
+        everyone = [e for e in waiting if e.concurrency_id == kind]
+        waiting = [e for e in waiting if not self.gone(e.session_hash, server)]
         of_kind = [e for e in waiting if e.concurrency_id == kind]
         cap = server.max_waiting_runs if kind == TRAINING else server.queue_size
-        if len(of_kind) >= cap:
+        if len(of_kind) >= cap or len(everyone) >= 4 * cap:
             what = WHAT.get(kind, "requests of this kind")
             setting = "TRAINPAD_MAX_WAITING_RUNS" if kind == TRAINING else "TRAINPAD_QUEUE_SIZE"
             raise QueueRefusal(
-                429, f"The queue for {what} is full: {len(of_kind)} are waiting, the most this server keeps ({setting}). Try again in a minute."
+                429,
+                f"The queue for {what} is full: {len(of_kind)} {'is' if len(of_kind) == 1 else 'are'} waiting, the most this "
+                f"server keeps ({setting}). Try again in a minute.",
             )
         clients = {id(e): _client_of(e) for e in waiting}
         from_client = [e for e in waiting if clients[id(e)] == client]

@@ -239,7 +239,7 @@ class RequestGuard:
             if _UPLOAD.search(path):
                 problem = self.ledger.charge(address_of_scope(scope), int(length_text or 0), server)
                 if problem:
-                    await refuse(send, 429, problem[:1].upper() + problem[1:] + ".")
+                    await refuse(send, 429, problem)
                     return None
             return receive
         body = bytearray()
@@ -273,7 +273,8 @@ def _replay(body: bytes, receive: Receive, first: dict[str, Any] | None = None) 
 
 
 async def refuse(send: Send, status: int, message: str) -> None:
-    """Answer ``status`` with ``{"detail": message}`` (what Gradio's page shows)."""
+    """Answer ``status`` with ``{"detail": message}`` (what Gradio's page shows), as a sentence."""
+    message = message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
     body = json.dumps({"detail": message, "error": message}).encode()
     await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

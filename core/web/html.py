@@ -12,6 +12,8 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
+from trainpad.web.i18n import tr
+
 
 def upscale(picture: np.ndarray, size: int = 224) -> np.ndarray:
     """``picture`` enlarged with nearest-neighbour to about ``size`` pixels, so pixels stay square."""
@@ -116,15 +118,15 @@ def confusion_html(confusion: Any, class_names: Sequence[str]) -> str:
             else:
                 colour = _error_colour((count / worst) ** 0.5 * 0.85 if worst else 0.0)
                 ink = "#fff" if worst and count / worst > 0.6 else "inherit"
-            title = f"true {name}, predicted {names[p]}: {count} ({share:.1%} of {name})"
+            title = tr("true {true}, predicted {predicted}: {count} ({share} of {true})", true=name, predicted=names[p], count=count, share=f"{share:.1%}")
             text = str(count) if count else ""
             cells.append(f'<td style="background:{colour};color:{ink}" title="{title}">{text}</td>')
         rows.append(f"<tr><th>{name}</th>{''.join(cells)}</tr>")
     return (
         STYLE
         + '<div class="tp-scroll-x tp-cm-box"><table class="tp-cm"><thead>'
-        + f'<tr><th></th><th class="axis" colspan="{len(names)}">predicted</th></tr>'
-        + f"<tr><th class=\"axis\">true</th>{head}</tr></thead><tbody>"
+        + f'<tr><th></th><th class="axis" colspan="{len(names)}">{tr("predicted")}</th></tr>'
+        + f"<tr><th class=\"axis\">{tr('true')}</th>{head}</tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table></div>"
     )
@@ -148,11 +150,12 @@ def confusions_html(matrix: np.ndarray, class_names: Sequence[str]) -> str:
             f"<tr><td>{_name(class_names[t])}</td><td>{_name(class_names[p])}</td>"
             f"<td>{int(matrix[t, p]):,}</td><td>{share:.1%}</td></tr>"
         )
-    body = "".join(rows) or '<tr><td colspan="4">no mistakes</td></tr>'
+    body = "".join(rows) or f'<tr><td colspan="4">{tr("no mistakes")}</td></tr>'
+    heads = "".join(f"<th>{tr(text)}</th>" for text in ("true", "predicted", "count", "of the true class"))
     return (
         STYLE
-        + f"<p>{n:,} classes are too many to draw as a matrix; the {count} most frequent confusions:</p>"
-        + '<table class="tp-cm tp-list"><thead><tr><th>true</th><th>predicted</th><th>count</th><th>of the true class</th></tr></thead>'
+        + f"<p>{tr('{classes} classes are too many to draw as a matrix; the {count} most frequent confusions:', classes=f'{n:,}', count=count)}</p>"
+        + f'<table class="tp-cm tp-list"><thead><tr>{heads}</tr></thead>'
         + f"<tbody>{body}</tbody></table>"
     )
 
@@ -171,7 +174,7 @@ def per_class_html(accuracies: Sequence[float], class_names: Sequence[str], tota
         rows = sorted(rows, key=lambda row: row[1])[:SUMMARY_ROWS]
     items = []
     for name, accuracy, total in rows:
-        wrong = f" <small>({round(total * (1 - accuracy)):,} of {total:,} wrong)</small>" if total else ""
+        wrong = f" <small>({tr('{wrong} of {total} wrong', wrong=f'{round(total * (1 - accuracy)):,}', total=f'{total:,}')})</small>" if total else ""
         items.append(
             f"<span>{_name(name)}</span>"
             f'<div class="tp-bar"><div style="width:{accuracy * 100:.1f}%"></div></div>'

@@ -43,7 +43,7 @@ TEXT_PROPS = ("label", "info", "placeholder", "value", "x_title", "y_title", "ti
 #: Blocks the page never shows (an API endpoint's, state).
 UNSEEN = ("Api", "State", "Timer", "BrowserState")
 #: Components whose ``value`` is text for people (a Textbox's or a Number's is the user's).
-TEXT_VALUED = ("Markdown", "Button", "DownloadButton", "HTML")
+TEXT_VALUED = ("Markdown", "Button", "HTML")
 
 _local = threading.local()
 
@@ -107,34 +107,65 @@ def _templates() -> list[tuple[re.Pattern[str], str, list[tuple[str, bool]]]]:
         if not names:
             continue
         parts = re.split(r"\{\w+\*?\}", english)
-        pattern = "".join(re.escape(part) + (f"(?P<{names[i][0]}>.+?)" if i < len(names) else "") for i, part in enumerate(parts))
-        found.append((re.compile(pattern + r"\Z", re.S), korean.replace("*}", "}"), [(n, bool(star)) for n, star in names]))
-    found.sort(key=lambda item: -len(re.sub(r"\(\?P<\w+>\.\+\?\)", "", item[0].pattern)))
-    return found
+        pattern, seen = "", set()
+        for i, part in enumerate(parts):
+            pattern += re.escape(part)
+            if i < len(names):
+                name = names[i][0]
+                pattern += f"(?P={name})" if name in seen else f"(?P<{name}>.*?)"  # a value named twice is the same text
+                seen.add(name)
+        fixed = sum(len(part) for part in parts)
+        unique = list(dict.fromkeys((n, bool(star)) for n, star in names))
+        found.append((re.compile(pattern + r"\Z", re.S), korean.replace("*}", "}"), unique, not parts[0], fixed))
+    # Templates that start with their own text first (so "**Current model:** {model*}" wins over
+    # "{model} on {dataset}..."), then those with the most text of their own.
+    found.sort(key=lambda item: (item[3], -item[4]))
+    return [(pattern, korean, names) for pattern, korean, names, _, _ in found]
 
 
-def translate(text: Any, language: str | None = None, *, _depth: int = 0) -> Any:
+def translate(text: Any, language: str | None = None) -> Any:
     """An English string as the catalog has it in ``language`` (default: the current one):
     exactly, by a template, or line by line; text the catalog does not know is returned as it is."""
     language = language or current()
-    if language != "ko" or not isinstance(text, str) or not text.strip() or _depth > 4:
+    if language != "ko" or not isinstance(text, str) or not text.strip():
+        return text
+    return _korean(text) if len(text) < 2000 else _korean_uncached(text, 0)
+
+
+@functools.lru_cache(maxsize=8192)
+def _korean(text: str) -> str:
+    """Translations repeat (a log's lines, at every update): kept."""
+    return _korean_uncached(text, 0)
+
+
+def _korean_uncached(text: str, _depth: int) -> str:
+    language = "ko"
+    if not text.strip() or _depth > 4:
         return text
     exact = KOREAN.get(text)
     if exact is not None:
         return exact
     if "\n" in text:
-        return "\n".join(translate(line, language, _depth=_depth + 1) for line in text.split("\n"))
+        return "\n".join(translate(line, language) for line in text.split("\n"))
     stripped = text.strip()
     if stripped != text:
         head, tail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()) :]
-        return head + translate(stripped, language, _depth=_depth + 1) + tail
-    for pattern, korean, names in _templates():
+        return head + _korean_uncached(stripped, _depth + 1) + tail
+    best = None
+    for order, (pattern, korean, names) in enumerate(_templates()):
         match = pattern.match(text)
         if match is None:
             continue
-        values = {name: translate(match.group(name), language, _depth=_depth + 1) if star else match.group(name) for name, star in names}
-        return korean.format(**values)
-    return text
+        # A value is usually a number or a name: a match that puts words or markup into a plain
+        # placeholder ("lr {value}" taking "must be at most 10, got 99") loses to one that does not.
+        loose = sum(1 for name, star in names if not star and re.search(r"\s|\*\*|<", match.group(name)))
+        if best is None or (loose, order) < best[0]:
+            best = ((loose, order), match, korean, names)
+    if best is None:
+        return text
+    _, match, korean, names = best
+    values = {name: _korean_uncached(match.group(name), _depth + 1) if star else match.group(name) for name, star in names}
+    return korean.format(**values)
 
 
 def translate_outputs(value: Any, language: str) -> Any:

@@ -107,6 +107,13 @@ class Limits:
             for p in (params or RUN_PARAMS)
         )
 
+    def capped(self, config: Any) -> Any:
+        """``config`` (a :class:`~trainpad.engine.config.TrainConfig`) as the server trains it:
+        "all the training samples" (0) becomes the server's cap on them."""
+        if config.train_samples == 0 and not isinstance(config.train_samples, bool):
+            return replace(config, train_samples=self.max_train_samples)
+        return config
+
     def eval_samples(self, value: Any) -> int:
         """The number of test images asked for, checked; 0 (all) becomes the cap.
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from trainpad.web.i18n import tr, translate
 from trainpad.web.inside_html import png_uri
 
 if TYPE_CHECKING:
@@ -30,17 +31,24 @@ PROBABILITIES = 4
 
 STYLE = """
 <style>
-.tp-loop {font-family: var(--font-mono, ui-monospace, monospace); font-size: 12.5px; line-height: 1.55;
-  overflow-x: auto; border-radius: 6px; background: var(--code-background-fill, #f6f8fa); padding: 8px 0;}
-.tp-loop table {border-collapse: collapse; border: none !important; width: 100%; margin: 0 !important;}
-.tp-loop tr, .tp-loop td {border: none !important; background: transparent !important;}
-.tp-loop td {padding: 0 10px; vertical-align: top; white-space: pre-wrap;}
-.tp-loop td.code {width: 70%; color: var(--body-text-color, #1f2937);}
-.tp-loop td.did {color: #15803d; white-space: nowrap; font-weight: 600;}
-.tp-loop tr.live td.code {background: rgba(37, 99, 235, .07) !important;}
+.tp-loop {font-family: var(--font-mono, ui-monospace, monospace); font-size: 12.5px; line-height: 1.5;
+  border-radius: 6px; background: var(--code-background-fill, #f6f8fa); padding: 8px 0; overflow-x: auto;}
+.tp-loop .ln {display: grid; grid-template-columns: minmax(16em, 1fr) minmax(9em, 15em); column-gap: 12px; padding: 0 10px;}
+.tp-loop .ln > span {white-space: pre-wrap; overflow-wrap: anywhere;}
+.tp-loop .ln > .c {padding-left: calc(var(--indent, 0ch) + 4ch); text-indent: -4ch; color: var(--body-text-color, #1f2937);}
+.tp-loop .ln > .d {color: #15803d; font-weight: 600; font-size: 12px;}
+.tp-loop .ln.live {background: rgba(37, 99, 235, .08);}
+@media (max-width: 640px) {  /* a phone: each line as written (scrolling sideways), what it did under it */
+  .tp-loop {font-size: 11.5px;}
+  .tp-loop .ln {grid-template-columns: max-content; min-width: 100%;}
+  .tp-loop .ln > span {white-space: pre; overflow-wrap: normal;}
+  .tp-loop .ln > .c {padding-left: var(--indent, 0ch); text-indent: 0;}
+  .tp-loop .ln > .d {padding-left: calc(var(--indent, 0ch) + 2ch);}
+  .tp-loop .ln > .d:empty {display: none;}
+}
 .tp-loop .kw {color: #7c3aed; font-weight: 600;} .tp-loop .num {color: #b45309;} .tp-loop .str {color: #0f766e;}
 .tp-loop .com {color: #6b7280; font-style: italic;}
-.tp-step {display: flex; flex-direction: column; gap: 12px; font-size: 13px;}
+.tp-step {display: flex; flex-direction: column; gap: 12px; font-size: 13px; padding-top: 14px;}
 .tp-step h4 {margin: 0 0 4px 0; font-size: 13px;}
 .tp-batch {display: grid; grid-template-columns: repeat(8, minmax(0, 1fr)); gap: 4px; max-width: 480px;}
 .tp-batch figure {margin: 0; text-align: center; font-size: 11px; color: var(--body-text-color-subdued, #666);}
@@ -87,6 +95,15 @@ def _highlight(code: str) -> str:
     return "".join(out)
 
 
+def _comment_translated(code: str) -> str:
+    """A line of the loop with its trailing comment (``  # ...``) in the current language."""
+    if code.lstrip().startswith("# "):  # a line that is only a comment
+        indent = code[: len(code) - len(code.lstrip())]
+        return f"{indent}# {translate(code.lstrip()[2:])}"
+    body, mark, comment = code.partition("  # ")
+    return f"{body}{mark}{translate(comment)}" if mark else code
+
+
 def _shape(shape: Sequence[int]) -> str:
     return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
 
@@ -98,14 +115,16 @@ def did(shows: str, trace: "LoopTrace | None", facts: dict[str, Any]) -> str:
     if trace is None:
         return ""
     steps = facts.get("steps")
+    where = tr("step {step} of {steps}", step=f"{trace.step:,}", steps=f"{steps:,}") if steps else tr("step {step}", step=f"{trace.step:,}")
+    shapes = f": x {_shape(trace.batch_shape)} {trace.dtype}, y {_shape(trace.label_shape)}"
     return {
-        "batch": f"step {trace.step:,}" + (f" of {steps:,}" if steps else "") + f": x {_shape(trace.batch_shape)} {trace.dtype}, y {_shape(trace.label_shape)}",
-        "device": f"on {trace.device}",
-        "output": f"output {_shape(trace.output_shape)}",
-        "loss": f"loss {trace.loss:.4f}",
+        "batch": where + shapes,
+        "device": tr("on {device}", device=trace.device),
+        "output": tr("output {shape}", shape=_shape(trace.output_shape)),
+        "loss": tr("loss {value}", value=f"{trace.loss:.4f}"),
         "grad": f"‖grad‖ {trace.grad_norm:.4g}",
-        "lr": f"lr {trace.lr:.4g}",
-        "next_lr": f"next lr {facts['next_lr']:.4g}" if facts.get("next_lr") is not None else "",
+        "lr": tr("lr {value}", value=f"{trace.lr:.4g}"),
+        "next_lr": tr("next lr {value}", value=f"{facts['next_lr']:.4g}") if facts.get("next_lr") is not None else "",
     }.get(shows, "")
 
 
@@ -119,10 +138,14 @@ def loop_html(lines: Sequence["LoopLine"], trace: "LoopTrace | None" = None, fac
     rows = []
     for line in lines:
         text = did(line.shows, trace, facts) if line.shows else ""
-        live = ' class="live"' if text and trace is not None and line.shows not in ("data", "loader", "model", "test", "epoch") else ""
+        live = " live" if text and trace is not None and line.shows not in ("data", "loader", "model", "test", "epoch") else ""
         data = f' data-shows="{line.shows}"' if line.shows else ""
-        rows.append(f'<tr{live}{data}><td class="code">{_highlight(line.code) or "&nbsp;"}</td><td class="did">{html.escape(text)}</td></tr>')
-    return STYLE + '<div class="tp-loop" id="tp-loop-code"><table>' + "".join(rows) + "</table></div>"
+        source = _comment_translated(line.code)
+        indent = len(source) - len(source.lstrip(" "))
+        code = _highlight(source.lstrip(" ")) or "&nbsp;"
+        hang = f' style="--indent:{indent}ch"' if indent else ""  # a long line wraps under its own start, 4 further in
+        rows.append(f'<div class="ln{live}"{data}{hang}><span class="c">{code}</span><span class="d">{html.escape(text)}</span></div>')
+    return STYLE + '<div class="tp-loop" id="tp-loop-code">' + "".join(rows) + "</div>"
 
 
 def _picture(image: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
@@ -151,7 +174,7 @@ def step_html(detail: "StepDetail", class_names: Sequence[str], *, mean: Sequenc
             f'style="width:{probs[i][k] * 100:.1f}%"></div></div><span>{probs[i][k]:.1%}</span></div>'
             for k in order
         )
-        blocks.append(f"<div><small>picture {i + 1}, labelled <b>{names[label]}</b></small>{rows}</div>")
+        blocks.append(f"<div><small>{tr('picture {number}, labelled {label}', number=i + 1, label=f'<b>{names[label]}</b>')}</small>{rows}</div>")
     top_grad = max((layer.grad_norm for layer in detail.layers), default=0.0) or 1.0
     top_update = max((layer.update for layer in detail.layers), default=0.0) or 1.0
     layers = "".join(
@@ -163,16 +186,20 @@ def step_html(detail: "StepDetail", class_names: Sequence[str], *, mean: Sequenc
         for layer in detail.layers
     )
     change = detail.loss_after - detail.loss_before
-    arrow = "down" if change < 0 else "up"
+    moved = tr("down {change}", change=f"{abs(change):.4f}") if change < 0 else tr("up {change}", change=f"{abs(change):.4f}")
+    loss = tr(
+        "Step {step}: loss on this batch {before} before the update, {after} after ({moved}); learning rate {lr}, ‖grad‖ {grad}",
+        step=f"{trace.step:,}", before=f'<b data-tp="loss-before">{detail.loss_before:.4f}</b>',
+        after=f'<b data-tp="loss-after">{detail.loss_after:.4f}</b>', moved=moved, lr=f"{trace.lr:.4g}", grad=f"{trace.grad_norm:.4g}",
+    )  # fmt: skip
+    batch = tr("The batch: {count} pictures, the first {shown} with their labels", count=f"{trace.batch_shape[0]:,}", shown=min(PICTURES, len(detail.labels)))
+    made = tr("What the model made of the first {shown} (green: the label), before the update", shown=min(PROBABILITIES, len(detail.labels)))
     return STYLE + (
         '<div class="tp-step" id="tp-step-report">'
-        f'<div class="tp-loss">Step {trace.step:,}: loss on this batch <b data-tp="loss-before">{detail.loss_before:.4f}</b> before the update, '
-        f'<b data-tp="loss-after">{detail.loss_after:.4f}</b> after ({arrow} {abs(change):.4f}); learning rate {trace.lr:.4g}, ‖grad‖ {trace.grad_norm:.4g}</div>'
-        f"<div><h4>The batch: {trace.batch_shape[0]:,} pictures, the first {min(PICTURES, len(detail.labels))} with their labels</h4>"
-        f'<div class="tp-batch">{pictures}</div></div>'
-        f"<div><h4>What the model made of the first {min(PROBABILITIES, len(detail.labels))} (green: the label), before the update</h4>"
-        f'<div class="tp-probs">{"".join(blocks)}</div></div>'
-        "<div><h4>Each layer: the gradient's norm (orange) and the update's size ‖Δw‖ (blue), each scaled to its largest</h4>"
+        f'<div class="tp-loss">{loss}</div>'
+        f'<div><h4>{batch}</h4><div class="tp-batch">{pictures}</div></div>'
+        f'<div><h4>{made}</h4><div class="tp-probs">{"".join(blocks)}</div></div>'
+        f"<div><h4>{tr('Each layer: the gradient’s norm (orange) and the update’s size ‖Δw‖ (blue), each scaled to its largest')}</h4>"
         f'<div class="tp-layers">{layers}</div></div>'
         "</div>"
     )
@@ -186,17 +213,17 @@ def run_facts(run: Any) -> dict[str, Any]:
     """What a :class:`~trainpad.engine.training.TrainingRun` tells the loop view without a step."""
     trace = run.loop_trace
     facts: dict[str, Any] = {
-        "data": f"{run.train_samples:,} samples",
-        "loader": f"{run.steps_per_epoch:,} batches an epoch",
-        "model": f"{parameter_count(run.model):,} parameters, on {run.device}",
+        "data": tr("{count} samples", count=f"{run.train_samples:,}"),
+        "loader": tr("{count} batches an epoch", count=f"{run.steps_per_epoch:,}"),
+        "model": tr("{count} parameters, on {device}", count=f"{parameter_count(run.model):,}", device=run.device),
         "steps": run.total_steps,
     }
     if trace is not None:
-        facts["epoch"] = f"epoch {trace.epoch} of {run.config.epochs}"
+        facts["epoch"] = tr("epoch {epoch} of {epochs}", epoch=trace.epoch, epochs=run.config.epochs)
         facts["next_lr"] = run.lr
     if run.history and run.history[-1].test_accuracy is not None:
         last = run.history[-1]
-        facts["test"] = f"epoch {last.epoch}: test accuracy {last.test_accuracy:.2%}"
+        facts["test"] = tr("epoch {epoch}: test accuracy {accuracy}", epoch=last.epoch, accuracy=f"{last.test_accuracy:.2%}")
     return facts
 
 

@@ -30,6 +30,7 @@ SHIPPED = 0
 OUTCOMES = {
     "preparing": "preparing",
     "training": "training…",
+    "stepping": "stepped",
     "completed": "done",
     "stopped": "stopped",
     "diverged": "diverged",
@@ -110,7 +111,7 @@ class RunRecord:
 
     @property
     def busy(self) -> bool:
-        return self.outcome in ("preparing", "training")
+        return self.outcome in ("preparing", "training", "stepping")
 
     def describe(self) -> str:
         """One line: the run, its model and accuracy (or what it is doing)."""

@@ -117,8 +117,8 @@ class Session:
     #: serialises changes to this session (a run finishing, a model loading)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _folder: Path | None = None
-    #: the folder its own folder goes in (the store's); the system's temp folder when unset
-    _root: Path | None = None
+    #: gives the folder its own folder goes in (the store's); the system's temp folder when unset
+    _root: "Callable[[], Path] | None" = None
 
     def __post_init__(self) -> None:
         self.idle.set()
@@ -129,13 +129,13 @@ class Session:
 
     def nbytes(self) -> int:
         """The memory this session holds on its own: its models (the shared one not
-        counted), the runs table's curves, and a run's training state while it trains."""
+        counted), the runs table's curves, and a run's training state while it trains (or is stepped)."""
         models = {id(m): m for m in self.runs.models()}
         if self.model is not None and not self.shared:
             models[id(self.model)] = self.model
         total = sum(model_bytes(m.model) for m in models.values()) + self.runs.nbytes()
-        if self.run is not None and self.training:
-            # the model being trained, its gradients and the optimizer's state
+        if self.run is not None and (self.training or (self.run.started and not self.run.finished)):
+            # the model being trained (or stepped), its gradients and the optimizer's state
             total += 3 * model_bytes(self.run.model)
         return total
 
@@ -148,9 +148,8 @@ class Session:
     def folder(self) -> Path:
         """A private temporary folder for this session's files (checkpoints)."""
         if self._folder is None:
-            if self._root is not None:
-                self._root.mkdir(parents=True, exist_ok=True)
-            self._folder = Path(tempfile.mkdtemp(prefix="trainpad-session-", dir=self._root))
+            root = self._root() if self._root is not None else None
+            self._folder = Path(tempfile.mkdtemp(prefix="trainpad-session-", dir=root))
         return self._folder
 
     def set_model(self, model: "TrainedModel | None", source: str, *, shared: bool = False) -> None:
@@ -250,7 +249,7 @@ class SessionStore:
                 self.sweep(now)
             session = self._sessions.get(session_id)
             if session is None:
-                session = Session(session_id, last_seen=now, _root=self.root)
+                session = Session(session_id, last_seen=now, _root=lambda: self.root)
                 model = self.starting_model()
                 if model is not None:
                     session.use(session.runs.shipped(model))
@@ -264,7 +263,8 @@ class SessionStore:
 
     @property
     def root(self) -> Path:
-        """The folder every session's files go in (one per store, removed by :meth:`close`)."""
+        """The folder every session's files go in (one per store, made when first needed,
+        removed by :meth:`close`)."""
         with self._lock:
             if self._root is None:
                 self._root = Path(tempfile.mkdtemp(prefix="trainpad-"))

@@ -327,6 +327,7 @@ class Trainer:
         if session.training:
             raise AlreadyTraining("A run is already going in this session: stop it first, or wait for it to end.")
         server = limits()
+        original = config  # as the form sent it: a run that Step began is found by it
         if config.train_samples == 0 and not isinstance(config.train_samples, bool):  # "all", up to the server's cap
             config = replace(config, train_samples=server.max_train_samples)
         if not resume:
@@ -337,7 +338,9 @@ class Trainer:
         slot = _Slot()
         slot.held = True
         try:
-            yield from self._train(session_id, config, resume=resume, max_seconds=server.max_run_seconds, slot=slot, ticket=ticket)
+            yield from self._train(
+                session_id, config, resume=resume, max_seconds=server.max_run_seconds, slot=slot, ticket=ticket, original=original
+            )
         finally:
             session.runs.start_pending = None  # begun, refused or cancelled: Start may be pressed again
             slot.release()
@@ -367,7 +370,8 @@ class Trainer:
             )
 
     def _train(
-        self, session_id: str, config: "TrainConfig", *, resume: bool, max_seconds: float, slot: _Slot, ticket: "Ticket | None" = None
+        self, session_id: str, config: "TrainConfig", *, resume: bool, max_seconds: float, slot: _Slot, ticket: "Ticket | None" = None,
+        original: "TrainConfig | None" = None,
     ) -> Iterator[TrainView]:
         import threading
 
@@ -375,6 +379,7 @@ class Trainer:
         from trainpad.web.background import Background
         from trainpad.web.limits import time_limit_message
         from trainpad.web.plots import Curves
+        from trainpad.web.step_handler import paused_run, wind_down
 
         session = self.store.get(session_id)
         deadline = self.clock() + max_seconds  # the run's own time: from its slot on, loading and tests included
@@ -389,43 +394,59 @@ class Trainer:
                 raise UserError("There is no current model to carry on training: untick “Carry on training”.")
             base = session.model if resume else None
             session.runs.start_pending = None
-            record = session.runs.add(RunRecord(Curves(epochs=config.epochs), spec=_planned_spec(config)))
-            record.status = "**Preparing the run…**"
+            stepped = paused_run(session, original) if original is not None and not resume else None  # Start carries on where Step left off
+            left = paused_run(session)
+            if left is not None and left is not stepped:
+                wind_down(left)  # a stepped run the form no longer describes: kept in the runs table, tested
+                self._finish_stepped(session, left)
+            if stepped is not None:
+                record = session.data["train"]
+            else:
+                record = session.runs.add(RunRecord(Curves(epochs=config.epochs), spec=_planned_spec(config)))
+                record.status = "**Preparing the run…**"
+                session.run, session.result = None, None
             session.runs.note = ""
-            session.run, session.result = None, None
             session.idle.clear()
         self.store.changed(session)
-        prep = Background(
-            lambda: self.engine.build_run(config, data_dir=self.data_dir, resume=base, run_params=self.run_params),
-            name="trainpad-prepare-run",
-        )
-        try:
-            yield self.view(session, fraction=0.0, desc="preparing the run")
-            while not prep.wait(self.update_every):
-                if prep.said:
-                    record.status = f"**Preparing the run:** {prep.said}"
-                yield self.view(session, fraction=0.0, desc=prep.said or "preparing the run")
-            with user_errors("Preparing the run"):
-                run = prep.result()
-        except GeneratorExit:  # cancelled (Stop, a closed tab) while the data loads: nothing was trained
-            slot.pending = prep
-            self._drop_unstarted(session, record, "**Stopped** before training began. Your current model is unchanged.")
-            raise
-        except BaseException:
-            self._drop_unstarted(session, record, None)
-            raise
-        if session.closed or record.stop_asked:  # the tab closed, or Stop came, while the data loaded
-            self._drop_unstarted(session, record, "**Stopped** before training began. Your current model is unchanged.")
-            yield self.view(session)
-            return
+        if stepped is not None:
+            run = stepped
+        else:
+            prep = Background(
+                lambda: self.engine.build_run(config, data_dir=self.data_dir, resume=base, run_params=self.run_params),
+                name="trainpad-prepare-run",
+            )
+            try:
+                yield self.view(session, fraction=0.0, desc="preparing the run")
+                while not prep.wait(self.update_every):
+                    if prep.said:
+                        record.status = f"**Preparing the run:** {prep.said}"
+                    yield self.view(session, fraction=0.0, desc=prep.said or "preparing the run")
+                with user_errors("Preparing the run"):
+                    run = prep.result()
+            except GeneratorExit:  # cancelled (Stop, a closed tab) while the data loads: nothing was trained
+                slot.pending = prep
+                self._drop_unstarted(session, record, "**Stopped** before training began. Your current model is unchanged.")
+                raise
+            except BaseException:
+                self._drop_unstarted(session, record, None)
+                raise
+            if session.closed or record.stop_asked:  # the tab closed, or Stop came, while the data loaded
+                self._drop_unstarted(session, record, "**Stopped** before training began. Your current model is unchanged.")
+                yield self.view(session)
+                return
+        run.watch_loop()  # the loop view shows what each line did in the last step
         if ticket is not None:
             ticket.run = run
         with session.lock:
-            session.run = run
+            session.run, session.result = run, None
+            session.data["train"] = record
             record.spec = run.spec
             record.outcome = "training"
             session.runs.changed()
-        record.say(describe_config(run))
+        if stepped is not None:
+            record.say(f"carrying on from step {run.steps_done:,}")
+        else:
+            record.say(describe_config(run))
         if resume:
             record.say(f"carrying on from {session.describe()}")
         events = run.events(spot_checks=SPOT_CHECKS, spot_allowance=self.spot_allowance)
@@ -441,7 +462,7 @@ class Trainer:
         timer.start()
         timed_out = False
         try:
-            if run.has_test_split:  # the test curve starts before the first step, from a spot check
+            if run.has_test_split and stepped is None:  # the test curve starts before the first step, from a spot check
                 record.status = "**Testing the starting model** on a sample of the test split…"
                 yield self.view(session, fraction=0.0, desc="testing the starting model")
             record.status = "**Training…**"
@@ -502,6 +523,13 @@ class Trainer:
     @staticmethod
     def _desc(event: "StepEnd") -> str:
         return f"epoch {event.epoch}/{event.epochs} · {event.samples_per_sec:,.0f} samples/s · {_clock_text(event.eta)} left"
+
+    def _finish_stepped(self, session: "Session", run: "TrainingRun") -> None:
+        """A stepped run that nothing carries on (the form changed): kept in the table as it is."""
+        record = session.data.get("train")
+        if isinstance(record, RunRecord):
+            session.idle.clear()  # _finish keeps a run's model as the run stops being busy
+            self._finish(session, run, record, run.result)
 
     def _drop_unstarted(self, session: "Session", record: RunRecord, status: str | None) -> None:
         """A run that never started training leaves nothing: out of the table, the session idle."""
@@ -595,8 +623,13 @@ class Trainer:
 
         The wait is short so that a Stop never holds a worker long (each kind of event has
         its own few); the run ends at its next step by itself either way."""
+        from trainpad.web.step_handler import Stepper
+
         session = self.store.get(session_id)
         session.runs.start_pending = None  # a run still waiting in the queue is cancelled with this Stop
+        stepped = Stepper(self).stop(session_id)  # a run that Step began ends where it is
+        if stepped is not None:
+            return stepped
         run = session.run
         record = session.runs.latest_trained()
         if not session.training or record is None:

@@ -150,7 +150,7 @@ def test_the_train_tabs_choices_live_in_the_address_and_a_link_restores_them(bro
         set_number(page, "Seed", 11)
         wanted = {"optimizer": "adamw", "optimizer.lr": "0.004", "epochs": "2", "seed": "11"}
         query = lambda: dict(parse_qsl(urlsplit(page.url).query))  # noqa: E731
-        wait_until(lambda: all(query().get(k) == v for k, v in wanted.items()), timeout=30, message=f"the address to hold {wanted}")
+        wait_until(lambda: all(query().get(k) == v for k, v in wanted.items()), timeout=90, message=f"the address to hold {wanted}")
         page.get_by_role("button", name="Copy a link to these settings").click()
         copied = wait_until(lambda: page.evaluate("navigator.clipboard.readText()"), timeout=10, message="the copied link")
         assert copied == page.url
@@ -169,3 +169,124 @@ def test_the_train_tabs_choices_live_in_the_address_and_a_link_restores_them(bro
         screenshot(other, "link-opened")
     finally:
         context.close()
+
+
+# -- The loop view and Step ------------------------------------------------------------------
+
+
+def _step(page, number: int) -> dict[str, float]:
+    """Press Step and wait for its report; returns each layer's shown update size ‖Δw‖."""
+    from app_pages import wait_until
+
+    page.get_by_role("button", name="Step", exact=True).click()
+    report = page.locator("#tp-step-report")
+    wait_until(lambda: report.count() and f"Step {number}:" in report.inner_text(), timeout=180, message=f"the report of step {number}")
+    titles = report.locator("[data-layer]").evaluate_all("rows => rows.map(r => [r.dataset.layer, r.title])")
+    return {name: float(re.search(r"‖Δw‖ ([0-9.e+-]+)", title).group(1)) for name, title in titles}
+
+
+def test_step_changes_the_weights_by_the_shown_update(open_page, screenshot, app_server, tmp_path):
+    import torch
+
+    from app_pages import set_number, status_text, wait_until
+    from trainpad import TrainConfig
+    from trainpad.engine.checkpoint import load_checkpoint
+    from trainpad.testing import make_engine
+
+    page = open_page().page
+    open_tab(page, "Train")
+    set_number(page, "Training samples", 640)
+    set_number(page, "Batch size", 32)
+    shown = _step(page, 1)
+    loop = page.locator("#tp-loop").inner_text()
+    assert "step 1 of 20: x (32, 1, 28, 28) float32, y (32,)" in loop and "loss " in loop and "‖grad‖" in loop
+    assert "optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.0005, nesterov=True)" in loop
+    report = page.locator("#tp-step-report").inner_text()
+    assert "before the update" in report and report.count("labelled") == 4
+    assert page.locator("#tp-step-report .tp-batch img").count() == 16
+    screenshot(page, "stepped")
+    page.get_by_role("button", name="Stop", exact=True).click()
+    wait_until(lambda: status_text(page).startswith("Stopped"), timeout=60, message="the stepped run to stop")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download checkpoint").click()
+    path = tmp_path / "stepped.pt"
+    download.value.save_as(path)
+
+    engine = make_engine()
+    after = load_checkpoint(engine.registry, path).model
+    before = engine.build_run(TrainConfig(batch_size=32, train_samples=640, device="cpu"), data_dir=app_server.data_dir).model
+    for name, update in shown.items():
+        moved = torch.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(after.get_submodule(name).parameters(recurse=False), before.get_submodule(name).parameters(recurse=False))))
+        assert float(moved) == pytest.approx(update, rel=1e-3, abs=1e-7), name
+
+
+def test_start_carries_on_the_run_that_step_began(open_page, screenshot):
+    from app_pages import log_text, set_number, status_text, wait_until
+
+    page = open_page().page
+    open_tab(page, "Train")
+    set_number(page, "Training samples", 640)
+    set_number(page, "Batch size", 32)
+    _step(page, 1)
+    _step(page, 2)
+    assert "step 2 of 20" in status_text(page)
+    page.get_by_role("button", name="Start training").click()
+    done = wait_until(lambda: (text := status_text(page)).startswith(("Done", "Stopped", "Error")) and text, timeout=180, message="the run to end")
+    assert done.startswith("Done"), done
+    log = log_text(page)
+    assert "step 2: loss" in log and "carrying on from step 2" in log
+    assert log.count("training mnist-cnn on mnist") == 1  # one run, not two
+    assert "20 steps" in page.locator(".block").filter(has_text="Test accuracy").first.inner_text()
+    screenshot(page, "carried-on")
+
+
+# -- Korean -----------------------------------------------------------------------------------
+
+
+def test_a_korean_browser_gets_the_page_in_korean(browser, app_url, screenshot):
+    from app_pages import wait_until
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ko-KR")
+    context.set_default_timeout(60_000)
+    try:
+        page = context.new_page()
+        page.goto(app_url)
+        tabs = page.get_by_role("tab")
+        wait_until(lambda: tabs.count() >= 4 and tabs.first.inner_text().strip() == "학습", timeout=60, message="the tabs in Korean")
+        assert [t.strip() for t in tabs.all_inner_texts()[:4]] == ["학습", "평가", "예측", "플러그인"]
+        for label in ("학습 시작", "한 걸음", "중지", "스크립트로 내려받기", "이 설정의 링크 복사"):
+            assert page.get_by_role("button", name=label, exact=True).count() == 1, label
+        for label in ("에포크", "배치 크기", "시드"):
+            assert page.get_by_label(label, exact=True).count() == 1, label
+        wait_until(lambda: "현재 모델:" in page.locator("body").inner_text(), timeout=30, message="the model line in Korean")
+        page.get_by_role("button", name="한 걸음", exact=True).click()
+        wait_until(lambda: "한 걸음 진행:" in page.locator(".block.tp-status").inner_text(), timeout=180, message="Step's status in Korean")
+        loop = page.locator("#tp-loop").inner_text()
+        assert "처음 가중치, 그다음 드롭아웃" in loop and "손실 " in loop  # the loop's comments and what it did
+        assert "업데이트 전" in page.locator("#tp-step-report").inner_text()
+        assert "torch.optim.SGD(model.parameters(), lr=0.1" in loop  # code stays code
+        screenshot(page, "korean")
+        # a message from the server, in Korean
+        page.get_by_role("button", name="중지", exact=True).click()
+        wait_until(lambda: "중지됨" in page.locator(".block.tp-status").inner_text(), timeout=60, message="the stop in Korean")
+    finally:
+        context.close()
+
+
+def test_the_loop_view_fills_in_a_plugin_optimizers_settings(open_page, screenshot):
+    """The test plugin's plain-sgd (lr 0.05, weight decay 0): its own call, with the form's values."""
+    from app_pages import choose, open_accordion, wait_until
+
+    page = open_page().page
+    open_tab(page, "Train")
+    choose(page, "Optimizer", "plain-sgd")
+    expected = "optimizer = torch.optim.SGD(model.parameters(), lr=0.05, weight_decay=0.0)"
+    wait_until(lambda: expected in page.locator("#tp-loop").inner_text(), timeout=60, message="the plugin optimizer's line")
+    open_accordion(page, "Hyperparameters")
+    lr = wait_until(lambda: next((f for f in page.get_by_label("lr", exact=True).all() if f.is_visible()), None), timeout=30, message="its lr field")
+    lr.fill("0.02")
+    lr.press("Tab")
+    changed = "optimizer = torch.optim.SGD(model.parameters(), lr=0.02, weight_decay=0.0)"
+    wait_until(lambda: changed in page.locator("#tp-loop").inner_text(), timeout=60, message="the line to follow the form")
+    assert "scheduler = torch.optim.lr_scheduler.OneCycleLR(" in page.locator("#tp-loop").inner_text()
+    screenshot(page, "plugin-optimizer")
