@@ -285,7 +285,7 @@ def test_a_client_that_joins_a_run_and_leaves_frees_the_slot_within_seconds(serv
         waited = time.monotonic() - started
         assert ok and out[0].startswith("**Done.**"), out
         # each is noticed after TRAINPAD_CLIENT_GONE_SECONDS (2 s), within a check (1 s) and a step
-        assert waited < 2 * (2 + 1) + 6, f"the next run waited {waited:.1f} s"
+        assert waited < 20, f"the next run waited {waited:.1f} s"  # two ghosts of (2 s + a check + a step), then its own short run
         other.leave()
         haunt.leave()
 
