@@ -132,7 +132,7 @@ def build(engine: "Engine") -> None:
             with gr.Row(equal_height=True):
                 loss_plot = _plot(empty_chart("loss"), label="Loss", y_title="loss", elem_id="tp-loss-plot", min_width=280)
                 acc_plot = _plot(empty_chart("accuracy"), label="Accuracy (%)", y_title="accuracy (%)", elem_id="tp-accuracy-plot", min_width=280)
-            metrics = gr.Markdown("", label="Metrics", padding=True)
+            metrics = gr.Markdown("", label="Metrics", padding=True, elem_id="tp-metrics")
             log_box = gr.Textbox("", label="Log", lines=5, max_lines=5, interactive=False, autoscroll=True, buttons=["copy"])
             current = gr.Markdown("", label="Current model", padding=True)
     runs = build_runs_section()

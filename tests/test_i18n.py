@@ -165,3 +165,21 @@ def test_every_message_the_web_layer_writes_has_korean():
             if shape not in shapes:
                 missing.append(f"{path.name}:{line}: {shape!r}")
     assert missing == [], "add these (or a template of the same shape) to core/web/i18n_ko.py:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("status", ["completed", "stopped", "diverged"])
+@pytest.mark.parametrize("better, before, new", [(True, "", 0.9), (True, "shipped", 0.995), (False, "shipped", 0.5), (False, "run 2", None)])
+def test_every_outcome_of_a_run_reads_in_korean(status, better, before, new):
+    from types import SimpleNamespace
+
+    from trainpad.web.plots import Curves
+    from trainpad.web.runs import Comparison, RunRecord
+    from trainpad.web.train_handler import outcome_status
+
+    message = "training diverged at step 6: the loss is nan (learning rate 10). The last good weights are kept. Lower the learning rate (lr) and try again."
+    end = SimpleNamespace(status=status, epochs_done=0.68, message=message)
+    record = RunRecord(Curves(), number=3, model=SimpleNamespace(metrics={} if new is None else {"test_accuracy": new}))
+    english = outcome_status(end, record, Comparison(better, new, 0.9939 if before else None), before)
+    korean = translate(english, "ko")
+    left = re.sub(r"\*\*|\blr\b|\bnan\b", "", korean)
+    assert not re.search(r"[A-Za-z]{3}", left), f"{english!r} -> {korean!r}"

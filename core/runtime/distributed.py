@@ -267,6 +267,10 @@ class DistContext:
     def close(self) -> None:
         """Leave the process group (idempotent)."""
         if dist.is_available() and dist.is_initialized():
+            # Every process reaches this point before any tears the group down: a process
+            # leaving while a peer still talks to it made gloo abort that peer at exit
+            # ("terminate called without an active exception").
+            self.barrier()
             dist.destroy_process_group()
 
 

@@ -140,7 +140,26 @@ KOREAN: dict[str, str] = {
     "{epochs} epoch(s), {steps} steps in {time}": "{epochs} 에포크, {time} 동안 {steps}걸음",
     "**Done.** Evaluate and Predict now use this model.": "**완료.** 이제 평가와 예측이 이 모델을 씁니다.",
     "**Stopped.** The model trained so far is kept: Evaluate and Predict use it.": "**중지됨.** 지금까지 학습한 모델을 남겼습니다. 평가와 예측이 이 모델을 씁니다.",
-    "**Diverged.** {message}": "**발산함.** {message}",
+    "**Diverged.** {message*}": "**발산함.** {message*}",
+    # a run's outcome (trainpad.web.train_handler.outcome_status), a sentence a line
+    "**Done.** {name*} reached {reached*}.": "**완료.** {name*}이(가) {reached*}에 도달했습니다.",
+    "**Stopped.** The model trained so far is kept as {label*} ({reached*}).": "**중지됨.** 지금까지 학습한 모델을 {label*}(으)로 남겼습니다 ({reached*}).",
+    "{name*} reached {reached*} with those weights.": "{name*}은(는) 그 가중치로 {reached*}에 도달했습니다.",
+    "{epochs*}, {accuracy} test accuracy": "{epochs*}, 테스트 정확도 {accuracy}",
+    "1 epoch": "1 에포크",
+    "{count} epochs": "{count} 에포크",
+    "{count} of an epoch": "{count} 에포크",
+    "Run {number}": "실행 {number}",
+    "run {number}": "실행 {number}",
+    "Evaluate and Predict now use it.": "이제 평가와 예측이 이 모델을 씁니다.",
+    "Evaluate and Predict now use it; the model before it ({before*}, {old}) is still in the runs table.":
+        "이제 평가와 예측이 이 모델을 씁니다. 이전 모델({before*}, {old})은 실행 기록에 그대로 있습니다.",
+    "Evaluate and Predict now use it; the model before it ({before*}) is still in the runs table.":
+        "이제 평가와 예측이 이 모델을 씁니다. 이전 모델({before*})은 실행 기록에 그대로 있습니다.",
+    "It is below the {old} of the model in use ({before*}), which stays in use.": "지금 쓰는 모델({before*})의 {old}보다 낮아서, 그 모델을 계속 씁니다.",
+    "It was not tested, unlike the {old} of the model in use ({before*}), which stays in use.":
+        "테스트를 거치지 않아, {old}인 지금 모델({before*})을 계속 씁니다.",
+    "Both are in the runs table; press **Use this run** to use {label*} instead.": "둘 다 실행 기록에 있습니다. {label*}을(를) 쓰려면 **이 실행 사용**을 누르세요.",
     "Training…": "학습 중…",
     "Testing the starting model…": "시작 모델을 시험하는 중…",
     "Waiting for a free training slot…": "학습 자리가 나기를 기다리는 중…",

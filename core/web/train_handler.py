@@ -166,26 +166,29 @@ def metrics_markdown(end: "TrainEnd") -> str:
 def outcome_status(end: "TrainEnd", record: RunRecord, verdict: "Comparison", before: str) -> str:
     """The status line once a run has left a model: what it reached, and which model is in use.
 
+    One sentence a line (Markdown shows them as one paragraph), so that each translates on
+    its own (:mod:`trainpad.web.i18n`).
+
     :param before: the model in use before it ended (``shipped``, ``run 2``), or empty.
     """
     accuracy = record.test_accuracy
     reached = epochs_text(end.epochs_done) + (f", {accuracy:.2%} test accuracy" if accuracy is not None else "")
     name = record.label.capitalize()
     head = {
-        "completed": f"**Done.** {name} reached {reached}",
-        "stopped": f"**Stopped.** The model trained so far is kept as {record.label} ({reached})",
-        "diverged": f"**Diverged.** {end.message.rstrip('.')}. {name} kept its last good weights ({reached})",
+        "completed": f"**Done.** {name} reached {reached}.",
+        "stopped": f"**Stopped.** The model trained so far is kept as {record.label} ({reached}).",
+        "diverged": f"**Diverged.** {end.message}\n{name} reached {reached} with those weights.",
     }.get(end.status, end.message)
     if verdict.better:
         if not before:
-            return f"{head}. Evaluate and Predict now use it."
+            return f"{head}\nEvaluate and Predict now use it."
         old = f", {verdict.old:.2%}" if verdict.old is not None else ""
-        return f"{head}. Evaluate and Predict now use it; the model before it ({before}{old}) is still in the runs table."
-    below = f"below the {verdict.old:.2%}" if verdict.new is not None else f"not tested, unlike the {verdict.old:.2%}"
-    return (
-        f"{head}: {below} of the model in use ({before}), which stays in use. "
-        f"Both are in the runs table; press **Use this run** to use {record.label} instead."
-    )
+        return f"{head}\nEvaluate and Predict now use it; the model before it ({before}{old}) is still in the runs table."
+    if verdict.new is not None:
+        why = f"It is below the {verdict.old:.2%} of the model in use ({before}), which stays in use."
+    else:
+        why = f"It was not tested, unlike the {verdict.old:.2%} of the model in use ({before}), which stays in use."
+    return f"{head}\n{why}\nBoth are in the runs table; press **Use this run** to use {record.label} instead."
 
 
 class _Slot:
