@@ -538,6 +538,44 @@ def test_booleans_over_the_api_mean_what_they_say(server, victim):
     raw.leave()
 
 
+def test_a_worse_run_never_silently_replaces_the_model_in_use(server, victim):
+    """Before: a stopped run's 11% model replaced the 99.39% shipped one ("Done. Evaluate and
+    Predict now use this model"), with the way back in a collapsed accordion."""
+    raw = server.raw("203.0.113.200").open().listen()
+    drawing = {"background": None, "layers": [], "composite": raw.upload("one.png", png_bytes(a_one()))}
+
+    def model_in_use() -> str:
+        ok, out = raw.call("predict", {"picture": drawing}, timeout=60)
+        assert ok, out
+        return out[2]  # the note under the probabilities names the model
+
+    learns_nothing = {"optimizer_sgd_lr": 1e-6, "optimizer_sgd_momentum": 0.0}
+    with holds(server, victim, grows_under_mb=TRAINS):
+        assert "(shipped)" in model_in_use()
+        ok, out = raw.call("train", {**TINY, **learns_nothing})
+        assert ok and out[0].startswith("**Done.** Run 1 reached 1 epoch"), out[0]
+        assert "of the model in use (shipped), which stays in use" in out[0] and "**Use this run**" in out[0], out[0]
+        assert "(shipped)" in model_in_use()
+        # stopped part-way: kept beside the model in use, which stays
+        running = raw.join("train", {**LONG, **learns_nothing})
+        time.sleep(1.5)
+        ok, out = raw.call("stop", timeout=30)
+        assert ok, out
+        ended = raw.wait(running, timeout=60)
+        status = ended["output"]["data"][0]
+        assert status.startswith("**Stopped.** The model trained so far is kept as run 2"), status
+        assert "which stays in use" in status, status
+        assert "(shipped)" in model_in_use()
+        # both are one click away
+        ok, out = raw.call("use_run", data=["2"])
+        assert ok, out
+        assert "run 2, trained here" in model_in_use()
+        ok, out = raw.call("use_shipped_model")
+        assert ok, out
+        assert "(shipped)" in model_in_use()
+    raw.leave()
+
+
 def test_a_model_too_big_to_upload_again_is_never_trained(server, victim):
     """Before: a width-256 model's 175 MB checkpoint was offered for download but could not be
     uploaded again (20 MB cap)."""
