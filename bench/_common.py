@@ -128,6 +128,22 @@ class Stopwatch:
         self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
 
 
+def step_block(events: Any, steps: int, batch: int) -> Callable[[], tuple[float, float]]:
+    """A measurement for :func:`alternate`: the next ``steps`` training steps of a run's
+    ``events()`` stream, as (training samples per second, per CPU-second)."""
+    from trainpad.engine.events import StepEnd
+
+    def run_block() -> tuple[float, float]:
+        count = 0
+        with Stopwatch() as watch:
+            while count < steps:
+                if isinstance(next(events), StepEnd):
+                    count += 1
+        return steps * batch / watch.wall, steps * batch / watch.cpu
+
+    return run_block
+
+
 #: CPU-time rates of the latest :func:`alternate`, by name (functions that returned pairs).
 CPU_ROWS: dict[str, list[float]] = {}
 

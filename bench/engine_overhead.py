@@ -34,7 +34,6 @@ def main() -> int:
 
     from trainpad.engine.config import TrainConfig
     from trainpad.engine.engine import Engine
-    from trainpad.engine.events import StepEnd
     from trainpad.engine.training import make_scheduler
 
     blocks = _common.rounds(args, full=45, quick=3)
@@ -70,21 +69,13 @@ def main() -> int:
             scheduler.step()
         done += 1
 
-    def engine_block() -> tuple[float, float]:
-        count = 0
-        with _common.Stopwatch() as watch:
-            while count < block:
-                if isinstance(next(events), StepEnd):
-                    count += 1
-        return block * batch / watch.wall, block * batch / watch.cpu
-
     def hand_block() -> tuple[float, float]:
         with _common.Stopwatch() as watch:
             for _ in range(block):
                 hand_step()
         return block * batch / watch.wall, block * batch / watch.cpu
 
-    rows = _common.alternate({"engine": engine_block, "hand-written": hand_block}, blocks)
+    rows = _common.alternate({"engine": _common.step_block(events, block, batch), "hand-written": hand_block}, blocks)
     events.close()
     # Each block of one and the next block of the other ran at nearly the same moment:
     # the median of their ratios cancels slow drifts in the machine's speed.

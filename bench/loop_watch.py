@@ -30,7 +30,6 @@ def main() -> int:
     settings = apply_runtime_settings()
     from trainpad.engine.config import TrainConfig
     from trainpad.engine.engine import Engine
-    from trainpad.engine.events import StepEnd
 
     blocks = _common.rounds(args, full=45, quick=3)
     block = args.block or (2 if args.quick else 8)
@@ -45,18 +44,7 @@ def main() -> int:
     watched.watch_loop()
     streams = {"watched": watched.events(), "plain": plain.events()}
 
-    def block_of(name: str):
-        def run_block() -> tuple[float, float]:
-            count = 0
-            with _common.Stopwatch() as watch:
-                while count < block:
-                    if isinstance(next(streams[name]), StepEnd):
-                        count += 1
-            return block * batch / watch.wall, block * batch / watch.cpu
-
-        return run_block
-
-    rows = _common.alternate({"watched": block_of("watched"), "plain": block_of("plain")}, blocks)
+    rows = _common.alternate({name: _common.step_block(stream, block, batch) for name, stream in streams.items()}, blocks)
     for stream in streams.values():
         stream.close()
     paired = _common.median([w / p for w, p in zip(rows["watched"], rows["plain"])])

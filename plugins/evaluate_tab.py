@@ -13,11 +13,21 @@ from typing import TYPE_CHECKING, Any
 from trainpad import hookimpl
 
 if TYPE_CHECKING:
+    import gradio as gr
+
     from trainpad import Engine
 
 ORDER = 20
 #: Evaluations running at once (each takes a few seconds of CPU on MNIST).
 CONCURRENCY = 2
+
+
+def _pictures(label: str, elem_id: str) -> "gr.Gallery":
+    """A gallery of captioned test pictures, four a row, each opening full size."""
+    import gradio as gr
+
+    return gr.Gallery(label=label, format="png", columns=4, height="auto", object_fit="contain",
+                      allow_preview=True, buttons=["fullscreen"], elem_id=elem_id)
 
 
 def build(engine: "Engine") -> None:
@@ -44,27 +54,9 @@ def build(engine: "Engine") -> None:
             per_class = gr.HTML(label="Accuracy per class", show_label=True, container=True, padding=True)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
-            samples_gallery = gr.Gallery(
-                label="Random test images: the model's answer (green: right, red: wrong)",
-                format="png",
-                columns=4,
-                height="auto",
-                object_fit="contain",
-                allow_preview=True,
-                buttons=["fullscreen"],
-                elem_id="tp-samples",
-            )
+            samples_gallery = _pictures("Random test images: the model's answer (green: right, red: wrong)", "tp-samples")
         with gr.Column(scale=1, min_width=300):
-            mistakes = gr.Gallery(
-                label="Most confident mistakes: true → predicted (confidence)",
-                format="png",
-                columns=4,
-                height="auto",
-                object_fit="contain",
-                allow_preview=True,
-                buttons=["fullscreen"],
-                elem_id="tp-mistakes",
-            )
+            mistakes = _pictures("Most confident mistakes: true → predicted (confidence)", "tp-mistakes")
 
     @shown_in_browser
     def on_evaluate(samples: Any, request: gr.Request) -> list[Any]:

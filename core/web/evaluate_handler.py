@@ -106,13 +106,12 @@ class Evaluator:
         """Each answer's picture in a frame (green: right, red: wrong), captioned with what the model said."""
         import numpy as np
 
-        from trainpad.web.html import dataset_picture, to_pil, upscale
+        from trainpad.web.html import to_pil
 
-        meta = trained.dataset_meta
         names = trained.class_names
         items = []
         for answer in answers:
-            picture = upscale(dataset_picture(test_set, answer.index, mean=meta.get("mean", (0.0,)), std=meta.get("std", (1.0,))), 112)
+            picture = _picture(trained, test_set, answer.index)
             if picture.ndim == 2:
                 picture = np.repeat(picture[:, :, None], 3, axis=2)
             frame = (22, 163, 74) if answer.correct else (220, 38, 38)
@@ -128,15 +127,13 @@ class Evaluator:
 
     @staticmethod
     def _gallery(trained: Any, test_set: Any, mistakes: list[Any]) -> list[tuple["Image.Image", str]]:
-        from trainpad.web.html import dataset_picture, to_pil, upscale
+        from trainpad.web.html import to_pil
 
-        meta = trained.dataset_meta
         names = trained.class_names
         items = []
         for mistake in mistakes:
-            picture = dataset_picture(test_set, mistake.index, mean=meta.get("mean", (0.0,)), std=meta.get("std", (1.0,)))
             caption = f"{names[mistake.true]} → {names[mistake.predicted]} ({mistake.confidence:.0%})"
-            items.append((to_pil(upscale(picture, 112)), caption))
+            items.append((to_pil(_picture(trained, test_set, mistake.index)), caption))
         return items
 
     @staticmethod
@@ -151,3 +148,11 @@ class Evaluator:
             per_class=per_class_html(result.per_class_accuracy, trained.class_names, totals=result.confusion.sum(dim=1).tolist()),
             mistakes=gallery,
         )
+
+
+def _picture(trained: Any, test_set: Any, index: int) -> Any:
+    """Test image ``index`` as the page shows it: un-normalised, 112 pixels a side."""
+    from trainpad.web.html import dataset_picture, upscale
+
+    meta = trained.dataset_meta
+    return upscale(dataset_picture(test_set, index, mean=meta.get("mean", (0.0,)), std=meta.get("std", (1.0,))), 112)
