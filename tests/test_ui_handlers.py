@@ -247,6 +247,27 @@ def test_one_run_at_a_time_per_session(trainer):
     list(trainer.train("bob", small_config(trainer, epochs=1)))  # another session may train meanwhile
 
 
+def test_start_right_after_stop_waits_for_the_stopped_run_then_trains(trainer, store):
+    views = trainer.train("alice", small_config(trainer, epochs=3, batch_size=8, train_samples=256))
+    for view in views:
+        if view.fraction and view.fraction > 0:
+            break
+    session = store.get("alice")
+    trainer.stop("alice", wait=0)  # asked to stop; its generator has not wound it down yet
+    assert session.stopping
+    assert trainer.check_start("alice").startswith("**Waiting for the stopped run")  # let through, not refused
+    second = trainer.train("alice", small_config(trainer, epochs=1))
+    waiting = next(second)
+    assert waiting.status.startswith("**Waiting for the stopped run to wrap up:**"), waiting.status
+    with pytest.raises(AlreadyTraining, match="already going"):  # one run waits at a time
+        next(trainer.train("alice", small_config(trainer, epochs=1)))
+    list(views)  # the first run ends: its last step, its test, kept as run 1
+    last = list(second)[-1]
+    assert last.status.startswith("**Done.** Run 2 reached 1 epoch"), last.status
+    assert [r.outcome for r in session.runs if r.kind == "trained"] == ["stopped", "completed"]
+    assert not session.training and not session.run_waiting
+
+
 def test_a_diverged_run_warns_and_keeps_the_previous_model(engine_with, mnist_dir):
     class NanLoss:
         @hookimpl

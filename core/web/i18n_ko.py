@@ -89,6 +89,7 @@ KOREAN: dict[str, str] = {
     "**Training…** (the starting model is tested: the first test point is drawn)": "**학습 중…** (시작 모델을 시험했고, 첫 테스트 점을 그렸습니다)",
     "**Time limit reached.** {first}{rest}. {status}": "**시간 제한에 도달했습니다.** {first}{rest}. {status}",
     "**Preparing the run:** {rest*}": "**실행 준비 중:** {rest*}",
+    "**Waiting for the stopped run to wrap up:** it is testing the model it keeps…": "**중지한 실행이 마무리되기를 기다리는 중:** 남길 모델을 테스트하고 있습니다…",
     "Downloading {name}: connecting…": "{name} 내려받는 중: 연결하는 중…",
     "Downloading {name}: {size} received, {done} of {files} files done": "{name} 내려받는 중: {size} 받음, 파일 {files}개 중 {done}개 완료",
     "Downloaded {name} ({size}); decoding…": "{name} 내려받기 완료 ({size}). 디코딩하는 중…",

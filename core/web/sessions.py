@@ -114,6 +114,8 @@ class Session:
     last_seen: float = field(default_factory=time.monotonic)
     #: set while no run is active; a Stop handler waits on it
     idle: threading.Event = field(default_factory=threading.Event)
+    #: a new run is waiting for the stopped one to wrap up (one at a time)
+    run_waiting: bool = False
     #: serialises changes to this session (a run finishing, a model loading)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _folder: Path | None = None
@@ -126,6 +128,13 @@ class Session:
     @property
     def training(self) -> bool:
         return not self.idle.is_set()
+
+    @property
+    def stopping(self) -> bool:
+        """Its run was asked to stop (Stop, or its request cancelled) and is wrapping up: the
+        current step, then the test of the model it keeps.  A new run may queue behind it."""
+        run = self.run
+        return self.training and run is not None and run.stop_requested
 
     def nbytes(self) -> int:
         """The memory this session holds on its own: its models (the shared one not

@@ -52,6 +52,9 @@ STOP_WAIT = 5.0
 SPOT_CHECKS = 4
 #: How long a Start that was let through waits for its run to begin before another may be.
 START_PENDING_SECONDS = 600.0
+#: How long a new run waits for the session's stopped run to wrap up (its last step and test).
+WRAP_UP_SECONDS = 60.0
+WRAP_UP_STATUS = "**Waiting for the stopped run to wrap up:** it is testing the model it keeps…"
 #: What the status says before anything happened.
 START_HERE = "Choose the components and settings, then **Start training**."
 
@@ -270,7 +273,7 @@ class Trainer:
 
         session = self.store.get(session_id)
         with session.lock:
-            if session.training:
+            if session.training and not session.stopping:  # a stopped run wrapping up: the new one waits for it
                 raise AlreadyTraining("A run is already going in this session: stop it first, or wait for it to end.")
             pending = session.runs.start_pending
             if pending is not None and self.clock() - pending < START_PENDING_SECONDS:
@@ -279,6 +282,8 @@ class Trainer:
                     "press Stop first to start another."
                 )
             session.runs.start_pending = self.clock()  # until the run begins, or Stop
+            if session.stopping:
+                return WRAP_UP_STATUS
         capacity = TRAINING_SLOTS.capacity
         if TRAINING_SLOTS.active >= capacity:
             runs = "one run" if capacity == 1 else f"{capacity} runs"
@@ -327,6 +332,18 @@ class Trainer:
         from trainpad.web.limits import TRAINING_SLOTS, limits
 
         session = self.store.get(session_id)
+        if session.stopping:  # Start right after Stop: wait for the stopped run's last step and test
+            with session.lock:
+                if session.run_waiting:
+                    raise AlreadyTraining("A run is already going in this session: stop it first, or wait for it to end.")
+                session.run_waiting = True
+            try:
+                waited = self.clock()
+                while session.stopping and self.clock() - waited < WRAP_UP_SECONDS:
+                    yield self.view(session, idle_status=WRAP_UP_STATUS)
+                    session.idle.wait(0.25)
+            finally:
+                session.run_waiting = False
         if session.training:
             raise AlreadyTraining("A run is already going in this session: stop it first, or wait for it to end.")
         server = limits()
