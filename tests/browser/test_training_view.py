@@ -153,6 +153,25 @@ def test_start_during_a_run_says_one_is_going_and_queues_nothing(open_page, scre
     assert status_text(page).startswith("Stopped")
 
 
+def test_start_right_after_stop_trains_the_next_run(open_page, screenshot):
+    page = open_page().page
+    start(page, samples=0, epochs=20)
+    wait_for_status(page, r"step [\d,]+ of", timeout=RUN_TIMEOUT)
+    set_number(page, "Training samples", 640)
+    set_number(page, "Epochs", 1)
+    page.get_by_role("button", name="Stop", exact=True).click()
+    # half a second later, as a person clicks (in the same instant, Gradio's page would cancel
+    # the new run's request with the Stop's); the first run is still wrapping up
+    page.wait_for_timeout(500)
+    page.get_by_role("button", name="Start training").click()
+    done = wait_for_status(page, r"^Done", timeout=RUN_TIMEOUT)
+    assert done.startswith("Done. Run 2 reached 1 epoch"), done
+    assert not [t for t in toasts(page) if "already going" in t]
+    assert [row[0] for row in runs_table(page)[1:]] == ["run 2", "run 1", "shipped"]
+    assert [row[-1] for row in runs_table(page)[1:3]] == ["done", "stopped"]
+    screenshot(page, "restarted")
+
+
 def test_a_run_waiting_for_another_users_says_why_and_where_it_is_in_line(open_page, screenshot):
     alice, bob = open_page().page, open_page().page
     start(alice, samples=0, epochs=20)
