@@ -241,7 +241,7 @@ def set_number(page: Any, label: str, value: int) -> None:
     field.press("Tab")
 
 
-#: Records, every 100 ms, the Train tab's status, its progress display and the plots'
+#: Records, every 100 ms, the Train tab's status, its progress strip and the plots'
 #: point counts into window.__tpTrace (a person watching the page).
 TRAIN_WATCH_JS = """
 () => {
@@ -251,7 +251,8 @@ TRAIN_WATCH_JS = """
   window.__tpWatch = setInterval(() => {
     const block = document.querySelector('.block.tp-status');
     const status = block?.querySelector('[data-testid="markdown"]');
-    const tracker = block?.querySelector('[data-testid="status-tracker"]');
+    // Gradio's progress (queue place, timer, progress bar) shows on the strip above the status
+    const tracker = document.querySelector('.block.tp-progress [data-testid="status-tracker"]');
     window.__tpTrace.push({
       t: Math.round(performance.now() - t0),
       status: status ? status.innerText.trim() : '',
