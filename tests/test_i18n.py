@@ -109,7 +109,7 @@ def test_templates_translate_what_the_server_wrote():
     assert translate("Stop\nClear", "ko") == "중지\n지우기"
     # nested templates, and the one that fits best (not "lr {value}" for a whole sentence)
     assert translate("optimizer sgd: lr must be at most 10, got 99", "ko") == "옵티마이저 sgd: lr은(는) 10 이하여야 합니다. 받은 값: 99"
-    assert translate("**Current model:** mnist-cnn on mnist, 3 epoch(s), 99.39% test accuracy (shipped)", "ko") == (
+    assert translate("**Current model:** mnist-cnn on mnist, 3 epochs, 99.39% test accuracy (shipped)", "ko") == (
         "**현재 모델:** mnist로 학습한 mnist-cnn, 3 에포크, 테스트 정확도 99.39% (기본 제공)"
     )
     assert translate("11:51:48  stopped before training began", "ko") == "11:51:48  학습을 시작하기 전에 중지됨"

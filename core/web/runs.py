@@ -135,8 +135,10 @@ class RunRecord:
             epochs_cell = f"{epochs_cell} of {planned}"
         accuracy = self.test_accuracy
         loss = self.model.metrics.get("test_loss") if self.model is not None else None
+        from trainpad.web.i18n import translate  # the page's language (English outside an event)
+
         return [
-            self.label,
+            translate(self.label),
             "●" if self.number == current else "",
             (spec.get("dataset") or {}).get("name", ""),
             (spec.get("model") or {}).get("name", ""),
@@ -144,11 +146,11 @@ class RunRecord:
             f"{lr:g}" if isinstance(lr, (int, float)) else "",
             epochs_cell,
             str(run.get("batch_size", "")),
-            ("all" if samples == 0 else f"{samples:,}") if isinstance(samples, int) else "",
+            (translate("all") if samples == 0 else f"{samples:,}") if isinstance(samples, int) else "",
             str(run.get("schedule", "")),
             f"{accuracy:.2%}" if accuracy is not None else "",
             f"{loss:.4f}" if loss is not None else "",
-            OUTCOMES.get(self.outcome, self.outcome),
+            translate(OUTCOMES.get(self.outcome, self.outcome)),
         ]
 
     def nbytes(self) -> int:
@@ -279,8 +281,10 @@ class Runs:
         """The runs table, newest first (the shipped model last)."""
         import pandas as pd
 
+        from trainpad.web.i18n import translate
+
         rows = [r.row(self.current) for r in reversed(self._records)]
-        return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+        return pd.DataFrame(rows, columns=[translate(column) for column in TABLE_COLUMNS])
 
     def choices(self) -> list[tuple[str, str]]:
         """``(label, value)`` per run for a dropdown, newest first."""
@@ -292,9 +296,11 @@ class Runs:
 
 
 def _choice(record: RunRecord) -> str:
+    from trainpad.web.i18n import translate  # the page's language (English outside an event)
+
     accuracy = record.test_accuracy
     if record.kind == "shipped":
-        what = "shipped model"
+        what = translate("shipped model")
     else:
         spec = record.model.spec if record.model is not None else record.spec
         optimizer = spec.get("optimizer") or {}
@@ -302,8 +308,8 @@ def _choice(record: RunRecord) -> str:
         what = f"{optimizer.get('name', '?')}" + (f" lr {lr:g}" if isinstance(lr, (int, float)) else "")
         if record.kind == "uploaded":
             what = f"{record.name}"
-    tail = f", {accuracy:.2%}" if accuracy is not None else f", {OUTCOMES.get(record.outcome, record.outcome)}"
-    return f"{record.label}: {what}{tail}"
+    tail = f", {accuracy:.2%}" if accuracy is not None else f", {translate(OUTCOMES.get(record.outcome, record.outcome))}"
+    return f"{translate(record.label)}: {what}{tail}"
 
 
 @dataclass(frozen=True)
