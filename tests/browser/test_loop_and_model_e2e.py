@@ -164,8 +164,9 @@ def test_the_train_tabs_choices_live_in_the_address_and_a_link_restores_them(bro
         assert other.get_by_label("Epochs", exact=True).input_value() == "2"
         assert other.get_by_label("Seed", exact=True).input_value() == "11"
         open_accordion(other, "Hyperparameters")
-        visible_lr = [f.input_value() for f in other.get_by_label("lr", exact=True).all() if f.is_visible()]
-        assert visible_lr == ["0.004"], visible_lr
+        visible_lr = lambda: [f.input_value() for f in other.get_by_label("lr", exact=True).all() if f.is_visible()]  # noqa: E731
+        # the optimizer's fields show once the page has applied the link's choices
+        assert wait_until(lambda: visible_lr() == ["0.004"], timeout=30, message="adamw's lr from the link"), visible_lr()
         screenshot(other, "link-opened")
     finally:
         context.close()
