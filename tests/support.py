@@ -174,6 +174,23 @@ def serving(engine: Any) -> Iterator[tuple[str, Any]]:
         demo.close()
 
 
+def shipped_checkpoint_bytes(change: Any = None) -> bytes:
+    """The shipped checkpoint's payload, optionally changed (``change(payload)``), saved as
+    ``torch.save`` saves it: the start of every crafted checkpoint the tests send."""
+    import io
+
+    import torch
+
+    from trainpad.web.shipped_model import PRETRAINED
+
+    payload = torch.load(PRETRAINED, map_location="cpu", weights_only=True)
+    if change is not None:
+        change(payload)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return buffer.getvalue()
+
+
 def sketch_of(digit, size: int = 800):
     """A 28x28 light-on-dark digit as Gradio's Sketchpad sends a drawing of it.
 

@@ -31,7 +31,7 @@ import pytest
 import torch
 from PIL import Image
 
-from support import ROOT, AppProcess, Raw, Refused, free_port, sketch_of
+from support import ROOT, AppProcess, Raw, Refused, free_port, shipped_checkpoint_bytes, sketch_of
 from trainpad.runtime.memory import resident_bytes
 from trainpad.testing import write_idx_dataset
 
@@ -117,18 +117,6 @@ def server(tmp_path_factory) -> Iterator[Server]:
         app.stop()
 
 
-def shipped_bytes(change=None) -> bytes:
-    """The shipped checkpoint's payload, optionally changed, saved as torch.save saves it."""
-    from trainpad.web.shipped_model import PRETRAINED
-
-    payload = torch.load(PRETRAINED, map_location="cpu", weights_only=True)
-    if change is not None:
-        change(payload)
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    return buffer.getvalue()
-
-
 def png_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")
@@ -145,7 +133,7 @@ def a_one() -> np.ndarray:
 def victim(server) -> Raw:
     """A bystander with a model of its own (an uploaded checkpoint) and a drawing it predicts."""
     victim = server.raw("198.51.100.7").open()
-    ok, out = victim.call("load_checkpoint", {"path": victim.upload("victim.pt", shipped_bytes())})
+    ok, out = victim.call("load_checkpoint", {"path": victim.upload("victim.pt", shipped_checkpoint_bytes())})
     assert ok and "uploaded: victim.pt" in out[0], out
     victim.drawing = victim.upload("one.png", png_bytes(a_one()))
     return victim
@@ -306,7 +294,7 @@ def test_session_ids_are_capped_in_length_and_sessions_per_client_are_recycled(s
 def test_one_client_cannot_evict_anothers_model(server, victim):
     """Before: 60 sessions loading one 19 MB checkpoint evicted another user's trained model."""
     with holds(server, victim, grows_under_mb=40):
-        reference = server.raw("203.0.113.80").upload("m.pt", shipped_bytes())
+        reference = server.raw("203.0.113.80").upload("m.pt", shipped_checkpoint_bytes())
         answers = []
         for _ in range(12):  # six sessions at a time at most, 1 MB of models at most: its own oldest go
             answers.append(server.raw("203.0.113.80").call("load_checkpoint", {"path": reference}))
@@ -395,7 +383,7 @@ def test_sketch_values_are_bounded_and_kept_per_session(server, victim):
 
 
 def crafted(change) -> bytes:
-    return shipped_bytes(change)
+    return shipped_checkpoint_bytes(change)
 
 
 CHECKPOINT_FAULTS = [
@@ -434,7 +422,7 @@ def thousand_classes(names: list[str]) -> bytes:
         payload["class_names"] = names
         payload["state_dict"] = {k: v.clone() for k, v in model.state_dict().items()}
 
-    return shipped_bytes(change)
+    return shipped_checkpoint_bytes(change)
 
 
 def test_evaluate_sends_a_bounded_page_whatever_the_class_count(server, victim):

@@ -28,7 +28,7 @@ import torch
 from PIL import Image
 
 import support
-from support import ROOT, Raw, Refused, free_port, serving, sketch_of
+from support import ROOT, Raw, Refused, free_port, serving, shipped_checkpoint_bytes, sketch_of
 from trainpad import hookimpl
 from trainpad.engine.callbacks import Callback
 from trainpad.testing import write_idx_dataset
@@ -186,18 +186,6 @@ def huge_png(width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
-def checkpoint_bytes(server: Server, change=None) -> bytes:
-    """The shipped checkpoint's payload, optionally changed, saved as torch.save would."""
-    from trainpad.web.shipped_model import PRETRAINED
-
-    payload = torch.load(PRETRAINED, map_location="cpu", weights_only=True)
-    if change is not None:
-        change(payload)
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    return buffer.getvalue()
-
-
 class Payload:
     """Unpickling this runs code: it creates the marker file."""
 
@@ -221,7 +209,7 @@ def pickle_checkpoint(marker: Path) -> bytes:
 @pytest.fixture(scope="module")
 def shipped_ref(server):
     """The shipped checkpoint uploaded once (any session may send the reference)."""
-    return server.raw().upload("mnist-cnn.pt", checkpoint_bytes(server))
+    return server.raw().upload("mnist-cnn.pt", shipped_checkpoint_bytes())
 
 
 @pytest.fixture(scope="module")
@@ -409,9 +397,9 @@ def test_bad_checkpoints_are_refused_and_the_model_is_kept(server, alice, unchan
     marker = tmp_path / "pwned"
     cases = [
         ("crafted pickle", pickle_checkpoint(marker), r"contains Python objects.*never loads"),
-        ("NaN weights", checkpoint_bytes(server, nan_weights), r"holds NaN or infinite values"),
-        ("wrong shape", checkpoint_bytes(server, wrong_shape), r"has shape \(3, 1, 5, 5\)"),
-        ("unknown model", checkpoint_bytes(server, unknown_model), r"needs model 'resnet-9000', which is not registered"),
+        ("NaN weights", shipped_checkpoint_bytes(nan_weights), r"holds NaN or infinite values"),
+        ("wrong shape", shipped_checkpoint_bytes(wrong_shape), r"has shape \(3, 1, 5, 5\)"),
+        ("unknown model", shipped_checkpoint_bytes(unknown_model), r"needs model 'resnet-9000', which is not registered"),
         ("junk", b"\x00junk" * 100, r"not a trainpad checkpoint"),
         ("a zip bomb-ish empty zip", b"PK\x05\x06" + b"\x00" * 18, r"not a trainpad checkpoint"),
     ]
