@@ -15,6 +15,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -126,6 +127,22 @@ class Stopwatch:
 
     def __exit__(self, *exc: Any) -> None:
         self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def block_plan(args: argparse.Namespace) -> tuple[int, int, int, Any, Path]:
+    """For the paired-block benchmarks (``--block``): how many blocks, the steps in each,
+    the batch size, a one-epoch :class:`~trainpad.engine.config.TrainConfig` of exactly
+    the steps they take (a warm-up block each included, so no test runs inside a block),
+    and the data folder for it."""
+    from trainpad.engine.config import TrainConfig
+
+    blocks = rounds(args, full=45, quick=3)
+    block = args.block or (2 if args.quick else 8)
+    batch = TrainConfig().batch_size
+    samples = (blocks + 1) * block * batch
+    scratch = Path(tempfile.mkdtemp(prefix="trainpad-bench-"))
+    root = data_dir(args, scratch, train=samples, test=256)
+    return blocks, block, batch, TrainConfig(epochs=1, train_samples=samples, test_samples=256), root
 
 
 def step_block(events: Any, steps: int, batch: int) -> Callable[[], tuple[float, float]]:

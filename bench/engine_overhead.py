@@ -14,9 +14,6 @@ engine at >= 0.97x the hand-written loop.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import _common
 
 GOAL = 0.97
@@ -32,19 +29,12 @@ def main() -> int:
     settings = apply_runtime_settings()
     import torch
 
-    from trainpad.engine.config import TrainConfig
     from trainpad.engine.engine import Engine
     from trainpad.engine.training import make_scheduler
 
-    blocks = _common.rounds(args, full=45, quick=3)
-    block = args.block or (2 if args.quick else 8)
-    batch = TrainConfig().batch_size
+    blocks, block, batch, config, root = _common.block_plan(args)
     steps = (blocks + 1) * block  # the first block of each is a warm-up
-    scratch = Path(tempfile.mkdtemp(prefix="trainpad-bench-"))
-    root = _common.data_dir(args, scratch, train=steps * batch, test=256)
     engine = Engine.load(entrypoints=False)
-    # One epoch of exactly `steps` steps: no end-of-epoch evaluation inside the blocks.
-    config = TrainConfig(epochs=1, train_samples=steps * batch, test_samples=256)
 
     run = engine.build_run(config, data_dir=root)
     events = run.events()

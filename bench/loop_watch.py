@@ -12,9 +12,6 @@ Measured: training samples per second of each block.  Goal: the watched run at >
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import _common
 
 GOAL = 0.97
@@ -28,17 +25,10 @@ def main() -> int:
     from trainpad.runtime.threads import apply_runtime_settings
 
     settings = apply_runtime_settings()
-    from trainpad.engine.config import TrainConfig
     from trainpad.engine.engine import Engine
 
-    blocks = _common.rounds(args, full=45, quick=3)
-    block = args.block or (2 if args.quick else 8)
-    batch = TrainConfig().batch_size
-    steps = (blocks + 1) * block  # the first block of each is a warm-up
-    scratch = Path(tempfile.mkdtemp(prefix="trainpad-bench-"))
-    root = _common.data_dir(args, scratch, train=steps * batch, test=256)
+    blocks, block, batch, config, root = _common.block_plan(args)
     engine = Engine.load(entrypoints=False)
-    config = TrainConfig(epochs=1, train_samples=steps * batch, test_samples=256)  # no evaluation inside the blocks
 
     watched, plain = engine.build_run(config, data_dir=root), engine.build_run(config, data_dir=root)
     watched.watch_loop()
