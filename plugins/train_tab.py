@@ -69,6 +69,7 @@ def build(engine: "Engine") -> None:
     from trainpad.web.messages import shown_in_browser
     from trainpad.web.run_watch import watch_for
     from trainpad.web.sessions import session_id, store_for
+    from trainpad.web.share_link import form_query
     from trainpad.web.export_handler import Exporter
     from trainpad.web.step_handler import Stepper
     from trainpad.web.train_handler import START_HERE, AlreadyTraining, Trainer, max_training_runs
@@ -323,23 +324,36 @@ def build(engine: "Engine") -> None:
     on_tab_select(on_show, outputs)
     on_page_load(on_show, outputs)
 
-    fields = [*dropdowns.values(), *(c.control for c in controls), epochs, batch_size, train_samples, schedule, seed, device]
+    fields = [*dropdowns.values(), *(c.control for c in controls), *settings.values(), device]
 
-    @shown_in_browser
-    def on_form(request: gr.Request, *values: Any) -> str:
+    def read_form(values: tuple[Any, ...]) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, Any]]:
+        """``fields``' values as ``(components, hyperparameters, run settings)``."""
         n, m = len(dropdowns), len(controls)
         chosen = dict(zip(dropdowns, values[:n]))
         given = dict(zip((c.key for c in controls), values[n : n + m]))
         params = {kind: values_for(controls, kind, str(name), given) for kind, name in chosen.items()}
-        run = dict(zip(("epochs", "batch_size", "train_samples", "schedule", "seed", "device"), values[n + m :]))
+        return chosen, params, dict(zip([*settings, "device"], values[n + m :]))
+
+    @shown_in_browser
+    def on_form(request: gr.Request, preset_name: str, *values: Any) -> dict[Any, Any]:
+        # Every change of a field updates the loop view, the preset's note and the page's
+        # address in one request (three handlers on the same changes raced each other in
+        # Gradio's page: on a busy browser a typed value could be redrawn over, and the
+        # fields' change events then fired without end).
+        chosen, params, run = read_form(values)
         try:
             config = trainer.config(chosen, params, run)
         except Exception:  # the API can send anything: the loop view then shows the form's defaults
             config = None
-        return stepper.loop(session_id(request), config)
+        return {
+            loop_view: stepper.loop(session_id(request), config),
+            preset: preset_update(engine, preset_name, chosen, params, run),
+            share_query: form_query(engine, chosen, params, run, run_params=trainer.run_params),
+        }
 
-    gr.on([field.change for field in fields], on_form, inputs=fields, outputs=loop_view, api_visibility="private",
-          show_progress="hidden", queue=False, trigger_mode="always_last")  # fmt: skip
+    gr.on([field.change for field in fields], on_form, inputs=[preset, *fields], outputs=[loop_view, preset, share_query],
+          api_visibility="private", show_progress="hidden", queue=False, trigger_mode="always_last",
+          ).then(None, inputs=share_query, js=address_js(), api_visibility="private", queue=False, show_progress="hidden")  # fmt: skip
 
 
 # -- the plots ----------------------------------------------------------------------------------
@@ -519,16 +533,16 @@ def _preset_info(engine: "Engine", name: str | None) -> str:
 
 
 def wire_presets(engine: "Engine", preset: Any, dropdowns: dict[str, Any], controls: list, settings: dict[str, Any], resume: Any) -> None:
-    """Choosing a preset fills every field; changing any field afterwards marks the preset edited.
+    """Choosing a preset fills every field (changing one afterwards marks the preset edited:
+    :func:`preset_update`, called on every change of the form).
 
     :param controls: the hyperparameters' :class:`~trainpad.web.forms.ParamControl`\\ s.
     :param settings: the run settings' fields, by :class:`~trainpad.engine.config.TrainConfig` name.
     """
     import gradio as gr
 
-    from trainpad.web.forms import values_for
     from trainpad.web.messages import shown_in_browser
-    from trainpad.web.preset_form import preset_note, preset_values
+    from trainpad.web.preset_form import preset_values
 
     fields = [*dropdowns.values(), *(c.control for c in controls), *settings.values()]
 
@@ -543,27 +557,18 @@ def wire_presets(engine: "Engine", preset: Any, dropdowns: dict[str, Any], contr
 
     preset.input(on_preset, inputs=preset, outputs=[preset, resume, *fields], api_visibility="private", show_progress="hidden", queue=False)
 
-    @shown_in_browser
-    def on_edit(name: str, *values: Any) -> Any:
-        if not name:
-            return gr.Dropdown()
-        chosen = dict(zip(dropdowns, values[: len(dropdowns)]))
-        given = dict(zip((c.key for c in controls), values[len(dropdowns) : len(dropdowns) + len(controls)]))
-        params = {kind: values_for(controls, kind, str(component), given) for kind, component in chosen.items()}
-        run = dict(zip(settings, values[len(dropdowns) + len(controls) :]))
-        note, edited = preset_note(engine, name, chosen, params, run)
-        return gr.Dropdown(label="Preset (edited)" if edited else "Preset", info=note)
 
-    gr.on(
-        [field.change for field in fields],
-        on_edit,
-        inputs=[preset, *fields],
-        outputs=preset,
-        api_visibility="private",
-        show_progress="hidden",
-        queue=False,
-        trigger_mode="always_last",
-    )
+def preset_update(engine: "Engine", name: str | None, chosen: dict[str, Any], params: dict[str, dict[str, Any]], run: dict[str, Any]) -> Any:
+    """The Preset menu's label and note for the form's values: the preset's summary while the
+    form holds it, else "Preset (edited)" and what differs."""
+    import gradio as gr
+
+    from trainpad.web.preset_form import preset_note
+
+    if not name:
+        return gr.Dropdown()
+    note, edited = preset_note(engine, name, chosen, params, run)
+    return gr.Dropdown(label="Preset (edited)" if edited else "Preset", info=note)
 
 
 # -- the shareable link ----------------------------------------------------------------
@@ -590,33 +595,28 @@ COPY_JS = """(query) => {
 }"""
 
 
-def wire_share_link(engine: "Engine", run_params: Any, dropdowns: dict[str, Any], controls: list, settings: dict[str, Any], share: Any, query: Any) -> None:
-    """The form's choices live in the page's address: each change writes them there, a page
-    opened with them fills the form from them, and ``share`` copies the address
-    (:mod:`trainpad.web.share_link`)."""
+def address_js() -> str:
+    """:data:`ADDRESS_JS` for this app's kinds and settings."""
     import json
 
+    from trainpad.web.share_link import KINDS as LINK_KINDS, SETTINGS
+
+    return ADDRESS_JS % {"kinds": json.dumps(list(LINK_KINDS)), "settings": json.dumps(list(SETTINGS))}
+
+
+def wire_share_link(engine: "Engine", run_params: Any, dropdowns: dict[str, Any], controls: list, settings: dict[str, Any], share: Any, query: Any) -> None:
+    """The form's choices live in the page's address: each change writes them there (the
+    form's change handler puts :func:`~trainpad.web.share_link.form_query` in ``query``, then
+    :func:`address_js` in the address), a page opened with them fills the form from them, and
+    ``share`` copies the address (:mod:`trainpad.web.share_link`)."""
     import gradio as gr
 
-    from trainpad.web.forms import values_for
     from trainpad.web.i18n import tr
     from trainpad.web.layout import on_page_load
     from trainpad.web.messages import shown_in_browser
-    from trainpad.web.share_link import KINDS as LINK_KINDS, SETTINGS, form_from_query, form_query
+    from trainpad.web.share_link import form_from_query
 
     fields = [*dropdowns.values(), *(c.control for c in controls), *settings.values()]
-
-    def on_change(*values: Any) -> str:
-        chosen = dict(zip(dropdowns, values[: len(dropdowns)]))
-        given = dict(zip((c.key for c in controls), values[len(dropdowns) : len(dropdowns) + len(controls)]))
-        params = {kind: values_for(controls, kind, str(component), given) for kind, component in chosen.items()}
-        run = dict(zip(settings, values[len(dropdowns) + len(controls) :]))
-        return form_query(engine, chosen, params, run, run_params=run_params)
-
-    gr.on([field.change for field in fields], on_change, inputs=fields, outputs=query, api_visibility="private",
-          show_progress="hidden", queue=False, trigger_mode="always_last")  # fmt: skip
-    address = ADDRESS_JS % {"kinds": json.dumps(list(LINK_KINDS)), "settings": json.dumps(list(SETTINGS))}
-    query.change(None, inputs=query, js=address, api_visibility="private", queue=False, show_progress="hidden")
 
     @shown_in_browser
     def on_open(request: gr.Request) -> dict[Any, Any]:

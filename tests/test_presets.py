@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -99,13 +100,23 @@ def app_engine():
 
 @pytest.fixture(scope="module")
 def train_form(app_engine):
-    """The built app's preset events, and the fields they fill, by label."""
+    """The built app's preset event, the form's change event (whose outputs hold the preset's
+    note), and the fields they fill, by label."""
     from trainpad.web import app
 
     demo = app.build_app(app_engine)
-    functions = {getattr(f.fn, "__qualname__", ""): f for f in demo.fns.values()}
-    fill, edit = functions["wire_presets.<locals>.on_preset"], functions["wire_presets.<locals>.on_edit"]
+    functions = {(f.fn.__module__, f.fn.__qualname__): f for f in demo.fns.values() if f.fn is not None}
+    fill = functions["trainpad.plugins.train_tab", "wire_presets.<locals>.on_preset"]
+    edit = functions["trainpad.plugins.train_tab", "build.<locals>.on_form"]
     return demo, fill, edit
+
+
+def preset_note_for(edit, name: str, values: dict) -> Any:
+    """What the form's change handler shows in the Preset menu for the fields' ``values``
+    (a field the preset does not fill, the device, keeps its own)."""
+    menu = edit.inputs[0]
+    shown = edit.fn(None, name, *[values.get(block, block.value) for block in edit.inputs[1:]])
+    return shown[menu]
 
 
 def labelled(block) -> str:
@@ -134,22 +145,19 @@ def test_choosing_a_preset_fills_every_field(app_engine, train_form, name):
             expected = preset.params(app_engine.registry)[kind] if component == preset.components()[kind] else app_engine.registry.get(kind, component).defaults()
             assert params == expected
     # and the form, read back as the edit check reads it, is the preset's
-    note = edit.fn(name, *[filled[block] for block in edit.inputs[1:]])
+    note = preset_note_for(edit, name, filled)
     assert (note.label, note.info) == ("Preset", preset.summary)
 
 
 def test_changing_a_field_after_a_preset_shows_it_was_edited(app_engine, train_form):
     demo, fill, edit = train_form
     filled = fill.fn("best")
-    values = [filled[block] for block in edit.inputs[1:]]
-    batch = next(i for i, block in enumerate(edit.inputs[1:]) if labelled(block) == "Batch size")
-    lr = next(i for i, block in enumerate(edit.inputs[1:]) if labelled(block) == "lr" and values[i] == 0.1)  # sgd's
-    values[batch], values[lr] = 256, 0.05
-    note = edit.fn("best", *values)
+    batch = next(block for block in edit.inputs[1:] if labelled(block) == "Batch size")
+    lr = next(block for block in edit.inputs[1:] if labelled(block) == "lr" and filled.get(block) == 0.1)  # sgd's
+    note = preset_note_for(edit, "best", {**filled, batch: 256, lr: 0.05})
     assert note.label == "Preset (edited)"
     assert note.info == "Edited: optimizer lr 0.1 → 0.05; batch size 128 → 256."
-    values[batch], values[lr] = 128, 0.1  # put back: the preset again
-    assert edit.fn("best", *values).label == "Preset"
+    assert preset_note_for(edit, "best", {**filled, batch: 128, lr: 0.1}).label == "Preset"  # put back: the preset again
 
 
 def test_the_preset_events_refuse_what_the_page_never_sends(app_engine):
