@@ -68,14 +68,21 @@ FOLD_ON_PHONE = """
 if (!window.__tpFold) {
   window.__tpFold = true;
   // Once, soon after the page is built: an accordion still open then is closed (tried a
-  // few times, as the page's parts come to life one by one).
+  // few times, as the page's parts come to life one by one), unless the user has touched it:
+  // a tap that opens it is never undone.
+  const HEAD = '.tp-fold-on-phone > button.label-wrap';
+  const touched = new WeakSet();
+  const touch = (event) => { const head = event.target.closest?.(HEAD); if (head) touched.add(head); };
+  document.addEventListener('pointerdown', touch, true);
+  document.addEventListener('keydown', touch, true);
   let tries = 0;
   const fold = () => {
     if (!window.matchMedia('(max-width: %(width)dpx)').matches) return;
-    const heads = [...document.querySelectorAll('.tp-fold-on-phone > button.label-wrap')];
+    const all = [...document.querySelectorAll(HEAD)];
+    const heads = all.filter((head) => !touched.has(head));
     heads.filter((head) => head.classList.contains('open')).forEach((head) => head.click());
     const open = heads.filter((head) => head.classList.contains('open')).length;
-    if ((open || !heads.length) && ++tries < 40) setTimeout(fold, 250);
+    if ((open || !all.length) && ++tries < 40) setTimeout(fold, 250);
   };
   setTimeout(fold, 300);
 }

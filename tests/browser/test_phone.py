@@ -56,7 +56,9 @@ def test_start_is_in_sight_on_a_phone_with_the_settings_folded(open_page, screen
     wait_until(lambda: not page.get_by_label("Epochs", exact=True).is_visible(), timeout=20, message="the run settings to fold")
     assert in_sight(start), f"Start is at {start.bounding_box()} on a {WIDTH}x{HEIGHT} screen"
     screenshot(page, "train-folded")
-    page.get_by_text("Run settings", exact=True).click()  # they open with a tap
+    page.get_by_text("Run settings", exact=True).click()  # they open with a tap, and stay open
+    page.wait_for_timeout(1000)
+    assert page.get_by_label("Training samples", exact=True).is_visible()
     set_number(page, "Training samples", 640)
     fits(page)
     start.click()
