@@ -344,6 +344,7 @@ def test_pictures_that_are_not_digits_get_a_clear_answer(server, alice, unchange
             assert "Traceback" not in out
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # the 1200x1200 sketch is meant to be too big
 def test_sketches_blank_cleared_or_undone_say_draw_a_digit(server, alice, unchanged):
     white = np.full((800, 800, 4), 255, np.uint8)
     undone = alice.upload("composite.png", png_bytes(white, "RGBA"))  # every stroke undone: all white

@@ -245,8 +245,9 @@ def test_step_changes_the_weights_by_the_shown_update(open_page, screenshot, app
     after = load_checkpoint(engine.registry, path).model
     before = engine.build_run(TrainConfig(batch_size=32, train_samples=640, device="cpu"), data_dir=app_server.data_dir).model
     for name, update in shown.items():
-        moved = torch.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(after.get_submodule(name).parameters(recurse=False), before.get_submodule(name).parameters(recurse=False))))
-        assert float(moved) == pytest.approx(update, rel=1e-3, abs=1e-7), name
+        pairs = zip(after.get_submodule(name).parameters(recurse=False), before.get_submodule(name).parameters(recurse=False))
+        moved = torch.sqrt(sum(((a - b) ** 2).sum() for a, b in pairs)).item()
+        assert moved == pytest.approx(update, rel=1e-3, abs=1e-7), name
 
 
 def test_start_carries_on_the_run_that_step_began(open_page, screenshot):
