@@ -107,15 +107,17 @@ def build(engine: "Engine") -> None:
                             controls += component_controls(component)
                         groups[kind][component.name] = group
             with gr.Accordion("Run settings", open=True, elem_classes=FOLD_ON_PHONE):
+                # two to a row: three left "Training samples" too narrow for its label
                 with gr.Row():
                     epochs = gr.Number(1, label="Epochs", precision=0, minimum=1, maximum=run_params["epochs"].max, step=1, min_width=130)
                     batch_size = gr.Number(128, label="Batch size", precision=0, minimum=1, maximum=run_params["batch_size"].max, step=1, min_width=130)
+                with gr.Row():
                     train_samples = gr.Number(0, label="Training samples", precision=0, minimum=0, maximum=run_params["train_samples"].max, step=1000, info="0: all of them", min_width=130)
+                    seed = gr.Number(1, label="Seed", precision=0, minimum=0, step=1, info="same seed, same run", min_width=130)
                 with gr.Row():
                     schedule = gr.Dropdown(list(run_params["schedule"].choices or ()), value="onecycle", label="LR schedule", min_width=130)
                     devices = available_devices()
                     device = gr.Dropdown(devices, value=devices[0], label="Device", min_width=130)
-                    seed = gr.Number(1, label="Seed", precision=0, minimum=0, step=1, min_width=130)
                 resume = gr.Checkbox(False, label="Carry on training the current model", info="same dataset and model; the model keeps its own settings")
             with gr.Row(equal_height=True):
                 export = gr.Button("Download as a script", variant="secondary", size="sm", elem_id="tp-export")

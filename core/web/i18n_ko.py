@@ -27,6 +27,7 @@ KOREAN: dict[str, str] = {
     "LR schedule": "학습률 스케줄",
     "Device": "장치",
     "Seed": "시드",
+    "same seed, same run": "같은 시드, 같은 실행",
     "Carry on training the current model": "현재 모델을 이어서 학습",
     "same dataset and model; the model keeps its own settings": "같은 데이터셋과 모델이어야 하며, 모델은 자기 설정을 유지합니다",
     "Download as a script": "스크립트로 내려받기",
