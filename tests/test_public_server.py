@@ -382,10 +382,6 @@ def test_sketch_values_are_bounded_and_kept_per_session(server, victim):
         assert ok and out[0]["label"] == "1", out
 
 
-def crafted(change) -> bytes:
-    return shipped_checkpoint_bytes(change)
-
-
 CHECKPOINT_FAULTS = [
     # (what, change, message); before, each was built first: +492 MB, +419 MB, +780 MB...
     ("100,000 class names", lambda p: p.update(class_names=[f"c{i}" for i in range(100_000)]),
@@ -407,7 +403,7 @@ CHECKPOINT_FAULTS = [
 @pytest.mark.parametrize("what, change, expected", CHECKPOINT_FAULTS, ids=[c[0] for c in CHECKPOINT_FAULTS])
 def test_crafted_checkpoints_are_refused_before_anything_is_built(server, victim, what, change, expected):
     raw = server.raw("203.0.113.130")
-    content = crafted(change)
+    content = shipped_checkpoint_bytes(change)
     with holds(server, victim, grows_under_mb=30):
         message = refused(raw, "load_checkpoint", {"path": raw.upload("crafted.pt", content)})
         assert expected in message, (what, message)

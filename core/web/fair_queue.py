@@ -141,17 +141,17 @@ class FairQueue:
         if kind == TRAINING:
             # a run counts from when it joins until its handler has ended (loading its data,
             # waiting for a slot, training, wrapping up)
-            going = self.runs() | {s.id for s in self.store.sessions() if s.training}
+            sessions = self.store.sessions()
+            going = self.runs() | {s.id for s in sessions if s.training}
             started = [e.session_hash for e in self.started() if e.concurrency_id == TRAINING]
             going |= set(started)  # not in its handler yet
             # A run that was stopped and is wrapping up does not block the next one, which waits
             # for it in its handler; one such run at a time.
-            stopped = {s.id for s in self.store.sessions() if s.stopping}
-            mine_started = started.count(session_hash)
-            blocked = session_hash in going and not (session_hash in stopped and mine_started <= 1)
+            stopping = any(s.id == session_hash and s.stopping for s in sessions)
+            blocked = session_hash in going and not (stopping and started.count(session_hash) <= 1)
             if blocked or any(e.session_hash == session_hash for e in of_kind):
                 raise QueueRefusal(429, "A run is already going or waiting in this session: stop it first.")
-            mine = {s.id for s in self.store.sessions() if s.client == client}
+            mine = {s.id for s in sessions if s.client == client}
             runs = len({e.session_hash for e in of_kind if clients[id(e)] == client} | (going & mine))
             if runs >= server.max_runs_per_client:
                 raise QueueRefusal(

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
+from trainpad.web.i18n import translate  # into the page's language (English outside an event)
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -135,8 +137,6 @@ class RunRecord:
             epochs_cell = f"{epochs_cell} of {planned}"
         accuracy = self.test_accuracy
         loss = self.model.metrics.get("test_loss") if self.model is not None else None
-        from trainpad.web.i18n import translate  # the page's language (English outside an event)
-
         return [
             translate(self.label),
             "●" if self.number == current else "",
@@ -281,8 +281,6 @@ class Runs:
         """The runs table, newest first (the shipped model last)."""
         import pandas as pd
 
-        from trainpad.web.i18n import translate
-
         rows = [r.row(self.current) for r in reversed(self._records)]
         return pd.DataFrame(rows, columns=[translate(column) for column in TABLE_COLUMNS])
 
@@ -296,8 +294,6 @@ class Runs:
 
 
 def _choice(record: RunRecord) -> str:
-    from trainpad.web.i18n import translate  # the page's language (English outside an event)
-
     accuracy = record.test_accuracy
     if record.kind == "shipped":
         what = translate("shipped model")

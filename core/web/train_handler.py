@@ -55,6 +55,8 @@ START_PENDING_SECONDS = 600.0
 #: How long a new run waits for the session's stopped run to wrap up (its last step and test).
 WRAP_UP_SECONDS = 60.0
 WRAP_UP_STATUS = "**Waiting for the stopped run to wrap up:** it is testing the model it keeps…"
+#: Why a second run of a session is refused while one is going.
+ALREADY_GOING = "A run is already going in this session: stop it first, or wait for it to end."
 #: What the status says before anything happened.
 START_HERE = "Choose the components and settings, then **Start training**."
 
@@ -274,7 +276,7 @@ class Trainer:
         session = self.store.get(session_id)
         with session.lock:
             if session.training and not session.stopping:  # a stopped run wrapping up: the new one waits for it
-                raise AlreadyTraining("A run is already going in this session: stop it first, or wait for it to end.")
+                raise AlreadyTraining(ALREADY_GOING)
             pending = session.runs.start_pending
             if pending is not None and self.clock() - pending < START_PENDING_SECONDS:
                 raise AlreadyTraining(
@@ -335,7 +337,7 @@ class Trainer:
         if session.stopping:  # Start right after Stop: wait for the stopped run's last step and test
             with session.lock:
                 if session.run_waiting:
-                    raise AlreadyTraining("A run is already going in this session: stop it first, or wait for it to end.")
+                    raise AlreadyTraining(ALREADY_GOING)
                 session.run_waiting = True
             try:
                 waited = self.clock()
@@ -345,7 +347,7 @@ class Trainer:
             finally:
                 session.run_waiting = False
         if session.training:
-            raise AlreadyTraining("A run is already going in this session: stop it first, or wait for it to end.")
+            raise AlreadyTraining(ALREADY_GOING)
         server = limits()
         original = config  # as the form sent it: a run that Step began is found by it
         if config.train_samples == 0 and not isinstance(config.train_samples, bool):  # "all", up to the server's cap
@@ -409,7 +411,7 @@ class Trainer:
                 self.engine.component(kind, getattr(config, kind))
         with session.lock:
             if session.training:
-                raise AlreadyTraining("A run is already going in this session: stop it first, or wait for it to end.")
+                raise AlreadyTraining(ALREADY_GOING)
             if resume and session.model is None:
                 raise UserError("There is no current model to carry on training: untick “Carry on training”.")
             base = session.model if resume else None
