@@ -305,12 +305,25 @@ def load_checkpoint(
         :meth:`~trainpad.engine.engine.Engine.load_checkpoint` passes).
     :raises CheckpointError: for any refusal, saying what was wrong.
     """
+    return model_from_payload(registry, read_payload(source, limits), device=device, limits=limits, why_missing=why_missing)
+
+
+def model_from_payload(
+    registry: "Registry",
+    payload: dict[str, Any],
+    *,
+    device: torch.device | str = "cpu",
+    limits: CheckpointLimits | None = None,
+    why_missing: Callable[..., str] | None = None,
+) -> "TrainedModel":
+    """Build the model a checkpoint's contents describe (as :func:`read_payload` checked
+    them, or as :func:`to_payload` made them: a job's model coming back), weights checked
+    against it; see :func:`load_checkpoint`."""
     from trainpad.engine.errors import ComponentError
     from trainpad.engine.params import ParamError
     from trainpad.engine.registry import UnknownComponent
     from trainpad.engine.trained_model import TrainedModel
 
-    payload = read_payload(source, limits)
     spec = payload["spec"]
     model_spec = spec["model"]
     try:

@@ -17,7 +17,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
@@ -306,3 +306,19 @@ def take(dataset: Dataset, count: int | None) -> Dataset:
     if isinstance(dataset, InMemoryDataset):
         return dataset.subset(count)
     return torch.utils.data.Subset(dataset, range(count))
+
+
+def skip_batches(batches: Iterator[Any], count: int) -> Iterator[Any]:
+    """``batches`` (a DataLoader's iterator, new) past its first ``count`` batches, without
+    reading them: the sampler is moved on, the dataset is not asked for the skipped ones
+    (which could draw random numbers: augmentation) and nothing is fetched."""
+    sampler = getattr(batches, "_sampler_iter", None)
+    if sampler is None or not hasattr(batches, "_num_yielded"):  # not a DataLoader's iterator: read and drop them
+        for _ in range(count):
+            next(batches, None)
+        return batches
+    for _ in range(count):
+        if next(sampler, None) is None:
+            break
+        batches._num_yielded += 1
+    return batches

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from trainpad.engine.evaluation import Evaluation
     from trainpad.engine.export import ExportedScript
     from trainpad.engine.inside import Inside
+    from trainpad.engine.run_state import RunState
     from trainpad.engine.trained_model import TrainedModel
     from trainpad.engine.training import TrainingRun
 
@@ -259,6 +260,13 @@ class Engine:
 
         return load_checkpoint(self.registry, source, device=device, why_missing=self.why_missing, limits=limits)
 
+    def model_from_payload(self, payload: dict[str, Any], *, device: str | torch.device = "cpu") -> TrainedModel:
+        """Rebuild a model from checkpoint data (:func:`trainpad.engine.checkpoint.to_payload`):
+        what a job sends back, as :meth:`load_checkpoint` rebuilds a file's."""
+        from trainpad.engine.checkpoint import model_from_payload
+
+        return model_from_payload(self.registry, payload, device=device, why_missing=self.why_missing)
+
     def failed_plugins(self) -> list[PluginInfo]:
         """Plugins that failed, or that loaded with something of theirs refused."""
         return [info for info in self.plugins.values() if info.status == "failed" or info.error]
@@ -280,6 +288,9 @@ class Engine:
         root = Path(root) if root is not None else default_data_dir()
         key = (name, tuple(sorted(values.items())), train, str(root))
         split = "training" if train else "test"
+        loaded = self._datasets.get(key)
+        if loaded is not None:  # without the lock, which a download may hold for minutes
+            return loaded
         if not self._datasets_lock.acquire(blocking=False):
             say(f"Waiting for {component.label}: another run is loading a dataset…")
             self._datasets_lock.acquire()
@@ -361,6 +372,7 @@ class Engine:
         *,
         data_dir: Path | str | None = None,
         resume: TrainedModel | None = None,
+        state: "RunState | None" = None,
         run_params: tuple = RUN_PARAMS,
         callbacks: Iterable[tuple[str, Any]] = (),
         distributed: "DistContext | None" = None,
@@ -369,6 +381,8 @@ class Engine:
 
         :param resume: carry on training this model (its model and dataset must be
             the ones ``config`` names).
+        :param state: carry on this run where it was (see :meth:`TrainingRun.state
+            <trainpad.engine.training.TrainingRun.state>`); ``config`` is the one it was built from.
         :param run_params: the allowed settings (a server narrows the ranges).
         :param callbacks: extra ``(name, Callback)`` pairs, after the registered ones.
         :param distributed: this process's part in a torchrun run (see
@@ -400,14 +414,14 @@ class Engine:
             raise ConfigError(str(exc)) from None
         if resume is not None:
             values["model"] = dict(resume.spec["model"].get("params") or {})
+        if state is not None:
+            values["model"] = dict(state.spec["model"].get("params") or {})
 
         dataset = parts["dataset"]
         class_names = list(dataset.meta["class_names"])
-        root = Path(data_dir) if data_dir is not None else None
         # In a distributed run one process per machine loads (downloads) first.
         with distributed.local_main_first() if distributed is not None else contextlib.nullcontext():
-            train_set = take(self.load_dataset(dataset.name, values["dataset"], train=True, root=root), config.train_samples or None)
-            test_set = take(self.load_dataset(dataset.name, values["dataset"], train=False, root=root), config.test_samples or None)
+            train_set, test_set = self._splits(config, values["dataset"], data_dir)
 
         torch.manual_seed(config.seed)
         generator = torch.Generator().manual_seed(config.seed)
@@ -445,7 +459,7 @@ class Engine:
             return TrainedModel(trained_model, spec, class_names, output, meta, metrics, epochs)
 
         pin = device.type == "cuda"
-        return TrainingRun(
+        run = TrainingRun(
             RunParts(
                 config=config,
                 model=model,
@@ -461,13 +475,36 @@ class Engine:
                 num_classes=len(class_names),
                 to_probs=to_probs,
                 callbacks=self._callbacks() + list(callbacks) if distributed is None or distributed.is_main else [],
-                epochs_before=resume.epochs if resume is not None else 0,
+                epochs_before=state.epochs_before if state is not None else resume.epochs if resume is not None else 0,
                 distributed=distributed,
                 train_sampler=train_sampler,
+                data_generator=generator if distributed is None else None,
                 spec=spec,
                 pairing=pairing_note(model=config.model, output=output, loss=config.loss, expects=expects),
             )
         )
+        if state is not None:
+            run.restore(state)
+        return run
+
+    def load_data(self, config: TrainConfig, *, data_dir: Path | str | None = None, run_params: tuple = RUN_PARAMS) -> None:
+        """Load (maybe download) the data ``config`` trains on, so that :meth:`build_run`
+        finds it loaded: a job loads it first, then builds its run under its own random
+        state (see :mod:`trainpad.engine.randomness`), which it holds only briefly.
+
+        :raises ConfigError: as :meth:`build_run` would.
+        """
+        config, _, values = self.check_config(config, run_params)
+        self._splits(config, values["dataset"], data_dir)
+
+    def _splits(self, config: TrainConfig, params: dict[str, Any], data_dir: Path | str | None) -> tuple[Dataset, Dataset]:
+        """The training and test splits ``config`` asks for (``params``: the dataset's, checked)."""
+        from trainpad.engine.data import take
+
+        root = Path(data_dir) if data_dir is not None else None
+        train_set = take(self.load_dataset(config.dataset, params, train=True, root=root), config.train_samples or None)
+        test_set = take(self.load_dataset(config.dataset, params, train=False, root=root), config.test_samples or None)
+        return train_set, test_set
 
     def _callbacks(self) -> list[tuple[str, Any]]:
         found = []

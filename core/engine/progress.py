@@ -7,13 +7,16 @@ nothing, so the CLI and tests pay nothing for it::
 
     with listening(lambda text: print(text)):
         engine.build_run(config)       # "Downloading MNIST: file 1 of 4, 2.1 MB so far", ...
+
+:class:`Background` runs such a call in a thread and keeps what it last said, for a caller
+that reports on it meanwhile (a job preparing its run: the data may take minutes to arrive).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 _local = threading.local()
 
@@ -50,4 +53,56 @@ def size_text(count: float) -> str:
     return f"{count / 1_000_000:.1f} MB"
 
 
-__all__ = ["say", "listening", "current_listener", "size_text"]
+class Background:
+    """``fn()`` running in a daemon thread; :attr:`said` is the last thing it reported."""
+
+    def __init__(self, fn: Callable[[], Any], *, name: str = "trainpad-background") -> None:
+        self.said = ""
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._then: list[Callable[[], None]] = []
+        self._result: Any = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, args=(fn,), name=name, daemon=True).start()
+
+    def _run(self, fn: Callable[[], Any]) -> None:
+        try:
+            with listening(self._hear):
+                self._result = fn()
+        except BaseException as exc:  # handed to whoever asks for the result
+            self._error = exc
+        finally:
+            with self._lock:
+                self._done.set()
+                then, self._then = self._then, []
+            for callback in then:
+                callback()
+
+    def _hear(self, text: str) -> None:
+        self.said = text
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds; whether the call has ended."""
+        return self._done.wait(timeout)
+
+    def result(self) -> Any:
+        """What the call returned; raises what it raised.  Waits for it to end."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+    def when_done(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` once the call has ended (at once if it has)."""
+        with self._lock:
+            if not self._done.is_set():
+                self._then.append(callback)
+                return
+        callback()
+
+
+__all__ = ["Background", "say", "listening", "current_listener", "size_text"]

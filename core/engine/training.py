@@ -13,6 +13,7 @@ within a budget of the training time, so that even one epoch draws a real test c
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import threading
 import time
@@ -24,11 +25,13 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from trainpad.engine.callbacks import Callback, StopTraining
+from trainpad.engine.checkpoint import unwrap as unwrap_model
 from trainpad.engine.config import RUN_PARAMS, SCHEDULES, TrainConfig  # noqa: F401  (their home; imported from here too)
-from trainpad.engine.data import make_loader, spread, take
-from trainpad.engine.errors import ComponentError, blame
+from trainpad.engine.data import make_loader, skip_batches, spread, take
+from trainpad.engine.errors import ComponentError, ConfigError, blame
 from trainpad.engine.evaluation import Evaluation, evaluate
 from trainpad.engine.events import EpochEnd, SpotCheck, StepEnd, TrainEnd
+from trainpad.engine.run_state import GOOD_EVERY, LoopPosition, RunState, to_cpu
 from trainpad.engine.stepping import LoopProbe, LoopTrace, StepDetail
 from trainpad.engine.trained_model import TrainedModel
 
@@ -44,6 +47,12 @@ SPOT_BUDGET = 0.1
 #: Seconds of spot checks any run may spend beyond its budget, so that a short run too
 #: draws a real test curve (a few checks of a fraction of a second each).
 SPOT_ALLOWANCE = 0.5
+
+
+def diverged(loss: float, num_classes: int) -> bool:
+    """Whether a batch's loss says training has diverged: NaN, infinite, or
+    :data:`DIVERGENCE_FACTOR` times what guessing uniformly among the classes gives."""
+    return not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * math.log(max(num_classes, 2))
 
 
 def make_scheduler(name: str, optimizer: torch.optim.Optimizer, total_steps: int):
@@ -80,6 +89,8 @@ class RunParts:
     distributed: "DistContext | None" = None
     #: a sampler whose ``set_epoch(epoch)`` reshuffles it before each epoch (a ``DistributedSampler``)
     train_sampler: Any = None
+    #: the generator the training data's order is drawn from (``None`` in a distributed run)
+    data_generator: torch.Generator | None = None
     #: per kind ``{"name", "plugin", "params"}`` with every hyperparameter's value, and ``run``: the settings
     spec: dict[str, Any] = field(default_factory=dict)
     #: how the model's output reaches the loss, when their kinds differ (see :mod:`trainpad.engine.pairing`)
@@ -102,6 +113,15 @@ class TrainingRun:
         self._spot_loader: DataLoader | None = None
         self._loop: Iterator[Any] | None = None  # the events' generator, once a step or events() began it
         self._probe: LoopProbe | None = None
+        #: where the loop is between two steps (see :mod:`trainpad.engine.run_state`)
+        self.at = LoopPosition()
+        self._scheduler: Any = None
+        self._good_state: dict[str, torch.Tensor] | None = None
+        self._epoch_rng: tuple[Any, Any] | None = None
+        self._restored: tuple[dict[str, Any], dict[str, Any] | None] | None = None
+        self._paused = False
+        self._started = time.perf_counter()
+        self._world = parts.distributed.world_size if parts.distributed is not None else 1
 
     def stop(self, *, now: bool = False) -> None:
         """Ask the run to stop after the current batch (thread-safe).
@@ -238,122 +258,48 @@ class TrainingRun:
         return self._loop
 
     def _events(self, spot_checks: int = 0, spot_samples: int = SPOT_SAMPLES, spot_budget: float = SPOT_BUDGET, spot_allowance: float = SPOT_ALLOWANCE) -> Iterator[StepEnd | EpochEnd | SpotCheck | TrainEnd]:
-        p = self.parts
-        cfg = self.config
-        model, optimizer, loss_fn, device = p.model, p.optimizer, p.loss_fn, p.device
-        loader = p.train_loader
+        p, cfg, at = self.parts, self.config, self.at
         dist = p.distributed
-        world = dist.world_size if dist is not None else 1
-        steps_per_epoch = len(loader)
-        total_steps = steps_per_epoch * cfg.epochs
         checking = spot_checks > 0 and p.test_loader is not None and dist is None
-        with blame(p.labels["optimizer"]):
-            scheduler = make_scheduler(cfg.schedule, optimizer, total_steps)
-        reference = math.log(max(p.num_classes, 2))  # the loss of a uniform guess
-        good_state, good_step = copy.deepcopy(model.state_dict()), 0
-        step = samples = 0
+        self._start_schedule()
+        self._started = time.perf_counter() - at.elapsed
         status, message = "completed", "training finished"
-        train_time = 0.0  # seconds spent training (spot checks left out)
-        spot_time = 0.0  # seconds spent on spot checks
-        started = time.perf_counter()
-        self._notify("on_train_begin")
-        epoch = 0
+        if at.step == 0 and not at.began:
+            self._notify("on_train_begin")
+        at.began = True
         try:
-            if checking:  # the starting point, before the clock of the budget starts (as the epochs' own tests)
+            if checking and not at.tested_start:  # the starting point, before the clock of the budget starts
+                at.tested_start = True
                 yield self.spot_check(samples=spot_samples)
-            for epoch in range(1, cfg.epochs + 1):
-                if p.train_sampler is not None:
-                    p.train_sampler.set_epoch(int(p.epochs_before) + epoch)
-                model.train()
-                epoch_loss = 0.0
-                epoch_correct = epoch_count = epoch_steps = 0
+            while at.epoch <= cfg.epochs:
+                batches = self._epoch_batches()
+                self.model.train()
                 tick = time.perf_counter()
                 paused = 0.0  # spot checks' seconds since tick
-                for x, y in loader:
+                for x, y in batches:
                     if self._stop.is_set() and dist is None:  # distributed processes stop together, below
                         break
-                    x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-                    if self._probe is not None:  # the loop view and Step watch this batch
-                        self._probe.batch(x, y, epoch, step + 1)
-                    optimizer.zero_grad(set_to_none=True)
-                    with blame(p.labels["model"]):
-                        output = model(x)
-                    if step == 0:
-                        self._check_output(output, len(y))
-                    with blame(p.labels["loss"]):
-                        loss = loss_fn(output, y)
-                        loss_value = loss.item()  # a loss that is not a scalar tensor fails here, named
-                    if dist is not None:  # every process takes the global batch's loss, and stops with the others
-                        loss_value, stopping = dist.agree(loss_value, self._stop.is_set())
-                        if stopping:
-                            self._stop.set()
-                            break
-                    if not math.isfinite(loss_value) or loss_value > DIVERGENCE_FACTOR * reference:
-                        model.load_state_dict(good_state)
-                        status, message = "diverged", self._divergence_message(loss_value, step + 1)
+                    outcome = self._train_step(x, y)
+                    if outcome is not None:  # diverged, or stopped with the other processes
+                        status, message = outcome
                         break
-                    with blame(p.labels["loss"]):
-                        loss.backward()
-                    with blame(p.labels["optimizer"]):
-                        optimizer.step()
-                    if scheduler is not None:
-                        scheduler.step()
-                    step += 1
-                    epoch_steps += 1
-                    samples += len(y)
-                    epoch_count += len(y)
-                    epoch_loss += loss_value * len(y)
-                    epoch_correct += int((output.argmax(dim=1) == y).sum())
-                    if step % 100 == 0:
-                        good_state, good_step = copy.deepcopy(model.state_dict()), step
-                    now = time.perf_counter()
-                    busy = train_time + (now - tick - paused)
-                    rate = samples / busy if busy > 0 else 0.0
-                    event = StepEnd(
-                        epoch=epoch,
-                        epochs=cfg.epochs,
-                        step=step,
-                        steps=total_steps,
-                        loss=loss_value,
-                        accuracy=epoch_correct / epoch_count,
-                        lr=optimizer.param_groups[0]["lr"],
-                        samples=samples * world,
-                        elapsed=now - started,
-                        samples_per_sec=rate * world,
-                        eta=(total_steps - step) * busy / step,
-                    )
+                    event = self._step_end(busy=at.train_time + (time.perf_counter() - tick - paused))
                     self._notify("on_batch_end", event)
                     yield event
-                    if checking and not self._stop.is_set() and self._spot_due(epoch_steps, steps_per_epoch, spot_checks):
+                    if checking and not self._stop.is_set() and self._spot_due(at.epoch_steps, self.steps_per_epoch, spot_checks):
                         last_cost = self.spot_checks[-1].seconds if self.spot_checks else 0.0
-                        if spot_time + last_cost <= spot_budget * busy + spot_allowance:
-                            check = self.spot_check(epoch=epoch, step=step, samples=spot_samples)
-                            spot_time += check.seconds
+                        if at.spot_time + last_cost <= spot_budget * (at.train_time + time.perf_counter() - tick - paused) + spot_allowance:
+                            check = self.spot_check(epoch=at.epoch, step=at.step, samples=spot_samples)
+                            at.spot_time += check.seconds
                             paused += check.seconds
                             yield check
-                train_time += time.perf_counter() - tick - paused
-                if epoch_count == 0:  # stopped or diverged before the first batch of this epoch
-                    epoch -= 1
+                at.train_time += time.perf_counter() - tick - paused
+                if at.epoch_count == 0:  # stopped or diverged before the first batch of this epoch
                     break
-                evaluation = self._evaluate()
-                epoch_rate = samples / train_time if train_time > 0 else 0.0
-                if dist is not None:  # over all processes: the global loss and accuracy, the total samples/s
-                    epoch_loss, epoch_correct, epoch_count, epoch_rate = dist.sum(epoch_loss, epoch_correct, epoch_count, epoch_rate)
-                kept = good_step if status == "diverged" else step
-                epoch_end = EpochEnd(
-                    epoch=epoch,
-                    epochs=cfg.epochs,
-                    step=step,
-                    train_loss=epoch_loss / epoch_count,
-                    train_accuracy=epoch_correct / epoch_count,
-                    test_loss=evaluation.loss if evaluation else None,
-                    test_accuracy=evaluation.accuracy if evaluation else None,
-                    elapsed=time.perf_counter() - started,
-                    samples_per_sec=epoch_rate,
-                    epochs_done=kept / steps_per_epoch,
-                )
+                epoch_end = self._epoch_end(status)
                 self.history.append(epoch_end)
                 self._notify("on_epoch_end", epoch_end)
+                at.next_epoch()
                 yield epoch_end
                 if dist is not None and dist.any(self._stop.is_set()):  # a callback on rank 0 stopped it
                     self._stop.set()
@@ -362,14 +308,194 @@ class TrainingRun:
         except StopTraining as exc:
             status, message = "stopped", str(exc) or "stopped by a callback"
         except GeneratorExit:
+            if self._paused:  # handed on as a RunState: the run goes on elsewhere
+                raise
             # The consumer went away (a closed browser tab): keep the model, end quietly.
             self._stop.set()
             diverged = status == "diverged"
-            self._finish(status if diverged else "stopped", message if diverged else "the run was cancelled", good_step if diverged else step, step, started)
+            self._finish(status if diverged else "stopped", message if diverged else "the run was cancelled", at.good_step if diverged else at.step)
             raise
         if status == "completed" and self._stop.is_set():
-            status, message = "stopped", self._stop_reason or f"stopped at step {step} of {total_steps}; the model trained so far is kept"
-        yield self._finish(status, message, good_step if status == "diverged" else step, step, started)
+            status, message = "stopped", self._stop_reason or f"stopped at step {at.step} of {self.total_steps}; the model trained so far is kept"
+        yield self._finish(status, message, at.good_step if status == "diverged" else at.step)
+
+    def _start_schedule(self) -> None:
+        """The learning-rate schedule, set where the run is (a run carried on from a
+        :class:`RunState` gets its scheduler's and optimizer's state back)."""
+        optimizer = self.parts.optimizer
+        with blame(self.parts.labels["optimizer"]):
+            self._scheduler = make_scheduler(self.config.schedule, optimizer, self.total_steps)
+        if self._restored is not None:
+            optimizer_state, scheduler_state = self._restored
+            optimizer.load_state_dict(optimizer_state)  # again: a new scheduler set the learning rate of step 0
+            if self._scheduler is not None and scheduler_state is not None:
+                self._scheduler.load_state_dict(scheduler_state)
+            self._restored = None
+        if self._good_state is None:
+            self._good_state = copy.deepcopy(self.model.state_dict())
+
+    def _epoch_batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The batches of the epoch in progress, from the first one not trained yet.
+
+        At an epoch's start the data order's generator and the global one are noted, so
+        that a run carried on in the middle of the epoch (:meth:`restore`) makes the same
+        order again and skips the batches it has done, without reading them.
+        """
+        p, at = self.parts, self.at
+        if p.train_sampler is not None:
+            p.train_sampler.set_epoch(int(p.epochs_before) + at.epoch)
+        order = p.data_generator
+        if at.epoch_steps == 0:
+            self._epoch_rng = (order.get_state() if order is not None else None, torch.get_rng_state())
+            return iter(p.train_loader)
+        assert self._epoch_rng is not None, "a run carried on mid-epoch needs the epoch's random state"
+        now = torch.get_rng_state()
+        order_state, global_state = self._epoch_rng
+        if order is not None and order_state is not None:
+            order.set_state(order_state)
+        torch.set_rng_state(global_state)
+        try:
+            return skip_batches(iter(p.train_loader), at.epoch_steps)
+        finally:
+            torch.set_rng_state(now)
+
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[str, str] | None:
+        """One step of the loop on the batch ``(x, y)``, the way the PyTorch tutorial writes it.
+
+        :return: ``None`` when the weights were updated; ``(status, message)`` when the run
+            ends here instead (its loss diverged; a distributed run's processes stopped).
+        """
+        p, at = self.parts, self.at
+        model, optimizer = self.model, p.optimizer
+        x, y = x.to(p.device, non_blocking=True), y.to(p.device, non_blocking=True)
+        if self._probe is not None:  # the loop view and Step watch this batch
+            self._probe.batch(x, y, at.epoch, at.step + 1)
+        optimizer.zero_grad(set_to_none=True)
+        with blame(p.labels["model"]):
+            output = model(x)
+        if at.step == 0:
+            self._check_output(output, len(y))
+        with blame(p.labels["loss"]):
+            loss = p.loss_fn(output, y)
+            loss_value = loss.item()  # a loss that is not a scalar tensor fails here, named
+        if p.distributed is not None:  # every process takes the global batch's loss, and stops with the others
+            loss_value, stopping = p.distributed.agree(loss_value, self._stop.is_set())
+            if stopping:
+                self._stop.set()
+                return "completed", "training finished"
+        if diverged(loss_value, p.num_classes):
+            model.load_state_dict(self._good_state)
+            return "diverged", self._divergence_message(loss_value, at.step + 1)
+        with blame(p.labels["loss"]):
+            loss.backward()
+        with blame(p.labels["optimizer"]):
+            optimizer.step()
+        if self._scheduler is not None:
+            self._scheduler.step()
+        at.count_step(len(y), loss_value, int((output.argmax(dim=1) == y).sum()))
+        if at.step % GOOD_EVERY == 0:
+            self._good_state, at.good_step = copy.deepcopy(model.state_dict()), at.step
+        return None
+
+    def _step_end(self, busy: float) -> StepEnd:
+        at, world = self.at, self._world
+        rate = at.samples / busy if busy > 0 else 0.0
+        return StepEnd(
+            epoch=at.epoch,
+            epochs=self.config.epochs,
+            step=at.step,
+            steps=self.total_steps,
+            loss=at.last_loss,
+            accuracy=at.epoch_correct / at.epoch_count,
+            lr=self.parts.optimizer.param_groups[0]["lr"],
+            samples=at.samples * world,
+            elapsed=time.perf_counter() - self._started,
+            samples_per_sec=rate * world,
+            eta=(self.total_steps - at.step) * busy / at.step,
+        )
+
+    def _epoch_end(self, status: str) -> EpochEnd:
+        """The epoch's end: its training figures, and the model tested on the test split."""
+        p, at = self.parts, self.at
+        evaluation = self._evaluate()
+        loss, correct, count = at.epoch_loss, at.epoch_correct, at.epoch_count
+        rate = at.samples / at.train_time if at.train_time > 0 else 0.0
+        if p.distributed is not None:  # over all processes: the global loss and accuracy, the total samples/s
+            loss, correct, count, rate = p.distributed.sum(loss, correct, count, rate)
+        kept = at.good_step if status == "diverged" else at.step
+        return EpochEnd(
+            epoch=at.epoch,
+            epochs=self.config.epochs,
+            step=at.step,
+            train_loss=loss / count,
+            train_accuracy=correct / count,
+            test_loss=evaluation.loss if evaluation else None,
+            test_accuracy=evaluation.accuracy if evaluation else None,
+            elapsed=time.perf_counter() - self._started,
+            samples_per_sec=rate,
+            epochs_done=kept / self.steps_per_epoch,
+        )
+
+    # -- carrying a run on elsewhere ---------------------------------------------------------
+
+    def state(self) -> RunState:
+        """The run as plain data, between two steps: enough for :meth:`restore` on a run
+        built from the same config (in this process or another) to carry on exactly as
+        this one would.  Tensors are copied to the CPU.  The global generator's state is
+        not in it: the run's :class:`~trainpad.engine.randomness.RunRandomness` holds it.
+
+        :raises ConfigError: the run has ended.
+        """
+        if self.finished:
+            raise ConfigError("this run has ended; there is nothing to carry on")
+        at = dataclasses.replace(self.at)
+        if self._loop is not None:
+            at.elapsed = time.perf_counter() - self._started
+        return RunState(
+            config=self.config,
+            spec=self.spec,
+            epochs_before=self.parts.epochs_before,
+            model=to_cpu(unwrap_model(self.model).state_dict()),
+            optimizer=to_cpu(self.parts.optimizer.state_dict()),
+            scheduler=to_cpu(self._scheduler.state_dict()) if self._scheduler is not None else None,
+            epoch_rng=to_cpu(self._epoch_rng),
+            position=at,
+            history=list(self.history),
+            spot_checks=list(self.spot_checks),
+            good_model=to_cpu(self._good_state) if self._good_state is not None else None,
+        )
+
+    def restore(self, state: RunState) -> None:
+        """Carry on from ``state`` (see :meth:`state`) before the first step of this run."""
+        if self._loop is not None:
+            raise ConfigError("a run is restored before it starts")
+        unwrap_model(self.model).load_state_dict(state.model)
+        self.parts.optimizer.load_state_dict(state.optimizer)
+        self._restored = (state.optimizer, state.scheduler)
+        self._epoch_rng = state.epoch_rng
+        self.at = dataclasses.replace(state.position)
+        self.history = list(state.history)
+        self.spot_checks = list(state.spot_checks)
+        if state.good_model is not None:
+            self._good_state = {k: v.to(self.parts.device) for k, v in state.good_model.items()}
+
+    def trained_so_far(self) -> TrainedModel:
+        """The model as it is now, with the last epoch's figures (its weights are the run's own, not a copy)."""
+        return self.parts.make_trained(self.model, self._last_metrics(), self.parts.epochs_before + self.at.step / max(self.steps_per_epoch, 1))
+
+    def _last_metrics(self) -> dict[str, float]:
+        """The last epoch's figures, as a model keeps them (``test_accuracy``...)."""
+        last = self.history[-1].to_dict() if self.history else {}
+        return {k: v for k, v in last.items() if k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy") and v is not None}
+
+    def pause(self) -> None:
+        """Leave the run where it is, to be carried on from its :meth:`state` elsewhere:
+        closing its events then neither ends it nor tells its callbacks it ended."""
+        self._paused = True
+        if self._loop is not None:
+            self._loop.close()
+        if self._probe is not None:
+            self._probe.close()
 
     @staticmethod
     def _spot_due(epoch_steps: int, steps_per_epoch: int, per_epoch: int) -> bool:
@@ -379,22 +505,18 @@ class TrainingRun:
             return False
         return epoch_steps * per_epoch // steps_per_epoch > (epoch_steps - 1) * per_epoch // steps_per_epoch
 
-    def _finish(self, status: str, message: str, kept_steps: int, step: int, started: float) -> TrainEnd:
-        """The run's end: the model holds ``kept_steps`` of its ``step`` steps (fewer when it
+    def _finish(self, status: str, message: str, kept_steps: int) -> TrainEnd:
+        """The run's end: the model holds ``kept_steps`` of its steps (fewer when it
         diverged and went back to its last good weights)."""
         p = self.parts
-        last = self.history[-1] if self.history else None
-        metrics: dict[str, float] = {}
-        if last is not None:
-            metrics = {k: v for k, v in last.to_dict().items() if k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy") and v is not None}
         epochs_done = kept_steps / max(self.steps_per_epoch, 1)
-        trained = p.make_trained(self.model, metrics, p.epochs_before + epochs_done)
+        trained = p.make_trained(self.model, self._last_metrics(), p.epochs_before + epochs_done)
         self.result = TrainEnd(
             status=status,
             message=message,
             epochs_done=epochs_done,
-            steps_done=step,
-            elapsed=time.perf_counter() - started,
+            steps_done=self.at.step,
+            elapsed=time.perf_counter() - self._started if self._loop is not None else self.at.elapsed,
             history=list(self.history),
             trained=trained,
         )
@@ -470,8 +592,7 @@ class TrainingRun:
     @property
     def steps_done(self) -> int:
         """Optimizer steps taken so far."""
-        trace = self.loop_trace
-        return self.result.steps_done if self.result is not None else (trace.step if trace is not None else 0)
+        return self.result.steps_done if self.result is not None else self.at.step
 
     def step(self) -> StepDetail:
         """Train on exactly one batch, the next one of the run, and say everything it did.
@@ -483,8 +604,6 @@ class TrainingRun:
 
         :raises trainpad.engine.errors.ConfigError: the run has ended (Start a new one).
         """
-        from trainpad.engine.errors import ConfigError
-
         if self.finished:
             raise ConfigError("this run has ended; start a new one to step through")
         self.watch_loop()

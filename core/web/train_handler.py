@@ -398,7 +398,7 @@ class Trainer:
         import threading
 
         from trainpad.engine.events import EpochEnd, SpotCheck, StepEnd, TrainEnd
-        from trainpad.web.background import Background
+        from trainpad.engine.progress import Background
         from trainpad.web.limits import time_limit_message
         from trainpad.web.plots import Curves
         from trainpad.web.step_handler import paused_run, wind_down
