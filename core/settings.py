@@ -220,6 +220,10 @@ _ALL = (
     Setting("TRAINPAD_MAX_EVAL_SECONDS", "server limits", 60.0, positive, "a number of seconds above 0",
             "an evaluation still running after this long stops and shows the test images it evaluated"),
     # the machine
+    Setting("TRAINPAD_RUN_IN", "runtime", None, choice("thread", "process", "zerogpu"), "thread, process or zerogpu",
+            "where the web app runs each training run and evaluation: a thread of the server, a process of its own "
+            "(its memory goes back when it ends, a crash is its own), or a ZeroGPU worker (`@spaces.GPU`); "
+            "unset: zerogpu on a ZeroGPU Space (SPACES_ZERO_GPU set), else thread"),
     Setting("TRAINPAD_THREADS", "runtime", None, threads, "a whole number of at least 1, or auto",
             "threads for torch (default `auto`: the CPUs this process may use, counting cgroup quotas)"),
     Setting("TRAINPAD_OMP_WAIT_POLICY", "runtime", "auto", choice("auto", "passive", "active", "default"),

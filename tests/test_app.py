@@ -246,7 +246,7 @@ def test_training_waits_its_turn_and_stop_keeps_the_model(server, alice, bob):
     from trainpad.web.sessions import store_for
 
     store = store_for(server.engine)
-    assert store.get(alice.session_hash).result.status == "stopped"
+    assert store.get(alice.session_hash).run.train_end.status == "stopped"
     stopped = store.get(alice.session_hash).runs.latest_trained()
     assert stopped.outcome == "stopped" and stopped.model is not None and 0 < stopped.model.epochs < 20
 

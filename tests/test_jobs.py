@@ -17,8 +17,9 @@ import torch
 
 from trainpad import EpochEnd, StepEnd, TrainConfig
 from trainpad.engine.events import SpotCheck
-from trainpad.engine.job import EvalEnd, EvalSpec, JobEnd, JobFailed, Preparing, RunSpec, RunStarted, Snapshot, StopFlag, evaluate_job, run_job
-from trainpad.engine.stepping import LoopTrace, StepDetail
+from trainpad.engine.events import EvalEnd, JobEnd, JobFailed, LoopTrace, Preparing, RunStarted, Snapshot, StepDetail
+from trainpad.engine.job import EvalSpec, RunSpec, StopFlag
+from trainpad.engine.job_runner import evaluate_job, run_job
 
 
 def config(**settings) -> TrainConfig:

@@ -4,12 +4,16 @@ in, each line beside what it did in the last step; and Step's report."""
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 import sys
 from pathlib import Path
 
 import pytest
 
-from trainpad import TrainConfig
+from trainpad import StepEnd, TrainConfig
+from trainpad.engine.events import RunStarted, StepDetail
+from trainpad.engine.job import RunSpec
+from trainpad.engine.job_runner import run_job
 from trainpad.engine.loop_source import loop_lines
 from trainpad.testing import make_engine
 from trainpad.web.loop_view import loop_html, run_facts, step_html
@@ -55,25 +59,26 @@ def test_the_loop_shows_the_plugins_own_calls_with_the_runs_values(engine_demo):
 
 def test_each_line_shows_what_it_did_in_the_last_step(engine, mnist_dir):
     config = TrainConfig(batch_size=32, train_samples=128, epochs=2, device="cpu")
-    run = engine.build_run(config, data_dir=mnist_dir)
+    events = list(run_job(RunSpec(config, data_dir=str(mnist_dir), steps=1, watch_loop=True), engine))  # a Step's job
+    run = SimpleNamespace(facts=next(e for e in events if isinstance(e, RunStarted)), trace=None, last_step=None, last_epoch=None)
     lines = loop_lines(engine, config)
     page = loop_html(lines, None, run_facts(run))
     assert "128 samples" in page and "4 batches an epoch" in page and "parameters, on cpu" in page
     assert "loss " not in re.sub(r"<[^>]+>", "", page).split("loss_fn")[-1].split("loss.backward")[0].replace("loss = ", "")
-    detail = run.step()
-    page = loop_html(lines, run.loop_trace, run_facts(run))
+    detail = next(e for e in events if isinstance(e, StepDetail))
+    run.trace, run.last_step = detail.trace, next(e for e in events if isinstance(e, StepEnd))
+    page = loop_html(lines, run.trace, run_facts(run))
     cells = dict(re.findall(r'data-shows="(\w+)"[^>]*><span class="c">.*?</span><span class="d">(.*?)</span>', page))
     assert cells["batch"] == "step 1 of 8: x (32, 1, 28, 28) float32, y (32,)"
     assert cells["device"] == "on cpu" and cells["output"] == "output (32, 10)"
     assert cells["loss"] == f"loss {detail.loss_before:.4f}" and cells["grad"] == f"‖grad‖ {detail.trace.grad_norm:.4g}"
-    assert cells["lr"] == f"lr {detail.trace.lr:.4g}" and cells["next_lr"] == f"next lr {run.lr:.4g}"
+    assert cells["lr"] == f"lr {detail.trace.lr:.4g}" and cells["next_lr"] == f"next lr {run.last_step.lr:.4g}"
     assert cells["epoch"] == "epoch 1 of 2"
     assert page.count('class="ln live"') == 7
     report = step_html(detail, [str(d) for d in range(10)], mean=(0.1307,), std=(0.3081,))
     assert report.count("<figure>") == 16 and report.count('class="row" data-layer=') == 8
     assert f'data-tp="loss-before">{detail.loss_before:.4f}' in report and f'data-tp="loss-after">{detail.loss_after:.4f}' in report
     assert "picture 4, labelled" in report and "picture 5" not in report
-    run.close()
 
 
 def test_plugin_text_is_escaped(engine_with):

@@ -165,7 +165,7 @@ def no_run_left_behind(request):
     store = request.getfixturevalue("server").store
     for session in list(store._sessions.values()):
         if session.training and session.run is not None:
-            session.run.stop()
+            session.run.ask_stop()
     wait_until(lambda: TRAINING_SLOTS.active == 0, 60, "a run kept training after its test")
 
 
@@ -527,7 +527,7 @@ def test_lr_10_diverges_with_a_message_naming_the_setting(server):
     status = out[0]
     assert "Diverged" in status and "learning rate" in status and "Lower the learning rate (lr)" in status, status
     session = server.store.get(carol.session_hash)
-    assert session.result.status == "diverged"
+    assert session.run.train_end.status == "diverged"
     kept = session.runs.latest_trained().model  # kept in the runs table, used only if it does better
     model = kept.model if kept is not None else None
     if model is not None:  # an epoch finished before the loss exploded: its weights are finite
@@ -543,7 +543,7 @@ def test_a_run_past_the_time_limit_stops_and_keeps_its_model(server, monkeypatch
     assert time.monotonic() - started < 60
     assert out[0].startswith("**Time limit reached.**") and "time limit of 2 second(s)" in out[0], out[0]
     session = server.store.get(dave.session_hash)
-    assert session.result.status == "stopped" and session.runs.latest_trained().model is not None
+    assert session.run.train_end.status == "stopped" and session.runs.latest_trained().model is not None
 
 
 def test_no_model_change_while_the_session_trains(server, shipped_ref):
@@ -561,7 +561,7 @@ def test_no_model_change_while_the_session_trains(server, shipped_ref):
         assert "Wait for the run to end" in second.refused("use_shipped_model")
         assert server.store.get(erin.session_hash).model is model
     except BaseException:
-        server.store.get(erin.session_hash).run.stop()
+        server.store.get(erin.session_hash).run.ask_stop()
         raise
     ok, out = second.call("stop")
     assert ok and out[0].startswith("**Stopped"), out

@@ -343,9 +343,11 @@ def test_streams_of_bad_session_ids_are_refused_and_good_ones_counted():
 
 
 class FakeRun:
+    """A session's run as the watch sees it: something to ask to stop."""
+
     stopped = False
 
-    def stop(self, *, now=False):
+    def ask_stop(self, *, now=False):
         self.stopped = now
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from trainpad.engine.job import StopFlag
+from trainpad.runtime.executors import JobHandle
 from trainpad.web.messages import UserError
+from trainpad.web.plots import Curves
+from trainpad.web.runs import RunRecord
 from trainpad.web.sessions import SessionStore, attach_store
 from trainpad.web.shipped_model import shipped_loader
-from trainpad.web.step_handler import Stepper, paused_run
+from trainpad.web.step_handler import Stepper
 from trainpad.web.train_handler import Trainer
 
 CHOICES = {"dataset": "mnist", "model": "mnist-cnn", "optimizer": "sgd", "loss": "nll"}
@@ -40,27 +44,27 @@ def test_steps_then_start_make_one_run(trainer):
     first = stepper.step("alice", config(trainer))
     second = stepper.step("alice", config(trainer))
     session = trainer.store.get("alice")
-    run = paused_run(session)
-    assert run is not None and run.steps_done == 2 and not session.training
+    run = session.run
+    assert run.stepped and run.state.steps_done == 2 and not session.training
     assert "step 2 of 4" in second.train.status
     assert 'data-tp="loss-before"' in second.report and "Step 2:" in second.report
     assert "step 1: loss" in first.train.log and "step 2: loss" in second.train.log
     assert "step 2 of 4: x (32, 1, 28, 28) float32, y (32,)" in second.loop and "lr 0.05" in second.loop  # 4 steps: too few for one cycle
     views = list(trainer.train("alice", config(trainer)))  # Start: the same run carries on
-    assert session.run is run and run.finished and run.result.steps_done == 4
+    assert run.train_end.steps_done == 4 and run.record.kind == "trained" and len(session.runs) == 2
     assert "carrying on from step 2" in views[-1].log and "training mnist-cnn" in views[-1].log
     assert views[-1].status.startswith("**Done.**") and "trained here" in session.source
-    assert session.data["train"].curves.loss()["epoch"].tolist()[:2] == pytest.approx([0.25, 0.5])  # the stepped steps are in the curves
+    assert run.record.curves.loss()["epoch"].tolist()[:2] == pytest.approx([0.25, 0.5])  # the stepped steps are in the curves
 
 
 def test_a_changed_form_begins_another_run(trainer):
     stepper = Stepper(trainer)
     stepper.step("alice", config(trainer))
-    first = trainer.store.get("alice").run
+    run = trainer.store.get("alice").run
+    first = run.record
     stepper.step("alice", config(trainer, seed=2))
-    second = trainer.store.get("alice").run
-    assert second is not first and first.finished and first.result.status == "stopped"
-    assert second.steps_done == 1
+    assert run.record is not first and first.outcome == "stopped" and first.model is not None
+    assert run.stepped and run.state.steps_done == 1
 
 
 def test_stop_ends_a_stepped_run_and_keeps_its_model(trainer):
@@ -70,17 +74,17 @@ def test_stop_ends_a_stepped_run_and_keeps_its_model(trainer):
     session = trainer.store.get("alice")
     assert view.status.startswith("**Stopped.**") and "trained here" in session.source
     assert session.model.metrics["test_accuracy"] is not None  # tested as it stopped, to be compared
-    assert session.run.result.steps_done == 1 and paused_run(session) is None
+    assert session.run.train_end.steps_done == 1 and not session.run.stepped
     assert view.checkpoint  # the model trained by one step, to download
 
 
 def test_step_refuses_what_it_cannot_do(trainer, monkeypatch):
     stepper = Stepper(trainer)
     session = trainer.store.get("alice")
-    session.idle.clear()  # a run is training
+    session.run.prepare(RunRecord(Curves()), JobHandle(StopFlag(), where="thread"))  # a run is training
     with pytest.raises(UserError, match="Stop it first"):
         stepper.step("alice", config(trainer))
-    session.idle.set()
+    session.run.finish()
     with pytest.raises(UserError, match="epochs must be at most"):
         stepper.step("alice", config(trainer, epochs=10_000))
     monkeypatch.setenv("TRAINPAD_MAX_MODEL_MB", "0.1")  # the server's cap on a model's size, as for Start
@@ -95,7 +99,7 @@ def test_step_refuses_what_it_cannot_do(trainer, monkeypatch):
     stepper.step("alice", small)
     with pytest.raises(UserError, match="finished"):
         stepper.step("alice", small)
-    assert "trained here" in session.source and session.run.result.status == "completed"
+    assert "trained here" in session.source and session.run.train_end.status == "completed"
 
 
 def test_the_loop_view_follows_the_form_and_then_the_run(trainer):
@@ -115,4 +119,4 @@ def test_steps_at_once_in_one_session_take_turns(trainer):
     with ThreadPoolExecutor(3) as pool:
         views = list(pool.map(lambda _: stepper.step("alice", config(trainer)), range(3)))
     assert sorted(int(v.report.split("Step ")[1].split(":")[0]) for v in views) == [2, 3, 4]
-    assert trainer.store.get("alice").run.steps_done == 4
+    assert trainer.store.get("alice").run.state.steps_done == 4

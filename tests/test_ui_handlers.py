@@ -24,6 +24,10 @@ from trainpad.web.evaluate_handler import Evaluator
 from trainpad.web.messages import UserError
 from trainpad.web.plugin_listing import listing_html, plugin_listing
 from trainpad.web.predict_handler import BLANK, Predictor
+from trainpad.engine.job import StopFlag
+from trainpad.runtime.executors import JobHandle
+from trainpad.web.plots import Curves
+from trainpad.web.runs import RunRecord
 from trainpad.web.train_handler import AlreadyTraining, Trainer
 
 CHOICES = {"dataset": "mnist", "model": "mnist-cnn", "optimizer": "sgd", "loss": "nll"}
@@ -195,12 +199,12 @@ def test_stop_ends_the_run_and_keeps_the_model_trained_so_far(trainer, store):
     final = stopped[-1]
     assert final.status.startswith("**Stopped.**"), final.status
     session = store.get("alice")
-    assert not session.training and session.result.status == "stopped"
-    assert session.source == "run 1, trained here" and session.result.steps_done < 3 * 32
+    assert not session.training and session.run.train_end.status == "stopped"
+    assert session.source == "run 1, trained here" and session.run.train_end.steps_done < 3 * 32
     assert final.checkpoint and Path(final.checkpoint).is_file()
     # its epochs are what it trained: a fraction, in the table and the model
-    steps = session.result.steps_done
-    assert session.model.epochs == pytest.approx(steps / 32) and session.result.epochs_done == pytest.approx(steps / 32)
+    steps = session.run.train_end.steps_done
+    assert session.model.epochs == pytest.approx(steps / 32) and session.run.train_end.epochs_done == pytest.approx(steps / 32)
     assert trainer.stop("alice").status == "Nothing is training in this session."
 
 
@@ -211,8 +215,8 @@ def test_a_cancelled_generator_stops_the_run_and_frees_the_session(trainer, stor
             break
     views.close()  # what Gradio does when the event is cancelled
     session = store.get("alice")
-    assert not session.training and session.result.status == "stopped"
-    assert session.source == "run 1, trained here"
+    assert session.run.wait_for(lambda run: not run.busy, 60)  # its job winds down by itself
+    assert session.run.train_end.status == "stopped" and session.source == "run 1, trained here"
 
 
 def test_a_tab_closed_while_the_data_loads_never_trains(trainer, store):
@@ -221,7 +225,7 @@ def test_a_tab_closed_while_the_data_loads_never_trains(trainer, store):
     session = store.get("alice")
     store.drop("alice")
     list(views)
-    assert session.run is None and not session.training
+    assert session.run.wait_for(lambda run: not run.busy, 60) and session.run.train_end is None
     assert [r.kind for r in session.runs] == ["shipped"]
 
 
@@ -232,7 +236,7 @@ def test_stop_while_the_data_loads_never_trains(trainer, store):
     trainer.stop("alice", wait=0)
     rest = list(views)
     session = store.get("alice")
-    assert session.run is None and not session.training and rest[-1].status.startswith("**Stopped** before training began")
+    assert session.run.train_end is None and not session.training and rest[-1].status.startswith("**Stopped** before training began")
     assert [r.kind for r in session.runs] == ["shipped"] and session.source == "shipped"
 
 
@@ -265,7 +269,7 @@ def test_start_right_after_stop_waits_for_the_stopped_run_then_trains(trainer, s
     last = list(second)[-1]
     assert last.status.startswith("**Done.** Run 2 reached 1 epoch"), last.status
     assert [r.outcome for r in session.runs if r.kind == "trained"] == ["stopped", "completed"]
-    assert not session.training and not session.run_waiting
+    assert not session.training and not session.run.successor_waiting
 
 
 def test_a_diverged_run_warns_and_keeps_the_previous_model(engine_with, mnist_dir):
@@ -424,12 +428,13 @@ def test_training_sessions_are_never_dropped():
     store = SessionStore(budget_bytes=1, idle_seconds=10, clock=lambda: now[0])
     busy = store.get("busy")
     busy.set_model(tiny_model(), "trained")
-    busy.idle.clear()  # training
+    job = JobHandle(StopFlag(), where="thread")
+    busy.run.prepare(RunRecord(Curves()), job)  # training
     store.changed(store.get("other"))
     assert "busy" in store
     now[0] = 100.0
     assert store.sweep() == ["other"] and "busy" in store
-    busy.idle.set()
+    busy.run.finish()
     assert store.sweep() == ["busy"]
 
 
@@ -448,14 +453,13 @@ def test_idle_sessions_are_dropped_and_their_files_deleted():
 def test_a_closed_tab_drops_its_session_and_stops_its_run(trainer, store):
     views = trainer.train("alice", small_config(trainer, epochs=3, batch_size=8, train_samples=256))
     session = store.get("alice")
-    while session.run is None:  # prepared, training
+    while session.run.facts is None:  # prepared, training
         next(views)
-    run = session.run
     store.drop("alice")
-    assert run.stop_requested and "alice" not in store
+    assert session.run.stopping and "alice" not in store
     for view in views:  # the run winds down; nothing is written for a closed session
         pass
-    assert not session.training and session._folder is None
+    assert session.run.wait_for(lambda run: not run.busy, 60) and session._folder is None
     assert all(r.checkpoint is None for r in session.runs)
 
 

@@ -20,91 +20,15 @@ it the batch's labels, the one thing no hook sees.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
-if TYPE_CHECKING:
-    from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
+from trainpad.engine.events import LayerChange, LoopTrace, StepDetail  # what it makes (their home: events)
 
 #: Pictures of the batch a detailed step keeps.
 SHOWN = 16
-
-
-@dataclass(frozen=True)
-class LoopTrace:
-    """What the loop's lines did in one step.
-
-    :param step: the step, counted from 1 over the whole run.
-    :param batch_shape: ``x.shape``, e.g. ``(128, 1, 28, 28)``; ``label_shape`` is ``y.shape``.
-    :param device: where the batch and the model were (``cpu``, ``cuda:0``).
-    :param output_shape: the model's output, ``(batch, classes)``.
-    :param loss: the batch's loss, before the update.
-    :param grad_norm: the norm of every parameter's gradient together, after ``loss.backward()``.
-    :param lr: the learning rate ``optimizer.step()`` used (of its first parameter group).
-    """
-
-    epoch: int
-    step: int
-    batch_shape: tuple[int, ...]
-    label_shape: tuple[int, ...]
-    dtype: str
-    device: str
-    output_shape: tuple[int, ...]
-    loss: float
-    grad_norm: float
-    lr: float
-
-
-@dataclass(frozen=True)
-class LayerChange:
-    """One layer's part in a step: the parameters a module holds itself (a convolution's
-    weight and bias, a batch norm's scale and shift).
-
-    :param name: the module's path in the model (``convs.0``), with its type (``Conv2d``).
-    :param grad_norm: the norm of its parameters' gradients.
-    :param update: the norm of what the step changed in them, ``‖w_after - w_before‖``.
-    :param weight_norm: the norm of its parameters before the step.
-    """
-
-    name: str
-    kind: str
-    grad_norm: float
-    update: float
-    weight_norm: float
-
-    @property
-    def relative_update(self) -> float:
-        return self.update / self.weight_norm if self.weight_norm > 0 else 0.0
-
-
-@dataclass(frozen=True)
-class StepDetail:
-    """One step of a run, taken alone (:meth:`TrainingRun.step <trainpad.engine.training.TrainingRun.step>`).
-
-    :param trace: what the loop's lines did.
-    :param images: the first pictures of the batch as the model got them, ``(k, C, H, W)``
-        float32 on the CPU (normalised); ``labels`` their labels.
-    :param probabilities: the model's probabilities for them, ``(k, classes)``, from the
-        step's own forward pass.
-    :param loss_before: the batch's loss before the update (the step's own).
-    :param loss_after: the same batch's loss after the update, computed the same way.
-    :param layers: each layer's gradient norm and update size.
-    :param events: what the run reported on the way: the step's
-        :class:`~trainpad.engine.events.StepEnd`, and an epoch's end or the run's end
-        that came before it.
-    """
-
-    trace: LoopTrace
-    images: torch.Tensor
-    labels: list[int]
-    probabilities: torch.Tensor
-    loss_before: float
-    loss_after: float
-    layers: list[LayerChange]
-    events: list["StepEnd | EpochEnd | TrainEnd | Any"] = field(default_factory=list)
 
 
 class LoopProbe:

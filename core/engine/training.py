@@ -177,6 +177,11 @@ class TrainingRun:
         return self.parts.pairing
 
     @property
+    def epochs_before(self) -> float:
+        """Epochs the model held before this run (a model carried on: see :class:`TrainEnd`)."""
+        return self.parts.epochs_before
+
+    @property
     def has_test_split(self) -> bool:
         return self.parts.test_loader is not None
 

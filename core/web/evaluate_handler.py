@@ -1,11 +1,14 @@
 """The Evaluate tab's work: the session's current model on the test split of its dataset.
 
 Accuracy and loss, the confusion matrix and per-class accuracy as HTML, and the most
-confident mistakes as captioned pictures.  Free of Gradio, so tests call it directly.
+confident mistakes as captioned pictures.  The evaluation itself is a job
+(:func:`trainpad.engine.job.evaluate_job`), run where the server runs its jobs.  Free of
+Gradio, so tests call it directly.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +19,10 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from trainpad.engine.engine import Engine
+    from trainpad.engine.evaluation import Evaluation
     from trainpad.web.sessions import SessionStore
+
+log = logging.getLogger("trainpad.web")
 
 #: How many mistakes the gallery shows.
 MISTAKES = 24
@@ -39,10 +45,13 @@ class EvaluateView:
 class Evaluator:
     """The Evaluate tab's handler, bound to an engine and a session store."""
 
-    def __init__(self, engine: "Engine", store: "SessionStore", *, data_dir: Path | str | None = None) -> None:
+    def __init__(self, engine: "Engine", store: "SessionStore", *, data_dir: Path | str | None = None, executor: Any = None) -> None:
+        from trainpad.web.jobs import executor_for
+
         self.engine = engine
         self.store = store
         self.data_dir = data_dir
+        self.executor = executor if executor is not None else executor_for(engine)
 
     def evaluate(self, session_id: str, *, samples: Any = 0, seed: int | None = None) -> EvaluateView:
         """Evaluate the session's current model; ``samples`` limits the test images (0: all,
@@ -52,9 +61,6 @@ class Evaluator:
         batch and shows what it found on the images it evaluated, saying so.
 
         :param seed: picks the same random test images to show again (a new draw each time without)."""
-        import itertools
-        import time
-
         from trainpad.engine.params import ParamError
         from trainpad.runtime.memory import release_memory
         from trainpad.web.limits import limits
@@ -68,21 +74,12 @@ class Evaluator:
         trained = session.model
         if trained is None:
             raise UserError("There is no model to evaluate yet: train one in the Train tab or load a checkpoint there.")
-        deadline = time.monotonic() + server.max_eval_seconds
-        batches = itertools.count()
-
-        def out_of_time() -> bool:  # asked before each batch; the first always runs, so there is a result
-            return next(batches) > 0 and time.monotonic() > deadline
-
         try:
             with user_errors("Evaluating"):
                 dataset_spec = trained.spec["dataset"]
+                result = self._run(trained, samples=int(samples or 0), seed=seed, max_seconds=server.max_eval_seconds)
                 test_set = self.engine.load_dataset(
                     dataset_spec["name"], dataset_spec.get("params"), train=False, root=Path(self.data_dir) if self.data_dir else None
-                )
-                result = self.engine.evaluate(
-                    trained, data_dir=self.data_dir, samples=int(samples or 0), mistakes=MISTAKES, answers=SAMPLES, seed=seed,
-                    should_stop=out_of_time,
                 )
                 gallery = self._gallery(trained, test_set, result.mistakes)
                 answers = self._answers(trained, test_set, result.answers)
@@ -100,6 +97,29 @@ class Evaluator:
             )
         view.samples = answers
         return view
+
+    def _run(self, trained: Any, *, samples: int, seed: int | None, max_seconds: float) -> "Evaluation":
+        """The evaluation, as a job where the server runs them (:mod:`trainpad.web.jobs`)."""
+        from trainpad.engine.checkpoint import to_payload
+        from trainpad.engine.errors import TrainpadError
+        from trainpad.engine.events import EvalEnd, JobFailed
+        from trainpad.engine.job import EvalSpec
+
+        spec = EvalSpec(
+            to_payload(trained), data_dir=str(self.data_dir) if self.data_dir else None, samples=samples, mistakes=MISTAKES,
+            answers=SAMPLES, seed=seed, max_seconds=max_seconds,
+        )
+        job = self.executor.evaluate(spec)
+        while not job.done:
+            event = job.get(timeout=1.0)
+            if isinstance(event, EvalEnd):
+                return event.evaluation
+            if isinstance(event, JobFailed):
+                if event.expected:
+                    raise TrainpadError(event.message, public=event.public)
+                log.error("an evaluation failed: %s\n%s", event.message, event.traceback)
+                raise UserError(f"Evaluating failed unexpectedly ({event.kind}); the details are in the server log.")
+        raise UserError("The evaluation ended without a result; try again.")
 
     @staticmethod
     def _answers(trained: Any, test_set: Any, answers: list[Any]) -> list[tuple["Image.Image", str]]:

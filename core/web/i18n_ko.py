@@ -206,6 +206,29 @@ KOREAN: dict[str, str] = {
     "**Stopped** before training began. Your current model is unchanged.": "학습을 시작하기 전에 **중지됨**. 현재 모델은 그대로입니다.",
     "the run failed; the previous model is kept": "실행이 실패했습니다. 이전 모델을 유지합니다",
     "**The run failed**; the previous model is kept.": "**실행이 실패했습니다**. 이전 모델을 유지합니다.",
+    # a run as a job (trainpad.web.train_handler, trainpad.web.zerogpu, trainpad.runtime.executors)
+    "**The run failed.** {reason*} Your current model is unchanged.": "**실행이 실패했습니다.** {reason*} 현재 모델은 그대로입니다.",
+    "**The run failed.** {message*}": "**실행이 실패했습니다.** {message*}",
+    "{name*} reached {reached*} with the weights of its last snapshot, which are kept.":
+        "{name*}은(는) 마지막 스냅샷의 가중치로 {reached*}에 도달했고, 그 가중치를 남겼습니다.",
+    "failed: {reason*}": "실패함: {reason*}",
+    "Training failed unexpectedly ({kind}); the details are in the server log.": "학습 중 예상하지 못한 오류가 났습니다 ({kind}). 자세한 내용은 서버 로그에 있습니다.",
+    "Evaluating failed unexpectedly ({kind}); the details are in the server log.": "평가 중 예상하지 못한 오류가 났습니다 ({kind}). 자세한 내용은 서버 로그에 있습니다.",
+    "The evaluation ended without a result; try again.": "평가가 결과 없이 끝났습니다. 다시 해 보세요.",
+    "This run has finished ({reason*}): its model is kept as {label*} in the runs table. Step again to begin a new run.":
+        "이 실행은 끝났습니다 ({reason*}). 모델은 실행 기록에 {label*}(으)로 남았습니다. 새 실행을 시작하려면 다시 한 걸음을 누르세요.",
+    "The run's process ended unexpectedly ({how}), most likely in a plugin's code; the server is unaffected. The model trained up to its last snapshot is kept. Try again, or choose other components.":
+        "실행 프로세스가 예상치 않게 끝났습니다 ({how}). 아마 플러그인 코드 때문일 것이며, 서버는 영향을 받지 않았습니다. 마지막 스냅샷까지 학습한 모델을 남겼습니다. 다시 해 보거나 다른 구성 요소를 고르세요.",
+    "This Space's GPU time for you is used up for now (ZeroGPU's daily quota: {said*}). Sign in to Hugging Face for a larger quota, train a smaller run (fewer epochs or samples), or come back when your quota has renewed.":
+        "이 Space에서 쓸 수 있는 GPU 시간을 지금은 다 썼습니다 (ZeroGPU 일일 할당량: {said*}). Hugging Face에 로그인하면 할당량이 늘어납니다. 더 작은 실행(에포크나 샘플을 줄여서)을 학습하거나, 할당량이 다시 채워진 뒤에 오세요.",
+    "This Space's GPU time for you is used up for now (ZeroGPU's daily quota). Sign in to Hugging Face for a larger quota, train a smaller run (fewer epochs or samples), or come back when your quota has renewed.":
+        "이 Space에서 쓸 수 있는 GPU 시간을 지금은 다 썼습니다 (ZeroGPU 일일 할당량). Hugging Face에 로그인하면 할당량이 늘어납니다. 더 작은 실행(에포크나 샘플을 줄여서)을 학습하거나, 할당량이 다시 채워진 뒤에 오세요.",
+    "This run would need {seconds} s of GPU time, more than ZeroGPU allows one call here. Choose fewer epochs or training samples.":
+        "이 실행에는 GPU 시간이 {seconds}초 필요해, 여기서 ZeroGPU가 한 번의 호출에 허락하는 시간보다 깁니다. 에포크나 학습 샘플을 줄이세요.",
+    "The GPU worker ended the run before it finished (it ran past its GPU time, or failed). The model trained up to its last snapshot is kept; try a shorter run.":
+        "GPU 작업자가 실행이 끝나기 전에 멈췄습니다 (GPU 시간을 넘겼거나 실패했습니다). 마지막 스냅샷까지 학습한 모델을 남겼습니다. 더 짧은 실행을 해 보세요.",
+    "No GPU of this Space was free in time: try again in a minute.": "이 Space의 GPU가 제때 비지 않았습니다. 1분 뒤에 다시 해 보세요.",
+    "The GPU call failed ({what}): try again, or a smaller run.": "GPU 호출이 실패했습니다 ({what}). 다시 해 보거나 더 작은 실행을 해 보세요.",
     "**{status*}** {why*}.{detail} Your current model is unchanged.": "**{status*}** {why*}.{detail} 현재 모델은 그대로입니다.",
     "Stopped": "중지됨",
     "Diverged": "발산함",

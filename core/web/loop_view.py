@@ -210,19 +210,20 @@ def parameter_count(model: Any) -> int:
 
 
 def run_facts(run: Any) -> dict[str, Any]:
-    """What a :class:`~trainpad.engine.training.TrainingRun` tells the loop view without a step."""
-    trace = run.loop_trace
+    """What a session's run (:class:`~trainpad.web.session_run.SessionRun`) tells the loop
+    view without a step: what its job said the run is, its last step and epoch."""
+    started, trace = run.facts, run.trace
     facts: dict[str, Any] = {
-        "data": tr("{count} samples", count=f"{run.train_samples:,}"),
-        "loader": tr("{count} batches an epoch", count=f"{run.steps_per_epoch:,}"),
-        "model": tr("{count} parameters, on {device}", count=f"{parameter_count(run.model):,}", device=run.device),
-        "steps": run.total_steps,
+        "data": tr("{count} samples", count=f"{started.train_samples:,}"),
+        "loader": tr("{count} batches an epoch", count=f"{started.steps_per_epoch:,}"),
+        "model": tr("{count} parameters, on {device}", count=f"{started.parameters:,}", device=started.device),
+        "steps": started.total_steps,
     }
     if trace is not None:
-        facts["epoch"] = tr("epoch {epoch} of {epochs}", epoch=trace.epoch, epochs=run.config.epochs)
-        facts["next_lr"] = run.lr
-    if run.history and run.history[-1].test_accuracy is not None:
-        last = run.history[-1]
+        facts["epoch"] = tr("epoch {epoch} of {epochs}", epoch=trace.epoch, epochs=started.config.epochs)
+        facts["next_lr"] = run.last_step.lr if run.last_step is not None else started.lr
+    last = run.last_epoch
+    if last is not None and last.test_accuracy is not None:
         facts["test"] = tr("epoch {epoch}: test accuracy {accuracy}", epoch=last.epoch, accuracy=f"{last.test_accuracy:.2%}")
     return facts
 

@@ -150,7 +150,7 @@ class RunWatch:
         ticket.abandoned = reason
         log.info("stopping the run of session %s: %s", ticket.session_id[:8], reason)
         if ticket.run is not None:
-            ticket.run.stop(now=True)  # nobody will see its tests either
+            ticket.run.ask_stop(now=True)  # nobody will see its tests either
         generator = ticket.generator
         if generator is not None:
             try:

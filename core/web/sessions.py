@@ -38,13 +38,12 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from trainpad.web.messages import UserError
 from trainpad.web.runs import Runs
+from trainpad.web.session_run import SessionRun
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
     from trainpad.engine.evaluation import Evaluation
-    from trainpad.engine.events import TrainEnd
     from trainpad.engine.trained_model import TrainedModel
-    from trainpad.engine.training import TrainingRun
     from trainpad.web.runs import RunRecord
 
 log = logging.getLogger("trainpad.sessions")
@@ -85,8 +84,8 @@ class Session:
         model, which sessions only read.
     :param source: where the model came from, for display (``shipped``, ``trained``,
         ``uploaded: name.pt``).
-    :param run: the training run in progress or last finished.
-    :param result: how the last run ended.
+    :param run: its run (:class:`~trainpad.web.session_run.SessionRun`): the one in
+        progress, stepped or last ended, with its phase.
     :param evaluation: the last evaluation of the current model.
     :param checkpoint: the last checkpoint written for download.
     :param notice: a message to show once (why the session was reset).
@@ -100,8 +99,7 @@ class Session:
     model: "TrainedModel | None" = None
     source: str = "none"
     shared: bool = False
-    run: "TrainingRun | None" = None
-    result: "TrainEnd | None" = None
+    run: SessionRun = field(default_factory=SessionRun)
     evaluation: "Evaluation | None" = None
     checkpoint: Path | None = None
     notice: str | None = None
@@ -112,29 +110,22 @@ class Session:
     #: set once the session is dropped: nothing more is kept for it
     closed: bool = False
     last_seen: float = field(default_factory=time.monotonic)
-    #: set while no run is active; a Stop handler waits on it
-    idle: threading.Event = field(default_factory=threading.Event)
-    #: a new run is waiting for the stopped one to wrap up (one at a time)
-    run_waiting: bool = False
     #: serialises changes to this session (a run finishing, a model loading)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _folder: Path | None = None
     #: gives the folder its own folder goes in (the store's); the system's temp folder when unset
     _root: "Callable[[], Path] | None" = None
 
-    def __post_init__(self) -> None:
-        self.idle.set()
-
     @property
     def training(self) -> bool:
-        return not self.idle.is_set()
+        """Its run is preparing, training or wrapping up (:attr:`SessionRun.busy`)."""
+        return self.run.busy
 
     @property
     def stopping(self) -> bool:
         """Its run was asked to stop (Stop, or its request cancelled) and is wrapping up: the
         current step, then the test of the model it keeps.  A new run may queue behind it."""
-        run = self.run
-        return self.training and run is not None and run.stop_requested
+        return self.run.stopping
 
     def nbytes(self) -> int:
         """The memory this session holds on its own: its models (the shared one not
@@ -143,9 +134,14 @@ class Session:
         if self.model is not None and not self.shared:
             models[id(self.model)] = self.model
         total = sum(model_bytes(m.model) for m in models.values()) + self.runs.nbytes()
-        if self.run is not None and (self.training or (self.run.started and not self.run.finished)):
-            # the model being trained (or stepped), its gradients and the optimizer's state
-            total += 3 * model_bytes(self.run.model)
+        run = self.run
+        if run.state is not None:  # a stepped run's weights, optimizer state and good copy
+            total += run.state.nbytes()
+        if run.snapshot is not None:
+            total += sum(t.numel() * t.element_size() for t in run.snapshot.model["state_dict"].values())
+        if run.busy and run.facts is not None and run.job is not None and run.job.where == "thread":
+            # the model being trained here, its gradients and the optimizer's state
+            total += 3 * 4 * run.facts.parameters
         return total
 
     @property
@@ -187,8 +183,7 @@ class Session:
     def close(self) -> None:
         """Stop any run and delete this session's files; a run ending later keeps nothing."""
         self.closed = True
-        if self.run is not None:
-            self.run.stop(now=True)  # nobody is left to see its tests
+        self.run.ask_stop(now=True)  # nobody is left to see its tests
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None

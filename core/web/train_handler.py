@@ -1,40 +1,47 @@
 """The Train tab's work, apart from its layout: a session's training runs as page updates.
 
-:class:`Trainer` starts a run for a browser session and streams what the page shows
-(:class:`TrainView`: status, curves, metrics, log, the runs table) a few times a second.
-Every wait says what it waits for: a free training slot, the data (downloading,
-decoding: the run is prepared in a thread while the page shows what it reports), the
-starting model's test.  The test curve is drawn from spot checks during each epoch
-(:meth:`trainpad.engine.training.TrainingRun.events`), so even one epoch has one.
+:class:`Trainer` starts a session's run as a job (:mod:`trainpad.engine.job`) on the
+server's executor (a thread, a process of its own or a ZeroGPU worker:
+:mod:`trainpad.web.jobs`), applies the job's events to the session's run
+(:class:`~trainpad.web.session_run.SessionRun`) and its row in the runs table, and streams
+what the page shows (:class:`TrainView`: status, curves, metrics, log, the runs table) a
+few times a second.  The job's events are all the web layer sees of a run.
 
-Each run is kept in the session's runs table (:mod:`trainpad.web.runs`) whichever way it
-ended (finished, stopped, cancelled by Gradio, diverged).  Its model takes the place of
-the one in use only when it is at least as good; otherwise both are in the table, the
-status says so, and the user picks (:meth:`Trainer.use`).  It raises
-:class:`~trainpad.web.messages.UserError` for what the user must fix and is free of
-Gradio, so tests call it directly.
+Every wait says what it waits for: a free training slot, the data (downloading,
+decoding), the starting model's test.  The test curve is drawn from spot checks during
+each epoch, so even one epoch has one.  Each run is kept in the session's runs table
+(:mod:`trainpad.web.runs`) whichever way it ended (finished, stopped, cancelled by Gradio,
+diverged, its process crashed).  Its model takes the place of the one in use only when it
+is at least as good; otherwise both are in the table, the status says so, and the user
+picks (:meth:`Trainer.use`).  It raises :class:`~trainpad.web.messages.UserError` for
+what the user must fix and is free of Gradio, so tests call it directly.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from trainpad.engine.events import epochs_text
+from trainpad.engine.events import EpochEnd, JobEnd, JobFailed, LoopTrace, Preparing, RunStarted, Snapshot, SpotCheck, StepDetail, StepEnd, epochs_text
+from trainpad.engine.job import RunSpec
 from trainpad.runtime.memory import release_memory
+from trainpad.web.limits import TRAINING_SLOTS, limits, time_limit_message
 from trainpad.web.messages import UserError, user_errors
 from trainpad.web.runs import RunRecord, compare, max_runs
+from trainpad.web.session_run import Phase, SessionRun
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from trainpad.engine.engine import Engine
-    from trainpad.engine.events import EpochEnd, SpotCheck, StepEnd, TrainEnd
+    from trainpad.engine.events import TrainEnd
     from trainpad.engine.params import Param
-    from trainpad.engine.training import TrainConfig, TrainingRun
+    from trainpad.engine.training import TrainConfig
+    from trainpad.runtime.executors import JobHandle
     from trainpad.web.plots import Chart
     from trainpad.web.run_watch import RunWatch, Ticket
     from trainpad.web.runs import Comparison
@@ -55,10 +62,13 @@ START_PENDING_SECONDS = 600.0
 #: How long a new run waits for the session's stopped run to wrap up (its last step and test).
 WRAP_UP_SECONDS = 60.0
 WRAP_UP_STATUS = "**Waiting for the stopped run to wrap up:** it is testing the model it keeps…"
+#: Seconds past its time limit after which a job that has not ended is ended by force.
+KILL_AFTER = 60.0
 #: Why a second run of a session is refused while one is going.
 ALREADY_GOING = "A run is already going in this session: stop it first, or wait for it to end."
 #: What the status says before anything happened.
 START_HERE = "Choose the components and settings, then **Start training**."
+STOPPED_BEFORE = "**Stopped** before training began. Your current model is unchanged."
 
 
 class AlreadyTraining(UserError):
@@ -67,16 +77,12 @@ class AlreadyTraining(UserError):
 
 def max_training_runs() -> int:
     """How many runs may train at once in this process (``TRAINPAD_MAX_TRAINING_RUNS``, default 1)."""
-    from trainpad.web.limits import limits
-
     return limits().max_training_runs
 
 
 def server_run_params() -> tuple["Param", ...]:
     """The run settings a web user may choose: the engine's, with the server's caps
     (epochs, batch size, training samples: see :mod:`trainpad.web.limits`)."""
-    from trainpad.web.limits import limits
-
     return limits().run_params()
 
 
@@ -183,6 +189,7 @@ def outcome_status(end: "TrainEnd", record: RunRecord, verdict: "Comparison", be
         "completed": f"**Done.** {name} reached {reached}.",
         "stopped": f"**Stopped.** The model trained so far is kept as {record.label} ({reached}).",
         "diverged": f"**Diverged.** {end.message}\n{name} reached {reached} with those weights.",
+        "failed": f"**The run failed.** {end.message}\n{name} reached {reached} with the weights of its last snapshot, which are kept.",
     }.get(end.status, end.message)
     if verdict.better:
         if not before:
@@ -197,29 +204,29 @@ def outcome_status(end: "TrainEnd", record: RunRecord, verdict: "Comparison", be
 
 
 class _Slot:
-    """A training slot held by a generator, released when it ends, or when the run's
-    preparation (still loading in its thread) does, whichever is later."""
+    """A training slot held for one run, released once: by the run's follower when its job
+    has ended, or by the request that took it when no job started."""
 
     def __init__(self) -> None:
-        self.held = False
-        self.pending: Any = None  # a Background still preparing when the generator ended
+        self._held = True
+        self._lock = threading.Lock()
+        #: a run's follower took it, and releases it when the run's job ends
+        self.handed = False
 
     def release(self) -> None:
-        from trainpad.web.limits import TRAINING_SLOTS
-
-        if not self.held:
-            return
-        self.held = False
-        if self.pending is not None and not self.pending.done:
-            self.pending.when_done(TRAINING_SLOTS.release)
-        else:
-            TRAINING_SLOTS.release()
+        with self._lock:
+            if not self._held:
+                return
+            self._held = False
+        TRAINING_SLOTS.release()
 
 
 class Trainer:
-    """The Train tab's handlers, bound to an engine and a session store.
+    """The Train tab's handlers, bound to an engine, a session store and an executor.
 
     Gradio-free apart from raising ``gr.Error``, so tests drive it directly.
+
+    :param executor: where runs' jobs run (:func:`trainpad.web.jobs.executor_for` by default).
     """
 
     def __init__(
@@ -231,7 +238,10 @@ class Trainer:
         update_every: float = UPDATE_EVERY,
         clock: Callable[[], float] = time.monotonic,
         watch: "RunWatch | None" = None,
+        executor: Any = None,
     ) -> None:
+        from trainpad.web.jobs import executor_for
+
         self.engine = engine
         self.store = store
         self.data_dir = data_dir
@@ -240,6 +250,7 @@ class Trainer:
         self.run_params = server_run_params()
         #: notices runs whose client has gone (see :mod:`trainpad.web.run_watch`); none in tests
         self.watch = watch
+        self.executor = executor if executor is not None else executor_for(engine)
         #: seconds of spot checks a run may take beyond a tenth of its training time
         #: (see :meth:`trainpad.engine.training.TrainingRun.events`)
         self.spot_allowance = 0.5
@@ -252,8 +263,9 @@ class Trainer:
         params: dict[str, dict[str, Any]],
         settings: dict[str, Any],
     ) -> "TrainConfig":
-        """A :class:`~trainpad.engine.training.TrainConfig` from the form's values (checked by ``build_run``)."""
+        """A :class:`~trainpad.engine.training.TrainConfig` from the form's values (checked by the run's job)."""
         from trainpad.engine.config import TrainConfig
+
         for kind, name in choices.items():  # the API can send anything in place of a dropdown's value
             if not isinstance(name, str) or not name.strip():
                 raise UserError(f"Choose the {kind} from the list (got {name!r:.40}).")
@@ -263,6 +275,18 @@ class Trainer:
                 values[name] = int(values[name])
         return TrainConfig(**choices, params={k: v for k, v in params.items() if v}, **values)
 
+    def spec(self, config: "TrainConfig", **fields: Any) -> RunSpec:
+        """A job for ``config`` as this server runs it (its ranges, its data, its time limit)."""
+        server = limits()
+        defaults = {
+            "run_params": self.run_params,
+            "data_dir": str(self.data_dir) if self.data_dir is not None else None,
+            "max_seconds": server.max_run_seconds,
+            "spot_allowance": self.spot_allowance,
+            "snapshot_seconds": None if self.executor.where == "thread" else 5.0,
+        }
+        return RunSpec(server.capped(config), **{**defaults, **fields})
+
     # training
 
     def check_start(self, session_id: str) -> str | None:
@@ -271,20 +295,18 @@ class Trainer:
         :raises AlreadyTraining: this session's run is going.
         :return: why the run will wait (every training slot is taken), or ``None``.
         """
-        from trainpad.web.limits import TRAINING_SLOTS
-
         session = self.store.get(session_id)
+        run = session.run
         with session.lock:
-            if session.training and not session.stopping:  # a stopped run wrapping up: the new one waits for it
+            if run.busy and not run.stopping:  # a stopped run wrapping up: the new one waits for it
                 raise AlreadyTraining(ALREADY_GOING)
-            pending = session.runs.start_pending
-            if pending is not None and self.clock() - pending < START_PENDING_SECONDS:
+            if run.queued(START_PENDING_SECONDS):
                 raise AlreadyTraining(
                     "This session's run is already starting (it may be waiting for its turn): "
                     "press Stop first to start another."
                 )
-            session.runs.start_pending = self.clock()  # until the run begins, or Stop
-            if session.stopping:
+            run.queue()  # until the run begins, or Stop
+            if run.stopping:
                 return WRAP_UP_STATUS
         capacity = TRAINING_SLOTS.capacity
         if TRAINING_SLOTS.active >= capacity:
@@ -299,12 +321,12 @@ class Trainer:
         """Train and yield what the page shows, a few times a second at most.
 
         The run holds one of the server's training slots (:data:`trainpad.web.limits.TRAINING_SLOTS`)
-        from before its data is loaded until this generator ends, however it ends (or,
-        if it ends while the data is still loading, until the loading does), so
+        from before its data is loaded until its job has ended, however it ends, so
         cancelled or abandoned runs never add up past ``TRAINPAD_MAX_TRAINING_RUNS``; while
         every slot is taken it waits, saying so.  A run still going after
         ``TRAINPAD_MAX_RUN_SECONDS`` (its loading and tests included) stops within a step and
-        keeps its model; so does a run whose client has gone (:mod:`trainpad.web.run_watch`).
+        keeps its model; so does a run whose client has gone (:mod:`trainpad.web.run_watch`),
+        or whose request is cancelled (Stop, a closed tab): its job then winds down by itself.
 
         :param resume: carry on training the session's current model.
         :raises AlreadyTraining: this session's run is going.
@@ -319,6 +341,7 @@ class Trainer:
         """:meth:`_slot_and_train`, telling the watch when it waits to be pulled from."""
         try:
             if ticket is not None and self.watch is not None and self.watch.gone(session_id, since=float("-inf")):
+                self.store.get(session_id).run.unqueue()
                 raise UserError("This run's page had already gone when its turn came, so it did not start.")
             for view in self._slot_and_train(session_id, config, resume=resume, ticket=ticket):
                 if ticket is not None:
@@ -331,43 +354,46 @@ class Trainer:
                 ticket.finish()
 
     def _slot_and_train(self, session_id: str, config: "TrainConfig", *, resume: bool, ticket: "Ticket | None") -> Iterator[TrainView]:
-        from trainpad.web.limits import TRAINING_SLOTS, limits
-
         session = self.store.get(session_id)
-        if session.stopping:  # Start right after Stop: wait for the stopped run's last step and test
-            with session.lock:
-                if session.run_waiting:
-                    raise AlreadyTraining(ALREADY_GOING)
-                session.run_waiting = True
-            try:
-                waited = self.clock()
-                while session.stopping and self.clock() - waited < WRAP_UP_SECONDS:
-                    yield self.view(session, idle_status=WRAP_UP_STATUS)
-                    session.idle.wait(0.25)
-            finally:
-                session.run_waiting = False
-        if session.training:
-            raise AlreadyTraining(ALREADY_GOING)
-        server = limits()
-        original = config  # as the form sent it: a run that Step began is found by it
-        if config.train_samples == 0 and not isinstance(config.train_samples, bool):  # "all", up to the server's cap
-            config = replace(config, train_samples=server.max_train_samples)
-        if not resume:
-            self._check_model_size(config, server.max_model_mb)
-        while not TRAINING_SLOTS.acquire(timeout=0.5):
-            # a run that was just stopped or cancelled is still wrapping up, or another is training
-            yield self.view(session, idle_status="**Waiting for a free training slot:** another run is still training or wrapping up…")
-        slot = _Slot()
-        slot.held = True
+        run = session.run
         try:
-            yield from self._train(
-                session_id, config, resume=resume, max_seconds=server.max_run_seconds, slot=slot, ticket=ticket, original=original
-            )
+            if run.stopping:  # Start right after Stop: wait for the stopped run's last step and test
+                with session.lock:
+                    if run.successor_waiting:
+                        raise AlreadyTraining(ALREADY_GOING)
+                    run.successor_waiting = True
+                try:
+                    waited = self.clock()
+                    while run.stopping and self.clock() - waited < WRAP_UP_SECONDS:
+                        yield self.view(session, idle_status=WRAP_UP_STATUS)
+                        run.wait_for(lambda r: not r.stopping, 0.25)
+                finally:
+                    run.successor_waiting = False
+            if run.busy:
+                raise AlreadyTraining(ALREADY_GOING)
+            if not resume:
+                self.check_model_size(config)
+            while not TRAINING_SLOTS.acquire(timeout=0.5):
+                # a run that was just stopped or cancelled is still wrapping up, or another is training
+                yield self.view(session, idle_status="**Waiting for a free training slot:** another run is still training or wrapping up…")
+        except BaseException:
+            run.unqueue()  # refused or cancelled before it began: Start may be pressed again
+            raise
+        slot = _Slot()
+        try:
+            yield from self._train(session, config, resume=resume, slot=slot, ticket=ticket)
         finally:
-            session.runs.start_pending = None  # begun, refused or cancelled: Start may be pressed again
-            slot.release()
+            run.queued_at = None
+            if not slot.handed:
+                slot.release()  # refused before a job took it
 
-    def _check_model_size(self, config: "TrainConfig", max_mb: float) -> None:
+    def check(self, config: "TrainConfig") -> None:
+        """Refuse at once what a run's job would refuse of ``config``'s settings and
+        components (its data may take a while to arrive; these need not wait for it)."""
+        with user_errors("Preparing the run"):
+            self.engine.check_config(limits().capped(config), self.run_params)
+
+    def check_model_size(self, config: "TrainConfig") -> None:
         """Refuse, before building anything, a model over ``TRAINPAD_MAX_MODEL_MB``: planned on the
         meta device, so a model of gigabytes costs nothing to measure."""
         from trainpad.engine.errors import TrainpadError
@@ -379,248 +405,291 @@ class Trainer:
             dataset = self.engine.component("dataset", config.dataset)
             params = model.validate(config.params.get("model"))
         except (TrainpadError, ParamError, TypeError, KeyError):
-            return  # build_run says what is wrong with the choice
+            return  # the run's job says what is wrong with the choice
         meta = self.engine.dataset_meta(dataset)
         planned = plan_model(
             model.factory, input_shape=tuple(meta["input_shape"]), num_classes=len(dataset.meta.get("class_names", ())), **params
         )
-        limit = int(max_mb * 2**20)
+        limit = int(limits().max_model_mb * 2**20)
         if planned is not None and planned.nbytes > limit:
             raise UserError(
                 f"That model would take {megabytes(planned.nbytes)}, more than the {megabytes(limit)} this server "
                 "allows per model (TRAINPAD_MAX_MODEL_MB); choose a smaller width or fewer hidden units."
             )
 
-    def _train(
-        self, session_id: str, config: "TrainConfig", *, resume: bool, max_seconds: float, slot: _Slot, ticket: "Ticket | None" = None,
-        original: "TrainConfig | None" = None,
-    ) -> Iterator[TrainView]:
-        import threading
-
-        from trainpad.engine.events import EpochEnd, SpotCheck, StepEnd, TrainEnd
-        from trainpad.engine.progress import Background
-        from trainpad.web.limits import time_limit_message
+    def _train(self, session: "Session", config: "TrainConfig", *, resume: bool, slot: _Slot, ticket: "Ticket | None") -> Iterator[TrainView]:
+        from trainpad.engine.checkpoint import to_payload
         from trainpad.web.plots import Curves
-        from trainpad.web.step_handler import paused_run, wind_down
 
-        session = self.store.get(session_id)
-        deadline = self.clock() + max_seconds  # the run's own time: from its slot on, loading and tests included
-        with user_errors("Preparing the run"):  # the settings are checked at once; the data may take a while
-            config = config.validated(self.run_params)
-            for kind in ("dataset", "model", "optimizer", "loss"):
-                self.engine.component(kind, getattr(config, kind))
+        original = config  # as the form sent it: a run that Step began is found by it
+        self.check(config)
+        run = session.run
         with session.lock:
-            if session.training:
+            if run.busy:
                 raise AlreadyTraining(ALREADY_GOING)
             if resume and session.model is None:
                 raise UserError("There is no current model to carry on training: untick “Carry on training”.")
-            base = session.model if resume else None
-            session.runs.start_pending = None
-            stepped = paused_run(session, original) if original is not None and not resume else None  # Start carries on where Step left off
-            left = paused_run(session)
-            if left is not None and left is not stepped:
-                wind_down(left)  # a stepped run the form no longer describes: kept in the runs table, tested
-                self._finish_stepped(session, left)
-            if stepped is not None:
-                record = session.data["train"]
+            carry = run.stepped and run.step_config == original and not resume  # Start carries on where Step left off
+        if run.stepped and not carry:
+            self.end_stepped(session)  # a stepped run the form no longer describes: kept in the runs table, tested
+        with session.lock:
+            if carry:
+                record = run.record
+                spec = self.spec(config, state=run.state, spot_checks=SPOT_CHECKS, watch_loop=True)
             else:
-                record = session.runs.add(RunRecord(Curves(epochs=config.epochs), spec=_planned_spec(config)))
+                record = session.runs.add(RunRecord(Curves(epochs=config.epochs), spec=planned_spec(config)))
                 record.status = "**Preparing the run…**"
-                session.run, session.result = None, None
+                base = to_payload(session.model) if resume and session.model is not None else None
+                spec = self.spec(config, resume=base, spot_checks=SPOT_CHECKS, watch_loop=True)
             session.runs.note = ""
-            session.idle.clear()
-        self.store.changed(session)
-        if stepped is not None:
-            run = stepped
-        else:
-            prep = Background(
-                lambda: self.engine.build_run(config, data_dir=self.data_dir, resume=base, run_params=self.run_params),
-                name="trainpad-prepare-run",
-            )
-            try:
-                yield self.view(session, fraction=0.0, desc="preparing the run")
-                while not prep.wait(self.update_every):
-                    if prep.said:
-                        record.status = f"**Preparing the run:** {prep.said}"
-                    yield self.view(session, fraction=0.0, desc=prep.said or "preparing the run")
-                with user_errors("Preparing the run"):
-                    run = prep.result()
-            except GeneratorExit:  # cancelled (Stop, a closed tab) while the data loads: nothing was trained
-                slot.pending = prep
-                self._drop_unstarted(session, record, "**Stopped** before training began. Your current model is unchanged.")
-                raise
-            except BaseException:
-                self._drop_unstarted(session, record, None)
-                raise
-            if session.closed or record.stop_asked:  # the tab closed, or Stop came, while the data loaded
-                self._drop_unstarted(session, record, "**Stopped** before training began. Your current model is unchanged.")
-                yield self.view(session)
-                return
-        run.watch_loop()  # the loop view shows what each line did in the last step
+            job = self.executor.run(spec)
+            if carry:
+                run.carry_on(job)
+                record.outcome = "training"
+            else:
+                run.prepare(record, job)
         if ticket is not None:
             ticket.run = run
-        with session.lock:
-            session.run, session.result = run, None
-            session.data["train"] = record
-            record.spec = run.spec
-            record.outcome = "training"
-            session.runs.changed()
-        if stepped is not None:
-            record.say(f"carrying on from step {run.steps_done:,}")
-        else:
-            record.say(describe_config(run))
-        if resume:
-            record.say(f"carrying on from {session.describe()}")
-        events = run.events(spot_checks=SPOT_CHECKS, spot_allowance=self.spot_allowance)
-        last = -1e9
-        expired = threading.Event()
-
-        def expire() -> None:  # at the deadline, wherever the run is (a step, a test): it stops within a batch
-            expired.set()
-            run.stop(now=True)
-
-        timer = threading.Timer(max(0.0, deadline - self.clock()), expire)
-        timer.daemon = True
-        timer.start()
-        timed_out = False
+        self.store.changed(session)
+        slot.handed = True
+        threading.Thread(
+            target=self.follow, args=(session, job, record), kwargs={"slot": slot, "resumed": session.describe() if resume else None},
+            name="trainpad-follow-run", daemon=True,
+        ).start()
         try:
-            if run.has_test_split and stepped is None:  # the test curve starts before the first step, from a spot check
-                record.status = "**Testing the starting model** on a sample of the test split…"
-                yield self.view(session, fraction=0.0, desc="testing the starting model")
-            record.status = "**Training…**"
-            with user_errors("Training"):
-                for event in events:
-                    record.curves.add(event)
-                    if not timed_out and (expired.is_set() or self.clock() > deadline):  # checked every event
-                        timed_out = True
-                        run.stop(now=True)
-                        record.say(time_limit_message(max_seconds))
-                    if isinstance(event, StepEnd):
-                        record.progress = event.step / max(run.steps_per_epoch, 1)
-                        record.status = step_status(event)
-                        now = self.clock()
-                        if now - last >= self.update_every or event.step == event.steps:
-                            last = now
-                            yield self.view(session, fraction=event.step / event.steps, desc=self._desc(event))
-                    elif isinstance(event, SpotCheck):
-                        record.say(spot_line(event))
-                        if event.step == 0:
-                            record.status = "**Training…** (the starting model is tested: the first test point is drawn)"
-                        yield self.view(session, fraction=event.step / max(run.total_steps, 1), desc="tested")
-                    elif isinstance(event, EpochEnd):
-                        record.say(epoch_line(event))
-                        yield self.view(session, fraction=event.step / max(run.total_steps, 1), desc="evaluated")
-                    elif isinstance(event, TrainEnd):
-                        self._finish(session, run, record, event)
-                        timed_out = timed_out or expired.is_set()
-                        if timed_out and event.status == "stopped":
-                            message = time_limit_message(max_seconds)
-                            record.status = f"**Time limit reached.** {message[:1].upper()}{message[1:]}. {record.status}"
-                        view = self.view(session)
-                        if event.status == "diverged":
-                            view.warning = event.message
-                        yield view
-        except GeneratorExit:  # cancelled (Stop, a closed tab) maybe before its first step: it stopped, not failed
-            run.stop()
+            yield from self._views(session, record)
+        except GeneratorExit:  # cancelled (Stop, a closed tab): the job winds down by itself, keeping its model
+            run.ask_stop()
             if ticket is not None and ticket.abandoned:
                 record.say(f"stopped: {ticket.abandoned}")
             raise
-        finally:
-            timer.cancel()
-            if run.result is None and run.stop_requested and not session.closed:
-                self._wind_down(events)  # a cancelled run still tests what it kept, for the table
-            events.close()  # a cancelled generator: the run stops and keeps its model
-            self._finish(session, run, record, run.result)
+
+    def _views(self, session: "Session", record: RunRecord) -> Iterator[TrainView]:
+        """What the page shows while ``record``'s run goes, until it has ended."""
+        run = session.run
+        version, last = -1, -1e9
+        while True:
+            version = run.wait_change(version, self.update_every)
+            now = self.clock()
+            with session.lock:  # not halfway through keeping the run's model
+                if run.record is not record or run.phase in (Phase.DONE, Phase.STEPPING):
+                    break
+                view = self.view(session, **self._progress(run)) if now - last >= self.update_every else None
+            if view is not None:
+                last = now
+                yield view
+        if run.record is record and run.failure is not None:
+            raise UserError(failure_text(run.failure))
+        view = self.view(session)
+        end = run.train_end if run.record is record else None
+        if end is not None and end.status == "diverged":
+            view.warning = end.message
+        yield view
 
     @staticmethod
-    def _wind_down(events: Iterator[Any]) -> None:
-        """Let a run asked to stop reach its end: the current batch, then the test of the
-        model it keeps (a second or so), so that a run cancelled by Stop can be compared."""
+    def _progress(run: SessionRun) -> dict[str, Any]:
+        """The progress bar's fraction and words for the run now."""
+        step, facts = run.last_step, run.facts
+        if run.phase is Phase.PREPARING or facts is None:
+            return {"fraction": 0.0, "desc": run.said or "preparing the run"}
+        if step is None:
+            return {"fraction": 0.0, "desc": "testing the starting model"}
+        return {"fraction": step.step / max(step.steps, 1), "desc": Trainer._desc(step)}
+
+    # following a job
+
+    def follow(self, session: "Session", job: "JobHandle", record: RunRecord, *, slot: _Slot | None = None, resumed: str | None = None) -> None:
+        """Apply ``job``'s events to the session's run and ``record`` until the job ends, then
+        keep what it made (:meth:`_finish`).  Runs in a thread of its own for a run, in the
+        request's thread for a Step.  Past its time limit by :data:`KILL_AFTER` seconds, a job
+        that has not ended is ended by force."""
+        run = session.run
+        deadline = self.clock() + limits().max_run_seconds + KILL_AFTER
         try:
-            for _ in events:
-                pass
-        except Exception:  # the run's own error: it ends as a failed one
-            log.exception("a stopped run failed while winding down")
+            while not job.done:
+                event = job.get(timeout=0.5)
+                if event is None:
+                    if session.closed:
+                        job.stop(now=True)
+                    if self.clock() > deadline and not job.ended:
+                        log.warning("a run went past its time limit without ending; ending its job")
+                        job.stop(now=True)
+                        job.kill()
+                    continue
+                self._apply(session, run, record, event, resumed=resumed)
+        except Exception as exc:  # the watcher of a run must keep the run's outcome whatever happens
+            log.exception("following a run failed")
+            run.failure = run.failure or JobFailed.of(exc)
+        finally:
+            try:
+                self._finish(session, run, record)
+            finally:
+                if slot is not None:
+                    slot.release()
+
+    def _apply(self, session: "Session", run: SessionRun, record: RunRecord, event: Any, *, resumed: str | None = None) -> None:
+        """One event of the run's job, into the session's run and its row."""
+        if isinstance(event, StepEnd):
+            record.curves.add(event)
+            record.progress = event.step / max(run.facts.steps_per_epoch if run.facts else 1, 1)
+            record.status = step_status(event)
+            run.last_step = event
+        elif isinstance(event, LoopTrace):
+            run.trace = event
+        elif isinstance(event, SpotCheck):
+            record.curves.add(event)
+            record.say(spot_line(event))
+            if event.step == 0:
+                record.status = "**Training…** (the starting model is tested: the first test point is drawn)"
+        elif isinstance(event, EpochEnd):
+            record.curves.add(event)
+            record.say(epoch_line(event))
+            run.last_epoch = event
+        elif isinstance(event, Preparing):
+            run.said = event.text
+            record.status = f"**Preparing the run:** {event.text}"
+        elif isinstance(event, RunStarted):
+            self._started(session, run, record, event, resumed)
+        elif isinstance(event, Snapshot):
+            run.snapshot = event
+        elif isinstance(event, StepDetail):
+            run.detail = event
+        elif isinstance(event, JobEnd):
+            run.end = event
+        elif isinstance(event, JobFailed):
+            run.failure = event
+        run.changed()
+
+    def _started(self, session: "Session", run: SessionRun, record: RunRecord, facts: RunStarted, resumed: str | None) -> None:
+        with session.lock:
+            record.spec = facts.spec
+            if run.phase is not Phase.STEPPING:
+                record.outcome = "training"
+            session.runs.changed()
+        if run.phase is Phase.STEPPING:  # a Step's job: the run is told of at its first
+            if not facts.steps_done:
+                record.say(describe_config(facts))
+                record.say("stepping: one batch at a time; Start carries on from the last step")
+        else:
+            record.say(f"carrying on from step {facts.steps_done:,}" if facts.steps_done else describe_config(facts))
+            if resumed:
+                record.say(f"carrying on from {resumed}")
+            testing = facts.has_test_split and not facts.steps_done
+            record.status = "**Testing the starting model** on a sample of the test split…" if testing else "**Training…**"
+        run.train(facts)
 
     @staticmethod
     def _desc(event: "StepEnd") -> str:
         return f"epoch {event.epoch}/{event.epochs} · {event.samples_per_sec:,.0f} samples/s · {_clock_text(event.eta)} left"
 
-    def _finish_stepped(self, session: "Session", run: "TrainingRun") -> None:
-        """A stepped run that nothing carries on (the form changed): kept in the table as it is."""
-        record = session.data.get("train")
-        if isinstance(record, RunRecord):
-            session.idle.clear()  # _finish keeps a run's model as the run stops being busy
-            self._finish(session, run, record, run.result)
-
-    def _drop_unstarted(self, session: "Session", record: RunRecord, status: str | None) -> None:
-        """A run that never started training leaves nothing: out of the table, the session idle."""
+    def end_stepped(self, session: "Session") -> None:
+        """End the session's stepped run where it is, as Stop ends a started one: after the
+        test of the model it keeps (so that it can be compared), kept in the runs table."""
+        run = session.run
         with session.lock:
-            session.runs.remove(record)
-            if status:
-                session.runs.note = status
-            session.idle.set()
-        self.store.changed(session)
-
-    def _finish(self, session: "Session", run: "TrainingRun", record: RunRecord, end: "TrainEnd | None") -> None:
-        """Keep the run's model in the runs table, once, whichever way the run ended, and
-        make it the one in use unless the one in use is better."""
-        with session.lock:
-            if session.run is not run or session.idle.is_set():
+            if not run.stepped:
                 return
+            job = self.executor.run(self.spec(run.step_config or run.state.config, state=run.state, steps=0))
+            run.wind_down(job)
+            record = run.record
+        self.follow(session, job, record)
+
+    def _finish(self, session: "Session", run: SessionRun, record: RunRecord) -> None:
+        """Keep what the run's job made, once, whichever way it ended: its model in the runs
+        table, in use unless the one in use is better; a Step's job leaves the run to go on."""
+        end, failure = run.end, run.failure
+        if failure is None and end is not None and end.end is None and end.state is not None:  # a Step: the run goes on
+            run.step_taken(end.state)
+            return
+        with session.lock:
             try:
-                session.result = end
-                if session.closed:  # the tab closed meanwhile: nobody will see the result
-                    return
-                if end is None:
-                    stopped = run.stop_requested
-                    record.outcome = "stopped" if stopped else "failed"
-                    record.status = (
-                        "**Stopped** before training began. Your current model is unchanged." if stopped
-                        else "**The run failed**; the previous model is kept."
-                    )
-                    record.say("stopped before training began" if stopped else "the run failed; the previous model is kept")
-                    if not len(record.curves):
-                        session.runs.remove(record)
-                        session.runs.note = record.status
-                    return
-                record.outcome = end.status
-                record.progress = end.epochs_done
-                record.say(f"{end.status}: {end.message} ({epochs_text(end.epochs_done)} in {_clock_text(end.elapsed)})")
-                if not self._worth_keeping(end):
-                    why = "before the first step" if end.steps_done == 0 else "with nothing trained to keep"
-                    message = end.message.rstrip(".")
-                    detail = f" {message[:1].upper()}{message[1:]}." if end.status == "diverged" else ""
-                    record.status = f"**{end.status.capitalize()}** {why}.{detail} Your current model is unchanged."
-                    if not len(record.curves):
-                        session.runs.remove(record)
-                        session.runs.note = record.status
-                    return
-                record.model = end.trained
-                record.metrics = metrics_markdown(end)
-                self._write_files(session, run, record)
-                before = session.runs.with_model(session.model)
-                before_text = "" if session.model is None else before.label if before is not None else session.source
-                verdict = compare(end.trained, session.model)
-                if verdict.better:
-                    session.use(record)
-                else:
-                    record.say(f"kept beside the model in use ({before_text}, {verdict.old:.2%} test accuracy)")
-                record.status = outcome_status(end, record, verdict, before_text)
+                self._keep(session, run, record, end, failure)
             finally:
                 session.runs.changed()
                 session.runs.trim(max_runs())
-                session.idle.set()
+                if run.record is record and run.phase is not Phase.DONE:
+                    run.finish(end, failure)
         self.store.changed(session)
-        release_memory()  # the run's optimizer state, gradients and batches go back to the system
+        release_memory()  # what reading the job's weights took goes back to the system
+
+    def _keep(self, session: "Session", run: SessionRun, record: RunRecord, end: JobEnd | None, failure: JobFailed | None) -> None:
+        if session.closed:  # the tab closed meanwhile: nobody will see the result
+            if end is None or end.end is None:
+                session.runs.remove(record)
+            return
+        if failure is not None:
+            if not failure.expected:
+                log.error("a run failed: %s\n%s", failure.message, failure.traceback)
+            self._failed(session, run, record, failure)
+            return
+        if end is None or end.end is None:  # stopped before its job began training
+            stopped = record.stop_asked or end is not None
+            record.outcome = "stopped" if stopped else "failed"
+            record.status = STOPPED_BEFORE if stopped else "**The run failed**; the previous model is kept."
+            record.say("stopped before training began" if stopped else "the run failed; the previous model is kept")
+            self._drop_if_empty(session, record)
+            return
+        trained = self.engine.model_from_payload(end.model) if end.model is not None else None
+        train_end = replace(end.end, trained=trained)
+        record.outcome = train_end.status
+        record.progress = train_end.epochs_done
+        record.say(f"{train_end.status}: {train_end.message} ({epochs_text(train_end.epochs_done)} in {_clock_text(train_end.elapsed)})")
+        if trained is None or train_end.epochs_done <= 0:
+            why = "before the first step" if train_end.steps_done == 0 else "with nothing trained to keep"
+            message = train_end.message.rstrip(".")
+            detail = f" {message[:1].upper()}{message[1:]}." if train_end.status == "diverged" else ""
+            record.status = f"**{train_end.status.capitalize()}** {why}.{detail} Your current model is unchanged."
+            self._drop_if_empty(session, record)
+            return
+        self._adopt(session, record, train_end)
+        if end.timed_out and train_end.status == "stopped":
+            message = time_limit_message(limits().max_run_seconds)
+            record.say(message)
+            record.status = f"**Time limit reached.** {message[:1].upper()}{message[1:]}. {record.status}"
+
+    def _failed(self, session: "Session", run: SessionRun, record: RunRecord, failure: JobFailed) -> None:
+        """A run whose job failed: what it trained up to its last snapshot is kept, if anything."""
+        record.outcome = "failed"
+        record.say(f"failed: {failure.public or failure.message}")
+        snapshot = run.snapshot
+        if snapshot is None or run.last_step is None:
+            record.status = f"**The run failed.** {_sentence(failure_text(failure))} Your current model is unchanged."
+            self._drop_if_empty(session, record)
+            return
+        trained = self.engine.model_from_payload(snapshot.model)
+        before = run.facts.epochs_before if run.facts is not None else 0.0
+        self._adopt(session, record, _failed_end(trained, _sentence(failure_text(failure)), run.last_step, trained.epochs - before))
+        record.outcome = "failed"
+
+    def _adopt(self, session: "Session", record: RunRecord, end: "TrainEnd") -> None:
+        """Keep ``end``'s model in ``record``: its files, and in use if it is at least as good."""
+        record.model = end.trained
+        record.metrics = metrics_markdown(end)
+        self._write_files(session, record)
+        before = session.runs.with_model(session.model)
+        before_text = "" if session.model is None else before.label if before is not None else session.source
+        verdict = compare(end.trained, session.model)
+        if verdict.better:
+            session.use(record)
+        else:
+            record.say(f"kept beside the model in use ({before_text}, {verdict.old:.2%} test accuracy)")
+        record.status = outcome_status(end, record, verdict, before_text)
 
     @staticmethod
-    def _write_files(session: "Session", run: "TrainingRun", record: RunRecord) -> None:
+    def _drop_if_empty(session: "Session", record: RunRecord) -> None:
+        """A run that drew no curve leaves nothing in the table; its status stays as the note."""
+        if not len(record.curves):
+            session.runs.remove(record)
+            session.runs.note = record.status
+
+    @staticmethod
+    def _write_files(session: "Session", record: RunRecord) -> None:
         """The run's checkpoint and the CSV of its curves, for download."""
         from trainpad.engine.checkpoint import save_checkpoint
         from trainpad.engine.errors import CheckpointError
 
-        stem = f"{run.config.model}-{run.config.dataset}-{record.label.replace(' ', '')}-{time.strftime('%Y%m%d-%H%M%S')}"
+        spec = record.model.spec
+        stem = f"{spec['model']['name']}-{spec['dataset']['name']}-{record.label.replace(' ', '')}-{time.strftime('%Y%m%d-%H%M%S')}"
         try:
             record.checkpoint = save_checkpoint(record.model, session.folder() / f"{stem}.pt")
             record.say(f"checkpoint ready: {record.checkpoint.name}")
@@ -634,34 +703,27 @@ class Trainer:
             record.csv = None
             record.say(f"no curves file: {type(exc).__name__}")
 
-    @staticmethod
-    def _worth_keeping(end: "TrainEnd") -> bool:
-        """A run's model is kept when it holds some training: a whole epoch or part of
-        one (a diverged run's counts only up to the weights it went back to)."""
-        return end.trained is not None and end.epochs_done > 0
-
     def stop(self, session_id: str, *, wait: float = STOP_WAIT) -> TrainView:
         """Ask this session's run to stop and wait (up to ``wait`` s) for it to wrap up.
 
         The wait is short so that a Stop never holds a worker long (each kind of event has
-        its own few); the run ends at its next step by itself either way."""
-        from trainpad.web.step_handler import Stepper
-
+        its own few); the run ends at its next step by itself either way.  A Start still
+        waiting in the queue is cancelled with it; a stepped run ends where it is."""
         session = self.store.get(session_id)
-        session.runs.start_pending = None  # a run still waiting in the queue is cancelled with this Stop
-        stepped = Stepper(self).stop(session_id)  # a run that Step began ends where it is
-        if stepped is not None:
-            return stepped
         run = session.run
-        record = session.runs.latest_trained()
-        if not session.training or record is None:
+        run.unqueue()
+        if run.stepped:
+            self.end_stepped(session)
+            return self.view(session)
+        record = run.record
+        if not run.busy or record is None:
             return self.view(session, idle_status="Nothing is training in this session.")
         record.stop_asked = True  # a run still being prepared stops before it trains
-        if run is not None:
-            run.stop()
-        if not session.idle.wait(wait):  # the run keeps its model itself when it ends
+        run.ask_stop()
+        if not run.wait_for(lambda r: not r.busy, wait):  # the run keeps its model itself when it ends
             record.status = "**Stopping…** the run ends after its current step."
         return self.view(session)
+
 
     # what the page shows
 
@@ -795,7 +857,28 @@ class Trainer:
         return session.describe()
 
 
-def _planned_spec(config: "TrainConfig") -> dict[str, Any]:
+
+
+def failure_text(failure: JobFailed) -> str:
+    """What a user is told of a failed job: its own words, or that it is a bug (logged)."""
+    if failure.expected and failure.public:
+        return failure.public.strip()
+    return f"Training failed unexpectedly ({failure.kind or 'an error'}); the details are in the server log."
+
+
+def _sentence(text: str) -> str:
+    """``text`` as a sentence: a capital first, a full stop last."""
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+def _failed_end(trained: Any, message: str, last: StepEnd, epochs: float) -> "TrainEnd":
+    """How a run whose job failed ended, as far as its last snapshot and step tell."""
+    from trainpad.engine.events import TrainEnd
+
+    return TrainEnd(status="failed", message=message, epochs_done=max(epochs, 0.0), steps_done=last.step, elapsed=last.elapsed, trained=trained)
+
+
+def planned_spec(config: "TrainConfig") -> dict[str, Any]:
     """A run's spec as its settings say it, before it is built (for the table meanwhile)."""
     spec: dict[str, Any] = {kind: {"name": getattr(config, kind), "params": dict(config.params.get(kind) or {})} for kind in ("dataset", "model", "optimizer", "loss")}
     spec["run"] = config.settings()
