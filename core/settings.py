@@ -224,6 +224,9 @@ _ALL = (
             "where the web app runs each training run and evaluation: a thread of the server, a process of its own "
             "(its memory goes back when it ends, a crash is its own), or a ZeroGPU worker (`@spaces.GPU`); "
             "unset: zerogpu on a ZeroGPU Space (SPACES_ZERO_GPU set), else thread"),
+    Setting("TRAINPAD_ZEROGPU_SPEED", "runtime", 4000.0, positive, "a number above 0",
+            "on ZeroGPU: training samples a GPU worker is assumed to train per second per million model parameters, "
+            "to plan the GPU time each run asks for (lower it for a slower GPU size; a visitor's quota pays for what is used)"),
     Setting("TRAINPAD_THREADS", "runtime", None, threads, "a whole number of at least 1, or auto",
             "threads for torch (default `auto`: the CPUs this process may use, counting cgroup quotas)"),
     Setting("TRAINPAD_OMP_WAIT_POLICY", "runtime", "auto", choice("auto", "passive", "active", "default"),

@@ -49,13 +49,13 @@ def python_json(code: str, *args: str, env: dict[str, str] | None = None, timeou
 TEST_PLUGIN = {"name": "extras", "module": "trainpad_test_extras", "dist": "trainpad-test-extras", "version": "0.1"}
 
 
-def install_test_plugin(site: Path) -> Path:
-    """Install :data:`TEST_PLUGIN` into the folder ``site`` the way pip would: the module and a
-    ``.dist-info`` whose ``entry_points.txt`` names it in the group ``trainpad``.  Put ``site``
-    on ``PYTHONPATH`` and name the plugin in ``TRAINPAD_LOAD_PLUGINS``.  Returns ``site``."""
+def install_test_plugin(site: Path, plugin: dict[str, str] = TEST_PLUGIN) -> Path:
+    """Install ``plugin`` (:data:`TEST_PLUGIN` by default; one of ``tests/plugins``) into the
+    folder ``site`` the way pip would: the module and a ``.dist-info`` whose
+    ``entry_points.txt`` names it in the group ``trainpad``.  Put ``site`` on ``PYTHONPATH``
+    and name the plugin in ``TRAINPAD_LOAD_PLUGINS``.  Returns ``site``."""
     import shutil
 
-    plugin = TEST_PLUGIN
     info = site / f"{plugin['module']}-{plugin['version']}.dist-info"
     info.mkdir(parents=True, exist_ok=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {plugin['dist']}\nVersion: {plugin['version']}\n")
@@ -230,13 +230,14 @@ class Raw:
 
     :param client: sent as ``X-Forwarded-For``, so that a server trusting one proxy hop
         (``TRAINPAD_FORWARDED_HOPS=1``) takes this session for that client.
+    :param headers: more headers for every request (a Space's proxy adds ``X-IP-Token``).
     """
 
-    def __init__(self, url: str, session_hash: str | None = None, *, client: str | None = None) -> None:
+    def __init__(self, url: str, session_hash: str | None = None, *, client: str | None = None, headers: dict[str, str] | None = None) -> None:
         self.url = url.rstrip("/")
         self.session_hash = session_hash or uuid.uuid4().hex[:12]
         self.client = client
-        headers = {"x-forwarded-for": client} if client else {}
+        headers = {**({"x-forwarded-for": client} if client else {}), **(headers or {})}
         self.http = httpx.Client(timeout=120, verify=False, headers=headers)  # loopback HTTP: no certificates to load
         if self.url not in API:
             config = self.http.get(self.url + "/config").json()
@@ -249,6 +250,8 @@ class Raw:
         self.fns, self.params, self.defaults = API[self.url]
         self._heartbeat: Any = None
         self.completed: dict[str, dict[str, Any]] = {}
+        #: the last update each event of this session sent while it ran (kept while listening)
+        self.updates: dict[str, list[Any]] = {}
 
     def data(self, api_name: str, values: dict[str, Any]) -> list[Any]:
         names, defaults = self.params["/" + api_name], self.defaults["/" + api_name]
@@ -294,6 +297,8 @@ class Raw:
                                 message = json.loads(line[5:])
                                 if message.get("msg") in ("process_completed", "unexpected_error"):
                                     self.completed[message.get("event_id")] = message
+                                elif message.get("msg") == "process_generating":
+                                    self._update(message.get("event_id"), (message.get("output") or {}).get("data") or [])
                             if not self._listening:
                                 return
                 except Exception:  # the stream ends when nothing is pending: open it again
@@ -302,6 +307,25 @@ class Raw:
 
         threading.Thread(target=read, daemon=True).start()
         return self
+
+    def _update(self, event_id: str, data: list[Any]) -> None:
+        """An event's first update holds its outputs; the next ones, each output's changes (Gradio's diffs)."""
+        from gradio_client.utils import apply_diff
+
+        shown = self.updates.get(event_id)
+        self.updates[event_id] = data if shown is None else [apply_diff(old, diff) for old, diff in zip(shown, data)]
+
+    def wait_update(self, event_id: str, test: Any, timeout: float = 120) -> list[Any]:
+        """The event's outputs once ``test(outputs)`` holds, as its updates arrive (while listening)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            data = self.updates.get(event_id)
+            if data is not None and test(data):
+                return data
+            if event_id in self.completed:
+                raise AssertionError(f"event {event_id} ended first: {str(self.completed[event_id])[:300]}")
+            time.sleep(0.05)
+        raise TimeoutError(f"event {event_id}: no update passed the test in {timeout} s (last: {str(self.updates.get(event_id))[:300]})")
 
     def wait(self, event_id: str, timeout: float = 120) -> dict[str, Any]:
         """The event's ``process_completed`` message (one stream per session, as in a page:

@@ -198,6 +198,7 @@ class RunStarted:
     :param steps_done: steps it had taken before this job (a run carried on).
     :param parameters: the model's parameter count; ``device`` where it trains.
     :param epochs_before: epochs the model held before the run (a model carried on).
+    :param pid: the process the job runs in.
     """
 
     config: TrainConfig
@@ -212,6 +213,7 @@ class RunStarted:
     has_test_split: bool
     steps_done: int
     epochs_before: float
+    pid: int = 0
 
 
 @dataclass(frozen=True)
@@ -231,13 +233,14 @@ class JobEnd:
         or was stopped before it trained (no ``state`` either).
     :param model: the trained model as checkpoint data (``None`` if it kept none).
     :param state: the run to carry on (a Step's), or ``None`` when it has ended.
-    :param timed_out: it stopped at ``max_seconds``.
+    :param timed_out: it stopped at its time limit, ``max_seconds``.
     """
 
     end: TrainEnd | None
     model: dict[str, Any] | None = None
     state: RunState | None = None
     timed_out: bool = False
+    max_seconds: float | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ Executors (:mod:`trainpad.runtime.executors`, :mod:`trainpad.web.zerogpu`) call
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 from dataclasses import replace
@@ -88,6 +89,7 @@ def _started(run: "TrainingRun", spec: RunSpec) -> RunStarted:
         has_test_split=run.has_test_split,
         steps_done=run.steps_done,
         epochs_before=run.epochs_before,
+        pid=os.getpid(),
     )
 
 
@@ -192,7 +194,7 @@ def _end(run: "TrainingRun", spec: RunSpec, randomness: Any, timed_out: bool) ->
             model = to_payload(end.trained)
         except CheckpointError:
             model = None
-    return JobEnd(replace(end, trained=None), model=model, timed_out=timed_out)
+    return JobEnd(replace(end, trained=None), model=model, timed_out=timed_out, max_seconds=spec.max_seconds)
 
 
 def evaluate_job(spec: EvalSpec, engine: "Engine", stop: StopFlag | StopFile | None = None) -> Iterator[Any]:

@@ -171,9 +171,16 @@ class TrainingSlots:
 TRAINING_SLOTS = TrainingSlots()
 
 
-def time_limit_message(seconds: float) -> str:
+def time_limit_message(seconds: float, *, gpu: bool = False) -> str:
+    """Why a run stopped at ``seconds``: the server's time limit, or (``gpu``) the GPU time
+    planned for it on ZeroGPU (see :mod:`trainpad.web.zerogpu`)."""
     minutes = seconds / 60
     span = f"{minutes:g} minute(s)" if seconds >= 60 else f"{seconds:g} second(s)"
+    if gpu:
+        return (
+            f"the run used the {span} of GPU time planned for it, so it stopped; the model trained so far is kept. "
+            "Train with fewer epochs or samples, or carry on training it in another run"
+        )
     return (
         f"the run reached this server's time limit of {span} per run, so it stopped; "
         "the model trained so far is kept. Train with fewer epochs or samples, or carry on training it in another run"

@@ -20,6 +20,7 @@ what the user must fix and is free of Gradio, so tests call it directly.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -561,6 +562,8 @@ class Trainer:
         run.changed()
 
     def _started(self, session: "Session", run: SessionRun, record: RunRecord, facts: RunStarted, resumed: str | None) -> None:
+        if facts.pid != os.getpid() and not facts.steps_done:
+            record.say(f"training in a process of its own ({facts.pid}), not the server's")
         with session.lock:
             record.spec = facts.spec
             if run.phase is not Phase.STEPPING:
@@ -643,9 +646,9 @@ class Trainer:
             return
         self._adopt(session, record, train_end)
         if end.timed_out and train_end.status == "stopped":
-            message = time_limit_message(limits().max_run_seconds)
+            message = time_limit_message(end.max_seconds or limits().max_run_seconds, gpu=self.executor.where == "zerogpu")
             record.say(message)
-            record.status = f"**Time limit reached.** {message[:1].upper()}{message[1:]}. {record.status}"
+            record.status = f"**Time limit reached.** {message[:1].upper()}{message[1:]}.\n{record.status}"
 
     def _failed(self, session: "Session", run: SessionRun, record: RunRecord, failure: JobFailed) -> None:
         """A run whose job failed: what it trained up to its last snapshot is kept, if anything."""

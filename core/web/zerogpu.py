@@ -46,9 +46,6 @@ log = logging.getLogger("trainpad.web")
 #: Seconds any GPU call takes besides training: scheduling, the worker's start (a fork,
 #: CUDA's start-up), the data read from the disk cache and the model built.
 OVERHEAD_SECONDS = 20.0
-#: Training samples a GPU trains per second per million parameters of the model, at the
-#: least (an H200 slice does several times more on small models: the plan must not fall short).
-SAMPLES_PER_SECOND = 4000.0
 #: The longest duration one ZeroGPU call may ask for (the package's limit on a generator's
 #: life is 20 minutes; a Space's visitors get a few minutes a day).
 MAX_DURATION = 1200
@@ -60,16 +57,20 @@ _ENGINE: "Engine | None" = None
 
 
 def planned_seconds(spec: RunSpec, parameters: int, cap: float) -> int:
-    """The GPU time to ask for ``spec``'s run: what its samples take on a slow GPU at
-    ``parameters`` parameters, its tests (a test pass per epoch, a few spot checks), and
-    :data:`OVERHEAD_SECONDS`; at most ``cap`` (the server's time limit) and :data:`MAX_DURATION`."""
+    """The GPU time to ask for ``spec``'s run: what its samples take at ``parameters``
+    parameters at ``TRAINPAD_ZEROGPU_SPEED`` (samples a second per million parameters; the
+    default is an H200 slice's least, so that the plan does not fall short), its tests (a
+    test pass per epoch, a few spot checks) and :data:`OVERHEAD_SECONDS`; at most ``cap``
+    (the server's time limit) and :data:`MAX_DURATION`."""
+    from trainpad import settings
+
     config = spec.config
     samples = (config.train_samples or 60_000) * config.epochs
     if spec.steps is not None:  # a Step, or the end of a stepped run: one batch and maybe a test
         samples = config.batch_size * max(spec.steps, 1)
     tests = (config.test_samples or 10_000) * (config.epochs + 1)
     size = max(parameters / 1e6, 0.05)
-    seconds = OVERHEAD_SECONDS + (samples + tests / 3) * size / SAMPLES_PER_SECOND
+    seconds = OVERHEAD_SECONDS + (samples + tests / 3) * size / settings.get("TRAINPAD_ZEROGPU_SPEED")
     return int(min(math.ceil(seconds), cap, MAX_DURATION))
 
 
