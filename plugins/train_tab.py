@@ -63,8 +63,8 @@ def build(engine: "Engine") -> None:
     """Build the Train tab (called inside its ``gr.Tab``)."""
     import gradio as gr
 
-    from trainpad.runtime.device import available_devices
     from trainpad.web.forms import api_flag, component_controls, values_for
+    from trainpad.web.jobs import device_choices
     from trainpad.web.layout import on_page_load, on_tab_select
     from trainpad.web.messages import shown_in_browser
     from trainpad.web.run_watch import watch_for
@@ -116,8 +116,8 @@ def build(engine: "Engine") -> None:
                     seed = gr.Number(1, label="Seed", precision=0, minimum=0, step=1, info="same seed, same run", min_width=130)
                 with gr.Row():
                     schedule = gr.Dropdown(list(run_params["schedule"].choices or ()), value="onecycle", label="LR schedule", min_width=130)
-                    devices = available_devices()
-                    device = gr.Dropdown(devices, value=devices[0], label="Device", min_width=130)
+                    devices = device_choices()
+                    device = gr.Dropdown(devices, value=devices[0][1], label="Device", min_width=130)
                 resume = gr.Checkbox(False, label="Carry on training the current model", info="same dataset and model; the model keeps its own settings")
             with gr.Row(equal_height=True):
                 export = gr.Button("Download as a script", variant="secondary", size="sm", elem_id="tp-export")

@@ -84,6 +84,7 @@ def build_app(engine: "Engine") -> "gr.Blocks":
     from trainpad.engine.pictures import max_pixels
     from trainpad.web import fair_queue
     from trainpad.web.guard import guard, presence_for
+    from trainpad.web.jobs import executor_for
     from trainpad.web.page_scripts import PAGE_JS
     from trainpad.web.run_watch import watch_for
     from trainpad.web.sessions import SessionStore, attach_store
@@ -95,6 +96,7 @@ def build_app(engine: "Engine") -> "gr.Blocks":
     # with a message), so a tiny PNG declaring 20000x20000 pixels never fills the memory.
     Image.MAX_IMAGE_PIXELS = max_pixels()
     store = attach_store(engine, SessionStore.from_env(shipped_loader(engine)))
+    executor_for(engine)  # where runs go; on ZeroGPU, the @spaces.GPU function the Space must have at launch
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(f"# {TITLE}\n{INTRO}", elem_classes="tp-header")
         gr.HTML("", js_on_load=PAGE_JS, container=False, padding=False, elem_classes="tp-hidden")
@@ -190,6 +192,7 @@ def warm_up(engine: "Engine") -> None:
     """
     import time
 
+    from trainpad.web.jobs import executor_for
     from trainpad.web.sessions import store_for
 
     start = time.perf_counter()
@@ -197,6 +200,7 @@ def warm_up(engine: "Engine") -> None:
     import trainpad.engine.training  # noqa: F401  (the training loop and evaluation)
 
     store_for(engine).starting_model()
+    executor_for(engine).prepare()  # a job process waiting, where runs go to one
     log.info("torch and the shipped model ready in %.1f s", time.perf_counter() - start)
 
 
@@ -238,8 +242,10 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "app.py") -> int:
     try:
         demo.block_thread()  # returns on Ctrl-C or SIGTERM, having closed the server (Gradio deletes its files)
     finally:
+        from trainpad.web.jobs import close_executor
         from trainpad.web.sessions import store_for
 
+        close_executor(engine)  # the job process waiting, if any
         store_for(engine).close()  # every session's checkpoints, and their folder
     return 0
 

@@ -34,6 +34,19 @@ def executor_for(engine: "Engine") -> Any:
     return executor
 
 
+def device_choices() -> list[tuple[str, str]]:
+    """The Device menu's ``(label, value)`` choices: what this machine has, best first; on a
+    ZeroGPU Space, its GPU (which exists only in the workers that train) and their CPU."""
+    if run_in() == "zerogpu":
+        from spaces.config import Config  # the GPU the package says the Space has
+
+        gpu = Config.zerogpu_cuda_device_name
+        return [(f"ZeroGPU ({gpu})", "auto"), ("cpu (in the GPU worker)", "cpu")]
+    from trainpad.runtime.device import available_devices
+
+    return [(name, name) for name in available_devices()]
+
+
 def close_executor(engine: "Engine") -> None:
     """End what the executor keeps waiting (a started process), as the app shuts down."""
     executor = _EXECUTORS.pop(engine, None)
@@ -41,4 +54,4 @@ def close_executor(engine: "Engine") -> None:
         executor.close()
 
 
-__all__ = ["close_executor", "executor_for"]
+__all__ = ["close_executor", "device_choices", "executor_for"]
