@@ -94,6 +94,33 @@ def test_training_streams_views_and_the_session_adopts_the_model(trainer, store)
     assert bob.source == "shipped" and bob.shared and bob.model is not alice.model
 
 
+def test_a_seeded_run_gives_the_same_curves_while_another_session_steps_and_trains(trainer, store):
+    """Same seed, same run, on a shared server: another session's Steps and runs (which seed
+    and draw from torch's generator) change nothing in this one's curves."""
+    from trainpad.web.step_handler import Stepper
+
+    seeded = trainer.config(CHOICES, {"optimizer": {"lr": 0.05}, "model": {"dropout": 0.3}}, {**SMALL, "epochs": 2})
+    list(trainer.train("alice", seeded))
+    alone = store.get("alice").run.record.curves.loss()["value"].tolist()
+
+    stepper, done = Stepper(trainer), threading.Event()
+
+    def meddle() -> None:
+        while not done.is_set():
+            stepper.step("bob", small_config(trainer, seed=7))
+            list(trainer.train("carol", small_config(trainer, seed=8)))
+
+    other = threading.Thread(target=meddle)
+    other.start()
+    try:
+        list(trainer.train("alice", seeded))
+    finally:
+        done.set()
+        other.join(120)
+    beside = store.get("alice").run.record.curves.loss()["value"].tolist()
+    assert beside == alone and len(alone) > 10
+
+
 def test_a_worse_run_never_replaces_the_model_in_use(engine, mnist_dir):
     store = SessionStore(shipped_at(engine, 1.0))  # nothing does better than 100%
     trainer = Trainer(engine, store, data_dir=mnist_dir, update_every=0.0)
