@@ -212,10 +212,11 @@ KOREAN: dict[str, str] = {
     "{name*} reached {reached*} with the weights of its last snapshot, which are kept.":
         "{name*}은(는) 마지막 스냅샷의 가중치로 {reached*}에 도달했고, 그 가중치를 남겼습니다.",
     "failed: {reason*}": "실패함: {reason*}",
-    "**Time limit reached.** The run reached this server's time limit of {span} per run, so it stopped; the model trained so far is kept. Train with fewer epochs or samples, or carry on training it in another run.":
-        "**시간 제한에 도달함.** 실행이 이 서버의 실행당 시간 제한({span})에 도달해 멈췄습니다. 지금까지 학습한 모델은 남겼습니다. 에포크나 샘플을 줄이거나, 다른 실행에서 이어서 학습하세요.",
-    "**Time limit reached.** The run used the {span} of GPU time planned for it, so it stopped; the model trained so far is kept. Train with fewer epochs or samples, or carry on training it in another run.":
-        "**시간 제한에 도달함.** 실행이 계획된 GPU 시간({span})을 다 써서 멈췄습니다. 지금까지 학습한 모델은 남겼습니다. 에포크나 샘플을 줄이거나, 다른 실행에서 이어서 학습하세요.",
+    "**Time limit reached.** {message*}": "**시간 제한에 도달함.** {message*}",
+    "The run reached this server's time limit of {span} per run, so it stopped; the model trained so far is kept. Train with fewer epochs or samples, or carry on training it in another run.":
+        "실행이 이 서버의 실행당 시간 제한({span})에 도달해 멈췄습니다. 지금까지 학습한 모델은 남겼습니다. 에포크나 샘플을 줄이거나, 다른 실행에서 이어서 학습하세요.",
+    "The run used the {span} of GPU time planned for it, so it stopped; the model trained so far is kept. Train with fewer epochs or samples, or carry on training it in another run.":
+        "실행이 계획된 GPU 시간({span})을 다 써서 멈췄습니다. 지금까지 학습한 모델은 남겼습니다. 에포크나 샘플을 줄이거나, 다른 실행에서 이어서 학습하세요.",
     "training in a process of its own ({pid}), not the server's": "서버가 아닌 별도 프로세스({pid})에서 학습",
     "Training failed unexpectedly ({kind}); the details are in the server log.": "학습 중 예상하지 못한 오류가 났습니다 ({kind}). 자세한 내용은 서버 로그에 있습니다.",
     "Evaluating failed unexpectedly ({kind}); the details are in the server log.": "평가 중 예상하지 못한 오류가 났습니다 ({kind}). 자세한 내용은 서버 로그에 있습니다.",

@@ -27,11 +27,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from trainpad.engine.events import EpochEnd, JobEnd, JobFailed, LoopTrace, Preparing, RunStarted, Snapshot, SpotCheck, StepDetail, StepEnd, epochs_text
+from trainpad.engine.config import TrainConfig
+from trainpad.engine.errors import CheckpointError, TrainpadError
+from trainpad.engine.events import (
+    EpochEnd, JobEnd, JobFailed, LoopTrace, Preparing, RunStarted, Snapshot, SpotCheck, StepDetail, StepEnd, TrainEnd, epochs_text,
+)
 from trainpad.engine.job import RunSpec
+from trainpad.engine.params import ParamError
 from trainpad.runtime.memory import release_memory
 from trainpad.web.limits import TRAINING_SLOTS, limits, time_limit_message
+from trainpad.web.jobs import executor_for
 from trainpad.web.messages import UserError, user_errors
+from trainpad.web.plots import Curves, chart
 from trainpad.web.runs import RunRecord, compare, max_runs
 from trainpad.web.session_run import Phase, SessionRun
 
@@ -39,9 +46,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from trainpad.engine.engine import Engine
-    from trainpad.engine.events import TrainEnd
     from trainpad.engine.params import Param
-    from trainpad.engine.training import TrainConfig
     from trainpad.runtime.executors import JobHandle
     from trainpad.web.plots import Chart
     from trainpad.web.run_watch import RunWatch, Ticket
@@ -241,8 +246,6 @@ class Trainer:
         watch: "RunWatch | None" = None,
         executor: Any = None,
     ) -> None:
-        from trainpad.web.jobs import executor_for
-
         self.engine = engine
         self.store = store
         self.data_dir = data_dir
@@ -265,8 +268,6 @@ class Trainer:
         settings: dict[str, Any],
     ) -> "TrainConfig":
         """A :class:`~trainpad.engine.training.TrainConfig` from the form's values (checked by the run's job)."""
-        from trainpad.engine.config import TrainConfig
-
         for kind, name in choices.items():  # the API can send anything in place of a dropdown's value
             if not isinstance(name, str) or not name.strip():
                 raise UserError(f"Choose the {kind} from the list (got {name!r:.40}).")
@@ -397,9 +398,7 @@ class Trainer:
     def check_model_size(self, config: "TrainConfig") -> None:
         """Refuse, before building anything, a model over ``TRAINPAD_MAX_MODEL_MB``: planned on the
         meta device, so a model of gigabytes costs nothing to measure."""
-        from trainpad.engine.errors import TrainpadError
         from trainpad.engine.model_size import megabytes, plan_model
-        from trainpad.engine.params import ParamError
 
         try:
             model = self.engine.component("model", config.model)
@@ -420,7 +419,6 @@ class Trainer:
 
     def _train(self, session: "Session", config: "TrainConfig", *, resume: bool, slot: _Slot, ticket: "Ticket | None") -> Iterator[TrainView]:
         from trainpad.engine.checkpoint import to_payload
-        from trainpad.web.plots import Curves
 
         original = config  # as the form sent it: a run that Step began is found by it
         self.check(config)
@@ -648,7 +646,7 @@ class Trainer:
         if end.timed_out and train_end.status == "stopped":
             message = time_limit_message(end.max_seconds or limits().max_run_seconds, gpu=self.executor.where == "zerogpu")
             record.say(message)
-            record.status = f"**Time limit reached.** {message[:1].upper()}{message[1:]}.\n{record.status}"
+            record.status = f"**Time limit reached.** {_sentence(message)}\n{record.status}"
 
     def _failed(self, session: "Session", run: SessionRun, record: RunRecord, failure: JobFailed) -> None:
         """A run whose job failed: what it trained up to its last snapshot is kept, if anything."""
@@ -689,7 +687,6 @@ class Trainer:
     def _write_files(session: "Session", record: RunRecord) -> None:
         """The run's checkpoint and the CSV of its curves, for download."""
         from trainpad.engine.checkpoint import save_checkpoint
-        from trainpad.engine.errors import CheckpointError
 
         spec = record.model.spec
         stem = f"{spec['model']['name']}-{spec['dataset']['name']}-{record.label.replace(' ', '')}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -740,8 +737,6 @@ class Trainer:
         idle_status: str = "",
     ) -> TrainView:
         """What the Train tab shows for ``session`` now (``record`` is ignored: every run is in the session)."""
-        from trainpad.web.plots import chart
-
         runs = session.runs
         shown = [(r.number, r.label, r.curves) for r in runs.shown()]
         latest = runs.latest_trained()
@@ -818,8 +813,6 @@ class Trainer:
         The checkpoint is checked against the server's caps (classes, model size, input
         size) before its model is built: :meth:`trainpad.web.limits.Limits.checkpoint_limits`.
         """
-        from trainpad.web.limits import limits
-        from trainpad.web.plots import Curves
 
         if not path:
             raise UserError("Choose a checkpoint file (.pt) to load.")
@@ -876,8 +869,6 @@ def _sentence(text: str) -> str:
 
 def _failed_end(trained: Any, message: str, last: StepEnd, epochs: float) -> "TrainEnd":
     """How a run whose job failed ended, as far as its last snapshot and step tell."""
-    from trainpad.engine.events import TrainEnd
-
     return TrainEnd(status="failed", message=message, epochs_done=max(epochs, 0.0), steps_done=last.step, elapsed=last.elapsed, trained=trained)
 
 
