@@ -213,6 +213,7 @@ KOREAN: dict[str, str] = {
         "{name*}은(는) 마지막 스냅샷의 가중치로 {reached*}에 도달했고, 그 가중치를 남겼습니다.",
     "failed: {reason*}": "실패함: {reason*}",
     "**Time limit reached.** {message*}": "**시간 제한에 도달함.** {message*}",
+    "**Time limit reached.** {message*}\n{status*}": "**시간 제한에 도달함.** {message*}\n{status*}",  # (translated a line at a time)
     "The run reached this server's time limit of {span} per run, so it stopped; the model trained so far is kept. Train with fewer epochs or samples, or carry on training it in another run.":
         "실행이 이 서버의 실행당 시간 제한({span})에 도달해 멈췄습니다. 지금까지 학습한 모델은 남겼습니다. 에포크나 샘플을 줄이거나, 다른 실행에서 이어서 학습하세요.",
     "The run used the {span} of GPU time planned for it, so it stopped; the model trained so far is kept. Train with fewer epochs or samples, or carry on training it in another run.":
