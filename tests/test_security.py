@@ -615,9 +615,12 @@ def test_cancel_then_resubmit_never_trains_two_runs_at_once(server):
     TRAINING_SLOTS.reset_peak()
     client = server.client()
     try:
+        session = server.store.get(client.session_hash)
         for _ in range(3):
+            before = session.run.record
             job = client.submit(**LONG, api_name="/train")
-            wait_until(lambda: len(WitnessCallback.batches) > 0 and server.store.get(client.session_hash).training, 60, "no training")
+            # this request's own run trains (not the last one winding down), so that the cancel reaches it
+            wait_until(lambda: len(WitnessCallback.batches) > 0 and session.run.record is not before and session.run.phase.value == "training", 60, "no training")
             job.cancel()
         last = client.submit(**TINY, api_name="/train")  # at once
         status = last.result(timeout=120)[0]

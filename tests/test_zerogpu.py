@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -113,7 +115,12 @@ def test_two_sessions_train_at_once_in_their_own_workers_while_the_server_answer
     erin, frank, grace = space.visitor("erin"), space.visitor("frank"), space.visitor("grace")
     runs = [erin.join("train", QUICK), frank.join("train", {**QUICK, "seed": 2})]
     erin.wait_update(runs[0], lambda data: re.search(r"step [\d,]+ of", str(data[0])), timeout=600)
-    ok, out = grace.call("predict", {"picture": picture(grace)}, timeout=120)  # the server answers meanwhile
+    try:
+        ok, out = grace.call("predict", {"picture": picture(grace)}, timeout=120)  # the server answers meanwhile
+    except TimeoutError:
+        os.kill(space.app.process.pid, signal.SIGUSR1)  # the app writes where each of its threads is
+        time.sleep(2)
+        raise AssertionError("no prediction while two runs trained:\n" + space.app.log_tail(400)) from None
     assert ok, out
     logs = []
     for raw, event in ((erin, runs[0]), (frank, runs[1])):

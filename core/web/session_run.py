@@ -48,7 +48,7 @@ class Phase(str, enum.Enum):
 #: The phases each phase may go to.
 TRANSITIONS: dict[Phase, frozenset[Phase]] = {
     Phase.IDLE: frozenset({Phase.WAITING, Phase.PREPARING, Phase.STEPPING}),
-    Phase.WAITING: frozenset({Phase.PREPARING, Phase.IDLE, Phase.DONE}),
+    Phase.WAITING: frozenset({Phase.PREPARING, Phase.IDLE, Phase.DONE, Phase.STEPPING}),
     Phase.PREPARING: frozenset({Phase.TRAINING, Phase.STOPPING, Phase.DONE}),
     Phase.TRAINING: frozenset({Phase.STOPPING, Phase.DONE}),
     Phase.STEPPING: frozenset({Phase.STEPPING, Phase.PREPARING, Phase.STOPPING, Phase.DONE}),
@@ -103,6 +103,8 @@ class SessionRun:
         self.failure: JobFailed | None = None
         #: the run stopped at the server's time limit
         self.timed_out = False
+        #: held while a Step's job runs: another Step, or a Start, waits for it (a batch)
+        self.step_lock = threading.Lock()
 
     # -- reading ---------------------------------------------------------------------------------
 

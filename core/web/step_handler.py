@@ -14,7 +14,6 @@ for what the user must fix.
 from __future__ import annotations
 
 import html
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,8 +35,6 @@ if TYPE_CHECKING:
 
 #: Where a session keeps its run's loop lines, computed once per run.
 LOOP_LINES = "loop_lines"
-#: Where a session keeps the lock its Steps take turns under.
-STEP_LOCK = "step_lock"
 
 
 @dataclass
@@ -91,7 +88,7 @@ class Stepper:
         """Train the session's stepped run (building it first, as Start would) on exactly one batch."""
         session = self.store.get(session_id)
         run = session.run
-        with session.data.setdefault(STEP_LOCK, threading.Lock()):  # two Steps (or a Step and Stop) take turns
+        with run.step_lock:  # two Steps (or a Step and Start) take turns
             with session.lock:
                 if run.busy:
                     raise UserError("A run is going in this session: Step takes one batch of a run that is not training. Stop it first.")

@@ -418,17 +418,39 @@ class Trainer:
             )
 
     def _train(self, session: "Session", config: "TrainConfig", *, resume: bool, slot: _Slot, ticket: "Ticket | None") -> Iterator[TrainView]:
+        self.check(config)
+        run = session.run
+        with run.step_lock:  # a Step taking its batch ends first
+            job = self._begin(session, config, resume=resume)
+        if ticket is not None:
+            ticket.run = run
+        record = run.record
+        self.store.changed(session)
+        slot.handed = True
+        threading.Thread(
+            target=self.follow, args=(session, job, record), kwargs={"slot": slot, "resumed": session.describe() if resume else None},
+            name="trainpad-follow-run", daemon=True,
+        ).start()
+        try:
+            yield from self._views(session, record)
+        except GeneratorExit:  # cancelled (Stop, a closed tab): the job winds down by itself, keeping its model
+            run.ask_stop()
+            if ticket is not None and ticket.abandoned:
+                record.say(f"stopped: {ticket.abandoned}")
+            raise
+
+    def _begin(self, session: "Session", config: TrainConfig, *, resume: bool) -> "JobHandle":
+        """Start the run's job: a new run in the runs table, or the stepped run carried on
+        (the one Step began from this very form, ``config`` as it was sent)."""
         from trainpad.engine.checkpoint import to_payload
 
-        original = config  # as the form sent it: a run that Step began is found by it
-        self.check(config)
         run = session.run
         with session.lock:
             if run.busy:
                 raise AlreadyTraining(ALREADY_GOING)
             if resume and session.model is None:
                 raise UserError("There is no current model to carry on training: untick “Carry on training”.")
-            carry = run.stepped and run.step_config == original and not resume  # Start carries on where Step left off
+            carry = run.stepped and run.step_config == config and not resume  # Start carries on where Step left off
         if run.stepped and not carry:
             self.end_stepped(session)  # a stepped run the form no longer describes: kept in the runs table, tested
         with session.lock:
@@ -447,21 +469,7 @@ class Trainer:
                 record.outcome = "training"
             else:
                 run.prepare(record, job)
-        if ticket is not None:
-            ticket.run = run
-        self.store.changed(session)
-        slot.handed = True
-        threading.Thread(
-            target=self.follow, args=(session, job, record), kwargs={"slot": slot, "resumed": session.describe() if resume else None},
-            name="trainpad-follow-run", daemon=True,
-        ).start()
-        try:
-            yield from self._views(session, record)
-        except GeneratorExit:  # cancelled (Stop, a closed tab): the job winds down by itself, keeping its model
-            run.ask_stop()
-            if ticket is not None and ticket.abandoned:
-                record.say(f"stopped: {ticket.abandoned}")
-            raise
+        return job
 
     def _views(self, session: "Session", record: RunRecord) -> Iterator[TrainView]:
         """What the page shows while ``record``'s run goes, until it has ended."""
