@@ -224,7 +224,7 @@ def build(engine: "Engine") -> None:
             raise gr.Error(str(exc), title="A run is already going", print_exception=False) from None
         return waiting if waiting is not None else gr.skip()
 
-    start_event = start.click(
+    start.click(
         on_press_start, outputs=status, show_progress="hidden", api_visibility="private", concurrency_id="train-view"
     ).success(
         on_start,
@@ -237,6 +237,10 @@ def build(engine: "Engine") -> None:
         concurrency_id=CONCURRENCY_ID,
         show_progress="full",
         show_progress_on=[progress_strip],
+        # A Start pressed while the stopped run's request is still wrapping up is sent when that
+        # one ends (Gradio's default, "once", would drop it); a second press while this session's
+        # run is going never gets here: on_press_start refuses it.
+        trigger_mode="always_last",
     )
 
     exporter = Exporter(engine, trainer.store)
@@ -291,8 +295,11 @@ def build(engine: "Engine") -> None:
         yield from show(trainer.stop(session_id(request)), {}, session_id(request))
 
     # Stop has its own few workers and line (it is never refused: trainpad.web.fair_queue), and
-    # answers within seconds, so that no flood of Stops can hold the workers others need.
-    stop.click(on_stop, outputs=outputs, cancels=[start_event], api_name="stop", concurrency_id=STOP_ID, queue=True)
+    # answers within seconds, so that no flood of Stops can hold the workers others need.  It
+    # stops the session's run itself (the Start request then ends with it) and withdraws a Start
+    # still waiting: no `cancels=`, which Gradio applies when it gets to it, by then perhaps to
+    # the next Start, pressed right after Stop.
+    stop.click(on_stop, outputs=outputs, api_name="stop", concurrency_id=STOP_ID, queue=True)
 
     for kind, dropdown in dropdowns.items():
         kind_groups = groups[kind]

@@ -95,6 +95,8 @@ class SessionRun:
         self.step_config: TrainConfig | None = None
         #: when Start was pressed, while it waits (``WAITING``); where it was before
         self.queued_at: float | None = None
+        #: Stop came while a Start waited: its request ends without a run when its turn comes
+        self.withdrawn = False
         self._before_queue = Phase.IDLE
         #: a new run waits for this one's wrap-up (one at a time)
         self.successor_waiting = False
@@ -160,10 +162,13 @@ class SessionRun:
                 self._before_queue = self.phase
                 self._go(Phase.WAITING)
             self.queued_at = self.clock()
+            self.withdrawn = False
 
-    def unqueue(self) -> None:
-        """The Start waiting in the queue was cancelled, or refused before its run began."""
+    def unqueue(self, *, withdraw: bool = False) -> None:
+        """The Start waiting in the queue was cancelled, or refused before its run began;
+        with ``withdraw`` (Stop), its request, when it comes, ends without a run."""
         with self._cond:
+            self.withdrawn = withdraw and self.queued_at is not None
             self.queued_at = None
             if self.phase is Phase.WAITING:
                 self._go(self._before_queue if self._before_queue in TRANSITIONS[Phase.WAITING] else Phase.IDLE)
@@ -182,6 +187,12 @@ class SessionRun:
                 self._new_run(record, job)
                 self.step_config = config
             self.job = job
+
+    def take_withdrawal(self) -> bool:
+        """Whether the Start now beginning was withdrawn by Stop (answered once)."""
+        with self._cond:
+            withdrawn, self.withdrawn = self.withdrawn, False
+            return withdrawn
 
     def _new_run(self, record: "RunRecord", job: "JobHandle") -> None:
         self.record, self.job = record, job

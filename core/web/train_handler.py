@@ -359,6 +359,9 @@ class Trainer:
         session = self.store.get(session_id)
         run = session.run
         try:
+            if run.take_withdrawal():  # Stop came while this Start waited in the queue
+                yield self.view(session, idle_status=STOPPED_BEFORE)
+                return
             if run.stopping:  # Start right after Stop: wait for the stopped run's last step and test
                 with session.lock:
                     if run.successor_waiting:
@@ -368,7 +371,10 @@ class Trainer:
                     waited = self.clock()
                     while run.stopping and self.clock() - waited < WRAP_UP_SECONDS:
                         yield self.view(session, idle_status=WRAP_UP_STATUS)
-                        run.wait_for(lambda r: not r.stopping, 0.25)
+                        run.wait_for(lambda r: not r.stopping or r.withdrawn, 0.25)
+                        if run.take_withdrawal():
+                            yield self.view(session, idle_status=STOPPED_BEFORE)
+                            return
                 finally:
                     run.successor_waiting = False
             if run.busy:
@@ -377,6 +383,9 @@ class Trainer:
                 self.check_model_size(config)
             while not TRAINING_SLOTS.acquire(timeout=0.5):
                 # a run that was just stopped or cancelled is still wrapping up, or another is training
+                if run.take_withdrawal():
+                    yield self.view(session, idle_status=STOPPED_BEFORE)
+                    return
                 yield self.view(session, idle_status="**Waiting for a free training slot:** another run is still training or wrapping up…")
         except BaseException:
             run.unqueue()  # refused or cancelled before it began: Start may be pressed again
@@ -719,7 +728,7 @@ class Trainer:
         waiting in the queue is cancelled with it; a stepped run ends where it is."""
         session = self.store.get(session_id)
         run = session.run
-        run.unqueue()
+        run.unqueue(withdraw=True)  # a Start still waiting its turn ends without a run
         if run.stepped:
             self.end_stepped(session)
             return self.view(session)
