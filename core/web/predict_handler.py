@@ -105,7 +105,7 @@ class Predictor:
         :return: the picture (uint8, as the dataset stores it) and the view, whose note
             names the picture's true class.
         """
-        from trainpad.web.html import dataset_picture
+        from trainpad.engine.pictures import dataset_picture
 
         session = self.store.get(session_id)
         trained = session.model
