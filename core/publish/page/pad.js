@@ -2,12 +2,12 @@
 //
 // Shared by the published page and trainpad's Predict tab.  Each pointer move strokes one
 // short segment on the canvas (microseconds of work, even in a browser without a GPU); the
-// picture is read only when someone asks for it (pixels(), toBlob()).  Mouse, pen and touch
+// picture is read only when someone asks for it (pixels(), png()).  Mouse, pen and touch
 // alike (pointer events, touch-action: none); strokes are kept as points, so Undo redraws the
 // ones left exactly as they were drawn.
 //
 //   const pad = new TrainpadPad(canvas, {brush: 34, onstroke: () => ..., ondraw: () => ...});
-//   pad.clear(); pad.undo(); pad.wipe(); pad.isEmpty(); pad.pixels(); await pad.toBlob();
+//   pad.clear(); pad.undo(); pad.wipe(); pad.isEmpty(); pad.pixels(); await pad.png();
 //
 // onstroke runs when a stroke ends (and after Clear or Undo); ondraw after each move of a
 // stroke under way.  The canvas's own width and height are its picture's pixels (800 x 800 in
@@ -126,8 +126,10 @@
       return this.context.getImageData(0, 0, this.canvas.width, this.canvas.height);
     }
 
-    toBlob() {
-      return new Promise((resolve) => this.canvas.toBlob(resolve, 'image/png'));
+    // The picture as a PNG Blob.  Through toDataURL: the browser may hold toBlob's encoding
+    // back until it has an idle moment (seconds, in a headless browser).
+    async png() {
+      return (await fetch(this.canvas.toDataURL('image/png'))).blob();
     }
   }
 
