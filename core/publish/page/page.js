@@ -398,7 +398,15 @@ async function main() {
   else want();
 }
 
-// For tests: trainpad's preprocessing as this page does it, on any RGBA pixels.
-window.__tpPage = {prepare: (pixels) => prepare(pixels, state.card), state};
+// For tests: trainpad's preprocessing as this page does it, on any RGBA pixels, and the
+// model's probabilities for them.
+window.__tpPage = {
+  state,
+  prepare: (pixels) => prepare(pixels, state.card),
+  probabilities: async (pixels) => {
+    const {input} = prepare(pixels, state.card);
+    return Array.from((await run(input, 1, ['probabilities'])).probabilities.data);
+  },
+};
 
 main();
