@@ -23,9 +23,8 @@ import pytest
 import torch
 
 import trainpad
-from support import ROOT
+from support import ROOT, untrained_model
 from trainpad.cli import main
-from trainpad.engine.trained_model import TrainedModel
 from trainpad.publish import PublishError, build_site, check_destination, publish, write_site, zip_site
 from trainpad.publish.onnx_model import OnnxExportError, export_onnx
 from trainpad.publish.runtime_files import FOLDER, MANIFEST, check
@@ -176,21 +175,12 @@ BUILT_IN = [("mnist", "mnist-cnn"), ("mnist", "lenet5"), ("mnist", "mlp"), ("mni
             ("fashion-mnist", "mnist-cnn"), ("kmnist", "mnist-cnn")]
 
 
-def untrained(engine, dataset: str, model: str) -> TrainedModel:
-    component = engine.component("dataset", dataset)
-    meta = engine.dataset_meta(component)
-    torch.manual_seed(0)
-    built = engine.build_model(model, {}, input_shape=meta["input_shape"], num_classes=len(component.meta["class_names"]))
-    spec = {"dataset": {"name": dataset, "params": {}}, "model": {"name": model, "params": {}}}
-    return TrainedModel(built, spec, list(component.meta["class_names"]), engine.component("model", model).meta.get("output", "logits"), meta)
-
-
 @pytest.mark.parametrize("dataset, model", BUILT_IN, ids=[f"{d}-{m}" for d, m in BUILT_IN])
 def test_every_built_in_model_and_dataset_publishes(dataset, model):
     import onnxruntime
 
     engine = make_engine()
-    trained = untrained(engine, dataset, model)
+    trained = untrained_model(engine, dataset, model)
     site = build_site(engine, trained, test_images=0)
     assert site.difference < 1e-4 and site.notes == []
     card = json.loads(site.files["model.json"])
@@ -207,14 +197,14 @@ def test_every_built_in_model_and_dataset_publishes(dataset, model):
 
 def test_a_page_without_its_dataset_says_it_has_no_test_images(tmp_path):
     engine = make_engine()
-    site = build_site(engine, untrained(engine, "mnist", "softmax-regression"), data_dir=tmp_path / "empty")
+    site = build_site(engine, untrained_model(engine, "mnist", "softmax-regression"), data_dir=tmp_path / "empty")
     assert "test-images.png" not in site.files and "test_images" not in json.loads(site.files["model.json"])
     assert len(site.notes) == 1 and site.notes[0].startswith("the page has no test images: the mnist test split could not be loaded")
 
 
 def test_the_zip_is_one_folder_and_the_same_bytes_every_time():
     engine = make_engine()
-    site = build_site(engine, untrained(engine, "mnist", "softmax-regression"), test_images=0)
+    site = build_site(engine, untrained_model(engine, "mnist", "softmax-regression"), test_images=0)
     data = zip_site(site)
     assert data == zip_site(site)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -255,7 +245,7 @@ def test_a_dataset_of_other_things_than_pictures_is_refused(capsys, tmp_path, mo
     from trainpad.engine.engine import Engine
 
     engine = make_engine(trainpad_test_publish)
-    trained = untrained(engine, "signals", "softmax-regression")
+    trained = untrained_model(engine, "signals", "softmax-regression")
     save_checkpoint(trained, tmp_path / "signals.pt")
     monkeypatch.setattr(Engine, "load", classmethod(lambda cls, **kwargs: make_engine(trainpad_test_publish)))
     line = refused(capsys, ["publish", str(tmp_path / "signals.pt"), "--out", str(tmp_path / "site")])
@@ -267,7 +257,7 @@ def test_an_operation_without_onnx_is_named_and_nothing_is_written(tmp_path):
     import trainpad_test_publish
 
     engine = make_engine(trainpad_test_publish)
-    trained = untrained(engine, "mnist", "running-max-net")
+    trained = untrained_model(engine, "mnist", "running-max-net")
     with pytest.raises(OnnxExportError, match=r"model 'running-max-net' cannot be exported to ONNX: its operation aten\.cummax has no ONNX"):
         export_onnx(trained)
     out = tmp_path / "site"
@@ -288,7 +278,7 @@ def test_a_folder_in_use_is_kept_unless_forced(capsys, tmp_path):
     assert "is a file, not a folder" in refused(capsys, ["publish", str(SHIPPED), "--out", str(tmp_path / "file")])
     # --force replaces the folder in one move, nothing of the old one left
     engine = make_engine()
-    page = build_site(engine, untrained(engine, "mnist", "softmax-regression"), test_images=0)
+    page = build_site(engine, untrained_model(engine, "mnist", "softmax-regression"), test_images=0)
     write_site(page, site, force=True)
     assert not (site / "mine.txt").exists() and (site / "index.html").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "site"]  # no staging folders left
@@ -340,7 +330,7 @@ def test_the_predict_tab_publishes_the_sessions_model_once_and_bounds_each_visit
     assert publisher.publish("bob", "10.0.0.2").path.read_bytes() == page.path.read_bytes() and len(built) == 1
 
     def another_model(session: str) -> None:
-        store.get(session).set_model(untrained(engine, "mnist", "softmax-regression"), "a test")
+        store.get(session).set_model(untrained_model(engine, "mnist", "softmax-regression"), "a test")
 
     for session in ("carol", "dave"):
         another_model(session)
@@ -369,7 +359,7 @@ def test_a_model_that_cannot_be_published_says_why_in_the_app(tmp_path):
     from trainpad.web.sessions import SessionStore
 
     engine = make_engine(trainpad_test_publish)
-    store = SessionStore(lambda: untrained(engine, "mnist", "running-max-net"))
+    store = SessionStore(lambda: untrained_model(engine, "mnist", "running-max-net"))
     with pytest.raises(UserError, match=r"its operation aten\.cummax has no ONNX equivalent"):
         Publisher(engine, store, data_dir=tmp_path).publish("alice", "10.0.0.1")
     assert list(store.get("alice").folder().iterdir()) == []

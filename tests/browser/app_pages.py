@@ -387,3 +387,47 @@ HYPERPARAMETER_GROUPS_JS = r"""() => [...document.querySelectorAll('strong')]
 def hyperparameter_groups(page: Any) -> list[str]:
     """The visible groups of hyperparameter fields, as ``"Kind name"`` in page order."""
     return page.evaluate(HYPERPARAMETER_GROUPS_JS)
+
+
+# -- a published page ------------------------------------------------------------------------------
+
+
+class PublishedPad:
+    """A published page's pad (``#pad``, 800x800 pixels of its own), driven with the mouse.
+
+    The page answers in the browser: each finished stroke adds one entry to
+    ``window.__tpTimings`` (ms from the stroke's end to its answer on the page).
+    """
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.canvas = page.locator("#pad")
+
+    def answers(self) -> int:
+        return int(self.page.evaluate("window.__tpTimings.length"))
+
+    def draw(self, strokes: Sequence[Sequence[tuple[float, float]]], *, timeout: float = 30) -> str:
+        """Draw ``strokes`` (pad pixels) and return ``#prediction`` once the last is answered."""
+        box = self.canvas.bounding_box()
+        scale = box["width"] / CANVAS
+        mouse = self.page.mouse
+        before = self.answers()
+        for points in strokes:
+            mouse.move(box["x"] + points[0][0] * scale, box["y"] + points[0][1] * scale)
+            mouse.down()
+            for x, y in points[1:]:
+                mouse.move(box["x"] + x * scale, box["y"] + y * scale)
+            mouse.up()
+        wait_until(lambda: self.answers() > before, timeout=timeout, message="the page's answer to the strokes")
+        return self.prediction()
+
+    def prediction(self) -> str:
+        return self.page.locator("#prediction").inner_text().strip()
+
+    def top(self) -> str:
+        """The class the page reads: the first word of ``#prediction``."""
+        return self.prediction().split()[0]
+
+    def clear(self) -> None:
+        self.page.locator("#clear").click()
+        self.page.wait_for_function("document.getElementById('prediction').classList.contains('blank')", timeout=30_000)
