@@ -11,7 +11,6 @@ import contextlib
 import math
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import _common
+from load_test import stop_server
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -81,13 +81,7 @@ def process(argv: Sequence[str], url: str, log: Path, *, env: dict[str, str] | N
                     time.sleep(0.2)
             yield url
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(20)
+            stop_server(proc)
 
 
 def app(data: Path, log: Path) -> Any:

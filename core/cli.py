@@ -1,4 +1,4 @@
-"""The ``trainpad`` command: list plugins, train, evaluate and predict, headless.
+"""The ``trainpad`` command: list plugins, train, evaluate, predict and publish, headless.
 
 Every component's hyperparameters become flags named ``--<kind>-<param>``, for the
 components the command line picks: ``trainpad train --optimizer sgd --optimizer-lr 0.05``.

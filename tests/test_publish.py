@@ -163,9 +163,9 @@ def test_the_runtime_is_the_one_recorded(published):
 def test_the_pages_korean_is_the_apps_where_they_say_the_same():
     from trainpad.web.i18n_ko import KOREAN
 
-    shared = {english: korean for english, korean in TEXTS.values() if english in KOREAN}
+    shared = [(english, korean) for english, korean in TEXTS.values() if english in KOREAN]
     assert len(shared) >= 8
-    assert {english: KOREAN[english] for english in shared} == shared
+    assert [(english, KOREAN[english]) for english, _ in shared] == shared
 
 
 # -- every built-in model and dataset --------------------------------------------------------------
