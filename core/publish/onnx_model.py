@@ -19,14 +19,11 @@ exported but computes something else is never published.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import io
-import logging
 import re
-import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from trainpad.engine.errors import TrainpadError
 
@@ -101,18 +98,17 @@ def export_onnx(trained: "TrainedModel") -> OnnxModel:
         layers = wrapper.describe(example)
     name = trained.spec["model"]["name"]
     try:
-        with _quiet():
-            program = torch.onnx.export(
-                wrapper,
-                (example,),
-                dynamo=True,
-                opset_version=OPSET,
-                input_names=[INPUT],
-                output_names=[PROBABILITIES, *(layer.name for layer in layers)],
-                dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),
-                external_data=False,
-                verbose=False,
-            )
+        program = torch.onnx.export(
+            wrapper,
+            (example,),
+            dynamo=True,
+            opset_version=OPSET,
+            input_names=[INPUT],
+            output_names=[PROBABILITIES, *(layer.name for layer in layers)],
+            dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),
+            external_data=False,
+            verbose=False,
+        )
     except Exception as exc:  # torch.onnx raises its own error types, which it may rename
         raise OnnxExportError(f"model {name!r} cannot be exported to ONNX: {failed_operation(exc)}") from exc
     buffer = io.BytesIO()
@@ -136,23 +132,6 @@ def failed_operation(exc: BaseException) -> str:
         return f"its operation {node.group(1)} could not be translated to ONNX" + (f" ({cause.strip()[:200]})" if cause else "")
     first = next((line.strip() for line in str(chain[-1]).splitlines() if line.strip()), type(chain[-1]).__name__)
     return f"torch.export could not trace its forward() ({type(chain[-1]).__name__}: {first[:300]})"
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Keep the exporter's progress lines and warnings out of the CLI's and the server's output."""
-    names = ("torch.onnx", "torch.export", "torch._dynamo", "onnxscript", "torch._export")
-    loggers = [logging.getLogger(name) for name in names]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
 
 
 def _layer_modules(model: Any) -> list[tuple[str, Any, str]]:
