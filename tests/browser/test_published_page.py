@@ -104,6 +104,51 @@ def test_the_page_sees_the_28x28_the_server_sees_and_answers_alike(browser, publ
     assert record.errors == [], record.errors
 
 
+#: The page's preprocessing (its picture.js, as the page loaded it) on raw RGBA pixels, for
+#: each ink mode: the 28x28 picture, or null for a picture the page takes for blank.
+PAGE_PREPARES_JS = """async (pictures) => {
+  const {prepare} = await import('./picture.js');
+  return pictures.map(({rgba, width, height}) => {
+    const data = Uint8ClampedArray.from(atob(rgba), (c) => c.charCodeAt(0));
+    return ['centre', null].map((ink) => {
+      try { return Array.from(prepare({data, width, height}, {input_shape: [1, 28, 28], mean: [0.1307], std: [0.3081], ink}).seen); }
+      catch (error) { if (error.name === 'BlankImage') return null; throw error; }
+    });
+  });
+}"""
+
+
+def test_the_pages_preprocessing_is_the_servers_on_any_picture(browser, published_site):
+    """Not only drawings: pictures of any size, on light, dark or noisy backgrounds, with
+    transparency, faint or bold, through both of the server's ways (crop and centre the ink,
+    or fit the whole picture), give the same 28x28 pixels in the page as on the server."""
+    from trainpad.engine.pictures import BlankImage, prepare
+
+    rng = np.random.default_rng(7)
+    pictures = []
+    for k in range(40):
+        height, width = (int(v) for v in rng.integers(12, 260, 2))
+        background = int(rng.choice([0, 255, 30, 220]))
+        rgba = np.full((height, width, 4), 255, np.uint8)
+        rgba[..., :3] = np.clip(background + rng.normal(0, 12 if k % 4 == 0 else 0, (height, width, 1)), 0, 255).astype(np.uint8)
+        top, left = int(rng.integers(0, height // 2)), int(rng.integers(0, width // 2))
+        rgba[top : top + int(rng.integers(2, height // 2 + 3)), left : left + int(rng.integers(2, width // 2 + 3)), :3] = rng.integers(0, 256, 3)
+        if k % 3 == 0:
+            rgba[..., 3] = rng.integers(0, 256, (height, width))
+        pictures.append(rgba)
+    context, record = published_site.open(browser)
+    payload = [{"rgba": base64.b64encode(p.tobytes()).decode(), "width": p.shape[1], "height": p.shape[0]} for p in pictures]
+    page_seen = record.page.evaluate(PAGE_PREPARES_JS, payload)
+    context.close()
+    for k, (rgba, ours) in enumerate(zip(pictures, page_seen)):
+        for ink, got in zip(("centre", None), ours):
+            try:
+                expected = prepare(rgba, input_shape=(1, 28, 28), mean=(0.1307,), std=(0.3081,), ink=ink).seen.ravel().tolist()
+            except BlankImage:
+                expected = None
+            assert got == expected, f"picture {k} ({rgba.shape[1]}x{rgba.shape[0]}), ink {ink}"
+
+
 def png_of(array: np.ndarray) -> bytes:
     from PIL import Image
 
