@@ -23,6 +23,8 @@ from load_test import stop_server
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 
+#: The Predict tab is ready: its pad and its prediction's label are on the page.
+APP_READY = "() => !!document.querySelector('#tp-sketch canvas')?.tpPad && !!document.getElementById('tp-label')"
 #: Records each ``pointerup`` on the page, and the time from the last one to each change of
 #: the Predict tab's answer (the label's text): ``window.__tpAnswered`` in ms.
 APP_ANSWERS_JS = """() => {
@@ -144,6 +146,18 @@ def draw(page: Any, canvas: str, strokes: Sequence[Sequence[tuple[float, float]]
             moves.append((time.perf_counter() - started) * 1000)
         mouse.up()
     return moves
+
+
+def settle(page: Any, quiet_ms: int = 700, timeout: float = 30) -> None:
+    """Wait until ``page`` has had no long task for ``quiet_ms`` (it needs :data:`LONG_TASKS_JS`)."""
+    deadline = time.monotonic() + timeout
+    seen = -1
+    while time.monotonic() < deadline:
+        count = page.evaluate("window.__tpLongTasks.length")
+        if count == seen:
+            return
+        seen = count
+        page.wait_for_timeout(quiet_ms)
 
 
 def wait_for(page: Any, expression: str, count: int, timeout: float = 60) -> list[float]:

@@ -16,8 +16,8 @@ sides, the order flipping every round.
    slow stroke of 20 moves, each timed until the page has painted the frame after it (a page
    that takes a move in at once but draws it later pays too); a stroke's figure is its time
    over its moves.  It also adds up the page's long tasks (50 ms or more of work blocking it)
-   during the stroke, and gives the Predict tab's answer after the stroke.  Goals (the issue):
-   at most 100 ms a move, the answer within 300 ms of lifting the mouse.
+   during the stroke.  Goal (the issue): at most 100 ms a move; and (from 1.) the Predict
+   tab's answer within 300 ms of lifting the mouse.
 
     python bench/drawing.py          # 5 rounds: 3 digits and a 20-move stroke each
     python bench/drawing.py --quick  # 1 round (after a warm-up): 1 digit, a 6-move stroke
@@ -71,7 +71,7 @@ def main() -> int:
         _browser.chromium() as browser,
     ):
         page = _browser.open_page(browser, page_url, "document.body.dataset.ready === '1'")
-        tab = _browser.open_page(browser, app_url, "() => !!document.querySelector('#tp-sketch canvas')?.tpPad")
+        tab = _browser.open_page(browser, app_url, _browser.APP_READY)
         tab.evaluate(_browser.APP_ANSWERS_JS)
         tab.evaluate(_browser.LONG_TASKS_JS)
         plain_page = _browser.open_page(browser, plain_url, "() => !!document.querySelector('#pad canvas')")
@@ -102,7 +102,6 @@ def main() -> int:
 
         answers = _common.alternate({PAGE: on_the_page, TAB: on_the_server}, rounds)
 
-        server_answers: list[float] = []
         long_tasks: dict[str, list[float]] = {PAD: [], PLAIN: []}
 
         def stroke(on: object, canvas: str, name: str) -> float:
@@ -110,38 +109,37 @@ def main() -> int:
             times = _browser.draw(on, canvas, [_browser.slow_stroke(moves)])
             on.wait_for_timeout(300)  # the stroke's own work after its last move
             long_tasks[name].append(sum(on.evaluate("window.__tpLongTasks")))
+            _browser.settle(on)  # its work after the stroke must not fall on the other side's
             return statistics.fmean(times)  # the stroke's time over its moves: a few very slow moves count
 
         def our_pad() -> float:
             before = clear_tab()
             per_move = stroke(tab, "#tp-sketch canvas", PAD)
-            server_answers.append(_browser.wait_for(tab, "window.__tpAnswered", before + 1)[-1])
+            _browser.wait_for(tab, "window.__tpAnswered", before + 1)
             return per_move
 
         per_move = _common.alternate({PAD: our_pad, PLAIN: lambda: stroke(plain_page, "#pad canvas", PLAIN)}, rounds)
 
-    answer_ms = statistics.median(answers[PAGE])
+    answer_ms, server_ms = statistics.median(answers[PAGE]), statistics.median(answers[TAB])
     first = _common.report(
         "ms from lifting the mouse to the answer on the page (median over a round's digits)",
         answers, unit="ms", ratio=(PAGE, TAB), higher_is_better=False,
         notes=[
             f"the published folder: {folder_mb:.1f} MB ({len(site.files)} files)",
-            f"goals: a stroke answered in under {GOAL_ANSWER_MS:g} ms, the folder under {GOAL_FOLDER_MB:g} MB: "
-            + ("met" if answer_ms < GOAL_ANSWER_MS and folder_mb < GOAL_FOLDER_MB else "NOT met"),
+            f"goals: the page answers in under {GOAL_ANSWER_MS:g} ms, its folder is under {GOAL_FOLDER_MB:g} MB: "
+            + ("met" if answer_ms < GOAL_ANSWER_MS and folder_mb < GOAL_FOLDER_MB else "NOT met")
+            + f"; the Predict tab answers within {GOAL_SERVER_ANSWER_MS:g} ms: " + ("met" if server_ms <= GOAL_SERVER_ANSWER_MS else "NOT met"),
         ],
     )
-    move_ms, server_ms = statistics.median(per_move[PAD]), statistics.median(server_answers)
-    met = move_ms <= GOAL_MOVE_MS and server_ms <= GOAL_SERVER_ANSWER_MS
+    move_ms = statistics.median(per_move[PAD])
     _common.report(
         f"ms a mouse move takes to be drawn, over a {moves}-move stroke (its time / {moves})",
         per_move, unit="ms", ratio=(PAD, PLAIN), higher_is_better=False, args=args,
         notes=[
-            f"the Predict tab's answer {server_ms:.0f} ms after the mouse is lifted (median of {len(server_answers)}: "
-            + ", ".join(f"{a:.0f}" for a in server_answers) + ")",
             "long tasks during a stroke, ms in all (median): " + ", ".join(f"{n} {statistics.median(v):.0f}" for n, v in long_tasks.items()),
-            f"goals: at most {GOAL_MOVE_MS:g} ms a move, the answer within {GOAL_SERVER_ANSWER_MS:g} ms: {'met' if met else 'NOT met'}",
+            f"goal: at most {GOAL_MOVE_MS:g} ms a move: {'met' if move_ms <= GOAL_MOVE_MS else 'NOT met'}",
         ],
-        extra={"published_page": first, "folder_mb": folder_mb, "server_answer_ms": server_answers, "long_tasks_ms": long_tasks},
+        extra={"published_page": first, "folder_mb": folder_mb, "long_tasks_ms": long_tasks},
     )
     return 0
 
