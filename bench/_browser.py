@@ -1,7 +1,7 @@
 """Shared by the benchmarks that drive headless Chromium: the servers they start, the
 browser, strokes drawn with the mouse, and what the page records about them.
 
-Chromium is Debian's (``/usr/bin/chromium`` or ``TRAINPAD_CHROMIUM``) with the flags the
+Chromium is Debian's (``/usr/bin/chromium``, else one on ``PATH``) with the flags the
 browser tests use (no GPU: the page is drawn in software, as on many school laptops).
 """
 
@@ -44,12 +44,9 @@ LONG_TASKS_JS = """() => { window.__tpLongTasks = [];
 
 
 def find_chromium() -> str:
-    for candidate in (os.environ.get("TRAINPAD_CHROMIUM"), "/usr/bin/chromium"):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    found = "/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else shutil.which("chromium") or shutil.which("chromium-browser")
     if not found:
-        raise SystemExit("no Chromium found: apt-get install chromium (or set TRAINPAD_CHROMIUM)")
+        raise SystemExit("no Chromium found: apt-get install chromium")
     return found
 
 
