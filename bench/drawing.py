@@ -20,7 +20,7 @@ sides, the order flipping every round.
    tab's answer within 300 ms of lifting the mouse.
 
     python bench/drawing.py          # 5 rounds: 3 digits and a 20-move stroke each
-    python bench/drawing.py --quick  # 1 round (after a warm-up): 1 digit, a 6-move stroke
+    python bench/drawing.py --quick  # 1 round, no warm-up: 1 digit, a 6-move stroke
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def main() -> int:
                 times.append(_browser.wait_for(tab, "window.__tpAnswered", before + 1)[-1])
             return statistics.median(times)
 
-        answers = _common.alternate({PAGE: on_the_page, TAB: on_the_server}, rounds)
+        answers = _common.alternate({PAGE: on_the_page, TAB: on_the_server}, rounds, warmup=not args.quick)
 
         long_tasks: dict[str, list[float]] = {PAD: [], PLAIN: []}
 
@@ -118,7 +118,7 @@ def main() -> int:
             _browser.wait_for(tab, "window.__tpAnswered", before + 1)
             return per_move
 
-        per_move = _common.alternate({PAD: our_pad, PLAIN: lambda: stroke(plain_page, "#pad canvas", PLAIN)}, rounds)
+        per_move = _common.alternate({PAD: our_pad, PLAIN: lambda: stroke(plain_page, "#pad canvas", PLAIN)}, rounds, warmup=not args.quick)
 
     answer_ms, server_ms = statistics.median(answers[PAGE]), statistics.median(answers[TAB])
     first = _common.report(
