@@ -1,4 +1,4 @@
-"""The ``trainpad`` command: list plugins, train, evaluate and predict, headless.
+"""The ``trainpad`` command: list plugins, train, evaluate, predict and publish, headless.
 
 Every component's hyperparameters become flags named ``--<kind>-<param>``, for the
 components the command line picks: ``trainpad train --optimizer sgd --optimizer-lr 0.05``.
@@ -94,6 +94,19 @@ def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None =
     e.add_argument("--samples", type=int, default=0, help="evaluate the first N test samples only (default: all)")
     e.add_argument("--json", action="store_true", help="print JSON instead of text")
 
+    w = sub.add_parser(
+        "publish",
+        help="write a checkpoint's model as a static web page",
+        description="Write a checkpoint's model as a static web page (a folder): a drawing pad, every class's probability, "
+        "the picture the model saw, its feature maps and a saliency map, computed in the visitor's browser with ONNX "
+        "Runtime Web. Serve the folder with any file server, or push it to a static Hugging Face Space as it is.",
+    )
+    w.add_argument("checkpoint", type=Path)
+    w.add_argument("--out", "-o", type=Path, required=True, metavar="DIR", help="the folder to write (new or empty)")
+    w.add_argument("--force", action="store_true", help="replace what is in DIR")
+    w.add_argument("--data-dir", type=Path, default=None, help="the dataset's folder, for the page's test images (default: TRAINPAD_DATA_DIR or a per-user cache)")
+    w.add_argument("--test-images", type=int, default=None, metavar="N", help="test images the page offers (default 60; 0 for none)")
+
     r = sub.add_parser("predict", help="classify image files with a checkpoint", description="Classify image files (PNG, JPEG...: any size, dark ink on light or light on dark).")
     r.add_argument("checkpoint", type=Path)
     r.add_argument("images", type=Path, nargs="+", metavar="IMAGE")
@@ -158,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(argv[1:], prog="trainpad serve")
     try:
         settings.check()  # a bad TRAINPAD_* value stops here, named, before anything runs
-        if argv[:1] in (["train"], ["evaluate"], ["predict"]):  # the commands that run torch
+        if argv[:1] in (["train"], ["evaluate"], ["predict"], ["publish"]):  # the commands that run torch
             from trainpad.runtime.threads import apply_runtime_settings
 
             apply_runtime_settings()  # threads, OpenMP, allocator: before torch is imported (a plugin may import it)
@@ -178,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         commands = {
             "plugins": cmd_plugins, "presets": cmd_presets, "settings": cmd_settings, "train": cmd_train, "export": cmd_export,
-            "evaluate": cmd_evaluate, "predict": cmd_predict,
+            "evaluate": cmd_evaluate, "predict": cmd_predict, "publish": cmd_publish,
         }  # fmt: skip
         return commands[args.command](engine, args)
     except (TrainpadError, ParamError) as exc:
@@ -525,6 +538,23 @@ def cmd_predict(engine: "Engine", args: argparse.Namespace) -> int:
                 ranked = ", ".join(f"{n} {p:.1%}" for n, p in item["top"])
                 print(f"{item['image']}: {item['label']} ({ranked})")
     return 1 if failed else 0
+
+
+def cmd_publish(engine: "Engine", args: argparse.Namespace) -> int:
+    """Write the checkpoint's model as a static page in ``--out`` (all of it, or nothing)."""
+    from trainpad.publish import TEST_IMAGES, check_destination, publish
+
+    check_destination(args.out, force=args.force)  # before the checkpoint is read: a refused folder costs nothing
+    trained = engine.load_checkpoint(args.checkpoint)
+    count = TEST_IMAGES if args.test_images is None else max(0, args.test_images)
+    site, folder = publish(engine, trained, args.out, force=args.force, data_dir=args.data_dir, test_images=count)
+    for note in site.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(
+        f"published {site.title} in {folder} ({len(site.files)} files, {site.nbytes / 1e6:.1f} MB): "
+        f"serve it with `python -m http.server -d {folder}`, or push the folder to a static Hugging Face Space"
+    )
+    return 0
 
 
 if __name__ == "__main__":

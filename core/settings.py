@@ -219,6 +219,9 @@ _ALL = (
             "classes a checkpoint may have"),
     Setting("TRAINPAD_MAX_EVAL_SECONDS", "server limits", 60.0, positive, "a number of seconds above 0",
             "an evaluation still running after this long stops and shows the test images it evaluated"),
+    Setting("TRAINPAD_MAX_PUBLISHES_PER_CLIENT", "server limits", 6, whole(0), "a whole number of at least 0",
+            "pages one client may have made per hour with the Predict tab's \"Publish as a web page\" (each exports "
+            "the model to ONNX: seconds of CPU); a model published once is not exported again; `0` turns the button off"),
     # the machine
     Setting("TRAINPAD_RUN_IN", "runtime", None, choice("thread", "process", "zerogpu"), "thread, process or zerogpu",
             "where the web app runs each training run and evaluation: a thread of the server, a process of its own "

@@ -1,7 +1,7 @@
 """The Predict tab: draw a digit (or upload a picture) and see what the current model makes of it.
 
-The sketch pad has its brush picked up as soon as it appears, so the first stroke
-draws; the prediction (every class's probability) follows every stroke.  Beside it is
+The drawing pad is a plain canvas (``trainpad.web.sketch``): drawing costs the browser next to
+nothing, and the prediction (every class's probability) follows each stroke.  Beside it is
 the 28x28 picture the model actually saw, after the same cropping and centring MNIST's
 makers used; below, the look inside the model: a saliency map over that picture and
 each convolution's feature maps (or, for a model without convolutions, its layers'
@@ -9,7 +9,9 @@ activations as bars).
 
 What the tab offers follows the session's model: the pad for a dataset of drawn
 glyphs (``ink="centre"``: MNIST, KMNIST), uploads instead for photos (Fashion-MNIST),
-and for every model a random test image, whose true class is named.
+and for every model a random test image, whose true class is named.  "Publish as a web
+page" downloads the model as a static page that does all this in the visitor's browser
+(``trainpad.publish``; ``trainpad publish`` on the command line).
 """
 
 
@@ -25,36 +27,10 @@ ORDER = 5  #: first: drawing a digit is what most visitors come for
 #: Predictions running at once (each takes milliseconds).
 CONCURRENCY = 4
 SKETCH_ID = "tp-sketch"
-
-#: Picks the Brush tool whenever the sketch pad shows with no tool picked, so that drawing
-#: needs no click first: Gradio's editor starts with no tool, and drops it again when the
-#: pad is cleared (Clear, or the editor's own "Clear canvas").  A tool the user picked
-#: (the eraser) is left alone.  Runs from a hidden gr.HTML's js_on_load.
-BRUSH_JS = """
-if (!window.__tpBrush) {
-  window.__tpBrush = true;
-  const activate = () => {
-    document.querySelectorAll('#%(id)s').forEach((pad) => {
-      const brush = pad.querySelector('button[aria-label="Brush"]');
-      if (!brush || !pad.querySelector('canvas') || pad.querySelector('button.highlight') || pad.dataset.tpBrush === 'picking') return;
-      pad.dataset.tpBrush = 'picking';
-      setTimeout(() => { pad.dataset.tpBrush = ''; brush.click(); }, 50);
-    });
-  };
-  new MutationObserver(activate).observe(document.body, {childList: true, subtree: true});
-  activate();
-}
-""" % {"id": SKETCH_ID}
-#: The pad keeps the tools that matter for drawing a digit: brush, eraser, undo and
-#: clear (no colours, brush sizes, pan, zoom or redo).  On a phone the prediction sits
-#: above the pad, beside the picture the model saw, so it is in sight while drawing.
+#: On a phone the prediction sits above the pad, beside the picture the model saw, so it is
+#: in sight while drawing.
 PAD_CSS = """
-#{id} button[aria-label="Pan"], #{id} button[aria-label="Zoom in"], #{id} button[aria-label="Zoom out"],
-#{id} button[aria-label="Redo"], #{id} button[aria-label="Color"], #{id} button[aria-label="Brush Size"],
-#{id} .zoom-number, #{id} .separator {display: none !important;}
-#{id} .toolbar-wrap {left: 0 !important;}  /* beside the drawing area, not over its edge */
 @media (max-width: 640px) {
-  #{id} {height: 330px !important;}
   .tp-predict {flex-direction: column-reverse !important; gap: 8px !important;}
   .tp-predict-results {flex-direction: row !important; flex-wrap: wrap !important; gap: 8px !important;}
   .tp-predict-results > .block:first-child {flex: 1 1 55% !important; min-width: 0 !important;}
@@ -63,10 +39,10 @@ PAD_CSS = """
   .tp-predict-results > .tp-seen {flex: 1 1 35% !important; min-width: 0 !important;}
   .tp-predict-results > .tp-seen {height: 170px !important;}
   .tp-predict-results [data-testid="block-label"] {display: none !important;}  /* long labels would cover the answer */
-  .tp-predict-results > .tp-model-note {display: none !important;}  /* the Train tab says which model is in use */
+  .tp-predict-results > .tp-model-note, .tp-predict-results > .tp-publish {display: none !important;}  /* the Train tab says which model is in use */
 }
-""".replace("{id}", SKETCH_ID)
-#: Adds :data:`PAD_CSS` to the page, once (from the same hidden gr.HTML's js_on_load).
+"""
+#: Adds :data:`PAD_CSS` to the page, once (from a hidden gr.HTML's js_on_load).
 PAD_STYLE_JS = """
 if (!document.getElementById('tp-pad-css')) {
   const style = document.createElement('style');
@@ -75,55 +51,45 @@ if (!document.getElementById('tp-pad-css')) {
   document.head.appendChild(style);
 }
 """ % json.dumps(PAD_CSS)
-#: The Clear button: presses the editor's "Clear canvas", which empties the pad and sends
-#: the change (so the prediction goes back to BLANK) every time.
-CLEAR_JS = """
-() => { document.querySelector('#%(id)s button[aria-label="Clear canvas"]')?.click(); }
-""" % {"id": SKETCH_ID}
+#: Clear and Undo: the pad's own, which send the emptied or shorter drawing (so the
+#: prediction follows, back to BLANK when the pad is empty).
+PAD_JS = "() => { document.querySelector('#%(id)s canvas')?.tpPad?.%%s(); }" % {"id": SKETCH_ID}
+#: Saves the page's zip once the server has made it (the hidden download button's click).
+DOWNLOAD_JS = "() => { document.querySelector('#tp-page-file')?.click(); }"
 
 
 def build(engine: "Engine") -> None:
     """Build the Predict tab (called inside its ``gr.Tab``)."""
     import gradio as gr
 
+    from trainpad.web.clients import address_of
     from trainpad.web.layout import on_tab_select
     from trainpad.web.messages import shown_in_browser
-    from trainpad.web.limits import limits
     from trainpad.web.predict_handler import BLANK, EMPTY_INSIDE, Predictor, picture_source
+    from trainpad.web.publish_handler import Publisher
     from trainpad.web.sessions import session_id, store_for
-    from trainpad.web.sketch import SketchBlobs, make_sketchpad
+    from trainpad.web.sketch import make_drawing_pad
 
-    sketches = SketchBlobs(max_layers=limits().max_sketch_layers)
-    predictor = Predictor(engine, store_for(engine), sketches=sketches)
-    gr.HTML("", js_on_load=PAD_STYLE_JS + BRUSH_JS, container=False, padding=False, elem_classes="tp-hidden")
+    predictor = Predictor(engine, store_for(engine))
+    publisher = Publisher(engine, predictor.store)
+    gr.HTML("", js_on_load=PAD_STYLE_JS, container=False, padding=False, elem_classes="tp-hidden")
     with gr.Row(equal_height=False, elem_classes="tp-predict"):
         with gr.Column(scale=3, min_width=300):
             hint = gr.Markdown(picture_source(None).hint, elem_id="tp-predict-hint")
-            sketch = make_sketchpad(
-                sketches,
-                label="Draw a digit",
-                type="numpy",
-                image_mode="RGBA",
-                canvas_size=(800, 800),
-                fixed_canvas=True,
-                brush=gr.Brush(default_size=34, colors=["#000000"], default_color="#000000", color_mode="fixed"),
-                eraser=gr.Eraser(default_size=40),
-                layers=False,
-                transforms=(),
-                sources=(),
-                height=460,
-                elem_id=SKETCH_ID,
-                buttons=[],
-            )
+            pad = make_drawing_pad(label="Draw a digit", elem_id=SKETCH_ID)
             with gr.Row():
-                clear = gr.Button("Clear", variant="secondary")
-                sample = gr.Button("Random test image", variant="secondary")
+                undo = gr.Button("Undo", variant="secondary", min_width=80)
+                clear = gr.Button("Clear", variant="secondary", min_width=80)
+                sample = gr.Button("Random test image", variant="secondary", min_width=140)
             with gr.Accordion("…or upload a picture", open=False) as upload_box:
                 upload = gr.Image(label="Picture to classify", sources=["upload", "clipboard"], type="numpy", image_mode="RGBA", height=220)
         with gr.Column(scale=2, min_width=260, elem_classes="tp-predict-results"):
             label = gr.Label(BLANK, label="Prediction: every class", elem_id="tp-label")
             seen = gr.Image(label="What the model sees (28×28)", interactive=False, height=260, buttons=[], format="png", elem_classes="tp-seen")
             note = gr.Markdown("", padding=True, elem_classes="tp-model-note")
+            with gr.Column(elem_classes="tp-publish"):
+                publish = gr.Button("Publish as a web page", variant="secondary", size="sm", elem_id="tp-publish")
+                page_file = gr.DownloadButton("Download the page", visible="hidden", elem_id="tp-page-file", size="sm")
     inside = gr.HTML(EMPTY_INSIDE, label="Inside the model", show_label=True, container=True, padding=True, elem_id="tp-inside")
 
     @shown_in_browser
@@ -131,9 +97,9 @@ def build(engine: "Engine") -> None:
         view = predictor.predict(session_id(request), picture)
         return [view.label, view.seen, view.note, view.inside]
 
-    sketch.change(
+    pad.change(
         on_picture,
-        inputs=sketch,
+        inputs=pad,
         outputs=[label, seen, note, inside],
         api_name="predict",
         preprocess=False,  # the drawing is read by trainpad.web.sketch, with trainpad's own checks
@@ -152,9 +118,8 @@ def build(engine: "Engine") -> None:
         concurrency_limit=CONCURRENCY,
         concurrency_id="predict",
     )
-    # The editor's own "Clear canvas" does the clearing: setting the pad to None from the
-    # server works only once per page (Gradio skips an update equal to the last one it sent).
-    clear.click(None, js=CLEAR_JS, api_visibility="private", queue=False, show_progress="hidden")
+    clear.click(None, js=PAD_JS % "clear", api_visibility="private", queue=False, show_progress="hidden")
+    undo.click(None, js=PAD_JS % "undo", api_visibility="private", queue=False, show_progress="hidden")
 
     @shown_in_browser
     def on_sample(request: gr.Request) -> list[Any]:
@@ -163,6 +128,17 @@ def build(engine: "Engine") -> None:
 
     sample.click(on_sample, outputs=[label, seen, note, inside], api_name="predict_test_image", show_progress="hidden", concurrency_limit=CONCURRENCY, concurrency_id="predict")
 
+    @shown_in_browser
+    def on_publish(request: gr.Request) -> Any:
+        page = publisher.publish(session_id(request), address_of(request))
+        gr.Info(page.message, title="Page ready")
+        return gr.DownloadButton(value=str(page.path))
+
+    publish.click(
+        on_publish, outputs=page_file, api_name="publish_page", concurrency_limit=1, concurrency_id="publish", show_progress="full",
+        show_progress_on=[publish],
+    ).success(None, js=DOWNLOAD_JS, api_visibility="private", queue=False)
+
     def on_show(request: gr.Request) -> list[Any]:
         # the pad for drawn glyphs, uploads for photos: whatever the session's model was trained on
         session = predictor.store.get(session_id(request))
@@ -170,12 +146,13 @@ def build(engine: "Engine") -> None:
         return [
             f"**Model:** {session.describe()}",
             source.hint,
-            gr.Sketchpad(visible=source.drawable),
+            gr.HTML(visible=source.drawable),
+            gr.Button(visible=source.drawable),
             gr.Button(visible=source.drawable),
             gr.Accordion(label="…or upload a picture" if source.drawable else "Upload a picture", open=not source.drawable),
         ]
 
-    on_tab_select(on_show, [note, hint, sketch, clear, upload_box])
+    on_tab_select(on_show, [note, hint, pad, undo, clear, upload_box])
 
 
 @hookimpl

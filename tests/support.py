@@ -469,3 +469,19 @@ class Mirror:
     def __exit__(self, *exc: Any) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def untrained_model(engine: Any, dataset: str, model: str) -> Any:
+    """A :class:`~trainpad.engine.trained_model.TrainedModel` of ``model`` for ``dataset``, as
+    built (seed 0), never trained: what publishing and the handlers need of a model, in milliseconds."""
+    import torch
+
+    from trainpad.engine.trained_model import TrainedModel
+
+    component = engine.component("dataset", dataset)
+    meta = engine.dataset_meta(component)
+    torch.manual_seed(0)
+    built = engine.build_model(model, {}, input_shape=meta["input_shape"], num_classes=len(component.meta["class_names"]))
+    spec = {"dataset": {"name": dataset, "params": {}}, "model": {"name": model, "params": {}}}
+    output = engine.component("model", model).meta.get("output", "logits")
+    return TrainedModel(built, spec, list(component.meta["class_names"]), output, meta)

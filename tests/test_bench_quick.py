@@ -31,6 +31,7 @@ SCRIPTS = (
     "loop_watch.py",  # what the loop view's hooks cost a training run
     "presets.py",  # the presets' accuracy and time beside the pytorch/examples recipe
     "spot_checks.py",  # what the Train tab's test curves cost
+    "drawing.py",  # a stroke in the browser: a published page's answer, the Predict tab's pad against a plain gr.Sketchpad
 )
 
 

@@ -1,8 +1,9 @@
 """The layers, read from the imports (with :mod:`ast`; nothing is imported).
 
-``trainpad.engine`` imports no Gradio and nothing of the web app or the CLI; of the
+``trainpad.engine`` imports no Gradio and nothing of the web app, the CLI or publishing; of the
 runtime it may use ``trainpad.runtime.device``, which resolves the device a config names
-(annotations may name anything).  ``trainpad.runtime`` knows nothing of the web app.
+(annotations may name anything).  ``trainpad.publish`` sits on the engine and knows nothing
+of the web app, which uses it.  ``trainpad.runtime`` knows nothing of the web app.
 Gradio is imported only in ``trainpad.web`` and the tab plugins.  The built-in plugins
 that are not tabs import only the public face, as a third-party plugin does.  Nothing in
 the web app, the tabs, the CLI or the example touches a run's internals (``.parts``).
@@ -55,6 +56,16 @@ def test_the_engine_imports_no_gradio_no_web_and_no_cli(path):
     runtime = [str(i) for i in items if not i.type_only and any(t.startswith("trainpad.runtime") for t in i.targets)]
     allowed = {str(i) for i in items if i.module == "trainpad.runtime.device"}
     assert set(runtime) <= allowed, f"{rel(path)} uses the runtime beyond trainpad.runtime.device: {runtime}"
+
+
+@pytest.mark.parametrize("path", modules("core/publish"), ids=rel)
+def test_publishing_sits_on_the_engine_and_knows_nothing_of_the_web_app(path):
+    # trainpad publish and the Predict tab's download share it; the web app may use it, never the reverse
+    assert reaching(imports_of(path), GRADIO + ("trainpad.web", "trainpad.cli", "trainpad.plugins", "trainpad.runtime")) == []
+
+
+def test_the_engine_never_uses_publishing():
+    assert [rel(p) for p in modules("core/engine") if reaching(imports_of(p), ("trainpad.publish",))] == []
 
 
 @pytest.mark.parametrize("path", modules("core/runtime"), ids=rel)

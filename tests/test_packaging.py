@@ -109,6 +109,10 @@ def test_the_wheel_installs_one_top_level_name_trainpad(wheel, checkout):
     assert {name.split("/")[0] for name in names} - {dist_info} == {"trainpad"}
     assert top_level == ["trainpad"]
     assert {"trainpad/py.typed", "trainpad/plugins/pretrained/mnist-cnn.pt"} <= set(names)
+    # a published page's own files and its runtime, as package data
+    page = {f"trainpad/publish/page/{p.name}" for p in (checkout / "core" / "publish" / "page").iterdir()}
+    runtime = {f"trainpad/publish/onnxruntime-web/{p.name}" for p in (checkout / "core" / "publish" / "onnxruntime-web").iterdir()}
+    assert "trainpad/publish/page/index.html" in page and page | runtime <= set(names), sorted((page | runtime) - set(names))
     # every module of core/ and plugins/ is in it, under its installed name (a new subpackage is not forgotten)
     modules = {f"trainpad/{p.relative_to(checkout / 'core').as_posix()}" for p in (checkout / "core").rglob("*.py")}
     modules |= {f"trainpad/plugins/{p.relative_to(checkout / 'plugins').as_posix()}" for p in (checkout / "plugins").rglob("*.py")}

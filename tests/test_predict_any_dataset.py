@@ -119,10 +119,10 @@ def test_the_predict_tab_follows_the_sessions_model(trained, data, monkeypatch):
     (show,) = shows
     store = store_for(engine)
     request = SimpleNamespace(session_hash="carol")
-    note, hint, sketch, clear, upload_box = show.fn(request)
-    assert sketch.visible is True and clear.visible is True and upload_box.open is False  # the shipped digits model
+    note, hint, pad, undo, clear, upload_box = show.fn(request)
+    assert pad.visible is True and undo.visible is True and clear.visible is True and upload_box.open is False  # the shipped digits model
     store.get("carol").set_model(models["fashion-mnist"], "trained here")
-    note, hint, sketch, clear, upload_box = show.fn(request)
-    assert sketch.visible is False and clear.visible is False and upload_box.open is True
+    note, hint, pad, undo, clear, upload_box = show.fn(request)
+    assert pad.visible is False and undo.visible is False and clear.visible is False and upload_box.open is True
     assert hint.startswith("This model was trained on fashion-mnist") and note.startswith("**Model:** mlp on fashion-mnist")
     assert isinstance(upload_box, gr.Accordion) and upload_box.label == "Upload a picture"

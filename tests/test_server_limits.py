@@ -28,7 +28,7 @@ from trainpad.web.limits import Limits
 from trainpad.web.messages import UserError
 from trainpad.web.run_watch import RunWatch
 from trainpad.web.sessions import SessionLimit, SessionStore
-from trainpad.web.sketch import SketchBlobs, read_sketch
+from trainpad.web.sketch import read_sketch
 
 MB = 2**20
 
@@ -409,53 +409,18 @@ def test_the_watch_holds_generators_weakly():
 # -- sketches -----------------------------------------------------------------------------------
 
 
-def png(size: int = 16) -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("L", (size, size), 255).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def test_sketch_blobs_are_per_session_and_keep_only_composites():
-    blobs = SketchBlobs(max_layers=2)
-    blobs.put("alice", "d1", "background", None, b"b" * 1000)
-    blobs.put("alice", "d1", "layer", "0", b"l" * 1000)
-    blobs.put("alice", "d1", "composite", None, png())
-    assert blobs.nbytes == len(png())
-    assert blobs.take("mallory", "d1") is None
-    upload = blobs.take("alice", "d1")
-    assert upload.composite == png() and upload.layers == 1 and upload.problem is None
-    assert blobs.nbytes == 0
-
-
-def test_sketch_blobs_refuse_far_layers_big_blobs_and_stay_bounded():
-    blobs = SketchBlobs(max_layers=4, store_bytes=10_000, blob_bytes=5_000)
-    blobs.put("s", "far", "layer", "5000000", b"l")
-    assert "at most 4 layer(s)" in blobs.take("s", "far").problem
-    blobs.put("s", "big", "composite", None, b"c" * 6_000)
-    assert "at most" in blobs.take("s", "big").problem
-    for i in range(10):
-        blobs.put(f"t{i}", "d", "composite", None, b"c" * 4_000)
-    assert blobs.nbytes <= 10_000
-    for i in range(10):  # one session keeps its last few drawings only
-        blobs.put("u", f"d{i}", "composite", None, b"c")
-    assert sum(1 for key in blobs._items if key[0] == "u") == 4
-    blobs.put("x" * 100, "d", "composite", None, b"c")  # an id no page makes: dropped
-    assert ("x" * 100, "d") not in blobs._items
-
-
-def test_read_sketch_counts_layers_and_needs_the_drawing_to_have_arrived():
+def test_read_sketch_counts_layers_and_needs_a_composite():
     from trainpad.engine.pictures import ImageError
 
     with pytest.raises(ImageError, match="at most 4 layer.s.*this one has 9"):
-        read_sketch({"background": None, "layers": [None] * 9, "composite": None}, "s", SketchBlobs(), max_layers=4)
-    with pytest.raises(ImageError, match="did not reach the server"):
-        read_sketch({"id": "nope", "composite": None}, "s", SketchBlobs(), max_layers=4)
-    blobs = SketchBlobs()
-    blobs.put("s", "d", "composite", None, png())
-    picture = read_sketch({"id": "d"}, "s", blobs, max_layers=4)
-    assert isinstance(picture, np.ndarray) and picture.shape == (16, 16)
+        read_sketch({"background": None, "layers": [None] * 9, "composite": None}, max_layers=4)
+    with pytest.raises(ImageError, match="at most 4 layer.s.*not a list of"):
+        read_sketch({"layers": "many", "composite": None}, max_layers=4)
+    with pytest.raises(ImageError, match="expected a sketch with a 'composite' picture"):
+        read_sketch({"layers": []}, max_layers=4)
+    assert read_sketch({"background": None, "layers": [], "composite": None}, max_layers=4) is None
+    picture = np.zeros((16, 16), np.uint8)
+    assert read_sketch(picture, max_layers=4) is picture
 
 
 # -- checkpoints, as data -------------------------------------------------------------------------

@@ -102,9 +102,9 @@ class _Recorder:
         values = output.detach()[0].float().cpu()
         total = int(values.shape[0])
         if kind == "maps":
-            self.layers.append(Layer(label, _describe(module), maps=values[:MAX_MAPS].numpy().copy(), total=total))
+            self.layers.append(Layer(label, describe_module(module), maps=values[:MAX_MAPS].numpy().copy(), total=total))
         else:
-            self.layers.append(Layer(label, _describe(module), units=values[:MAX_UNITS].numpy().copy(), total=total))
+            self.layers.append(Layer(label, describe_module(module), units=values[:MAX_UNITS].numpy().copy(), total=total))
 
 
 _local = threading.local()
@@ -165,7 +165,7 @@ def look_inside(trained: "TrainedModel", tensor: torch.Tensor, seen: np.ndarray)
     return Inside(dict(zip(trained.class_names, probs.tolist())), seen, predicted, saliency, recorder.layers)
 
 
-def _describe(module: nn.Module) -> str:
+def describe_module(module: nn.Module) -> str:
     """``Conv2d 1→16, 3×3`` or ``Linear 784→128``: what a learner needs to place the layer."""
     if isinstance(module, nn.modules.conv._ConvNd):
         kernel = "×".join(str(k) for k in module.kernel_size)
@@ -175,4 +175,4 @@ def _describe(module: nn.Module) -> str:
     return type(module).__name__
 
 
-__all__ = ["Inside", "Layer", "look_inside", "MAX_MAPS", "MAX_UNITS"]
+__all__ = ["Inside", "Layer", "look_inside", "describe_module", "MAX_MAPS", "MAX_UNITS"]

@@ -299,3 +299,21 @@ def prepare(
     mean_t = torch.tensor(mean, dtype=torch.float32).expand(channels).view(-1, 1, 1)
     std_t = torch.tensor(std, dtype=torch.float32).expand(channels).view(-1, 1, 1)
     return Prepared(((x - mean_t) / std_t).unsqueeze(0).contiguous(), seen)
+
+
+def dataset_picture(dataset: Any, index: int, *, mean: Sequence[float] = (0.0,), std: Sequence[float] = (1.0,)) -> np.ndarray:
+    """Sample ``index`` of a dataset of normalised tensors, back as a ``uint8`` picture.
+
+    :return: ``(H, W)`` for one channel, ``(H, W, 3)`` for three.
+    """
+    images = getattr(dataset, "images", None)
+    if images is not None and getattr(images, "dtype", None) is not None and str(images.dtype) == "torch.uint8":
+        raw = images[index].numpy()  # InMemoryDataset keeps the raw pixels
+    else:
+        x = dataset[index][0].detach().float().cpu().numpy()
+        m = np.asarray(mean, dtype=np.float32).reshape(-1, 1, 1)
+        s = np.asarray(std, dtype=np.float32).reshape(-1, 1, 1)
+        raw = np.clip((x * s + m) * 255.0, 0, 255).astype(np.uint8)
+    if raw.ndim == 3:
+        raw = raw[0] if raw.shape[0] == 1 else np.transpose(raw, (1, 2, 0))
+    return raw

@@ -172,7 +172,8 @@ class Evaluator:
 
 def _picture(trained: Any, test_set: Any, index: int) -> Any:
     """Test image ``index`` as the page shows it: un-normalised, 112 pixels a side."""
-    from trainpad.web.html import dataset_picture, upscale
+    from trainpad.engine.pictures import dataset_picture
+    from trainpad.web.html import upscale
 
     meta = trained.dataset_meta
     return upscale(dataset_picture(test_set, index, mean=meta.get("mean", (0.0,)), std=meta.get("std", (1.0,))), 112)

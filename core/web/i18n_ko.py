@@ -361,6 +361,18 @@ KOREAN: dict[str, str] = {
     "the first {count} of {total} units": "유닛 {total}개 중 처음 {count}개",
     "{total} units": "유닛 {total}개",
     "This model has no layers to show.": "이 모델에는 보여 줄 층이 없습니다.",
+    "Undo": "되돌리기",
+    "Publish as a web page": "웹 페이지로 게시",
+    "Download the page": "페이지 내려받기",
+    "Page ready": "페이지 준비 완료",
+    "{file}: unzip it and serve the folder, or push the folder to a static Hugging Face Space.":
+        "{file}: 압축을 풀어 폴더를 웹 서버로 열거나, 그 폴더를 정적(static) Hugging Face Space로 올리세요.",
+    "There is no model to publish yet: train one in the Train tab or load a checkpoint there.":
+        "아직 게시할 모델이 없습니다. 학습 탭에서 모델을 학습하거나 체크포인트를 불러오세요.",
+    "This server does not publish pages (TRAINPAD_MAX_PUBLISHES_PER_CLIENT is 0): run `trainpad publish` on your own computer.":
+        "이 서버는 페이지를 게시하지 않습니다(TRAINPAD_MAX_PUBLISHES_PER_CLIENT가 0). 내 컴퓨터에서 `trainpad publish`를 실행하세요.",
+    "This server makes at most {allowed} pages an hour per visitor (TRAINPAD_MAX_PUBLISHES_PER_CLIENT): try again in {wait} minute(s), or run `trainpad publish` on your own computer.":
+        "이 서버는 방문자마다 한 시간에 페이지를 {allowed}개까지만 만듭니다(TRAINPAD_MAX_PUBLISHES_PER_CLIENT). {wait}분 뒤에 다시 하거나, 내 컴퓨터에서 `trainpad publish`를 실행하세요.",
     # -- Plugins -------------------------------------------------------------------------
     "Plugins": "플러그인",
     "Plugin": "플러그인",

@@ -50,6 +50,7 @@ ENV: dict[str, str] = {
     "max_sketch_layers": "TRAINPAD_MAX_SKETCH_LAYERS",
     "max_model_mb": "TRAINPAD_MAX_MODEL_MB",
     "max_classes": "TRAINPAD_MAX_CLASSES",
+    "max_publishes_per_client": "TRAINPAD_MAX_PUBLISHES_PER_CLIENT",
 }
 #: The height and width an uploaded checkpoint's ``input_shape`` may have.
 MAX_INPUT_SIDE = 1024
@@ -83,6 +84,7 @@ class Limits:
     max_sketch_layers: int = 4
     max_model_mb: float = 16.0
     max_classes: int = 1000
+    max_publishes_per_client: int = 6
 
     @classmethod
     def from_env(cls) -> "Limits":

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
     from trainpad.engine.trained_model import TrainedModel
     from trainpad.web.sessions import SessionStore
-    from trainpad.web.sketch import SketchBlobs
 
 #: What the prediction box says while nothing is drawn.
 BLANK = "Draw a digit"
@@ -81,19 +80,12 @@ def picture_source(trained: "TrainedModel | None") -> PictureSource:
 
 
 class Predictor:
-    """The Predict tab's handler, bound to an engine and a session store.
+    """The Predict tab's handler, bound to an engine and a session store."""
 
-    :param sketches: where the sketch pad's drawings arrive from the browser (see
-        :mod:`trainpad.web.sketch`).
-    """
-
-    def __init__(
-        self, engine: "Engine", store: "SessionStore", *, data_dir: Path | str | None = None, sketches: "SketchBlobs | None" = None
-    ) -> None:
+    def __init__(self, engine: "Engine", store: "SessionStore", *, data_dir: Path | str | None = None) -> None:
         self.engine = engine
         self.store = store
         self.data_dir = data_dir
-        self.sketches = sketches
 
     def source(self, session_id: str) -> PictureSource:
         """What the tab offers for the session's current model."""
@@ -105,7 +97,7 @@ class Predictor:
         :return: the picture (uint8, as the dataset stores it) and the view, whose note
             names the picture's true class.
         """
-        from trainpad.web.html import dataset_picture
+        from trainpad.engine.pictures import dataset_picture
 
         session = self.store.get(session_id)
         trained = session.model
@@ -128,16 +120,18 @@ class Predictor:
         return picture, view
 
     def predict(self, session_id: str, picture: Any) -> PredictView:
-        """Classify a sketch value (the browser's ``{"id"}`` or ``{"background", "layers",
-        "composite"}``), an uploaded file reference or a picture, and look inside the model
-        while it does (:meth:`Engine.look_inside <trainpad.engine.engine.Engine.look_inside>`)."""
+        """Classify a drawing (``{"background", "layers", "composite"}`` of uploaded files, as
+        the pad and API clients send it), an uploaded file reference or a picture, and look
+        inside the model while it does (:meth:`Engine.look_inside <trainpad.engine.engine.Engine.look_inside>`)."""
         from trainpad.web.limits import limits
         from trainpad.web.sketch import read_sketch
         from trainpad.web.uploads import from_upload
 
+        if isinstance(picture, str) and not picture:  # the pad, emptied (Gradio sends its None as "")
+            picture = None
         with user_errors("Predicting"):
-            if isinstance(picture, dict) and ("id" in picture or "composite" in picture):
-                picture = read_sketch(picture, session_id, self.sketches, max_layers=limits().max_sketch_layers)
+            if isinstance(picture, dict) and ("layers" in picture or "composite" in picture):
+                picture = read_sketch(picture, max_layers=limits().max_sketch_layers)
             picture = from_upload(picture)
         return self._predict(self.store.get(session_id), picture)
 

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 #: What the Predict tab's label says while nothing is drawn (plugins/predict_tab.py BLANK).
 BLANK = "Draw a digit"
-#: The sketch pad's canvas, in its own pixels (plugins/predict_tab.py canvas_size).
+#: The drawing pad's canvas, in its own pixels (trainpad.web.sketch.CANVAS).
 CANVAS = 800
 
 #: Counts, in the page, the predictions that have finished: the Prediction label's status
@@ -68,10 +68,9 @@ def wait_until(condition: Any, *, timeout: float, interval: float = 0.1, message
 
 
 class SketchPad:
-    """The Predict tab's sketch pad, driven with the mouse like a person would.
+    """The Predict tab's drawing pad, driven with the mouse like a person would.
 
-    Coordinates are the canvas's own pixels (0..800); the pad is shown centred in its
-    canvas element at the zoom its toolbar reports.
+    Coordinates are the canvas's own pixels (0..800), which fills the pad's square.
     """
 
     def __init__(self, page: Any) -> None:
@@ -82,19 +81,12 @@ class SketchPad:
 
     # geometry
 
-    def zoom(self) -> float:
-        text = self.root.locator(".zoom-number").first.inner_text().strip()
-        match = re.search(r"(\d+(?:\.\d+)?)\s*%", text)
-        assert match, f"no zoom level shown on the pad: {text!r}"
-        return float(match.group(1)) / 100
-
     def area(self) -> dict[str, float]:
         """The drawing area on the screen: ``{"x", "y", "size"}`` in CSS pixels."""
         self.canvas.wait_for(state="visible")
         box = self.canvas.bounding_box()
-        assert box, "the sketch pad has no canvas on screen"
-        size = CANVAS * self.zoom()
-        return {"x": box["x"] + (box["width"] - size) / 2, "y": box["y"] + (box["height"] - size) / 2, "size": size}
+        assert box, "the drawing pad has no canvas on screen"
+        return {"x": box["x"], "y": box["y"], "size": box["width"]}
 
     def to_screen(self, point: tuple[float, float], area: dict[str, float]) -> tuple[float, float]:
         scale = area["size"] / CANVAS
@@ -106,8 +98,7 @@ class SketchPad:
         """Press, move through ``points`` (canvas pixels), release.
 
         The pad draws a straight line between two pointer positions, so each point is
-        one move: every move costs the editor a redraw and an export of its layers,
-        which takes a software-rendered browser on busy cores most of a second.
+        one move.
         """
         area = area or self.area()
         mouse = self.page.mouse
@@ -158,14 +149,9 @@ class SketchPad:
         return self.label.inner_text(timeout=10_000).strip()
 
     def press_clear(self) -> None:
-        """Press the Clear button and wait until the brush is back in hand (not for the
-        prediction of the empty pad)."""
+        """Press the Clear button (not waiting for the prediction of the empty pad)."""
         self.page.get_by_role("button", name="Clear", exact=True).click()
-        self.page.wait_for_function(
-            """() => { const b = document.querySelector('#tp-sketch button[aria-label="Brush"]');
-                       return b && b.classList.contains('highlight') && !document.querySelector('#tp-sketch')?.innerText.includes('select the draw tool'); }""",
-            timeout=30_000,
-        )
+        self.page.wait_for_function("() => document.querySelector('#tp-sketch canvas')?.tpPad?.isEmpty()", timeout=30_000)
 
     def clear(self, *, timeout: float = 60) -> str:
         """Press the Clear button; returns what the label says once the page has answered."""
@@ -401,3 +387,47 @@ HYPERPARAMETER_GROUPS_JS = r"""() => [...document.querySelectorAll('strong')]
 def hyperparameter_groups(page: Any) -> list[str]:
     """The visible groups of hyperparameter fields, as ``"Kind name"`` in page order."""
     return page.evaluate(HYPERPARAMETER_GROUPS_JS)
+
+
+# -- a published page ------------------------------------------------------------------------------
+
+
+class PublishedPad:
+    """A published page's pad (``#pad``, 800x800 pixels of its own), driven with the mouse.
+
+    The page answers in the browser: each finished stroke adds one entry to
+    ``window.__tpTimings`` (ms from the stroke's end to its answer on the page).
+    """
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.canvas = page.locator("#pad")
+
+    def answers(self) -> int:
+        return int(self.page.evaluate("window.__tpTimings.length"))
+
+    def draw(self, strokes: Sequence[Sequence[tuple[float, float]]], *, timeout: float = 30) -> str:
+        """Draw ``strokes`` (pad pixels) and return ``#prediction`` once the last is answered."""
+        box = self.canvas.bounding_box()
+        scale = box["width"] / CANVAS
+        mouse = self.page.mouse
+        before = self.answers()
+        for points in strokes:
+            mouse.move(box["x"] + points[0][0] * scale, box["y"] + points[0][1] * scale)
+            mouse.down()
+            for x, y in points[1:]:
+                mouse.move(box["x"] + x * scale, box["y"] + y * scale)
+            mouse.up()
+        wait_until(lambda: self.answers() > before, timeout=timeout, message="the page's answer to the strokes")
+        return self.prediction()
+
+    def prediction(self) -> str:
+        return self.page.locator("#prediction").inner_text().strip()
+
+    def top(self) -> str:
+        """The class the page reads: the first word of ``#prediction``."""
+        return self.prediction().split()[0]
+
+    def clear(self) -> None:
+        self.page.locator("#clear").click()
+        self.page.wait_for_function("document.getElementById('prediction').classList.contains('blank')", timeout=30_000)

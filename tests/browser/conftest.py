@@ -16,7 +16,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -236,3 +239,90 @@ def visitor(browser: Any, app_url: str) -> Iterator[PageRecord]:
     context, record = open_app(browser, app_url)
     yield record
     context.close()
+
+
+# -- published pages -------------------------------------------------------------------------
+
+
+class StaticSite:
+    """A published page's folder served by ``python -m http.server`` on 127.0.0.1, as a
+    static host serves it; :meth:`open` opens it in a browser context that may reach nothing
+    else (every request to another address is refused, and kept in :attr:`elsewhere`)."""
+
+    def __init__(self, folder: Path, log_path: Path) -> None:
+        port = free_port()
+        self.folder = folder
+        self.url = f"http://127.0.0.1:{port}/"
+        self.log = log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(folder)],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.elsewhere: list[str] = []
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(self.url, timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"http.server did not answer at {self.url}")
+                time.sleep(0.1)
+
+    def open(self, browser: Any, viewport: tuple[int, int] = (1280, 900), **options: Any) -> tuple[Any, PageRecord]:
+        """A new context (a visitor) with the page loaded and its model ready."""
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, **options)
+        context.set_default_timeout(60_000)
+
+        def only_this_site(route: Any) -> None:
+            if route.request.url.startswith(self.url):
+                route.continue_()
+            else:
+                self.elsewhere.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", only_this_site)
+        record = PageRecord(context.new_page())
+        record.page.goto(self.url)
+        record.page.wait_for_function("document.body.dataset.ready === '1'", timeout=120_000)
+        return context, record
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def published_sites(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., StaticSite]]:
+    """``published_sites(trained=None, data_dir=None)`` publishes a model (the shipped one by
+    default) with ``trainpad.publish`` and serves its folder (:class:`StaticSite`); each is
+    made once a session and stopped at its end."""
+    from trainpad.publish import publish
+    from trainpad.testing import make_engine
+
+    sites: dict[Any, StaticSite] = {}
+
+    def make(trained: Any = None, *, data_dir: Path | None = None, key: str = "shipped") -> StaticSite:
+        if key not in sites:
+            engine = make_engine()
+            trained = trained or engine.load_checkpoint(ROOT / "plugins" / "pretrained" / "mnist-cnn.pt")
+            folder = tmp_path_factory.mktemp("published") / key
+            publish(engine, trained, folder, data_dir=data_dir or mnist_data_dir())
+            sites[key] = StaticSite(folder, folder.parent / "http.log")
+        return sites[key]
+
+    try:
+        yield make
+    finally:
+        for site in sites.values():
+            site.stop()
+
+
+@pytest.fixture(scope="session")
+def published_site(published_sites: Callable[..., StaticSite]) -> StaticSite:
+    """The shipped model's page, served on 127.0.0.1."""
+    return published_sites()
