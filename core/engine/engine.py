@@ -59,6 +59,7 @@ HOOK_FOR_KIND = {
     "optimizer": "register_optimizers",
     "loss": "register_losses",
     "callback": "register_callbacks",
+    "experiment": "register_experiments",
 }
 
 
