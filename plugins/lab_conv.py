@@ -10,7 +10,7 @@ each making a feature map of its own.
 
 from __future__ import annotations
 
-from trainpad import LabArm, LabResult, Param, code_of, hookimpl
+from trainpad import ConfigError, LabArm, LabResult, Param, code_of, hookimpl
 
 
 def with_conv2d(picture, weight, bias, stride, padding):
@@ -48,14 +48,14 @@ def conv(lab, *, filter=0, stride=1, padding=1, position=0):
 
     layer = lab.conv
     if filter >= layer.weight.shape[0]:
-        raise ValueError(f"the first convolution has {layer.weight.shape[0]} filters: choose one from 0 to {layer.weight.shape[0] - 1}")
+        raise ConfigError(f"the first convolution has {layer.weight.shape[0]} filters: choose one from 0 to {layer.weight.shape[0] - 1}")
     weight = layer.weight[filter]
     bias = layer.bias[filter] if layer.bias is not None else torch.zeros(())
     size = weight.shape[-1]
     picture = lab.picture
     padded = F.pad(picture, (padding, padding, padding, padding))
     if padded.shape[1] < size or padded.shape[2] < size:
-        raise ValueError(f"the {size}x{size} filter does not fit in the picture with padding {padding}")
+        raise ConfigError(f"the {size}x{size} filter does not fit in the picture with padding {padding}")
     maps = []
     for version, (name, label, compute) in enumerate((("conv2d", "F.conv2d", with_conv2d), ("by-hand", "by hand", by_hand))):
         feature_map = compute(picture, weight, bias, stride, padding)
