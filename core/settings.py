@@ -219,6 +219,8 @@ _ALL = (
             "classes a checkpoint may have"),
     Setting("TRAINPAD_MAX_EVAL_SECONDS", "server limits", 60.0, positive, "a number of seconds above 0",
             "an evaluation still running after this long stops and shows the test images it evaluated"),
+    Setting("TRAINPAD_MAX_LAB_SECONDS", "server limits", 60.0, positive, "a number of seconds above 0",
+            "a Lab experiment still running after this long (waiting for a training slot aside) stops, saying so"),
     # the machine
     Setting("TRAINPAD_THREADS", "runtime", None, threads, "a whole number of at least 1, or auto",
             "threads for torch (default `auto`: the CPUs this process may use, counting cgroup quotas)"),

@@ -66,13 +66,14 @@ def batch_size(lab):
             "loss_noise": loss_noise(losses), "final_loss": losses[-1], "test_accuracy": lab_accuracy(model, lab.test_x, lab.test_y),
         }, {"loss": losses}, version=0 if size == BATCH_SIZES[0] else 1))  # fmt: skip
     small, large = arms[0].figures, arms[-1].figures
-    finding = (
-        f"The same {small['samples']:,} pictures took {small['iterations_per_epoch']:,} iterations in batches of {small['batch_size']} "
-        f"and {large['iterations_per_epoch']:,} in batches of {large['batch_size']}. The small batches' loss jumped by "
-        f"{small['loss_noise']:.2f} from step to step (the big ones' by {large['loss_noise']:.2f}) and their epoch took "
-        f"{small['seconds']:.2f} s against {large['seconds']:.2f} s; after one epoch at the same learning rate they reached "
-        f"{small['test_accuracy']:.1%} on the test pictures, the big ones {large['test_accuracy']:.1%}."
-    )
+    finding = "\n".join([
+        f"The same {small['samples']:,} pictures took {small['iterations_per_epoch']:,} iterations in batches of "
+        f"{small['batch_size']} and {large['iterations_per_epoch']:,} in batches of {large['batch_size']}.",
+        f"The small batches' loss jumped by {small['loss_noise']:.2f} from step to step, the big ones' by "
+        f"{large['loss_noise']:.2f}; their epochs took {small['seconds']:.2f} s and {large['seconds']:.2f} s.",
+        f"After one epoch at the same learning rate the small batches reached {small['test_accuracy']:.1%} on the test "
+        f"pictures, the big ones {large['test_accuracy']:.1%}.",
+    ])
     yield LabResult(tuple(arms), finding, {"batch_sizes": list(BATCH_SIZES)})
 
 

@@ -81,14 +81,17 @@ def conv(lab, *, filter=0, stride=1, padding=1, position=0):
         "weights": rounded(weight[0]), "patch": rounded(patch[0]), "products": rounded(products[0]),
         "input": rounded(padded[0], 3), "feature_map": rounded(maps[0]),
     }  # fmt: skip
-    channels = f" (of channel 1 of {figures['in_channels']}; the sum runs over all of them)" if figures["in_channels"] > 1 else ""
-    finding = (
-        f"Filter {filter}'s {size}x{size} weights{channels}, laid on the picture at row {row}, column {col} (stride {stride}, padding "
-        f"{padding}), multiply the {size * size} pixels under them; the products sum to {figures['sum_of_products']:.3f}, and "
-        + (f"with the bias {figures['bias']:.3f} make {value:.3f}" if layer.bias is not None else f"with no bias make {value:.3f}")
-        + f": the feature map's value there. Slid over all {rows * cols} positions, it makes a {rows}x{cols} feature map, the "
-        f"same by hand as F.conv2d's to within {figures['max_difference']:.1g}."
-    )
+    lines = [
+        f"Filter {filter} lays its {size}x{size} weights on the picture at row {row}, column {col} (stride {stride}, "
+        f"padding {padding}) and multiplies the pixels under them: the products sum to {figures['sum_of_products']:.3f}.",
+        f"With its bias of {figures['bias']:.3f} that makes {value:.3f}, the feature map's value there."
+        if layer.bias is not None else f"This convolution has no bias: {value:.3f} is the feature map's value there.",
+        f"Slid over all {rows * cols} positions, the filter makes a {rows}x{cols} feature map; done by hand it is "
+        f"F.conv2d's to within {figures['max_difference']:.1g}.",
+    ]
+    if figures["in_channels"] > 1:
+        lines.insert(1, f"The sum runs over all {figures['in_channels']} input channels; the page shows the first.")
+    finding = "\n".join(lines)
     yield LabResult(arms, finding, figures)
 
 

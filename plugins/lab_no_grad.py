@@ -64,14 +64,15 @@ def no_grad(lab, *, batch_size=500, hidden=512):
     with_, without = arms
     equal = bool(torch.equal(*answers))
     ratio = without.figures["peak_bytes"] / max(with_.figures["peak_bytes"], 1)
-    finding = (
+    lines = [
         f"Without torch.no_grad() the evaluation held up to {without.figures['peak_bytes'] / 2**20:.2f} MB of tensors at once, "
-        f"{ratio:.1f}x the {with_.figures['peak_bytes'] / 2**20:.2f} MB with it: autograd kept what a backward pass would need, "
-        f"for a backward pass that never came. The answers were "
-        + ("the same, picture for picture" if equal else "not the same")
-        + f". A batch of {batch_size} took {without.figures['seconds_per_batch'] * 1000:.1f} ms without it and "
-        f"{with_.figures['seconds_per_batch'] * 1000:.1f} ms with it (the median of {with_.figures['batches']} batches)."
-    )
+        f"{ratio:.1f}x the {with_.figures['peak_bytes'] / 2**20:.2f} MB with it: autograd kept what a backward pass would "
+        "need, for a backward pass that never came.",
+        "The answers were the same, picture for picture." if equal else "The answers were not the same.",
+        f"A batch of {batch_size} took {without.figures['seconds_per_batch'] * 1000:.1f} ms without it and "
+        f"{with_.figures['seconds_per_batch'] * 1000:.1f} ms with it (the median of {with_.figures['batches']} batches).",
+    ]
+    finding = "\n".join(lines)
     yield LabResult(tuple(arms), finding, {"answers_equal": equal, "memory_ratio": ratio})
 
 

@@ -54,13 +54,18 @@ def same_and_other_seeds(lab, *, others=3):
     other = max((max(abs(a - b) for a, b in zip(first.curves["loss"], arm.curves["loss"])) for arm in rest), default=0.0)
     accuracies = [arm.figures["test_accuracy"] for arm in (first, *rest)]
     identical = first.curves["loss"] == again.curves["loss"]
-    finding = (
-        (f"The two runs with seed {lab.seed} gave the same loss at every one of their {len(first.curves['loss'])} steps, to the last bit. "
-         if identical else f"The two runs with seed {lab.seed} differed by up to {same:.3g} in their losses. ")
-        + (f"Seeds {rest[0].figures['seed']} to {rest[-1].figures['seed']} start from other weights and another order of the samples: "
-           f"their losses differ from seed {lab.seed}'s by up to {other:.2f}, and the {len(accuracies)} seeds end between "
-           f"{min(accuracies):.1%} and {max(accuracies):.1%} on the test pictures." if rest else "")
-    )  # fmt: skip
+    steps = len(first.curves["loss"])
+    lines = [
+        f"The two runs with seed {lab.seed} gave the same loss at every one of their {steps} steps, to the last bit."
+        if identical else f"The two runs with seed {lab.seed} differed by up to {same:.3g} in their losses.",
+    ]
+    if rest:
+        lines.append(
+            f"Seeds {rest[0].figures['seed']} to {rest[-1].figures['seed']} start from other weights and another order of the "
+            f"samples: their losses differ from seed {lab.seed}'s by up to {other:.2f}, and the {len(accuracies)} seeds end "
+            f"between {min(accuracies):.1%} and {max(accuracies):.1%} on the test pictures."
+        )
+    finding = "\n".join(lines)
     yield LabResult(tuple(arms), finding, {
         "identical_curves": identical, "max_difference_same_seed": same, "max_difference_other_seeds": other,
         "accuracy_spread": max(accuracies) - min(accuracies),

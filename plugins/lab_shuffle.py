@@ -52,12 +52,13 @@ def shuffle(lab):
             "last_class": lab.class_names[last], "answers_last_class": float((answers == last).float().mean()),
         }, {"loss": losses}, version=version))  # fmt: skip
     shuffled, in_order = (arm.figures for arm in arms)
-    finding = (
-        f"Without shuffling, the loader handed out the pictures sorted by class: each stretch of steps taught the model one "
-        f"class and undid the one before, and after the epoch it answered \u201c{in_order['last_class']}\u201d, the last class it saw, "
-        f"for {in_order['answers_last_class']:.0%} of the test pictures and got {in_order['test_accuracy']:.1%} right. "
-        f"Shuffled, every batch mixed the classes: {shuffled['test_accuracy']:.1%}."
-    )
+    finding = "\n".join([
+        "Without shuffling, the loader handed out the pictures sorted by class: each stretch of steps taught the model "
+        "one class and undid the one before.",
+        f"After the epoch it answered \u201c{in_order['last_class']}\u201d, the last class it saw, for "
+        f"{in_order['answers_last_class']:.0%} of the test pictures, and got {in_order['test_accuracy']:.1%} right.",
+        f"Shuffled, every batch mixed the classes: {shuffled['test_accuracy']:.1%} right.",
+    ])
     yield LabResult(tuple(arms), finding, {"accuracy_difference": shuffled["test_accuracy"] - in_order["test_accuracy"]})
 
 

@@ -66,14 +66,15 @@ def train_eval(lab, *, dropout=0.5, steps=64):
         }
         arms.append(LabArm(name, label, figures, version=version))
     eval_arm, train_arm = arms
-    pictures = len(lab.test_y)
-    finding = (
-        f"In eval() mode the two passes gave the same answer for "
-        + ("every one" if eval_arm.figures["changed_answers"] == 0 else f"{1 - eval_arm.figures['changed_answers']:.1%}")
-        + f" of the {pictures:,} test pictures ({eval_arm.figures['test_accuracy']:.1%} right). In train() mode dropout and "
-        f"each batch's own statistics changed {train_arm.figures['changed_answers']:.1%} of the answers from one pass to the next, "
-        f"and {train_arm.figures['test_accuracy']:.1%} were right."
-    )
+    changed = eval_arm.figures["changed_answers"]
+    lines = [
+        f"In eval() mode the two passes gave the same answer for every one of the {len(lab.test_y):,} test pictures, "
+        f"{eval_arm.figures['test_accuracy']:.1%} of them right."
+        if changed == 0 else f"In eval() mode {changed:.1%} of the answers changed from one pass to the next.",
+        f"In train() mode dropout and each batch's own statistics changed {train_arm.figures['changed_answers']:.1%} of the "
+        f"answers from one pass to the next, and {train_arm.figures['test_accuracy']:.1%} were right.",
+    ]
+    finding = "\n".join(lines)
     yield LabResult(tuple(arms), finding, {
         "accuracy_drop": eval_arm.figures["test_accuracy"] - train_arm.figures["test_accuracy"],
         "changed_in_eval": eval_arm.figures["changed_answers"], "changed_in_train": train_arm.figures["changed_answers"],

@@ -68,15 +68,15 @@ def zero_grad(lab, *, lr=0.05, steps=60):
     with_, without = arms
     growth = without.figures["grad_norm_last"] / max(without.figures["grad_norm_first"], 1e-12)
     where = without.figures["diverged_at"]
-    finding = (
+    lines = [
         f"Without optimizer.zero_grad() each gradient is the sum of every batch's so far: its norm went from "
-        f"{without.figures['grad_norm_first']:.2f} to {without.figures['grad_norm_last']:.3g} in {without.figures['steps']} steps "
-        f"({growth:.0f}x), "
-        + (f"and the loss rose above where it started at step {where}. " if where else f"and the loss ended at {without.figures['final_loss']:.3g}. ")
-        + f"With it, each step followed its own batch: the loss fell from {with_.figures['first_loss']:.2f} to "
-        f"{with_.figures['final_loss']:.2f} ({with_.figures['test_accuracy']:.1%} on the test pictures, against "
-        f"{without.figures['test_accuracy']:.1%} without)."
-    )
+        f"{without.figures['grad_norm_first']:.2f} to {without.figures['grad_norm_last']:.3g} in {without.figures['steps']} steps ({growth:.0f}x).",
+        f"The loss rose above where it started at step {where}." if where else f"The loss ended at {without.figures['final_loss']:.3g}.",
+        f"With it, each step followed its own batch: the loss fell from {with_.figures['first_loss']:.2f} to "
+        f"{with_.figures['final_loss']:.2f}, and {with_.figures['test_accuracy']:.1%} of the test pictures were right "
+        f"({without.figures['test_accuracy']:.1%} without).",
+    ]
+    finding = "\n".join(lines)
     yield LabResult(tuple(arms), finding, {"grad_norm_growth": growth, "diverged_at": where})
 
 
