@@ -13,7 +13,6 @@ and for every model a random test image, whose true class is named.
 """
 
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from trainpad import hookimpl
@@ -26,33 +25,9 @@ ORDER = 5  #: first: drawing a digit is what most visitors come for
 CONCURRENCY = 4
 SKETCH_ID = "tp-sketch"
 
-#: Picks the Brush tool whenever the sketch pad shows with no tool picked, so that drawing
-#: needs no click first: Gradio's editor starts with no tool, and drops it again when the
-#: pad is cleared (Clear, or the editor's own "Clear canvas").  A tool the user picked
-#: (the eraser) is left alone.  Runs from a hidden gr.HTML's js_on_load.
-BRUSH_JS = """
-if (!window.__tpBrush) {
-  window.__tpBrush = true;
-  const activate = () => {
-    document.querySelectorAll('#%(id)s').forEach((pad) => {
-      const brush = pad.querySelector('button[aria-label="Brush"]');
-      if (!brush || !pad.querySelector('canvas') || pad.querySelector('button.highlight') || pad.dataset.tpBrush === 'picking') return;
-      pad.dataset.tpBrush = 'picking';
-      setTimeout(() => { pad.dataset.tpBrush = ''; brush.click(); }, 50);
-    });
-  };
-  new MutationObserver(activate).observe(document.body, {childList: true, subtree: true});
-  activate();
-}
-""" % {"id": SKETCH_ID}
-#: The pad keeps the tools that matter for drawing a digit: brush, eraser, undo and
-#: clear (no colours, brush sizes, pan, zoom or redo).  On a phone the prediction sits
-#: above the pad, beside the picture the model saw, so it is in sight while drawing.
-PAD_CSS = """
-#{id} button[aria-label="Pan"], #{id} button[aria-label="Zoom in"], #{id} button[aria-label="Zoom out"],
-#{id} button[aria-label="Redo"], #{id} button[aria-label="Color"], #{id} button[aria-label="Brush Size"],
-#{id} .zoom-number, #{id} .separator {display: none !important;}
-#{id} .toolbar-wrap {left: 0 !important;}  /* beside the drawing area, not over its edge */
+#: On a phone the prediction sits above the pad, beside the picture the model saw, so it is
+#: in sight while drawing.
+PHONE_CSS = """
 @media (max-width: 640px) {
   #{id} {height: 330px !important;}
   .tp-predict {flex-direction: column-reverse !important; gap: 8px !important;}
@@ -66,15 +41,6 @@ PAD_CSS = """
   .tp-predict-results > .tp-model-note {display: none !important;}  /* the Train tab says which model is in use */
 }
 """.replace("{id}", SKETCH_ID)
-#: Adds :data:`PAD_CSS` to the page, once (from the same hidden gr.HTML's js_on_load).
-PAD_STYLE_JS = """
-if (!document.getElementById('tp-pad-css')) {
-  const style = document.createElement('style');
-  style.id = 'tp-pad-css';
-  style.textContent = %s;
-  document.head.appendChild(style);
-}
-""" % json.dumps(PAD_CSS)
 #: The Clear button: presses the editor's "Clear canvas", which empties the pad and sends
 #: the change (so the prediction goes back to BLANK) every time.
 CLEAR_JS = """
@@ -91,11 +57,11 @@ def build(engine: "Engine") -> None:
     from trainpad.web.limits import limits
     from trainpad.web.predict_handler import BLANK, EMPTY_INSIDE, Predictor, picture_source
     from trainpad.web.sessions import session_id, store_for
-    from trainpad.web.sketch import SketchBlobs, make_sketchpad
+    from trainpad.web.sketch import PAD_CLASS, PAD_JS, SketchBlobs, make_sketchpad, style_js
 
     sketches = SketchBlobs(max_layers=limits().max_sketch_layers)
     predictor = Predictor(engine, store_for(engine), sketches=sketches)
-    gr.HTML("", js_on_load=PAD_STYLE_JS + BRUSH_JS, container=False, padding=False, elem_classes="tp-hidden")
+    gr.HTML("", js_on_load=PAD_JS + style_js(PHONE_CSS), container=False, padding=False, elem_classes="tp-hidden")
     with gr.Row(equal_height=False, elem_classes="tp-predict"):
         with gr.Column(scale=3, min_width=300):
             hint = gr.Markdown(picture_source(None).hint, elem_id="tp-predict-hint")
@@ -113,6 +79,7 @@ def build(engine: "Engine") -> None:
                 sources=(),
                 height=460,
                 elem_id=SKETCH_ID,
+                elem_classes=PAD_CLASS,
                 buttons=[],
             )
             with gr.Row():

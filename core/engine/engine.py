@@ -495,7 +495,13 @@ class Engine:
         return [experiment_of(component) for component in self.registry.components("experiment")]
 
     def prepare_experiment(
-        self, request: "LabRequest", *, data_dir: Path | str | None = None, picture: Any = None, trained: TrainedModel | None = None
+        self,
+        request: "LabRequest",
+        *,
+        data_dir: Path | str | None = None,
+        picture: Any = None,
+        trained: TrainedModel | None = None,
+        samples: bool = True,
     ) -> "Prepared":
         """Check ``request`` and load what its experiment works on; run it with
         :func:`trainpad.engine.lab.runner.run` (see :func:`~trainpad.engine.lab.runner.lab_input`).
@@ -504,7 +510,7 @@ class Engine:
         """
         from trainpad.engine.lab.runner import lab_input
 
-        return lab_input(self, request, data_dir=data_dir, picture=picture, trained=trained)
+        return lab_input(self, request, data_dir=data_dir, picture=picture, trained=trained, samples=samples)
 
     def export_experiment(self, prepared: "Prepared", *, data_dir: str | None = None) -> "ExportedScript":
         """A prepared experiment as a standalone PyTorch script (:mod:`trainpad.engine.lab.script`)."""

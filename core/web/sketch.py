@@ -19,7 +19,9 @@ layer index of 5,000,000 grows a list of that length.  Here:
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import re
 import threading
 from collections import OrderedDict
@@ -155,6 +157,48 @@ def read_sketch(value: Any, session: str, blobs: SketchBlobs | None, *, max_laye
     return from_upload(value["composite"])
 
 
+def style_js(css: str) -> str:
+    """JavaScript for a ``js_on_load`` that adds ``css`` to the page, once however often it runs."""
+    key = "tp-css-" + hashlib.sha1(css.encode()).hexdigest()[:10]
+    return (
+        f"\n{{const id = {json.dumps(key)};\n if (!document.getElementById(id)) {{\n"
+        f"   const style = document.createElement('style'); style.id = id; style.textContent = {json.dumps(css)};"
+        " document.head.appendChild(style);\n }}}\n"
+    )
+
+
+#: The class of every trainpad sketch pad (``make_sketchpad(..., elem_classes=PAD_CLASS)``).
+PAD_CLASS = "tp-pad"
+#: A pad keeps the tools that matter for drawing a digit: brush, eraser, undo and clear
+#: (no colours, brush sizes, pan, zoom or redo).
+PAD_CSS = """
+.tp-pad button[aria-label="Pan"], .tp-pad button[aria-label="Zoom in"], .tp-pad button[aria-label="Zoom out"],
+.tp-pad button[aria-label="Redo"], .tp-pad button[aria-label="Color"], .tp-pad button[aria-label="Brush Size"],
+.tp-pad .zoom-number, .tp-pad .separator {display: none !important;}
+.tp-pad .toolbar-wrap {left: 0 !important;}  /* beside the drawing area, not over its edge */
+"""
+#: Picks the Brush tool whenever a pad shows with no tool picked, so that drawing needs no
+#: click first: Gradio's editor starts with no tool, and drops it again when the pad is
+#: cleared (Clear, or the editor's own "Clear canvas").  A tool the user picked (the
+#: eraser) is left alone.  Runs from a hidden gr.HTML's ``js_on_load``, once per page
+#: however many tabs load it, and adds :data:`PAD_CSS`.
+PAD_JS = """
+if (!window.__tpBrush) {
+  window.__tpBrush = true;
+  const activate = () => {
+    document.querySelectorAll('.tp-pad').forEach((pad) => {
+      const brush = pad.querySelector('button[aria-label="Brush"]');
+      if (!brush || !pad.querySelector('canvas') || pad.querySelector('button.highlight') || pad.dataset.tpBrush === 'picking') return;
+      pad.dataset.tpBrush = 'picking';
+      setTimeout(() => { pad.dataset.tpBrush = ''; brush.click(); }, 50);
+    });
+  };
+  new MutationObserver(activate).observe(document.body, {childList: true, subtree: true});
+  activate();
+}
+""" + style_js(PAD_CSS)
+
+
 def make_sketchpad(blobs: SketchBlobs, **kwargs: Any) -> Any:
     """A ``gr.Sketchpad`` whose browser uploads go to ``blobs`` instead of Gradio's own store.
 
@@ -182,4 +226,4 @@ def make_sketchpad(blobs: SketchBlobs, **kwargs: Any) -> Any:
     return BoundedSketchpad(**kwargs)
 
 
-__all__ = ["SketchBlobs", "SketchUpload", "read_sketch", "make_sketchpad"]
+__all__ = ["SketchBlobs", "SketchUpload", "read_sketch", "make_sketchpad", "PAD_CLASS", "PAD_JS", "style_js"]

@@ -76,12 +76,15 @@ def lab_input(
     data_dir: Path | str | None = None,
     picture: Any = None,
     trained: "TrainedModel | None" = None,
+    samples: bool = True,
 ) -> Prepared:
     """Check ``request`` and load what its experiment works on.
 
     :param picture: the learner's drawing (any picture, or a Gradio sketch value), for an
         experiment that needs one; without it, the first test picture of ``trained``'s dataset.
     :param trained: the session's model, whose first convolution a picture experiment shows.
+    :param samples: ``False`` loads no samples (the input's tensors are empty): enough to
+        write the experiment out as a script, which loads its own.
     :raises ConfigError: saying what is wrong: an unknown name, a value out of range, a
         model without a convolution, a blank drawing.
     """
@@ -90,22 +93,27 @@ def lab_input(
     if experiment.needs == "picture":
         lab = _picture_input(engine, experiment, seed, picture, trained, data_dir)
     else:
-        lab = _data_input(engine, experiment, request.dataset, seed, data_dir)
+        lab = _data_input(engine, experiment, request.dataset, seed, data_dir, samples)
     return Prepared(experiment, component, params, lab)
 
 
-def _data_input(engine: "Engine", experiment: Experiment, dataset: Any, seed: int, data_dir: Path | str | None) -> LabInput:
+def _data_input(engine: "Engine", experiment: Experiment, dataset: Any, seed: int, data_dir: Path | str | None, samples: bool) -> LabInput:
+    import torch
+
     if not isinstance(dataset, str):
         raise ConfigError(f"choose the dataset from the list (got {type(dataset).__name__})")
     component = engine.component("dataset", dataset)
     meta = engine.dataset_meta(component)
     root = Path(data_dir) if data_dir is not None else None
-    splits = []
+    input_shape = tuple(int(n) for n in meta["input_shape"])
+    splits: list[Any] = []
     for train, count in zip((True, False), experiment.samples):
+        if not samples:
+            splits += [torch.zeros((0, *input_shape)), torch.zeros(0, dtype=torch.long)]
+            continue
         split = engine.load_dataset(component.name, None, train=train, root=root)
         with blame(component.label):
             splits += gather(split, spread_indices(len(split), count))
-    input_shape = tuple(int(n) for n in meta["input_shape"])
     if tuple(splits[0].shape[1:]) != input_shape:
         raise ComponentError(component.label, f"its pictures have shape {tuple(splits[0].shape[1:])}, not its input_shape {input_shape}")
     return LabInput(component.name, tuple(map(str, component.meta["class_names"])), input_shape, *splits, seed=seed)

@@ -25,6 +25,17 @@ if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
     from trainpad.engine.lab.runner import Prepared
 
+#: trainpad's errors an experiment may raise (a value it cannot use): the script defines its own.
+SCRIPT_ERRORS = frozenset({"TrainpadError", "ConfigError"})
+ERRORS_CODE = '''
+
+class TrainpadError(Exception):
+    """What trainpad raises for something a person can fix; the message says what."""
+
+
+class ConfigError(TrainpadError, ValueError):
+    """A value the experiment cannot use (a filter it does not have, say)."""
+'''
 #: Names the script's own code defines besides the kit's (its settings, its data, its main).
 OWN_NAMES = frozenset(
     {"EXPERIMENT", "SEED", "PARAMS", "SAMPLES", "DATASET", "CLASS_NAMES", "INPUT_SHAPE", "DATA_MEAN", "DATA_STD", "DATA_DIR",
@@ -42,7 +53,7 @@ def export_experiment(engine: "Engine", prepared: "Prepared", *, data_dir: str |
 
     experiment, lab = prepared.experiment, prepared.lab
     kit_imports, kit_code = _module_parts(inspect.getsource(kit))
-    kit_names = frozenset(kit.__all__)
+    kit_names = frozenset(kit.__all__) | SCRIPT_ERRORS
     header = _merged([*_HEADER_IMPORTS, *kit_imports, "import json"])
     script = _Script(reserved=OWN_NAMES | kit_names | _bound_by(header), own=kit_names)
     missing: list[str] = []
@@ -84,7 +95,7 @@ from __future__ import annotations
 
 ''' + "\n".join(header + extra) + "\n",
         _settings(experiment, prepared, meta, data_dir),
-        "\n\n# -- the Lab's kit (trainpad.engine.lab.kit, as it is) ---------------------------------------\n\n\n" + kit_code,
+        "\n\n# -- the Lab's kit (trainpad.engine.lab.kit, as it is) ---------------------------------------\n\n\n" + kit_code + ERRORS_CODE,
     ]
     if experiment.needs == "data":
         parts.append(_DATASET_CODE + "\n\n" + data)
