@@ -83,6 +83,8 @@ def register_experiments(register):
         "batch-size",
         batch_size,
         title="DataLoader(batch_size=...)",
+        about="A batch is the pictures one optimizer step sees, an iteration is one step, and an epoch is one pass "
+        "over the training pictures: ceil(pictures / batch size) iterations.",
         versions=[(f"batch_size={BATCH_SIZES[0]}", code_of(train, batch_size=BATCH_SIZES[0])),
                   (f"batch_size={BATCH_SIZES[-1]}", code_of(train, batch_size=BATCH_SIZES[-1]))],
         samples=(8192, 1000),

@@ -101,6 +101,9 @@ def register_experiments(register):
         "conv",
         conv,
         title="nn.Conv2d(in_channels, out_channels, kernel_size)",
+        about="A convolution slides small grids of weights, its filters, over the picture: at each position it "
+        "multiplies the pixels under the filter by the weights and sums them. The stride is how far it moves; "
+        "the padding, the border of zeros around the picture.",
         versions=[("F.conv2d", code_of(with_conv2d)), ("by hand: multiply and sum", code_of(by_hand))],
         needs="picture",
         params=[

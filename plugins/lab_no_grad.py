@@ -29,7 +29,7 @@ def evaluate_with_no_grad(model, loader):
 
 def evaluate_without_no_grad(model, loader):
     model.eval()
-    # with torch.no_grad():  <- left out: autograd records the evaluation, keeping what backward() would need
+    # with torch.no_grad():  <- left out
     for x, y in loader:
         yield model(x).argmax(dim=1)
 
@@ -82,6 +82,8 @@ def register_experiments(register):
         "no-grad",
         no_grad,
         title="torch.no_grad()",
+        about="With autograd on, PyTorch records every operation and keeps what a backward pass would need. "
+        "Evaluation never calls backward(): torch.no_grad() turns the recording off, to use less memory.",
         versions=[("with torch.no_grad()", code_of(evaluate_with_no_grad)), ("without it", code_of(evaluate_without_no_grad))],
         samples=(1, 5000),
         params=[

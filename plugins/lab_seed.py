@@ -78,6 +78,8 @@ def register_experiments(register):
         "seed",
         same_and_other_seeds,
         title="torch.manual_seed(1)",
+        about="A seed fixes every random number a run draws: its initial weights and the order of its samples. "
+        "The same seed gives the same run, to the last bit on the CPU; another seed, another run.",
         versions=[("seed 1, run twice", code_of(train, seed=1)), ("seed 2 (then 3, 4...)", code_of(train, seed=2))],
         samples=(4096, 1000),
         params=[Param("others", int, 3, min=1, max=5, help="how many other seeds to run")],

@@ -19,9 +19,10 @@ def train(lab, shuffle):
     import torch.nn.functional as F
 
     order = lab.train_y.argsort(stable=True)  # the pictures sorted by class: all the 0s, then the 1s...
+    pictures, labels = lab.train_x[order], lab.train_y[order]
     generator = lab.generator()
     model = lab_model(lab, generator)
-    loader = lab_loader(lab.train_x[order], lab.train_y[order], batch_size=BATCH_SIZE, shuffle=shuffle, generator=generator)
+    loader = lab_loader(pictures, labels, batch_size=BATCH_SIZE, shuffle=shuffle, generator=generator)
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
     model.train()
     for x, y in loader:
@@ -68,6 +69,8 @@ def register_experiments(register):
         "shuffle",
         shuffle,
         title="DataLoader(shuffle=True)",
+        about="shuffle=True hands out the training pictures in a new random order every epoch, so that each batch "
+        "mixes the classes. Here the pictures are sorted by class, to show what happens without it.",
         versions=[("shuffle=True", code_of(train, shuffle=True)), ("shuffle=False", code_of(train, shuffle=False))],
         samples=(4096, 1000),
     )

@@ -26,7 +26,7 @@ def answers_in_eval_mode(model, loader):
 def answers_in_train_mode(model, loader):
     import torch
 
-    model.train()  # <- dropout keeps dropping, batch norm uses each batch's own statistics
+    model.train()  # <- instead of model.eval()
     with torch.no_grad():
         for x, y in loader:
             yield model(x).argmax(dim=1)
@@ -87,6 +87,8 @@ def register_experiments(register):
         "train-eval",
         train_eval,
         title="model.eval()",
+        about="model.train() readies dropout and batch normalisation for training: dropout zeroes values at random, "
+        "batch norm uses each batch's own statistics. model.eval() locks them, so a test gives the same answer every time.",
         versions=[("model.eval()", code_of(answers_in_eval_mode)), ("model.train()", code_of(answers_in_train_mode))],
         samples=(4096, 1000),
         params=[

@@ -29,7 +29,7 @@ def with_zero_grad(model, loader, optimizer, loss_fn):
 def without_zero_grad(model, loader, optimizer, loss_fn):
     model.train()
     for x, y in loader:
-        # optimizer.zero_grad()  <- left out: backward() adds to the gradients already there
+        # optimizer.zero_grad()  <- left out
         loss = loss_fn(model(x), y)
         loss.backward()
         yield x, y, loss  # the Lab measures the gradient here
@@ -86,6 +86,8 @@ def register_experiments(register):
         "zero-grad",
         zero_grad,
         title="optimizer.zero_grad()",
+        about="loss.backward() adds each gradient to what .grad already holds. optimizer.zero_grad() empties "
+        "them first, so that a step follows this batch's gradient alone.",
         versions=[("with optimizer.zero_grad()", code_of(with_zero_grad)), ("without it", code_of(without_zero_grad))],
         samples=(4096, 1000),
         params=[

@@ -63,6 +63,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "trainpad.plugins.lab_conv",
     "trainpad.plugins.train_tab",
     "trainpad.plugins.evaluate_tab",
+    "trainpad.plugins.lab_tab",
     "trainpad.plugins.predict_tab",
     "trainpad.plugins.plugins_tab",
 )

@@ -76,6 +76,7 @@ class ConvView:
     finding: str
     positions: int
     position: int
+    filters: int
 
 
 @dataclass
@@ -278,14 +279,12 @@ class LabRunner:
                     status = f"**Loading the samples:** {event}"
                 elif isinstance(event, LabResult):
                     seconds = self.clock() - started
-                    yield LabView(f"**Done** in {seconds:.1f} s.", result_html(event, seconds=seconds))
+                    yield LabView(f"**Done** in {seconds:.1f} s.", result_html(event))
                     return
                 elif event is not None:
                     progress.add(event)
                     fraction = event.done / event.total if event.total > 0 else None
-                    status = f"**{event.arm}:** {event.done:,} of {event.total:,}" + "".join(
-                        f" · {name.replace('_', ' ')} {value:.4g}" for name, value in event.values.items()
-                    )
+                    status = f"**{event.arm}:** {event.done:,} of {event.total:,}"
                 if self.clock() - shown >= self.update_every:
                     shown = self.clock()
                     yield LabView(status, progress.html(), fraction, desc=request.experiment)
@@ -299,10 +298,14 @@ class LabRunner:
 
     # -- the convolution on a drawing -----------------------------------------------------
 
-    def conv(self, session_id: str, sketch: Any = SAME, *, filter: Any = 0, stride: Any = 1, padding: Any = 1, position: Any = 0) -> ConvView:
+    def conv(
+        self, session_id: str, sketch: Any = SAME, *, filter: Any = 0, stride: Any = 1, padding: Any = 1, position: Any = 0, move: int = 0
+    ) -> ConvView:
         """The ``conv`` experiment on the session's model and a drawing: ``sketch`` is the sketch
         pad's value (``None``, a cleared pad: a test picture of the model's dataset), or
         :data:`SAME` for the picture shown last (the slider moved, not the drawing).
+
+        :param move: steps to move the filter from ``position`` (Step: 1, back: -1), within the picture.
 
         :raises UserError: no model, a model without a convolution, a value out of range.
         """
@@ -317,6 +320,8 @@ class LabRunner:
 
         experiment = self.experiment(CONV)
         session = self.store.get(session_id)
+        if move and isinstance(position, (int, float)) and not isinstance(position, bool) and position == position:
+            position = max(int(position) + move, 0)
         request = LabRequest(experiment.name, params={"filter": filter, "stride": stride, "padding": padding, "position": position})
         shown_last = session.data.get("lab-conv")  # (the model it was for, what it prepared)
         with user_errors("Sliding the filter"):
@@ -330,7 +335,7 @@ class LabRunner:
         session.data["lab-conv"] = (weakref.ref(session.model), prepared)  # a few kB: the picture and the first layer
         figures = result.figures
         finding = "\n".join(translate(line) for line in result.finding.split("\n"))
-        return ConvView(conv_html(figures), finding, figures["positions"], figures["position"])
+        return ConvView(conv_html(figures), finding, figures["positions"], figures["position"], figures["filters"])
 
     # -- as a script ---------------------------------------------------------------------------
 

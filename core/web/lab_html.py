@@ -36,7 +36,7 @@ STYLE = """
 .tp-lab-code figcaption {font-weight: 600; font-size: 13px; margin-bottom: 4px;}
 .tp-lab-code pre {margin: 0; padding: 8px 0; font-size: 12px; line-height: 1.45; overflow-x: auto; border-radius: 6px;
   background: var(--code-background-fill, #f4f4f5); border: 1px solid var(--border-color-primary, #e4e4e7);}
-.tp-lab-code pre span {display: block; padding: 0 10px; white-space: pre;}
+.tp-lab-code pre span {display: block; padding: 0 10px 0 2.2em; text-indent: -1.2em; white-space: pre-wrap; overflow-wrap: anywhere;}
 .tp-lab-code pre span.tp-changed {background: rgba(250, 204, 21, .35); box-shadow: inset 3px 0 #ca8a04;}
 .tp-lab-result p.tp-finding {font-size: 15px; line-height: 1.5; margin: 0 0 10px 0;}
 .tp-lab-charts {display: flex; flex-wrap: wrap; gap: 16px;}
@@ -46,8 +46,9 @@ STYLE = """
 .tp-lab-legend {display: flex; flex-wrap: wrap; gap: 4px 12px; font-size: 12px; margin-top: 2px;}
 .tp-lab-legend i {display: inline-block; width: 12px; height: 3px; vertical-align: middle; margin-right: 4px;}
 .tp-lab-table {overflow-x: auto; margin-top: 12px;}
-.tp-lab-table table {border-collapse: collapse; font-size: 12.5px;}
-.tp-lab-table th, .tp-lab-table td {padding: 3px 10px; border-bottom: 1px solid var(--border-color-primary, #e4e4e7); text-align: right; white-space: nowrap;}
+.tp-lab-table table {border-collapse: collapse; font-size: 12.5px; border: none !important;}
+.tp-lab-table th, .tp-lab-table td {padding: 3px 10px !important; border: none !important; border-bottom: 1px solid var(--border-color-primary, #e4e4e7) !important;
+  text-align: right; white-space: nowrap; background: none !important;}
 .tp-lab-table th:first-child, .tp-lab-table td:first-child {text-align: left;}
 .tp-conv {display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start;}
 .tp-conv figure {margin: 0; display: flex; flex-direction: column; gap: 4px;}
@@ -156,7 +157,7 @@ def _figure_text(name: str, value: Any) -> str:
     return html.escape(str(value))[:40]
 
 
-def result_html(result: "LabResult", *, seconds: float | None = None) -> str:
+def result_html(result: "LabResult") -> str:
     """The finding, the curves of every arm, and a table of each arm's figures."""
     finding = " ".join(html.escape(translate(line)) for line in _lines(result.finding))
     parts = [STYLE, '<div class="tp-lab-result">', f'<p class="tp-finding">{finding}</p>']
@@ -186,8 +187,6 @@ def result_html(result: "LabResult", *, seconds: float | None = None) -> str:
             for key in figures[:MAX_FIGURES]
         )
         parts.append(f'<div class="tp-lab-table"><table><tr><th></th>{head}</tr>{rows}</table></div>')
-    if seconds is not None:
-        parts.append(f"<p style='font-size:12px;opacity:.7'>{tr('Ran in {seconds} s.', seconds=f'{seconds:.1f}')}</p>")
     return "".join(parts) + "</div>"
 
 
@@ -253,6 +252,7 @@ def conv_html(figures: dict[str, Any]) -> str:
     )  # fmt: skip
     scale = max(abs(v) for line in weights for v in line) or 1.0
     product_scale = max(abs(v) for line in products for v in line) or 1.0
+    patch_scale = max(abs(v) for line in figures["patch"] for v in line) or 1.0
     bias = figures["bias"]
     total = tr("sum of the {count} products: {sum}", count=size * size, sum=f"{figures['sum_of_products']:.3f}")
     total += f" + {tr('bias')} {bias:.3f} = <b>{figures['value']:.3f}</b>"
@@ -266,7 +266,8 @@ def conv_html(figures: dict[str, Any]) -> str:
         + f"<p style='margin:0 0 8px 0'>{caption}</p>"
         + '<div class="tp-conv">'
         + f"<figure>{shown}<figcaption>{tr('The picture, {height}×{width} with its padding: the yellow square is the filter', height=picture.shape[0], width=picture.shape[1])}</figcaption></figure>"
-        + f"<figure>{_numbers(weights, scale)}<figcaption>{tr('The filter: its {size}×{size} weights', size=size)}</figcaption>"
+        + f"<figure>{_numbers(figures['patch'], patch_scale)}<figcaption>{tr('The pixels under the filter')}</figcaption>"
+        + f"{_numbers(weights, scale)}<figcaption>{tr('The filter: its {size}×{size} weights', size=size)}</figcaption>"
         + f"{_numbers(products, product_scale)}<figcaption>{tr('Each pixel under it times its weight')}</figcaption>"
         + f'<div class="tp-sum">{total}</div></figure>'
         + f"<figure>{built}<figcaption>{tr('The feature map, {height}×{width}, built up to this position', height=feature_map.shape[0], width=feature_map.shape[1])}</figcaption></figure>"

@@ -163,7 +163,7 @@ def style_js(css: str) -> str:
     return (
         f"\n{{const id = {json.dumps(key)};\n if (!document.getElementById(id)) {{\n"
         f"   const style = document.createElement('style'); style.id = id; style.textContent = {json.dumps(css)};"
-        " document.head.appendChild(style);\n }}}\n"
+        " document.head.appendChild(style);\n }}\n"
     )
 
 

@@ -24,8 +24,8 @@ NEEDS = ("data", "picture")
 DEFAULT_SAMPLES = (4096, 1000)
 #: The most samples of each split an experiment may ask for (what a request may load).
 MAX_SAMPLES = (20_000, 10_000)
-#: The longest title, version label and version code.
-MAX_TITLE, MAX_LABEL, MAX_CODE = 80, 80, 4000
+#: The longest title, version label, version code and ``about``.
+MAX_TITLE, MAX_LABEL, MAX_CODE, MAX_ABOUT = 80, 80, 4000, 800
 
 
 def check_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -53,6 +53,9 @@ def check_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
             )
         checked.append((version[0], version[1]))
     meta["versions"] = tuple(checked)
+    about = meta.setdefault("about", "")
+    if not isinstance(about, str) or len(about) > MAX_ABOUT:
+        raise ValueError(f"about='...' is a sentence or two on what the line does, at most {MAX_ABOUT} characters")
     needs = meta.setdefault("needs", "data")
     if needs not in NEEDS:
         raise ValueError(f"needs={needs!r} is not one of {', '.join(map(repr, NEEDS))}")
@@ -89,6 +92,7 @@ class Experiment:
     name: str
     title: str
     description: str
+    about: str
     plugin: str
     needs: str
     samples: tuple[int, int]
@@ -98,7 +102,7 @@ class Experiment:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, for ``trainpad lab --json``."""
         return {
-            "name": self.name, "title": self.title, "description": self.description, "plugin": self.plugin,
+            "name": self.name, "title": self.title, "description": self.description, "about": self.about, "plugin": self.plugin,
             "needs": self.needs, "samples": list(self.samples),
             "versions": [{"label": v.label, "code": v.code, "changed": list(v.changed)} for v in self.versions],
             "params": [p.to_dict() for p in self.params],
@@ -113,6 +117,7 @@ def experiment_of(component: "Component") -> Experiment:
         name=component.name,
         title=meta["title"],
         description=component.description,
+        about=meta["about"],
         plugin=component.plugin,
         needs=meta["needs"],
         samples=tuple(meta["samples"]),
@@ -122,7 +127,8 @@ def experiment_of(component: "Component") -> Experiment:
 
 
 def changed_lines(codes: list[str], index: int) -> tuple[int, ...]:
-    """The lines of ``codes[index]`` that another version does not have (indentation aside)."""
+    """The lines of ``codes[index]`` that another version does not have (indentation aside);
+    none when it has no line in common with them (two ways of doing one thing, not one line changed)."""
     mine = [line.strip() for line in codes[index].rstrip("\n").split("\n")]
     changed: set[int] = set()
     for other_index, other in enumerate(codes):
@@ -132,6 +138,8 @@ def changed_lines(codes: list[str], index: int) -> tuple[int, ...]:
         for tag, i1, i2, _, _ in difflib.SequenceMatcher(a=mine, b=theirs, autojunk=False).get_opcodes():
             if tag != "equal":
                 changed.update(i for i in range(i1, i2) if mine[i])
+    if changed >= {i for i, line in enumerate(mine) if line}:
+        return ()
     return tuple(sorted(changed))
 
 
