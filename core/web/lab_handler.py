@@ -267,7 +267,7 @@ class LabRunner:
             yield LabView(status, fraction=0.0, desc="loading the samples")
             while True:
                 try:
-                    event = job.events.get(timeout=self.update_every)
+                    event = job.events.get(timeout=max(self.update_every, 0.05))
                 except queue.Empty:
                     event = None
                 if event is _DONE:
@@ -285,7 +285,7 @@ class LabRunner:
                     progress.add(event)
                     fraction = event.done / event.total if event.total > 0 else None
                     status = f"**{event.arm}:** {event.done:,} of {event.total:,}"
-                if self.clock() - shown >= self.update_every:
+                if event is not None and self.clock() - shown >= self.update_every:  # news, and not too often
                     shown = self.clock()
                     yield LabView(status, progress.html(), fraction, desc=request.experiment)
             if job.timed_out:
