@@ -46,18 +46,17 @@ _LAZY = {
     "LabArm": "trainpad.engine.lab.kit",
     "LabResult": "trainpad.engine.lab.kit",
     "code_of": "trainpad.engine.lab.kit",
-    "lab_model": "trainpad.engine.lab.kit",
-    "lab_loader": "trainpad.engine.lab.kit",
-    "lab_accuracy": "trainpad.engine.lab.kit",
-    "grad_norm": "trainpad.engine.lab.kit",
-    "TensorMemory": "trainpad.engine.lab.kit",
+    "lab_model": "trainpad.engine.lab.recipe",
+    "lab_loader": "trainpad.engine.lab.recipe",
+    "lab_accuracy": "trainpad.engine.lab.recipe",
+    "grad_norm": "trainpad.engine.lab.recipe",
+    "TensorMemory": "trainpad.engine.lab.recipe",
 }
 
 if TYPE_CHECKING:
     from trainpad.engine.data import DataUnavailable, InMemoryDataset
-    from trainpad.engine.lab.kit import (
-        LabArm, LabInput, LabProgress, LabResult, TensorMemory, code_of, grad_norm, lab_accuracy, lab_loader, lab_model,
-    )
+    from trainpad.engine.lab.kit import LabArm, LabInput, LabProgress, LabResult, code_of
+    from trainpad.engine.lab.recipe import TensorMemory, grad_norm, lab_accuracy, lab_loader, lab_model
     from trainpad.engine.torchvision_data import load_torchvision, load_torchvision_tensors
     from trainpad.engine.trained_model import TrainedModel
     from trainpad.engine.training import TrainingRun

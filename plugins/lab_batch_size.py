@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from trainpad import LabArm, LabProgress, LabResult, code_of, hookimpl, lab_accuracy, lab_loader, lab_model
+from trainpad import LabArm, LabProgress, LabResult, code_of, hookimpl
 
 #: The batch sizes compared, smallest first.
 BATCH_SIZES = (8, 32, 128, 512, 1024)
@@ -22,6 +22,7 @@ LR = 0.05
 def train(lab, batch_size):
     import torch
     import torch.nn.functional as F
+    from trainpad import lab_loader, lab_model
 
     generator = lab.generator()
     model = lab_model(lab, generator)
@@ -46,6 +47,8 @@ def loss_noise(losses: list[float]) -> float:
 
 def batch_size(lab):
     """One epoch of the same pictures in batches of 8 to 1024: iterations, time, the noise of the loss, accuracy."""
+    from trainpad import lab_accuracy
+
     arms = []
     for size in BATCH_SIZES:
         label = f"batch_size={size}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from trainpad import LabArm, LabProgress, LabResult, Param, TensorMemory, code_of, hookimpl, lab_loader, lab_model
+from trainpad import LabArm, LabProgress, LabResult, Param, code_of, hookimpl
 
 
 def evaluate_with_no_grad(model, loader):
@@ -37,6 +37,7 @@ def evaluate_without_no_grad(model, loader):
 def no_grad(lab, *, batch_size=500, hidden=512):
     """Evaluation with and without torch.no_grad(): peak memory, time per batch, and the same answers."""
     import torch
+    from trainpad import TensorMemory, lab_loader, lab_model
 
     model = lab_model(lab, lab.generator(), hidden=hidden, batch_norm=True)
     # the batches are made before anything is measured: the memory counted is the model's

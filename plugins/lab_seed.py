@@ -13,7 +13,7 @@ seed would be theirs too.
 
 from __future__ import annotations
 
-from trainpad import LabArm, LabProgress, LabResult, Param, code_of, hookimpl, lab_accuracy, lab_loader, lab_model
+from trainpad import LabArm, LabProgress, LabResult, Param, code_of, hookimpl
 
 BATCH_SIZE = 64
 LR = 0.05
@@ -22,6 +22,7 @@ LR = 0.05
 def train(lab, seed):
     import torch
     import torch.nn.functional as F
+    from trainpad import lab_loader, lab_model
 
     generator = torch.Generator().manual_seed(seed)  # the initial weights, then the order of the samples
     model = lab_model(lab, generator)
@@ -38,6 +39,8 @@ def train(lab, seed):
 
 def same_and_other_seeds(lab, *, others=3):
     """The same seed twice, then other seeds: identical curves, then the spread of the final accuracy."""
+    from trainpad import lab_accuracy
+
     seeds = [lab.seed, lab.seed] + [lab.seed + k for k in range(1, others + 1)]
     arms = []
     for index, value in enumerate(seeds):

@@ -8,7 +8,7 @@ class and undoes the one before: at the end it answers mostly the last class it 
 
 from __future__ import annotations
 
-from trainpad import LabArm, LabProgress, LabResult, code_of, hookimpl, lab_accuracy, lab_loader, lab_model
+from trainpad import LabArm, LabProgress, LabResult, code_of, hookimpl
 
 BATCH_SIZE = 64
 LR = 0.05
@@ -17,6 +17,7 @@ LR = 0.05
 def train(lab, shuffle):
     import torch
     import torch.nn.functional as F
+    from trainpad import lab_loader, lab_model
 
     order = lab.train_y.argsort(stable=True)  # the pictures sorted by class: all the 0s, then the 1s...
     pictures, labels = lab.train_x[order], lab.train_y[order]
@@ -36,6 +37,7 @@ def train(lab, shuffle):
 def shuffle(lab):
     """Training on pictures sorted by class, with and without shuffle=True: the loss curve and the test accuracy."""
     import torch
+    from trainpad import lab_accuracy
 
     arms = []
     for version, (name, value) in enumerate((("shuffled", True), ("in-order", False))):

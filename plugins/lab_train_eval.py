@@ -9,7 +9,7 @@ model tested in train mode answers the same picture differently from one pass to
 
 from __future__ import annotations
 
-from trainpad import LabArm, LabProgress, LabResult, Param, code_of, hookimpl, lab_loader, lab_model
+from trainpad import LabArm, LabProgress, LabResult, Param, code_of, hookimpl
 
 BATCH_SIZE = 64
 
@@ -36,6 +36,7 @@ def train_eval(lab, *, dropout=0.5, steps=64):
     """A model with dropout and batch norm, tested twice in eval() mode and twice in train() mode."""
     import torch
     import torch.nn.functional as F
+    from trainpad import lab_loader, lab_model
 
     generator = lab.generator()
     model = lab_model(lab, generator, dropout=dropout, batch_norm=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from trainpad import LabArm, LabProgress, LabResult, Param, code_of, grad_norm, hookimpl, lab_accuracy, lab_loader, lab_model
+from trainpad import LabArm, LabProgress, LabResult, Param, code_of, hookimpl
 
 BATCH_SIZE = 64
 
@@ -48,6 +48,7 @@ def zero_grad(lab, *, lr=0.05, steps=60):
     """Training with and without optimizer.zero_grad(): the gradient norm and the loss at every step."""
     import torch
     import torch.nn.functional as F
+    from trainpad import grad_norm, lab_accuracy, lab_loader, lab_model
 
     arms = []
     for name, label, train in (("with", "with optimizer.zero_grad()", with_zero_grad), ("without", "without it", without_zero_grad)):

@@ -3,12 +3,13 @@ plain SGD against SGD with momentum, on the Lab's small recipe."""
 
 from __future__ import annotations
 
-from trainpad import LabArm, LabProgress, LabResult, Param, code_of, hookimpl, lab_accuracy, lab_loader, lab_model
+from trainpad import LabArm, LabProgress, LabResult, Param, code_of, hookimpl
 
 
 def train(lab, momentum, steps):
     import torch
     import torch.nn.functional as F
+    from trainpad import lab_loader, lab_model
 
     generator = lab.generator()
     model = lab_model(lab, generator)
@@ -25,6 +26,8 @@ def train(lab, momentum, steps):
 
 def momentum(lab, *, steps=8):
     """Plain SGD against SGD with momentum 0.9: the loss at every step."""
+    from trainpad import lab_accuracy
+
     arms = []
     for version, value in enumerate((0.9, 0.0)):
         label = f"momentum={value}"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from trainpad.engine.errors import ComponentError, ConfigError, blame
 from trainpad.engine.lab.experiment import Experiment, experiment_of
-from trainpad.engine.lab.kit import FirstConv, LabInput, LabProgress, LabResult, gather, spread_indices
+from trainpad.engine.lab.kit import FirstConv, LabInput, LabProgress, LabResult
 from trainpad.engine.params import Param, ParamError
 
 if TYPE_CHECKING:
@@ -100,6 +100,8 @@ def lab_input(
 def _data_input(engine: "Engine", experiment: Experiment, dataset: Any, seed: int, data_dir: Path | str | None, samples: bool) -> LabInput:
     import torch
 
+    from trainpad.engine.lab.recipe import gather, spread_indices
+
     if not isinstance(dataset, str):
         raise ConfigError(f"choose the dataset from the list (got {type(dataset).__name__})")
     component = engine.component("dataset", dataset)
@@ -125,6 +127,7 @@ def _picture_input(
     import torch
 
     from trainpad.engine.engine import _prepare
+    from trainpad.engine.lab.recipe import gather
     from trainpad.engine.pictures import BlankImage, ImageError
 
     if trained is None:

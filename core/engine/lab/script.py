@@ -2,7 +2,7 @@
 
 :func:`export_experiment` writes a Python file that needs only torch, torchvision and the
 standard library, and runs exactly what the Lab runs: the Lab's kit
-(:mod:`trainpad.engine.lab.kit`, carried as it is), the same samples of the same dataset
+(:mod:`trainpad.engine.lab.kit` and :mod:`trainpad.engine.lab.recipe`, carried as they are), the same samples of the same dataset
 (written out as a run's script writes its dataset, :mod:`trainpad.engine.export`), and the
 experiment's own code (its function with the helpers and constants it uses).  On the CPU
 it prints the figures ``trainpad lab NAME --json`` prints, timings aside.  An experiment on
@@ -49,11 +49,13 @@ def export_experiment(engine: "Engine", prepared: "Prepared", *, data_dir: str |
     :param data_dir: the script's default data folder (``data``, beside where it runs, if not given).
     """
     from trainpad import __version__
-    from trainpad.engine.lab import kit
+    from trainpad.engine.lab import kit, recipe
 
     experiment, lab = prepared.experiment, prepared.lab
     kit_imports, kit_code = _module_parts(inspect.getsource(kit))
-    kit_names = frozenset(kit.__all__) | SCRIPT_ERRORS
+    recipe_imports, recipe_code = _module_parts(inspect.getsource(recipe))
+    kit_imports += recipe_imports
+    kit_names = frozenset(kit.__all__) | frozenset(recipe.__all__) | SCRIPT_ERRORS
     header = _merged([*_HEADER_IMPORTS, *kit_imports, "import json"])
     script = _Script(reserved=OWN_NAMES | kit_names | _bound_by(header), own=kit_names)
     missing: list[str] = []
@@ -96,6 +98,7 @@ from __future__ import annotations
 ''' + "\n".join(header + extra) + "\n",
         _settings(experiment, prepared, meta, data_dir),
         "\n\n# -- the Lab's kit (trainpad.engine.lab.kit, as it is) ---------------------------------------\n\n\n" + kit_code + ERRORS_CODE,
+        "\n\n# -- the Lab's recipe (trainpad.engine.lab.recipe, as it is) ---------------------------------\n\n\n" + recipe_code,
     ]
     if experiment.needs == "data":
         parts.append(_DATASET_CODE + "\n\n" + data)
@@ -113,9 +116,11 @@ def _module_parts(source: str) -> tuple[list[str], str]:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and start == 0 and not imports:
             continue  # the docstring
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            if getattr(node, "module", None) != "__future__":
+            if (getattr(node, "module", None) or "") != "__future__" and not (getattr(node, "module", None) or "").startswith("trainpad"):
                 imports.append(ast.get_source_segment(source, node))
             continue
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            continue  # names for annotations only
         start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))]) - 1
         while start > 0 and lines[start - 1].startswith("#"):
             start -= 1
