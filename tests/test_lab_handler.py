@@ -116,7 +116,7 @@ def test_the_conv_view_slides_over_a_drawing_step_by_step(runner, real_digits):
     images, _ = real_digits
     view = runner.conv("alice", sketch_of(images[0]), position=400)
     assert (view.positions, view.position, view.filters) == (784, 400, 16)
-    assert "<svg" in view.html and "Filter 0 of 16 (convs.0), stride 1, padding 1: position 401 of 784 (row 14, column 8)" in view.html
+    assert "<svg" in view.html and "Filter 0 (of 16, in convs.0), stride 1, padding 1: position 400 (row 14, column 8) of 0 to 783" in view.html
     assert view.finding.startswith("Filter 0 lays its 3x3 weights on the picture at row 14, column 8")
     step = runner.conv("alice", SAME, position=400, move=1)  # Step: the same drawing, one position on
     assert step.position == 401 and "row 14, column 9" in step.finding

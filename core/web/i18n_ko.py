@@ -518,8 +518,8 @@ KOREAN: dict[str, str] = {
     "the feature map": "특징 맵",
     "sum of the {count} products: {sum}": "곱 {count}개의 합: {sum}",
     "bias": "편향",
-    "Filter {filter} of {filters} ({layer}), stride {stride}, padding {padding}: position {position} of {positions} (row {row}, column {col})":
-        "필터 {filter} / {filters} ({layer}), 스트라이드 {stride}, 패딩 {padding}: 위치 {position} / {positions} ({row}행 {col}열)",
+    "Filter {filter} (of {filters}, in {layer}), stride {stride}, padding {padding}: position {position} (row {row}, column {col}) of 0 to {last}":
+        "필터 {filter} ({layer}의 {filters}개 중), 스트라이드 {stride}, 패딩 {padding}: 위치 {position} ({row}행 {col}열), 0부터 {last}까지 중",
     "The picture, {height}×{width} with its padding: the yellow square is the filter": "패딩을 두른 {height}×{width} 그림: 노란 네모가 필터입니다",
     "The pixels under the filter": "필터 아래의 픽셀",
     "The filter: its {size}×{size} weights": "필터: {size}×{size} 가중치",

@@ -52,7 +52,7 @@ STYLE = """
 .tp-lab-table th:first-child, .tp-lab-table td:first-child {text-align: left;}
 .tp-conv {display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start;}
 .tp-conv figure {margin: 0; display: flex; flex-direction: column; gap: 4px;}
-.tp-conv figcaption {font-size: 12px; line-height: 1.35; color: var(--body-text-color-subdued, #666); max-width: 280px;}
+.tp-conv figcaption {font-size: 12px; line-height: 1.35; color: var(--body-text-color-subdued, #666); max-width: 280px; margin-top: 4px;}
 .tp-conv svg {display: block; max-width: 100%; height: auto;}
 .tp-conv svg image {image-rendering: pixelated;}
 .tp-conv table {border-collapse: collapse; font-size: 12px; font-variant-numeric: tabular-nums;}
@@ -220,12 +220,18 @@ def _framed(uri: str, rows: int, cols: int, *, box: tuple[int, int, int, int], c
     )
 
 
-def _numbers(values: Sequence[Sequence[float]], scale: float) -> str:
+def _numbers(values: Sequence[Sequence[float]], scale: float, *, grey: tuple[float, float] | None = None) -> str:
+    """A grid of numbers in cells coloured by value: signed colours scaled by ``scale``, or
+    grey from black to white across ``grey`` (the picture's lowest and highest values)."""
     rows = []
     for row in values:
         cells = []
         for value in row:
-            r, g, b = (int(c) for c in np.clip(signed_colours(np.array(value / (scale or 1.0))), 0, 255))
+            if grey is not None:
+                level = int(np.clip((value - grey[0]) / ((grey[1] - grey[0]) or 1.0) * 255, 0, 255))
+                r = g = b = level
+            else:
+                r, g, b = (int(c) for c in np.clip(signed_colours(np.array(value / (scale or 1.0))), 0, 255))
             ink = "#fff" if (r + g + b) < 300 else "#000"
             cells.append(f'<td style="background:rgb({r},{g},{b});color:{ink}">{value:.3f}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -252,23 +258,23 @@ def conv_html(figures: dict[str, Any]) -> str:
     )  # fmt: skip
     scale = max(abs(v) for line in weights for v in line) or 1.0
     product_scale = max(abs(v) for line in products for v in line) or 1.0
-    patch_scale = max(abs(v) for line in figures["patch"] for v in line) or 1.0
+    grey = (float(picture.min()), float(picture.max()))  # the pixels as the picture shows them
     bias = figures["bias"]
     total = tr("sum of the {count} products: {sum}", count=size * size, sum=f"{figures['sum_of_products']:.3f}")
     total += f" + {tr('bias')} {bias:.3f} = <b>{figures['value']:.3f}</b>"
     caption = tr(
-        "Filter {filter} of {filters} ({layer}), stride {stride}, padding {padding}: position {position} of {positions} (row {row}, column {col})",
+        "Filter {filter} (of {filters}, in {layer}), stride {stride}, padding {padding}: position {position} (row {row}, column {col}) of 0 to {last}",
         filter=figures["filter"], filters=figures["filters"], layer=html.escape(str(figures["layer"])), stride=figures["stride"],
-        padding=figures["padding"], position=figures["position"] + 1, positions=figures["positions"], row=row, col=col,
+        padding=figures["padding"], position=figures["position"], last=figures["positions"] - 1, row=row, col=col,
     )  # fmt: skip
     return (
         STYLE
         + f"<p style='margin:0 0 8px 0'>{caption}</p>"
         + '<div class="tp-conv">'
         + f"<figure>{shown}<figcaption>{tr('The picture, {height}×{width} with its padding: the yellow square is the filter', height=picture.shape[0], width=picture.shape[1])}</figcaption></figure>"
-        + f"<figure>{_numbers(figures['patch'], patch_scale)}<figcaption>{tr('The pixels under the filter')}</figcaption>"
-        + f"{_numbers(weights, scale)}<figcaption>{tr('The filter: its {size}×{size} weights', size=size)}</figcaption>"
-        + f"{_numbers(products, product_scale)}<figcaption>{tr('Each pixel under it times its weight')}</figcaption>"
+        + f"<figure><figcaption>{tr('The pixels under the filter')}</figcaption>{_numbers(figures['patch'], 1.0, grey=grey)}"
+        + f"<figcaption>{tr('The filter: its {size}×{size} weights', size=size)}</figcaption>{_numbers(weights, scale)}"
+        + f"<figcaption>{tr('Each pixel under it times its weight')}</figcaption>{_numbers(products, product_scale)}"
         + f'<div class="tp-sum">{total}</div></figure>'
         + f"<figure>{built}<figcaption>{tr('The feature map, {height}×{width}, built up to this position', height=feature_map.shape[0], width=feature_map.shape[1])}</figcaption></figure>"
         + "</div>"

@@ -78,9 +78,9 @@ def test_the_filter_slides_over_a_drawing_step_by_step(open_page, screenshot):
     open_tab(page, "Lab")
     choose_experiment(page, "Experiment", "nn.Conv2d(in_channels, out_channels, kernel_size)")
     caption = page.locator("#tp-lab-conv p").first
-    wait_until(lambda: "position 405 of 784" in caption.inner_text(), timeout=60, message="the conv view on a test picture")
+    wait_until(lambda: "position 404 (row 14, column 12) of 0 to 783" in caption.inner_text(), timeout=60, message="the conv view on a test picture")
     page.locator("#tp-lab-step").click()
-    wait_until(lambda: "position 406 of 784 (row 14, column 13)" in caption.inner_text(), timeout=30, message="one step on")
+    wait_until(lambda: "position 405 (row 14, column 13) of 0 to 783" in caption.inner_text(), timeout=30, message="one step on")
     before = page.locator("#tp-lab-conv svg image").first.get_attribute("href")
     SketchPad(page, "tp-lab-pad").stroke(vertical_one()[0])  # a 1, drawn: the filter slides over it now
     wait_until(lambda: page.locator("#tp-lab-conv svg image").first.get_attribute("href") != before, timeout=60, message="the drawing in the view")
