@@ -31,8 +31,6 @@ INTRO = (
     "Each experiment runs the same small recipe (a network with one hidden layer, on a few thousand pictures) "
     "two or more times side by side, **changing one line of the training loop**, and measures what that line does."
 )
-#: Clicks the hidden download button once "Download as a script" has written the file.
-DOWNLOAD_JS = "() => { document.querySelector('#tp-lab-script-file')?.click(); }"
 #: Where the conv view starts: the middle of a 28x28 feature map, where a digit's strokes are.
 MIDDLE = 14 * 28 + 12
 #: The conv view on a phone: the pad above the controls, each full width.
@@ -50,7 +48,7 @@ def build(engine: "Engine") -> None:
     from trainpad.web.forms import component_controls, values_for
     from trainpad.web.lab_handler import CONV, PRESS_RUN, SAME, LabRunner
     from trainpad.web.lab_html import code_html
-    from trainpad.web.layout import CONCURRENCY_ID as PAGE, enclosing_tab
+    from trainpad.web.layout import CONCURRENCY_ID as PAGE, enclosing_tab, script_download
     from trainpad.web.limits import limits
     from trainpad.web.messages import shown_in_browser
     from trainpad.web.sessions import session_id, store_for
@@ -82,7 +80,7 @@ def build(engine: "Engine") -> None:
             with gr.Row():
                 run = gr.Button("Run the experiment", variant="primary", elem_id="tp-lab-run")
                 export = gr.Button("Download as a script", variant="secondary", elem_id="tp-lab-export")
-            script_file = gr.DownloadButton("Download the script", visible=True, elem_id="tp-lab-script-file", elem_classes="tp-hidden")
+            script_file = gr.DownloadButton("Download the script", visible="hidden", elem_id="tp-lab-script-file", size="sm")
         with gr.Column(scale=3, min_width=300):
             about = gr.Markdown("", elem_id="tp-lab-about")  # filled when the tab opens, in the browser's language
     code = gr.HTML("", elem_id="tp-lab-code")
@@ -152,24 +150,14 @@ def build(engine: "Engine") -> None:
         show_progress_on=[status],
     )
 
-    @shown_in_browser
     def on_export(name: str, dataset_name: str, request: gr.Request, **values: Any) -> Any:
         params = values_for(controls, "experiment", name, values) if isinstance(name, str) else {}
-        written = runner.export(session_id(request), name, dataset_name, params)
-        gr.Info(written.message, title="Script ready")
-        return gr.DownloadButton(value=str(written.path))
+        return runner.export(session_id(request), name, dataset_name, params)
 
-    export.click(
-        on_export,
-        inputs=[experiment, dataset],
-        inputs_kwargs={c.key: c.control for c in controls},
-        outputs=script_file,
-        api_name="export_lab_script",
-        preprocess=False,
-        concurrency_limit=4,
-        concurrency_id="export",
-        show_progress="hidden",
-    ).success(None, js=DOWNLOAD_JS, api_visibility="private", queue=False)
+    script_download(
+        export, on_export, file_button=script_file, api_name="export_lab_script",
+        inputs=[experiment, dataset], inputs_kwargs={c.key: c.control for c in controls},
+    )  # fmt: skip
 
     # -- the convolution, step by step --------------------------------------------------------
 

@@ -49,6 +49,11 @@ def test_two_experiments_in_english(open_page, screenshot):
     rows = page.locator("#tp-lab-result table tr").all_inner_texts()
     assert any(row.startswith("test accuracy") for row in rows)
     screenshot(page, "shuffle")
+    with page.expect_download(timeout=60_000) as download:
+        page.locator("#tp-lab-export").click()
+    assert download.value.suggested_filename == "lab_shuffle.py"
+    source = download.value.path().read_text()
+    assert "def shuffle(lab):" in source and "PARAMS = {}" in source
 
 
 def test_an_experiment_in_korean(browser, app_url, screenshot):
