@@ -350,6 +350,7 @@ KOREAN: dict[str, str] = {
     "model": "모델",
     "optimizer": "옵티마이저",
     "callback": "콜백",
+    "experiment": "실험",
     # -- Lab -----------------------------------------------------------------------------
     "Lab": "실험실",
     "Each experiment runs the same small recipe (a network with one hidden layer, on a few thousand pictures) "

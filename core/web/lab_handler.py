@@ -253,7 +253,7 @@ class LabRunner:
         from trainpad.web.lab_html import result_html
         from trainpad.web.limits import TRAINING_SLOTS, limits
 
-        while not TRAINING_SLOTS.acquire(timeout=0.5):  # the lead moves this onto the job runner (issue "jobs")
+        while not TRAINING_SLOTS.acquire(timeout=0.5):  # a training slot, as every run takes one
             yield LabView(WAITING)
         server = limits()
         job = LabJob(
