@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from trainpad import ConfigError, LabArm, LabResult, Param, code_of, hookimpl
 
+#: The most positions the filter may take (a 64x64 picture at stride 1): the loop by hand,
+#: and the page that shows every number, stay small whatever model a session has.
+MAX_POSITIONS = 4096
+
 
 def with_conv2d(picture, weight, bias, stride, padding):
     import torch.nn.functional as F
@@ -56,6 +60,12 @@ def conv(lab, *, filter=0, stride=1, padding=1, position=0):
     padded = F.pad(picture, (padding, padding, padding, padding))
     if padded.shape[1] < size or padded.shape[2] < size:
         raise ConfigError(f"the {size}x{size} filter does not fit in the picture with padding {padding}")
+    positions = ((padded.shape[1] - size) // stride + 1) * ((padded.shape[2] - size) // stride + 1)
+    if positions > MAX_POSITIONS:
+        raise ConfigError(
+            f"the filter would take {positions:,} positions on this {picture.shape[1]}x{picture.shape[2]} picture, and this view "
+            f"shows at most {MAX_POSITIONS:,}: choose a larger stride"
+        )
     maps = []
     for version, (name, label, compute) in enumerate((("conv2d", "F.conv2d", with_conv2d), ("by-hand", "by hand", by_hand))):
         feature_map = compute(picture, weight, bias, stride, padding)

@@ -46,6 +46,7 @@ def build(engine: "Engine") -> None:
     import gradio as gr
 
     from trainpad.web.forms import component_controls, values_for
+    from trainpad.web.i18n import tr
     from trainpad.web.lab_handler import CONV, PRESS_RUN, SAME, LabRunner
     from trainpad.web.lab_html import code_html
     from trainpad.web.layout import CONCURRENCY_ID as PAGE, enclosing_tab, script_download
@@ -84,7 +85,7 @@ def build(engine: "Engine") -> None:
         with gr.Column(scale=3, min_width=300):
             about = gr.Markdown("", elem_id="tp-lab-about")  # filled when the tab opens, in the browser's language
     code = gr.HTML("", elem_id="tp-lab-code")
-    with gr.Column(visible=first.needs == "data") as run_panel:
+    with gr.Column(visible=first.name != CONV) as run_panel:
         status = gr.Markdown(PRESS_RUN, elem_id="tp-lab-status", elem_classes="tp-status")
         result = gr.HTML("", elem_id="tp-lab-result")
     with gr.Column(visible=first.name == CONV) as conv_panel:
@@ -112,10 +113,12 @@ def build(engine: "Engine") -> None:
 
     def shown_for(name: str) -> list[Any]:
         chosen = runner.experiment(name)
-        data = chosen.needs == "data"
+        data, conv = chosen.needs == "data", chosen.name == CONV
+        # a plugin's experiment on a drawing has no view of its own here: the command line runs it
+        status = PRESS_RUN if data else tr("This experiment runs on a picture: `trainpad lab {name} --image PICTURE` runs it.", name=chosen.name)
         return [
-            _about(chosen), code_html(chosen), gr.Column(visible=data), gr.Column(visible=chosen.name == CONV),
-            gr.Button(visible=data), gr.Accordion(visible=data and chosen.name in groups), PRESS_RUN, "",
+            _about(chosen), code_html(chosen), gr.Column(visible=not conv), gr.Column(visible=conv),
+            gr.Button(visible=data), gr.Accordion(visible=data and chosen.name in groups), status, "",
             *[gr.Column(visible=key == chosen.name) for key in groups],
         ]  # fmt: skip
 

@@ -292,3 +292,36 @@ def test_a_plugin_registering_a_bad_experiment_fails_saying_why(engine_with, cle
     engine = engine_with(Bad())
     assert engine.plugins["test-plugin-0"].status == "failed" and message in engine.plugins["test-plugin-0"].error
     assert "bad" not in engine.registry.names("experiment")
+
+
+def test_samples_too_large_for_memory_are_refused_before_anything_is_loaded(engine_with, clean_knobs):
+    from trainpad import hookimpl
+
+    def huge(*, root, train):
+        """Photos of 512x512 pixels (never loaded here)."""
+        raise AssertionError("the dataset was loaded")
+
+    class Photos:
+        @hookimpl
+        def register_datasets(self, register):
+            register("huge", huge, class_names=["a", "b"], input_shape=(3, 512, 512))
+
+    engine = engine_with(Photos())
+    with pytest.raises(ConfigError, match=r"would hold 15,288 MB of huge pictures, more than the 512 MB an experiment may"):
+        engine.prepare_experiment(LabRequest("zero-grad", "huge"))
+
+
+def test_the_conv_view_stays_small_whatever_the_model(lab_engine, data_dir):
+    """A model of large pictures (a checkpoint may say 1024x1024) gets a clear refusal, not a loop over a million positions."""
+    import dataclasses
+
+    from trainpad.web.shipped_model import shipped_loader
+
+    trained = shipped_loader(lab_engine)()
+    big = dataclasses.replace(trained, dataset_meta={**trained.dataset_meta, "input_shape": [1, 100, 100], "ink": None})
+    with pytest.raises(ConfigError, match=r"would take 10,000 positions on this 100x100 picture.*at most 4,096: choose a larger stride"):
+        result_of(lab_engine.prepare_experiment(LabRequest("conv"), data_dir=data_dir, trained=big, picture=torch.rand(100, 100).mul(255).byte().numpy()))
+    figures = result_of(lab_engine.prepare_experiment(
+        LabRequest("conv", params={"stride": 2}), data_dir=data_dir, trained=big, picture=torch.rand(100, 100).mul(255).byte().numpy()
+    )).figures  # fmt: skip
+    assert figures["positions"] == 50 * 50

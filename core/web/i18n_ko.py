@@ -351,6 +351,8 @@ KOREAN: dict[str, str] = {
     "optimizer": "옵티마이저",
     "callback": "콜백",
     "experiment": "실험",
+    "This experiment runs on a picture: `trainpad lab {name} --image PICTURE` runs it.":
+        "이 실험은 그림으로 합니다. `trainpad lab {name} --image 그림파일`로 실행하세요.",
     # -- Lab -----------------------------------------------------------------------------
     "Lab": "실험실",
     "Each experiment runs the same small recipe (a network with one hidden layer, on a few thousand pictures) "
@@ -403,6 +405,11 @@ KOREAN: dict[str, str] = {
         "모델 {model}에는 합성곱이 없는데, {name} 실험은 첫 합성곱을 보여 줍니다. 합성곱이 있는 모델(mnist-cnn, lenet5)을 학습한 뒤 다시 오세요",
     "the drawing is blank: draw something first": "그림이 비어 있습니다. 먼저 무언가를 그리세요",
     "the first convolution has {count} filters: choose one from 0 to {last}": "첫 합성곱의 필터는 {count}개입니다. 0부터 {last} 사이에서 고르세요",
+    "the filter would take {positions} positions on this {height}x{width} picture, and this view shows at most {most}: choose a larger stride":
+        "이 {height}x{width} 그림에서는 필터가 {positions}개 위치를 지나는데, 이 화면은 최대 {most}개까지만 보여 줍니다. 스트라이드를 더 크게 고르세요",
+    "the {name} experiment would hold {size} MB of {dataset} pictures, more than the {most} MB an experiment may: its pictures are too large for it":
+        "{name} 실험은 {dataset} 그림을 {size} MB나 붙잡게 되어, 실험 하나에 허용되는 {most} MB를 넘습니다. 이 데이터셋의 그림은 이 실험에 너무 큽니다",
+    "the {size}x{size} filter does not fit in the picture with padding {padding}": "패딩이 {padding}이면 {size}x{size} 필터가 그림에 들어가지 않습니다",
     # the Lab's experiments: what each line does
     "A seed fixes every random number a run draws: its initial weights and the order of its samples. "
     "The same seed gives the same run, to the last bit on the CPU; another seed, another run.":

@@ -11,6 +11,7 @@ forked worker; the CLI and the web app only read the events.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from trainpad.engine.registry import Component
     from trainpad.engine.trained_model import TrainedModel
 
+#: The most memory an experiment's samples may take (float32 pictures of both splits together).
+MAX_INPUT_BYTES = 512 * 2**20
 #: The seed an experiment starts from (the Train tab's range).
 SEED = Param("seed", int, 1, min=0, max=2**31 - 1, help="where the experiment's random numbers start")
 
@@ -108,6 +111,12 @@ def _data_input(engine: "Engine", experiment: Experiment, dataset: Any, seed: in
     meta = engine.dataset_meta(component)
     root = Path(data_dir) if data_dir is not None else None
     input_shape = tuple(int(n) for n in meta["input_shape"])
+    nbytes = sum(experiment.samples) * 4 * math.prod(input_shape)
+    if nbytes > MAX_INPUT_BYTES:
+        raise ConfigError(
+            f"the {experiment.name} experiment would hold {nbytes / 2**20:,.0f} MB of {component.name} pictures, more than the "
+            f"{MAX_INPUT_BYTES / 2**20:,.0f} MB an experiment may: its pictures are too large for it"
+        )
     splits: list[Any] = []
     for train, count in zip((True, False), experiment.samples):
         if not samples:
