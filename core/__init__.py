@@ -41,10 +41,22 @@ _LAZY = {
     "load_torchvision_tensors": "trainpad.engine.torchvision_data",
     "TrainedModel": "trainpad.engine.trained_model",
     "TrainingRun": "trainpad.engine.training",
+    "LabInput": "trainpad.engine.lab.kit",
+    "LabProgress": "trainpad.engine.lab.kit",
+    "LabArm": "trainpad.engine.lab.kit",
+    "LabResult": "trainpad.engine.lab.kit",
+    "code_of": "trainpad.engine.lab.kit",
+    "lab_model": "trainpad.engine.lab.recipe",
+    "lab_loader": "trainpad.engine.lab.recipe",
+    "lab_accuracy": "trainpad.engine.lab.recipe",
+    "grad_norm": "trainpad.engine.lab.recipe",
+    "TensorMemory": "trainpad.engine.lab.recipe",
 }
 
 if TYPE_CHECKING:
     from trainpad.engine.data import DataUnavailable, InMemoryDataset
+    from trainpad.engine.lab.kit import LabArm, LabInput, LabProgress, LabResult, code_of
+    from trainpad.engine.lab.recipe import TensorMemory, grad_norm, lab_accuracy, lab_loader, lab_model
     from trainpad.engine.torchvision_data import load_torchvision, load_torchvision_tensors
     from trainpad.engine.trained_model import TrainedModel
     from trainpad.engine.training import TrainingRun
@@ -78,6 +90,17 @@ __all__ = [
     "EpochEnd",
     "TrainEnd",
     "TrainingRun",
+    # Lab experiments: what they get, what they report, the small recipe
+    "LabInput",
+    "LabProgress",
+    "LabArm",
+    "LabResult",
+    "code_of",
+    "lab_model",
+    "lab_loader",
+    "lab_accuracy",
+    "grad_norm",
+    "TensorMemory",
     # what tabs and tests are given
     "Engine",
     "TrainConfig",

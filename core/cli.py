@@ -39,10 +39,13 @@ def _help(param: Param) -> str:
     return f"{text} ({param.describe()})".replace("%", "%%")
 
 
-def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None = None, preset: "Preset | None" = None) -> argparse.ArgumentParser:
+def build_parser(
+    engine: "Engine | None" = None, chosen: dict[str, str] | None = None, preset: "Preset | None" = None, experiment: str | None = None
+) -> argparse.ArgumentParser:
     """The argument parser; with an engine, ``train`` and ``export`` get the chosen components' flags.
 
     :param preset: the defaults of ``train``'s and ``export``'s flags are this preset's run.
+    :param experiment: ``lab`` gets this experiment's hyperparameters as flags.
     """
     parser = argparse.ArgumentParser(
         prog="trainpad",
@@ -106,6 +109,29 @@ def build_parser(engine: "Engine | None" = None, chosen: dict[str, str] | None =
     w.add_argument("--force", action="store_true", help="replace what is in DIR")
     w.add_argument("--data-dir", type=Path, default=None, help="the dataset's folder, for the page's test images (default: TRAINPAD_DATA_DIR or a per-user cache)")
     w.add_argument("--test-images", type=int, default=None, metavar="N", help="test images the page offers (default 60; 0 for none)")
+    lab = sub.add_parser(
+        "lab",
+        help="run a Lab experiment: one line of the training loop, changed, and measured",
+        description="Run a Lab experiment: the same small recipe two (or a few) times, differing in one line of the "
+        "loop, and print what was measured. Without NAME, list the experiments. The experiment's hyperparameters "
+        "are flags: `trainpad lab NAME --help` lists them.",
+    )
+    lab.add_argument("experiment", nargs="?", default=None, metavar="NAME", help="the experiment (`trainpad lab` lists them)")
+    lab.add_argument("--dataset", default="mnist", metavar="NAME", help="the dataset its samples come from (default mnist)")
+    lab.add_argument("--seed", default=1, metavar="VALUE", help="where its random numbers start (default 1)")
+    lab.add_argument("--data-dir", type=Path, default=None, help="data folder (default: TRAINPAD_DATA_DIR or a per-user cache)")
+    lab.add_argument("--checkpoint", type=Path, default=None, help="the model whose first convolution `conv` shows (default: the shipped one)")
+    lab.add_argument("--image", type=Path, default=None, help="the picture `conv` slides the filter over (default: the first test picture)")
+    lab.add_argument("--json", action="store_true", help="print the finding and each arm's figures as JSON")
+    lab.add_argument("--script", action="store_true", help="write the experiment as a standalone PyTorch script instead of running it")
+    lab.add_argument("--output", "-o", default=None, help="with --script: the script's path, or - to print it (default: lab_<name>.py here)")
+    if engine is not None and experiment in engine.registry.names("experiment"):
+        component = engine.registry.get("experiment", experiment)
+        group = lab.add_argument_group(f"experiment {experiment}", component.description or None)
+        taken = {"experiment", "dataset", "seed", "data_dir", "checkpoint", "image", "json", "script", "output", "help"}
+        for param in component.params:
+            flag = f"--{'experiment-' if param.name in taken else ''}{param.name.replace('_', '-')}"
+            group.add_argument(flag, dest=f"lab:{param.name}", default=None, metavar="VALUE", help=_help(param))
 
     r = sub.add_parser("predict", help="classify image files with a checkpoint", description="Classify image files (PNG, JPEG...: any size, dark ink on light or light on dark).")
     r.add_argument("checkpoint", type=Path)
@@ -171,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(argv[1:], prog="trainpad serve")
     try:
         settings.check()  # a bad TRAINPAD_* value stops here, named, before anything runs
-        if argv[:1] in (["train"], ["evaluate"], ["predict"], ["publish"]):  # the commands that run torch
+        if argv[:1] in (["train"], ["evaluate"], ["predict"], ["publish"], ["lab"]):  # the commands that run torch
             from trainpad.runtime.threads import apply_runtime_settings
 
             apply_runtime_settings()  # threads, OpenMP, allocator: before torch is imported (a plugin may import it)
@@ -186,12 +212,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrainpadError as exc:
         print(f"trainpad: error: {exc}", file=sys.stderr)
         return 2
-    parser = build_parser(engine, chosen, preset)
+    experiment = argv[1] if argv[:1] == ["lab"] and len(argv) > 1 and not argv[1].startswith("-") else None
+    parser = build_parser(engine, chosen, preset, experiment)
     args = parser.parse_args(argv)
     try:
         commands = {
             "plugins": cmd_plugins, "presets": cmd_presets, "settings": cmd_settings, "train": cmd_train, "export": cmd_export,
-            "evaluate": cmd_evaluate, "predict": cmd_predict, "publish": cmd_publish,
+            "evaluate": cmd_evaluate, "predict": cmd_predict, "publish": cmd_publish, "lab": cmd_lab,
         }  # fmt: skip
         return commands[args.command](engine, args)
     except (TrainpadError, ParamError) as exc:
@@ -313,16 +340,7 @@ def _config(args: argparse.Namespace) -> Any:
 def cmd_export(engine: "Engine", args: argparse.Namespace) -> int:
     """Write the run as a standalone script (``-o -``: to stdout)."""
     exported = engine.export_script(_config(args), data_dir=args.data_dir)
-    if args.output == "-":
-        sys.stdout.write(exported.source)
-        return 0
-    path = Path(args.output or exported.filename)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(exported.source)
-    print(f"wrote {path}: python {path} trains {args.model} on {args.dataset} with torch and torchvision alone")
-    for line in exported.missing:
-        print(f"  not written out (the script says what to put there): {line}", file=sys.stderr)
-    return 0
+    return _write_script(exported, args.output, f"trains {args.model} on {args.dataset}")
 
 
 def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None") -> int:
@@ -501,6 +519,91 @@ def cmd_evaluate(engine: "Engine", args: argparse.Namespace) -> int:
     print(" " * width + "".join(f"{n[:width - 1]:>{width}}" for n in names))
     for name, row in zip(names, result.confusion.tolist()):
         print(f"{name[:width - 1]:>{width}}" + "".join(f"{v:>{width}}" for v in row))
+    return 0
+
+
+# -- the Lab ----------------------------------------------------------------------------
+
+
+def cmd_lab(engine: "Engine", args: argparse.Namespace) -> int:
+    """List the experiments, run one and print what it measured, or write it as a script."""
+    from trainpad.engine.lab.kit import LabResult
+    from trainpad.engine.lab.runner import LabRequest, run
+
+    if args.experiment is None:
+        experiments = engine.experiments()
+        if args.json:
+            print(json.dumps([e.to_dict() for e in experiments], indent=2))
+        for experiment in [] if args.json else experiments:
+            print(f"{experiment.name}: {experiment.title} - {experiment.description}")
+        return 0
+    params = {key.split(":", 1)[1]: value for key, value in vars(args).items() if key.startswith("lab:") and value is not None}
+    request = LabRequest(args.experiment, args.dataset, params, args.seed)
+    picture = trained = None
+    if engine.component("experiment", args.experiment).meta["needs"] == "picture":
+        trained, picture = _lab_model_and_picture(engine, args)
+    prepared = engine.prepare_experiment(request, data_dir=args.data_dir, picture=picture, trained=trained)
+    if args.script:
+        exported = engine.export_experiment(prepared, data_dir=str(args.data_dir) if args.data_dir else None)
+        return _write_script(exported, args.output, f"runs the Lab's {args.experiment} experiment")
+    started = time.perf_counter()
+    for event in run(prepared):
+        if isinstance(event, LabResult):
+            result = event
+        elif not args.json and event.done == event.total:
+            print(f"  {event.arm}: {event.total:,} of {event.total:,} done", file=sys.stderr, flush=True)
+    seconds = time.perf_counter() - started
+    experiment = prepared.experiment
+    if args.json:
+        print(json.dumps({
+            "experiment": experiment.name, "title": experiment.title, "dataset": prepared.lab.dataset, "seed": prepared.lab.seed,
+            "params": prepared.params, "seconds": seconds, **result.to_dict(),
+        }, indent=2))  # fmt: skip
+        return 0
+    print(f"{experiment.name} ({experiment.title}) on {prepared.lab.dataset}, in {seconds:.1f} s")
+    print(result.finding)
+    for arm in result.arms:
+        figures = ", ".join(f"{key} {_figure(value)}" for key, value in arm.figures.items() if not isinstance(value, list))
+        print(f"  {arm.label}: {figures}")
+    return 0
+
+
+def _lab_model_and_picture(engine: "Engine", args: argparse.Namespace) -> tuple[Any, Any]:
+    """The model (``--checkpoint``, else the shipped one) and the picture (``--image``, else none) of a picture experiment."""
+    from trainpad.engine.errors import ConfigError
+    from trainpad.web.shipped_model import pretrained_path
+
+    path = args.checkpoint or pretrained_path()
+    if path is None:
+        raise ConfigError("this experiment looks at a model: give one with --checkpoint")
+    trained = engine.load_checkpoint(path)
+    if args.image is None:
+        return trained, None
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(args.image) as image:
+            image.load()
+            return trained, image.copy()
+    except (FileNotFoundError, UnidentifiedImageError) as exc:
+        raise ConfigError(f"cannot read the picture {args.image}: {exc}") from None
+
+
+def _figure(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _write_script(exported: Any, output: str | None, what: str) -> int:
+    """Write ``exported`` (an :class:`~trainpad.engine.export.ExportedScript`) to ``output`` (``-``: stdout)."""
+    if output == "-":
+        sys.stdout.write(exported.source)
+        return 0
+    path = Path(output or exported.filename)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(exported.source)
+    print(f"wrote {path}: python {path} {what} with torch and torchvision alone")
+    for line in exported.missing:
+        print(f"  not written out (the script says what to put there): {line}", file=sys.stderr)
     return 0
 
 

@@ -117,6 +117,33 @@ def register_callbacks(register: Register) -> None:
 
 
 @hookspec
+def register_experiments(register: Register) -> None:
+    """Register experiments for the Lab: one line of the training loop, changed, and measured.
+
+    :param register: as for :func:`register_datasets`, with these keywords:
+        ``title`` (the line of the loop it is about, required), ``versions`` (at least two
+        ``(label, code)`` pairs: the code each arm runs, shown side by side with the lines
+        that differ marked; :func:`trainpad.code_of` gives a function's), ``needs``
+        (``"data"``, the default: samples of the session's dataset; or ``"picture"``: the
+        learner's drawing and the session's model's first convolution) and ``samples``
+        (``(train, test)``, default ``(4096, 1000)``).  ``factory(lab, **hyperparameters)``
+        gets a :class:`trainpad.LabInput` and yields :class:`trainpad.LabProgress` events
+        while it runs, then one :class:`trainpad.LabResult`.  Its random numbers come from
+        generators seeded by ``lab.seed`` (``lab.generator()``), never from torch's global one.
+
+    An experiment that needs data holds one of the web app's training slots while it runs,
+    as a training run does; one that needs a picture is computed at once, like a prediction.
+
+    Example::
+
+        @hookimpl
+        def register_experiments(register):
+            register("momentum", momentum, title="momentum=0.9",
+                     versions=[("momentum=0.9", code_of(train, momentum=0.9)), ("momentum=0", code_of(train, momentum=0.0))])
+    """
+
+
+@hookspec
 def register_tabs(register: RegisterTab) -> None:
     """Add tabs to the web app.
 

@@ -222,6 +222,8 @@ _ALL = (
     Setting("TRAINPAD_MAX_PUBLISHES_PER_CLIENT", "server limits", 6, whole(0), "a whole number of at least 0",
             "pages one client may have made per hour with the Predict tab's \"Publish as a web page\" (each exports "
             "the model to ONNX: seconds of CPU); a model published once is not exported again; `0` turns the button off"),
+    Setting("TRAINPAD_MAX_LAB_SECONDS", "server limits", 60.0, positive, "a number of seconds above 0",
+            "a Lab experiment still running after this long (waiting for a training slot aside) stops, saying so"),
     # the machine
     Setting("TRAINPAD_RUN_IN", "runtime", None, choice("thread", "process", "zerogpu"), "thread, process or zerogpu",
             "where the web app runs each training run and evaluation: a thread of the server, a process of its own "

@@ -15,7 +15,6 @@ page" downloads the model as a static page that does all this in the visitor's b
 """
 
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from trainpad import hookimpl
@@ -42,18 +41,6 @@ PAD_CSS = """
   .tp-predict-results > .tp-model-note, .tp-predict-results > .tp-publish {display: none !important;}  /* the Train tab says which model is in use */
 }
 """
-#: Adds :data:`PAD_CSS` to the page, once (from a hidden gr.HTML's js_on_load).
-PAD_STYLE_JS = """
-if (!document.getElementById('tp-pad-css')) {
-  const style = document.createElement('style');
-  style.id = 'tp-pad-css';
-  style.textContent = %s;
-  document.head.appendChild(style);
-}
-""" % json.dumps(PAD_CSS)
-#: Clear and Undo: the pad's own, which send the emptied or shorter drawing (so the
-#: prediction follows, back to BLANK when the pad is empty).
-PAD_JS = "() => { document.querySelector('#%(id)s canvas')?.tpPad?.%%s(); }" % {"id": SKETCH_ID}
 #: Saves the page's zip once the server has made it (the hidden download button's click).
 DOWNLOAD_JS = "() => { document.querySelector('#tp-page-file')?.click(); }"
 
@@ -68,11 +55,11 @@ def build(engine: "Engine") -> None:
     from trainpad.web.predict_handler import BLANK, EMPTY_INSIDE, Predictor, picture_source
     from trainpad.web.publish_handler import Publisher
     from trainpad.web.sessions import session_id, store_for
-    from trainpad.web.sketch import make_drawing_pad
+    from trainpad.web.sketch import make_drawing_pad, pad_js, style_js
 
     predictor = Predictor(engine, store_for(engine))
     publisher = Publisher(engine, predictor.store)
-    gr.HTML("", js_on_load=PAD_STYLE_JS, container=False, padding=False, elem_classes="tp-hidden")
+    gr.HTML("", js_on_load=style_js(PAD_CSS), container=False, padding=False, elem_classes="tp-hidden")
     with gr.Row(equal_height=False, elem_classes="tp-predict"):
         with gr.Column(scale=3, min_width=300):
             hint = gr.Markdown(picture_source(None).hint, elem_id="tp-predict-hint")
@@ -118,8 +105,8 @@ def build(engine: "Engine") -> None:
         concurrency_limit=CONCURRENCY,
         concurrency_id="predict",
     )
-    clear.click(None, js=PAD_JS % "clear", api_visibility="private", queue=False, show_progress="hidden")
-    undo.click(None, js=PAD_JS % "undo", api_visibility="private", queue=False, show_progress="hidden")
+    clear.click(None, js=pad_js(SKETCH_ID, "clear"), api_visibility="private", queue=False, show_progress="hidden")
+    undo.click(None, js=pad_js(SKETCH_ID, "undo"), api_visibility="private", queue=False, show_progress="hidden")
 
     @shown_in_browser
     def on_sample(request: gr.Request) -> list[Any]:

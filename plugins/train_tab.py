@@ -43,8 +43,6 @@ STEP_HINT = (
     "pictures with their labels, what the model made of a few, the loss before and after the update, "
     "and how much each layer changed. <b>Start training</b> then carries on from that step.</p>"
 )
-#: Clicks the hidden download button once "Download as a script" has written the file.
-DOWNLOAD_JS = "() => { document.querySelector('#tp-script-file')?.click(); }"
 #: Marks the settings that fold away on a phone, so that Start is in sight (see trainpad.web.page_scripts).
 FOLD_ON_PHONE = "tp-fold-on-phone"
 
@@ -65,7 +63,7 @@ def build(engine: "Engine") -> None:
 
     from trainpad.web.forms import api_flag, component_controls, values_for
     from trainpad.web.jobs import device_choices
-    from trainpad.web.layout import on_page_load, on_tab_select
+    from trainpad.web.layout import on_page_load, on_tab_select, script_download
     from trainpad.web.messages import shown_in_browser
     from trainpad.web.run_watch import watch_for
     from trainpad.web.sessions import session_id, store_for
@@ -245,27 +243,18 @@ def build(engine: "Engine") -> None:
 
     exporter = Exporter(engine, trainer.store)
 
-    @shown_in_browser
     def on_export(
         dataset: str, model: str, optimizer: str, loss: str, epochs: float, batch_size: float, train_samples: float,
         schedule: str, seed: float, device: str, request: gr.Request, **hyperparameters: Any,
     ) -> Any:
         config = form_config(dataset, model, optimizer, loss, epochs, batch_size, train_samples, schedule, seed, device, hyperparameters)
-        written = exporter.export(session_id(request), config)
-        gr.Info(written.message, title="Script ready")
-        return gr.DownloadButton(value=str(written.path))
+        return exporter.export(session_id(request), config)
 
-    export.click(
-        on_export,
+    script_download(
+        export, on_export, file_button=script_file, api_name="export_script",
         inputs=[*dropdowns.values(), epochs, batch_size, train_samples, schedule, seed, device],
         inputs_kwargs={c.key: c.control for c in controls},
-        outputs=script_file,
-        api_name="export_script",
-        preprocess=False,
-        concurrency_limit=4,
-        concurrency_id="export",
-        show_progress="hidden",
-    ).success(None, js=DOWNLOAD_JS, api_visibility="private", queue=False)
+    )  # fmt: skip
 
     @shown_in_browser
     def on_step(

@@ -88,7 +88,7 @@ def test_the_page_is_served_with_safe_defaults(server):
     config = json.loads(urllib.request.urlopen(server.url + "config", timeout=30).read())
     english = config["i18n_translations"]["en"]  # the page's texts are keys the browser translates (trainpad.web.i18n)
     tabs = [json.loads(c["props"]["label"][len("__i18n__"):])["key"] for c in config["components"] if c["type"] in ("tab", "tabitem")]
-    assert config["title"] == "trainpad" and [english[key] for key in tabs] == ["Predict", "Train", "Evaluate", "Plugins"]
+    assert config["title"] == "trainpad" and [english[key] for key in tabs] == ["Predict", "Train", "Evaluate", "Lab", "Plugins"]
     assert config["i18n_translations"]["ko"][tabs[1]] == "학습"
     for path in ("monitoring", "monitoring/summary"):
         with pytest.raises(urllib.error.HTTPError):
@@ -308,7 +308,7 @@ def test_list_plugins_prints_json_without_a_server():
         env={**os.environ, "TRAINPAD_LOAD_PLUGINS": ""}, check=True,
     ).stdout
     listing = json.loads(out)
-    assert [tab["label"] for tab in listing["tabs"]] == ["Predict", "Train", "Evaluate", "Plugins"]
+    assert [tab["label"] for tab in listing["tabs"]] == ["Predict", "Train", "Evaluate", "Lab", "Plugins"]
     assert {"kind": "model", "name": "mnist-cnn"}.items() <= {k: c[k] for c in listing["components"] if c["name"] == "mnist-cnn" for k in ("kind", "name")}.items()
 
 

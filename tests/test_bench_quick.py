@@ -32,6 +32,7 @@ SCRIPTS = (
     "presets.py",  # the presets' accuracy and time beside the pytorch/examples recipe
     "spot_checks.py",  # what the Train tab's test curves cost
     "drawing.py",  # a stroke in the browser: a published page's answer, the Predict tab's pad against a plain gr.Sketchpad
+    "lab.py",  # each Lab experiment's seconds (under 20 s on two cores), and `trainpad lab zero-grad --json`'s
 )
 
 

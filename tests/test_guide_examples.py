@@ -25,8 +25,12 @@ def plugin_blocks() -> list[tuple[int, str]]:
 
 
 def as_module(line: int, code: str) -> types.ModuleType:
+    import linecache
+
+    filename = f"docs/plugins.md (block at line {line})"
+    linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)  # its source, as a file's
     module = types.ModuleType(f"guide_block_{line}")
-    exec(compile(code, f"docs/plugins.md (block at line {line})", "exec"), module.__dict__)
+    exec(compile(code, filename, "exec"), module.__dict__)
     return module
 
 

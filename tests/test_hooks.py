@@ -116,6 +116,32 @@ def test_builtin_csv_log_can_be_blocked(use_entry_points, monkeypatch):
     assert engine.plugins["csv_log"].status == "blocked" and "csv-log" not in engine.registry.names("callback")
 
 
+def test_hook_register_experiments(engine_with, plugin_module, mnist_dir):
+    from trainpad import LabProgress, LabResult
+    from trainpad.engine.lab.runner import LabRequest, run
+
+    engine = engine_with(plugin_module("lab"))
+    component = engine.registry.get("experiment", "momentum")
+    assert (component.plugin, component.description) == ("trainpad_test_lab", "Plain SGD against SGD with momentum 0.9: the loss at every step.")
+    assert [(p.name, p.default) for p in component.params] == [("steps", 8)]  # lab is context
+    experiment = next(e for e in engine.experiments() if e.name == "momentum")
+    assert experiment.title == "SGD(momentum=0.9)" and experiment.needs == "data" and experiment.samples == (256, 64)
+    (first, second) = experiment.versions
+    assert [first.lines[i] for i in first.changed] == ["optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)"]
+    assert [second.lines[i] for i in second.changed] == ["optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.0)"]
+
+    prepared = engine.prepare_experiment(LabRequest("momentum", "mnist", {"steps": "3"}), data_dir=mnist_dir)
+    assert prepared.params == {"steps": 3} and tuple(prepared.lab.train_x.shape) == (256, 1, 28, 28)
+    events = list(run(prepared))
+    assert [type(e) for e in events] == [LabProgress] * 6 + [LabResult]
+    result = events[-1]
+    assert [arm.name for arm in result.arms] == ["momentum-0.9", "momentum-0.0"] and len(result.arms[0].curves["loss"]) == 3
+    assert result.arms[0].curves["loss"][0] == result.arms[1].curves["loss"][0]  # the same start: momentum acts from step 2
+    assert result.arms[0].curves["loss"][1:] != result.arms[1].curves["loss"][1:]
+    script = engine.export_experiment(prepared)
+    assert script.missing == () and "def momentum(lab, *, steps=8):" in script.source and "def train(lab, momentum, steps):" in script.source
+
+
 def test_hook_register_tabs(good_engine):
     tabs = [(tab.label, tab.order, tab.plugin) for tab in good_engine.tabs]
     assert ("Good tab", 95, "trainpad_test_good") in tabs
@@ -172,7 +198,7 @@ def test_each_hook_is_called_once_at_startup_and_impls_may_take_fewer_arguments(
 
 def test_hookspecs_are_the_documented_set():
     assert hook_names() == [
-        "register_callbacks", "register_datasets", "register_losses", "register_models",
+        "register_callbacks", "register_datasets", "register_experiments", "register_losses", "register_models",
         "register_optimizers", "register_tabs",
     ]
 

@@ -514,7 +514,7 @@ def test_a_plugin_that_raises_loses_only_its_own_contribution(server, alice):
     assert plugins["broken_optimizers"]["status"] == "failed"
     assert "half-made" not in server.engine.registry.names("optimizer")
     assert {"sgd", "adamw"} <= set(server.engine.registry.names("optimizer"))
-    assert [t.label for t in server.engine.tabs] == ["Predict", "Train", "Evaluate", "Plugins"]
+    assert [t.label for t in server.engine.tabs] == ["Predict", "Train", "Evaluate", "Lab", "Plugins"]
 
 
 # -- 7. training: divergence, time limit, one run per session ---------------------------------------

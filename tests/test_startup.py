@@ -35,7 +35,7 @@ def test_the_app_is_built_without_torch_and_warms_it_up_afterwards():
         """
     )
     assert seen["built"] == [], "building the app imported " + ", ".join(seen["built"])
-    assert seen["tabs"] == ["Predict", "Train", "Evaluate", "Plugins"]
+    assert seen["tabs"] == ["Predict", "Train", "Evaluate", "Lab", "Plugins"]
     assert seen["after"] is True and seen["model"] == "mnist-cnn"
 
 

@@ -592,7 +592,7 @@ def test_the_cli_path_never_imports_gradio():
     code = (
         "import sys; from trainpad.engine.engine import Engine; e = Engine.load(entrypoints=False); "
         "import trainpad.plugins.train_tab, trainpad.plugins.evaluate_tab, trainpad.plugins.predict_tab, trainpad.plugins.plugins_tab, trainpad.web.forms, trainpad.web.layout, trainpad.web.messages; "
-        "assert [t.label for t in e.tabs] == ['Predict', 'Train', 'Evaluate', 'Plugins'], e.tabs; "
+        "assert [t.label for t in e.tabs] == ['Predict', 'Train', 'Evaluate', 'Lab', 'Plugins'], e.tabs; "
         "assert 'gradio' not in sys.modules and 'pandas' not in sys.modules, 'imported'"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)

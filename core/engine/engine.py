@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from trainpad.engine.evaluation import Evaluation
     from trainpad.engine.export import ExportedScript
     from trainpad.engine.inside import Inside
+    from trainpad.engine.lab.experiment import Experiment
+    from trainpad.engine.lab.runner import LabRequest, Prepared
     from trainpad.engine.run_state import RunState
     from trainpad.engine.trained_model import TrainedModel
     from trainpad.engine.training import TrainingRun
@@ -60,6 +62,7 @@ HOOK_FOR_KIND = {
     "optimizer": "register_optimizers",
     "loss": "register_losses",
     "callback": "register_callbacks",
+    "experiment": "register_experiments",
 }
 
 
@@ -519,6 +522,38 @@ class Engine:
             if callback is not None:
                 found.append((component.name, callback))
         return found
+
+    # -- the Lab -------------------------------------------------------------------
+
+    def experiments(self) -> list["Experiment"]:
+        """Every registered Lab experiment, with its versions of the code (:mod:`trainpad.engine.lab`)."""
+        from trainpad.engine.lab.experiment import experiment_of
+
+        return [experiment_of(component) for component in self.registry.components("experiment")]
+
+    def prepare_experiment(
+        self,
+        request: "LabRequest",
+        *,
+        data_dir: Path | str | None = None,
+        picture: Any = None,
+        trained: TrainedModel | None = None,
+        samples: bool = True,
+    ) -> "Prepared":
+        """Check ``request`` and load what its experiment works on; run it with
+        :func:`trainpad.engine.lab.runner.run` (see :func:`~trainpad.engine.lab.runner.lab_input`).
+
+        :raises ConfigError: saying what is wrong, before anything runs.
+        """
+        from trainpad.engine.lab.runner import lab_input
+
+        return lab_input(self, request, data_dir=data_dir, picture=picture, trained=trained, samples=samples)
+
+    def export_experiment(self, prepared: "Prepared", *, data_dir: str | None = None) -> "ExportedScript":
+        """A prepared experiment as a standalone PyTorch script (:mod:`trainpad.engine.lab.script`)."""
+        from trainpad.engine.lab.script import export_experiment
+
+        return export_experiment(self, prepared, data_dir=data_dir)
 
     # -- evaluation and prediction -----------------------------------------------
 

@@ -145,9 +145,13 @@ class _Script:
     names: dict[str, Any] = field(default_factory=dict)
     definitions: list[str] = field(default_factory=list)
     blocks: list[str] = field(default_factory=list)
+    #: names the script's own code defines, which a component may not define again
+    reserved: frozenset[str] = SCRIPT_NAMES
+    #: what a component may import from trainpad: the script defines these itself, the same way
+    own: frozenset[str] = frozenset({"InMemoryDataset"})
 
     def copy(self) -> "_Script":
-        return _Script(list(self.imports), dict(self.names), [], [])
+        return _Script(list(self.imports), dict(self.names), [], [], self.reserved, self.own)
 
     def adopt(self, trial: "_Script") -> None:
         """Take the imports and names a component's trial added (it wrote out without an error);
@@ -160,7 +164,7 @@ class _Script:
             if self.names[name] is value or _same_literal(self.names[name], value):
                 return False
             raise NotExportable(f"its {name!r} clashes with another {name!r} in the script ({owner})")
-        if name in SCRIPT_NAMES:
+        if name in self.reserved:
             if _script_binds(name, value):  # the script imports the same thing under that name
                 return False
             raise NotExportable(f"it defines {name!r}, a name the script itself uses")
@@ -190,7 +194,7 @@ class _Script:
         tree = ast.parse(source)
         provided: set[str] = set()
         for node in ast.walk(tree):
-            if _imports_script_own(node):  # the script defines its own InMemoryDataset, the same way
+            if _imports_script_own(node, self.own):  # the script defines its own InMemoryDataset, the same way
                 provided.update(alias.name for alias in node.names)
                 lines = source.splitlines(keepends=True)
                 source = "".join(lines[: node.lineno - 1] + ["\n" * (node.end_lineno - node.lineno + 1)] + lines[node.end_lineno :])
@@ -213,6 +217,8 @@ class _Script:
 
     def _need(self, name: str, namespace: dict[str, Any], owner: Any, where: str) -> None:
         """Make the global ``name`` that ``owner``'s code reads exist in the script."""
+        if name in self.own:  # the script defines it itself
+            return
         if name not in namespace:
             if hasattr(builtins, name):
                 return
@@ -401,7 +407,7 @@ _HEADER_IMPORTS = (
     "from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler, Subset",
 )
 
-_DATA_CODE = '''
+_DATASET_CODE = '''
 
 # -- the data ---------------------------------------------------------------------------
 
@@ -446,7 +452,9 @@ class InMemoryDataset(Dataset):
         if self.shift:
             x = random_shift(x, self.shift)
         return x.to(torch.float32).mul_(self.scale).add_(self.offset), self.targets.index_select(0, indices)
+'''
 
+_LOADER_CODE = '''
 
 def first(dataset: Dataset, count: int) -> Dataset:
     """The first ``count`` samples of ``dataset`` (all of them for 0)."""
@@ -475,6 +483,9 @@ def make_loader(dataset: Dataset, *, batch_size: int, shuffle: bool, generator=N
                           pin_memory=pin_memory, generator=own)
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, pin_memory=pin_memory, generator=own)
 '''
+#: The script's data section: the dataset held in memory, then the loaders.
+_DATA_CODE = _DATASET_CODE + _LOADER_CODE
+
 
 
 def _loop_code(config: TrainConfig, *, log_softmax_first: bool = False) -> str:
@@ -666,19 +677,20 @@ _SCRIPT_IMPORTS = {
     "argparse": "argparse", "math": "math", "time": "time", "torch": "torch", "Path": "pathlib",
     "BatchSampler": "torch.utils.data", "DataLoader": "torch.utils.data", "Dataset": "torch.utils.data",
     "RandomSampler": "torch.utils.data", "SequentialSampler": "torch.utils.data", "Subset": "torch.utils.data",
+    # and those of a Lab experiment's script (trainpad.engine.lab.script), which carries trainpad.engine.lab.kit
+    "json": "json", "ast": "ast", "inspect": "inspect", "re": "re", "textwrap": "textwrap", "weakref": "weakref",
+    "nn": "torch.nn", "TensorDataset": "torch.utils.data", "TorchDispatchMode": "torch.utils._python_dispatch",
+    "tree_leaves": "torch.utils._pytree", "asdict": "dataclasses", "dataclass": "dataclasses", "field": "dataclasses",
+    "Any": "typing",
 }  # fmt: skip
 
 
-#: What a component may import from trainpad: the script defines these itself, with the same arguments.
-SCRIPT_OWN = {"InMemoryDataset"}
-
-
-def _imports_script_own(node: ast.AST) -> bool:
-    """``from trainpad import InMemoryDataset`` (and nothing else from trainpad)."""
+def _imports_script_own(node: ast.AST, own: frozenset[str]) -> bool:
+    """``from trainpad import InMemoryDataset`` (names of ``own``, and nothing else from trainpad)."""
     return (
         isinstance(node, ast.ImportFrom)
-        and node.module in ("trainpad", "trainpad.engine.data")
-        and all(alias.name in SCRIPT_OWN and alias.asname is None for alias in node.names)
+        and node.module in ("trainpad", "trainpad.engine.data", "trainpad.engine.lab.kit")
+        and all(alias.name in own and alias.asname is None for alias in node.names)
     )
 
 

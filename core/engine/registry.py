@@ -1,4 +1,4 @@
-"""The registry: every dataset, model, optimizer, loss and callback, by kind and name.
+"""The registry: every dataset, model, optimizer, loss, callback and Lab experiment, by kind and name.
 
 Plugins add components through the ``register`` function that each ``register_*``
 hook receives; the engine builds one :class:`Registry` at start-up, and the CLI and
@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 from trainpad.engine.errors import shown
+from trainpad.engine.lab.experiment import check_meta
 from trainpad.engine.pairing import check_output_kind
 from trainpad.engine.params import Param, params_for, validate_params
 
@@ -24,6 +25,7 @@ KINDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "optimizer": ("parameters",),
         "loss": (),
         "callback": (),
+        "experiment": ("lab",),
     }
 )
 
@@ -59,7 +61,7 @@ class Register(Protocol):
 class Component:
     """One registered component.
 
-    :param kind: ``dataset``, ``model``, ``optimizer``, ``loss`` or ``callback``.
+    :param kind: ``dataset``, ``model``, ``optimizer``, ``loss``, ``callback`` or ``experiment``.
     :param name: a stable lowercase id, unique within its kind; stored in checkpoints.
     :param factory: builds the component (see the hook specifications for each kind).
     :param params: its hyperparameters.
@@ -134,6 +136,11 @@ def make_component(
         description = doc.splitlines()[0] if doc else ""
     if kind == "dataset" and not meta.get("class_names"):
         raise RegistrationError(f"{where}: a dataset needs class_names=[...]")
+    if kind == "experiment":
+        try:
+            meta = check_meta(meta)
+        except ValueError as exc:
+            raise RegistrationError(f"{where}: {exc}") from None
     key = {"model": "output", "loss": "expects"}.get(kind)
     if key in meta:
         try:

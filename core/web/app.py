@@ -47,8 +47,8 @@ CSS = """
 .tp-header p {margin: 0; color: var(--body-text-color-subdued);}
 .tp-status {min-height: 3.2em;}
 footer {display: none !important;}
-@media (max-width: 560px) {  /* all four tabs fit on a phone, none hidden behind "..." */
-  .tab-container button {padding: 0 8px !important;}
+@media (max-width: 560px) {  /* the five tabs fit in a row on a phone (more wrap: none is hidden behind "...") */
+  .tab-container button {padding: 0 7px !important;}
 }
 /* a number field out of its range while the user types (trainpad.web.page_scripts) */
 .tp-field-invalid input[type=number] {border-color: #dc2626 !important; box-shadow: 0 0 0 1px #dc2626 inset !important;}
@@ -100,7 +100,7 @@ def build_app(engine: "Engine") -> "gr.Blocks":
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(f"# {TITLE}\n{INTRO}", elem_classes="tp-header")
         gr.HTML("", js_on_load=PAGE_JS, container=False, padding=False, elem_classes="tp-hidden")
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # a plugin's tabs too: on a phone a second row, not a "..." menu
             for tab in engine.tabs:
                 with gr.Tab(tab.label) as block:
                     try:

@@ -16,6 +16,7 @@ from trainpad.web.messages import user_errors
 if TYPE_CHECKING:
     from trainpad.engine.config import TrainConfig
     from trainpad.engine.engine import Engine
+    from trainpad.engine.export import ExportedScript
     from trainpad.web.sessions import SessionStore
 
 
@@ -45,12 +46,16 @@ class Exporter:
         config = server.capped(config)  # as Start trains it
         with user_errors("Writing the script"):
             exported = self.engine.export_script(config, run_params=server.run_params())
-        session = self.store.get(session_id)
-        path = session.folder() / exported.filename
-        path.write_text(exported.source, encoding="utf-8")
-        if exported.missing:
-            lacking = "; ".join(line.split(":")[0] for line in exported.missing)
-            message = f"{exported.filename}: not everything could be written out ({lacking}); the file says what to put there."
-        else:
-            message = f"python {exported.filename} trains this run with torch and torchvision alone."
-        return ScriptFile(path, message)
+        return save_script(self.store, session_id, exported, "trains this run")
+
+
+def save_script(store: "SessionStore", session_id: str, exported: "ExportedScript", does: str) -> ScriptFile:
+    """Write ``exported`` into the session's folder; the message says what it ``does`` (or lacks)."""
+    path = store.get(session_id).folder() / exported.filename
+    path.write_text(exported.source, encoding="utf-8")
+    if exported.missing:
+        lacking = "; ".join(line.split(":")[0] for line in exported.missing)
+        message = f"{exported.filename}: not everything could be written out ({lacking}); the file says what to put there."
+    else:
+        message = f"python {exported.filename} {does} with torch and torchvision alone."
+    return ScriptFile(path, message)

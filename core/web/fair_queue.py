@@ -43,7 +43,10 @@ if TYPE_CHECKING:
 TRAINING = "training"
 STOP = "stop"
 #: What a kind's line holds, for messages.
-WHAT = {TRAINING: "training runs", "predict": "predictions", "evaluate": "evaluations", STOP: "Stops", "step": "steps", "export": "scripts"}
+WHAT = {
+    TRAINING: "training runs", "predict": "predictions", "evaluate": "evaluations", STOP: "Stops", "step": "steps", "export": "scripts",
+    "lab": "Lab experiments", "lab-conv": "steps of the Lab's filter",
+}  # fmt: skip
 #: Stops one session may have waiting.
 STOPS_PER_SESSION = 2
 

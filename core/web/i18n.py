@@ -273,6 +273,8 @@ def plugin_texts(engine: "Engine") -> set[str]:
         texts.add(component.description)
         texts.add(f"{component.description} (plugin {component.plugin})")
         texts.add(f"**{component.kind.capitalize()} {component.name}**")
+        if component.kind == "experiment":  # its title is a line of code
+            texts.add(component.meta["title"])
         for param in component.params:
             texts.update({param_label(param.name), param_info(param), param.help})
     return {t for t in texts if t}

@@ -392,4 +392,187 @@ KOREAN: dict[str, str] = {
     "model": "모델",
     "optimizer": "옵티마이저",
     "callback": "콜백",
+    "experiment": "실험",
+    "This experiment runs on a picture: `trainpad lab {name} --image PICTURE` runs it.":
+        "이 실험은 그림으로 합니다. `trainpad lab {name} --image 그림파일`로 실행하세요.",
+    # -- Lab -----------------------------------------------------------------------------
+    "Lab": "실험실",
+    "Each experiment runs the same small recipe (a network with one hidden layer, on a few thousand pictures) "
+    "two or more times side by side, **changing one line of the training loop**, and measures what that line does.":
+        "실험마다 같은 작은 레시피(은닉층 하나짜리 신경망, 그림 수천 장)를 두 번 이상 나란히 돌리면서 "
+        "**학습 루프의 한 줄을 바꾸고**, 그 한 줄이 하는 일을 측정합니다.",
+    "Experiment": "실험",
+    "the line of the loop it is about": "실험이 다루는 루프의 한 줄",
+    "the pictures it trains and tests on": "학습하고 테스트할 그림",
+    "Run the experiment": "실험 실행",
+    "Press **Run the experiment**: both versions run side by side, and what they measured appears below.":
+        "**실험 실행**을 누르세요. 두 버전이 나란히 실행되고, 측정한 결과가 아래에 나타납니다.",
+    "Draw a digit (or leave it empty for a test picture)": "숫자를 그리세요 (비워 두면 테스트 그림을 씁니다)",
+    "Filter": "필터",
+    "which filter of the first convolution": "첫 합성곱의 몇 번째 필터인지",
+    "Stride": "스트라이드",
+    "how far the filter moves each step": "필터가 한 번에 움직이는 거리",
+    "Padding": "패딩",
+    "zeros around the picture": "그림 둘레에 덧붙이는 0",
+    "Position": "위치",
+    "where the filter is, row by row": "필터가 있는 곳 (행 순서로 셉니다)",
+    "◀ Step back": "◀ 한 칸 뒤로",
+    "Step ▶": "한 칸 앞으로 ▶",
+    "No experiment is registered: the built-in ones are switched off (TRAINPAD_DISABLE_PLUGINS).":
+        "등록된 실험이 없습니다. 기본 실험이 꺼져 있습니다 (TRAINPAD_DISABLE_PLUGINS).",
+    "**Waiting for a free training slot:** another run is training; the experiment starts as soon as it ends…":
+        "**학습 자리를 기다리는 중:** 다른 실행이 학습 중입니다. 그 실행이 끝나는 대로 실험이 시작됩니다…",
+    "**Loading the samples…**": "**샘플을 불러오는 중…**",
+    "**Loading the samples:** {said*}": "**샘플을 불러오는 중:** {said*}",
+    "Loading the training split of {name}…": "{name}의 학습 데이터를 불러오는 중…",
+    "Loading the test split of {name}…": "{name}의 테스트 데이터를 불러오는 중…",
+    "dataset {name}": "데이터셋 {name}",
+    "**{arm*}:** {done} of {total}": "**{arm*}:** {total} 중 {done}",
+    "**Done** in {seconds} s.": "**완료** ({seconds}초).",
+    "There is no experiment {name}: choose one of {names}.": "{name} 실험은 없습니다. 다음 중에서 고르세요: {names}.",
+    "The {name} experiment runs on a drawing: use its own controls.": "{name} 실험은 그림으로 합니다. 그 실험의 조작 도구를 쓰세요.",
+    "Choose the dataset from the list (got {value}).": "목록에서 데이터셋을 고르세요 (받은 값: {value}).",
+    "The experiment's hyperparameters are given by name, at most {count} of them.": "실험의 하이퍼파라미터는 이름으로, 최대 {count}개까지 줍니다.",
+    "An experiment is already going in this session: wait for it to end.": "이 세션에서 이미 실험이 진행 중입니다. 끝날 때까지 기다리세요.",
+    "You already have {count} experiment(s) going, the most one visitor may have (TRAINPAD_MAX_RUNS_PER_CLIENT); wait for one to end.":
+        "이미 실험 {count}개가 진행 중이며, 한 방문자에게 허용되는 최대입니다 (TRAINPAD_MAX_RUNS_PER_CLIENT). 하나가 끝날 때까지 기다리세요.",
+    "The experiment was still running after {seconds} s, this server's limit (TRAINPAD_MAX_LAB_SECONDS), so it stopped.":
+        "실험이 {seconds}초가 지나도 끝나지 않아 멈췄습니다. 이 서버의 제한입니다 (TRAINPAD_MAX_LAB_SECONDS).",
+    "Slide the filter over a drawing first: the script takes the drawing and the filter shown.":
+        "먼저 그림 위로 필터를 움직여 보세요. 스크립트에는 지금 보이는 그림과 필터가 들어갑니다.",
+    "python {file} runs this experiment with torch and torchvision alone.": "python {file} 을 실행하면 torch와 torchvision만으로 이 실험을 합니다.",
+    "the {name} experiment looks at a model's first convolution: load or train a model first":
+        "{name} 실험은 모델의 첫 합성곱을 봅니다. 먼저 모델을 불러오거나 학습하세요",
+    "model {model} has no convolution, and the {name} experiment shows the first one: train a model that has some (mnist-cnn, lenet5) and come back":
+        "모델 {model}에는 합성곱이 없는데, {name} 실험은 첫 합성곱을 보여 줍니다. 합성곱이 있는 모델(mnist-cnn, lenet5)을 학습한 뒤 다시 오세요",
+    "the drawing is blank: draw something first": "그림이 비어 있습니다. 먼저 무언가를 그리세요",
+    "the first convolution has {count} filters: choose one from 0 to {last}": "첫 합성곱의 필터는 {count}개입니다. 0부터 {last} 사이에서 고르세요",
+    "the filter would take {positions} positions on this {height}x{width} picture, and this view shows at most {most}: choose a larger stride":
+        "이 {height}x{width} 그림에서는 필터가 {positions}개 위치를 지나는데, 이 화면은 최대 {most}개까지만 보여 줍니다. 스트라이드를 더 크게 고르세요",
+    "the {name} experiment would hold {size} MB of {dataset} pictures, more than the {most} MB an experiment may: its pictures are too large for it":
+        "{name} 실험은 {dataset} 그림을 {size} MB나 붙잡게 되어, 실험 하나에 허용되는 {most} MB를 넘습니다. 이 데이터셋의 그림은 이 실험에 너무 큽니다",
+    "the {size}x{size} filter does not fit in the picture with padding {padding}": "패딩이 {padding}이면 {size}x{size} 필터가 그림에 들어가지 않습니다",
+    # the Lab's experiments: what each line does
+    "A seed fixes every random number a run draws: its initial weights and the order of its samples. "
+    "The same seed gives the same run, to the last bit on the CPU; another seed, another run.":
+        "시드는 실행이 뽑는 모든 난수, 곧 초기 가중치와 샘플의 순서를 정합니다. "
+        "같은 시드는 CPU에서 마지막 비트까지 같은 실행을, 다른 시드는 다른 실행을 만듭니다.",
+    "loss.backward() adds each gradient to what .grad already holds. optimizer.zero_grad() empties "
+    "them first, so that a step follows this batch's gradient alone.":
+        "loss.backward()는 각 기울기를 .grad에 이미 있는 값에 더합니다. optimizer.zero_grad()가 먼저 "
+        "그것을 비우므로, 한 스텝은 이번 배치의 기울기만 따릅니다.",
+    "model.train() readies dropout and batch normalisation for training: dropout zeroes values at random, "
+    "batch norm uses each batch's own statistics. model.eval() locks them, so a test gives the same answer every time.":
+        "model.train()은 드롭아웃과 배치 정규화를 학습용으로 준비합니다. 드롭아웃은 값을 무작위로 0으로 만들고, "
+        "배치 정규화는 배치마다 그 배치의 통계를 씁니다. model.eval()은 이를 고정해서, 테스트가 매번 같은 답을 내게 합니다.",
+    "With autograd on, PyTorch records every operation and keeps what a backward pass would need. "
+    "Evaluation never calls backward(): torch.no_grad() turns the recording off, to use less memory.":
+        "autograd가 켜져 있으면 PyTorch는 모든 연산을 기록하고 역전파에 필요한 것을 남겨 둡니다. "
+        "평가에서는 backward()를 부르지 않으니, torch.no_grad()로 기록을 꺼서 메모리를 덜 씁니다.",
+    "A batch is the pictures one optimizer step sees, an iteration is one step, and an epoch is one pass "
+    "over the training pictures: ceil(pictures / batch size) iterations.":
+        "배치는 옵티마이저 한 스텝이 보는 그림들이고, 이터레이션은 한 스텝, 에포크는 학습 그림을 한 번 다 도는 것입니다. "
+        "곧 ceil(그림 수 / 배치 크기) 이터레이션입니다.",
+    "shuffle=True hands out the training pictures in a new random order every epoch, so that each batch "
+    "mixes the classes. Here the pictures are sorted by class, to show what happens without it.":
+        "shuffle=True는 에포크마다 학습 그림을 새 무작위 순서로 내주어, 배치마다 여러 클래스가 섞이게 합니다. "
+        "여기서는 그림을 클래스 순으로 정렬해 두고, 섞지 않으면 어떻게 되는지 봅니다.",
+    "A convolution slides small grids of weights, its filters, over the picture: at each position it "
+    "multiplies the pixels under the filter by the weights and sums them. The stride is how far it moves; "
+    "the padding, the border of zeros around the picture.":
+        "합성곱은 작은 가중치 격자, 곧 필터를 그림 위로 밀며 움직입니다. 위치마다 필터 아래 픽셀에 가중치를 곱하고 "
+        "모두 더합니다. 스트라이드는 한 번에 움직이는 거리이고, 패딩은 그림 둘레에 두르는 0의 테두리입니다.",
+    # the versions and arms of the built-in experiments
+    "with optimizer.zero_grad()": "optimizer.zero_grad() 있음",
+    "without it": "없음",
+    "seed {seed}": "시드 {seed}",
+    "seed {seed} again": "시드 {seed} 다시",
+    "seed 1, run twice": "시드 1, 두 번 실행",
+    "seed 2 (then 3, 4...)": "시드 2 (그다음 3, 4...)",
+    "training the model": "모델 학습",
+    "{arm*}: pass {count}": "{arm*}: {count}번째",
+    "{arm*}: memory": "{arm*}: 메모리",
+    "{arm*}: time": "{arm*}: 시간",
+    "with torch.no_grad()": "torch.no_grad() 있음",
+    "by hand: multiply and sum": "손으로: 곱하고 더하기",
+    "by hand": "손으로",
+    # what the built-in experiments found, a sentence at a time
+    "Without optimizer.zero_grad() each gradient is the sum of every batch's so far: its norm went from {first} to {last} in {steps} steps ({growth}x).":
+        "optimizer.zero_grad()가 없으면 기울기는 지금까지 모든 배치의 합입니다. 그 노름이 {steps} 스텝 동안 {first}에서 {last}로 커졌습니다 ({growth}배).",
+    "The loss rose above where it started at step {step}.": "손실은 {step} 스텝에서 처음 값보다 높아졌습니다.",
+    "The loss ended at {loss}.": "손실은 {loss}에서 끝났습니다.",
+    "With it, each step followed its own batch: the loss fell from {first} to {last}, and {accuracy} of the test pictures were right ({other} without).":
+        "있으면 스텝마다 그 배치만 따릅니다. 손실은 {first}에서 {last}로 내려갔고, 테스트 그림의 {accuracy}를 맞혔습니다 (없을 때는 {other}).",
+    "The two runs with seed {seed} gave the same loss at every one of their {steps} steps, to the last bit.":
+        "시드 {seed}로 한 두 실행은 {steps} 스텝 모두에서 마지막 비트까지 같은 손실을 냈습니다.",
+    "The two runs with seed {seed} differed by up to {difference} in their losses.": "시드 {seed}로 한 두 실행의 손실은 최대 {difference}만큼 달랐습니다.",
+    "Seeds {first} to {last} start from other weights and another order of the samples: their losses differ from seed {seed}'s by up to {difference}, and the {count} seeds end between {low} and {high} on the test pictures.":
+        "시드 {first}부터 {last}까지는 다른 가중치와 다른 샘플 순서로 시작합니다. 손실은 시드 {seed}와 최대 {difference}만큼 다르고, 시드 {count}개의 테스트 정확도는 {low}에서 {high} 사이로 끝났습니다.",
+    "In eval() mode the two passes gave the same answer for every one of the {count} test pictures, {accuracy} of them right.":
+        "eval() 모드에서는 두 번의 패스가 테스트 그림 {count}장 모두에 같은 답을 냈고, 그중 {accuracy}를 맞혔습니다.",
+    "In eval() mode {share} of the answers changed from one pass to the next.": "eval() 모드에서 답의 {share}가 패스마다 바뀌었습니다.",
+    "In train() mode dropout and each batch's own statistics changed {share} of the answers from one pass to the next, and {accuracy} were right.":
+        "train() 모드에서는 드롭아웃과 배치마다의 통계 때문에 답의 {share}가 패스마다 바뀌었고, {accuracy}를 맞혔습니다.",
+    "Without torch.no_grad() the evaluation held up to {peak} MB of tensors at once, {ratio}x the {other} MB with it: autograd kept what a backward pass would need, for a backward pass that never came.":
+        "torch.no_grad()가 없으면 평가가 한때 텐서를 최대 {peak} MB까지 붙잡았습니다. 있을 때 {other} MB의 {ratio}배입니다. autograd가 끝내 오지 않은 역전파를 위해 필요한 것을 남겨 두었기 때문입니다.",
+    "The answers were the same, picture for picture.": "답은 그림마다 똑같았습니다.",
+    "The answers were not the same.": "답이 같지 않았습니다.",
+    "A batch of {size} took {without} ms without it and {with} ms with it (the median of {count} batches).":
+        "{size}장짜리 배치 하나에 없을 때 {without} ms, 있을 때 {with} ms가 걸렸습니다 (배치 {count}개의 중앙값).",
+    "The same {samples} pictures took {small_steps} iterations in batches of {small} and {large_steps} in batches of {large}.":
+        "같은 그림 {samples}장이 배치 {small}로는 {small_steps} 이터레이션, 배치 {large}로는 {large_steps} 이터레이션이 걸렸습니다.",
+    "The small batches' loss jumped by {small} from step to step, the big ones' by {large}; their epochs took {small_seconds} s and {large_seconds} s.":
+        "작은 배치의 손실은 스텝마다 {small}만큼, 큰 배치의 손실은 {large}만큼 출렁였고, 한 에포크에 각각 {small_seconds}초와 {large_seconds}초가 걸렸습니다.",
+    "After one epoch at the same learning rate the small batches reached {small} on the test pictures, the big ones {large}.":
+        "같은 학습률로 한 에포크를 마친 뒤 테스트 정확도는 작은 배치가 {small}, 큰 배치가 {large}였습니다.",
+    "Without shuffling, the loader handed out the pictures sorted by class: each stretch of steps taught the model one class and undid the one before.":
+        "섞지 않으면 로더가 클래스 순으로 정렬된 그림을 그대로 내줍니다. 스텝 구간마다 모델은 한 클래스를 배우고 앞의 것은 잊습니다.",
+    "After the epoch it answered “{name}”, the last class it saw, for {share} of the test pictures, and got {accuracy} right.":
+        "에포크가 끝나자 모델은 테스트 그림의 {share}에 마지막으로 본 클래스인 “{name}”이라고 답했고, {accuracy}를 맞혔습니다.",
+    "Shuffled, every batch mixed the classes: {accuracy} right.": "섞으면 배치마다 클래스가 섞입니다: {accuracy} 정답.",
+    "Filter {filter} lays its {size}x{size} weights on the picture at row {row}, column {col} (stride {stride}, padding {padding}) and multiplies the pixels under them: the products sum to {sum}.":
+        "필터 {filter}가 {size}x{size} 가중치를 그림의 {row}행 {col}열에 놓고 (스트라이드 {stride}, 패딩 {padding}) 그 아래 픽셀과 곱합니다. 곱의 합은 {sum}입니다.",
+    "With its bias of {bias} that makes {value}, the feature map's value there.": "편향 {bias}를 더하면 {value}, 그 위치의 특징 맵 값입니다.",
+    "This convolution has no bias: {value} is the feature map's value there.": "이 합성곱에는 편향이 없습니다. {value}가 그 위치의 특징 맵 값입니다.",
+    "Slid over all {positions} positions, the filter makes a {rows}x{cols} feature map; done by hand it is F.conv2d's to within {difference}.":
+        "필터를 {positions}개 위치 모두로 밀면 {rows}x{cols} 특징 맵이 됩니다. 손으로 계산한 값은 F.conv2d의 값과 {difference} 안에서 같습니다.",
+    "The sum runs over all {count} input channels; the page shows the first.": "합은 입력 채널 {count}개 모두에 걸쳐 계산합니다. 화면에는 첫 채널만 보입니다.",
+    # the Lab's results: charts, figures, the sliding filter
+    "{curve} at each step (x: {axis})": "스텝마다의 {curve} (x: {axis})",
+    "through the epoch": "에포크 진행",
+    "step": "스텝",
+    "grad norm": "기울기 노름",
+    "yes": "예",
+    "no": "아니오",
+    "steps": "스텝",
+    "first loss": "첫 손실",
+    "final loss": "마지막 손실",
+    "grad norm first": "첫 기울기 노름",
+    "grad norm last": "마지막 기울기 노름",
+    "diverged at": "발산한 스텝",
+    "seed": "시드",
+    "test accuracy again": "다시 잰 테스트 정확도",
+    "changed answers": "바뀐 답",
+    "peak bytes": "최대 메모리",
+    "seconds per batch": "배치당 시간",
+    "batches": "배치 수",
+    "batch size": "배치 크기",
+    "iterations per epoch": "에포크당 이터레이션",
+    "seconds": "시간",
+    "loss noise": "손실의 출렁임",
+    "shuffle": "섞기",
+    "last class": "마지막 클래스",
+    "answers last class": "마지막 클래스라고 답한 비율",
+    "value at position": "그 위치의 값",
+    "the picture with its padding, and the filter's window": "패딩을 두른 그림과 필터의 창",
+    "the feature map": "특징 맵",
+    "sum of the {count} products: {sum}": "곱 {count}개의 합: {sum}",
+    "bias": "편향",
+    "Filter {filter} (of {filters}, in {layer}), stride {stride}, padding {padding}: position {position} (row {row}, column {col}) of 0 to {last}":
+        "필터 {filter} ({layer}의 {filters}개 중), 스트라이드 {stride}, 패딩 {padding}: 위치 {position} ({row}행 {col}열), 0부터 {last}까지 중",
+    "The picture, {height}×{width} with its padding: the yellow square is the filter": "패딩을 두른 {height}×{width} 그림: 노란 네모가 필터입니다",
+    "The pixels under the filter": "필터 아래의 픽셀",
+    "The filter: its {size}×{size} weights": "필터: {size}×{size} 가중치",
+    "Each pixel under it times its weight": "필터 아래 픽셀 × 가중치",
+    "The feature map, {height}×{width}, built up to this position": "이 위치까지 만든 {height}×{width} 특징 맵",
 }

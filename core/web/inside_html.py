@@ -59,6 +59,14 @@ def saliency_overlay(seen: np.ndarray, saliency: np.ndarray) -> np.ndarray:
     return np.clip(base * (1 - alpha) + colour * alpha, 0, 255).astype(np.uint8)
 
 
+def signed_colours(values: np.ndarray) -> np.ndarray:
+    """Values from -1 to 1 as RGB (a last axis of 3, float): positive ones glow orange to
+    yellow, negative ones blue, zero is black."""
+    values = np.clip(values, -1.0, 1.0)
+    pos, neg = np.clip(values, 0, 1), np.clip(-values, 0, 1)
+    return np.stack([255 * pos + 40 * neg, 200 * pos**1.5 + 110 * neg, 30 * pos + 255 * neg], axis=-1)
+
+
 def map_grid(maps: np.ndarray, *, gap: int = 1) -> np.ndarray:
     """A convolution's feature maps ``(C, H, W)`` tiled into one RGB picture.
 
@@ -70,10 +78,7 @@ def map_grid(maps: np.ndarray, *, gap: int = 1) -> np.ndarray:
     # as square as it gets without an empty tile (32 maps: 8 x 4), else a square with a few empty
     columns = next((c for c in range(square, 2 * square + 1) if count % c == 0), square)
     rows = math.ceil(count / columns)
-    scale = float(np.abs(maps).max()) or 1.0
-    values = np.clip(maps / scale, -1.0, 1.0)
-    pos, neg = np.clip(values, 0, 1), np.clip(-values, 0, 1)
-    rgb = np.stack([255 * pos + 40 * neg, 200 * pos**1.5 + 110 * neg, 30 * pos + 255 * neg], axis=-1)
+    rgb = signed_colours(maps / (float(np.abs(maps).max()) or 1.0))
     grid = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap, 3), 60, dtype=np.uint8)
     for i in range(count):
         r, c = divmod(i, columns)
@@ -138,4 +143,4 @@ def inside_html(inside: "Inside", class_names: Sequence[str]) -> str:
     return STYLE + '<div class="tp-inside">' + "".join(items) + "</div>"
 
 
-__all__ = ["inside_html", "map_grid", "saliency_overlay", "png_uri"]
+__all__ = ["inside_html", "map_grid", "saliency_overlay", "signed_colours", "png_uri"]

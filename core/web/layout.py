@@ -47,3 +47,31 @@ def _speaking(fn: Callable[..., Any]) -> Callable[..., Any]:
     from trainpad.web.messages import shown_in_browser
 
     return fn if getattr(fn, "__wrapped__", None) is not None else shown_in_browser(fn)
+
+
+def script_download(button: Any, write: Callable[..., Any], *, file_button: Any, **event: Any) -> None:
+    """Wire a "Download as a script" ``button``: ``write(...)`` (the event's inputs, a
+    ``gr.Request`` among them if it asks for one) writes the file and returns a
+    :class:`~trainpad.web.export_handler.ScriptFile`; the page pops up its message, hands the
+    file to ``file_button`` (a hidden ``gr.DownloadButton`` with an ``elem_id``) and clicks it.
+
+    :param event: the click's inputs, ``api_name`` and the like; the raw values reach ``write``.
+    """
+    import functools
+
+    import gradio as gr
+
+    from trainpad.web.messages import shown_in_browser
+
+    @shown_in_browser
+    @functools.wraps(write)  # Gradio reads write's signature: its inputs and its gr.Request
+    def on_click(*args: Any, **kwargs: Any) -> Any:
+        written = write(*args, **kwargs)
+        gr.Info(written.message, title="Script ready")
+        return gr.DownloadButton(value=str(written.path))
+
+    click = f"() => {{ document.querySelector('#{file_button.elem_id}')?.click(); }}"
+    button.click(
+        on_click, outputs=file_button, preprocess=False, concurrency_limit=4, concurrency_id="export", show_progress="hidden", **event
+    ).success(None, js=click, api_visibility="private", queue=False)
+

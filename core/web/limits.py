@@ -33,6 +33,7 @@ ENV: dict[str, str] = {
     "max_eval_samples": "TRAINPAD_MAX_EVAL_SAMPLES",
     "max_run_seconds": "TRAINPAD_MAX_RUN_SECONDS",
     "max_eval_seconds": "TRAINPAD_MAX_EVAL_SECONDS",
+    "max_lab_seconds": "TRAINPAD_MAX_LAB_SECONDS",
     "queue_size": "TRAINPAD_QUEUE_SIZE",
     "concurrency": "TRAINPAD_CONCURRENCY",
     "max_waiting_runs": "TRAINPAD_MAX_WAITING_RUNS",
@@ -67,6 +68,7 @@ class Limits:
     max_eval_samples: int = 10_000
     max_run_seconds: float = 900.0
     max_eval_seconds: float = 60.0
+    max_lab_seconds: float = 60.0
     queue_size: int = 64
     concurrency: int = 4
     max_waiting_runs: int = 16

@@ -16,11 +16,12 @@ Clear and Undo send the emptied or shorter drawing the same way (``None`` when e
   opening the composite itself with trainpad's allow-list of formats and pixel cap, so
   every refusal (too many layers, not a picture, too many pixels) is trainpad's message
   instead of Gradio's empty error;
-- :func:`make_drawing_pad` builds the pad.
+- :func:`make_drawing_pad` builds the pad, :func:`pad_js` its Clear and Undo buttons.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -86,6 +87,24 @@ def read_sketch(value: Any, *, max_layers: int) -> Any:
     return from_upload(value["composite"])
 
 
+def style_js(css: str) -> str:
+    """JavaScript for a ``js_on_load`` that adds ``css`` to the page, once however often it runs."""
+    key = "tp-css-" + hashlib.sha1(css.encode()).hexdigest()[:10]
+    return (
+        f"\n{{const id = {json.dumps(key)};\n if (!document.getElementById(id)) {{\n"
+        f"   const style = document.createElement('style'); style.id = id; style.textContent = {json.dumps(css)};"
+        " document.head.appendChild(style);\n }}\n"
+    )
+
+
+def pad_js(elem_id: str, action: str) -> str:
+    """A button's ``js`` that calls the pad's own ``clear`` or ``undo``, which send the emptied
+    or shorter drawing (``None`` when empty), as a stroke does."""
+    if action not in ("clear", "undo"):
+        raise ValueError(f"a pad can clear or undo, not {action!r}")
+    return f"() => {{ document.querySelector({json.dumps('#' + elem_id + ' canvas')})?.tpPad?.{action}(); }}"
+
+
 def make_drawing_pad(*, label: str, elem_id: str, **kwargs: Any) -> Any:
     """The drawing pad: a ``gr.HTML`` whose ``change`` event carries the drawing (use it with
     ``preprocess=False`` and :func:`read_sketch` in the handler).  In the page, the pad's
@@ -109,4 +128,4 @@ def make_drawing_pad(*, label: str, elem_id: str, **kwargs: Any) -> Any:
     )
 
 
-__all__ = ["read_sketch", "make_drawing_pad", "CANVAS", "BRUSH"]
+__all__ = ["read_sketch", "make_drawing_pad", "pad_js", "style_js", "CANVAS", "BRUSH"]

@@ -68,14 +68,15 @@ def wait_until(condition: Any, *, timeout: float, interval: float = 0.1, message
 
 
 class SketchPad:
-    """The Predict tab's drawing pad, driven with the mouse like a person would.
+    """The Predict tab's drawing pad (or another, by its element id), driven with the mouse
+    like a person would.
 
     Coordinates are the canvas's own pixels (0..800), which fills the pad's square.
     """
 
-    def __init__(self, page: Any) -> None:
+    def __init__(self, page: Any, elem_id: str = "tp-sketch") -> None:
         self.page = page
-        self.root = page.locator("#tp-sketch")
+        self.root = page.locator(f"#{elem_id}")
         self.canvas = self.root.locator("canvas").first
         self.label = page.locator("#tp-label [data-testid='label-output-value']")
 

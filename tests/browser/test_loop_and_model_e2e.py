@@ -283,7 +283,7 @@ def test_a_korean_browser_gets_the_page_in_korean(browser, app_url, screenshot):
         page.goto(app_url)
         tabs = page.get_by_role("tab")
         wait_until(lambda: tabs.count() >= 4 and tabs.first.inner_text().strip() == "예측", timeout=60, message="the tabs in Korean")
-        assert [t.strip() for t in tabs.all_inner_texts()[:4]] == ["예측", "학습", "평가", "플러그인"]
+        assert [t.strip() for t in tabs.all_inner_texts()[:5]] == ["예측", "학습", "평가", "실험실", "플러그인"]
         open_tab(page, "학습")
         for label in ("학습 시작", "한 걸음", "중지", "스크립트로 내려받기", "이 설정의 링크 복사"):
             assert page.get_by_role("button", name=label, exact=True).count() == 1, label

@@ -27,7 +27,7 @@ def in_sight(locator) -> bool:
 
 def test_every_tab_fits_a_phone(open_page, screenshot):
     page = open_page(**PHONE).page
-    for name in ("Predict", "Train", "Evaluate", "Plugins"):
+    for name in ("Predict", "Train", "Evaluate", "Lab", "Plugins"):
         open_tab(page, name)
         page.wait_for_timeout(800)
         fits(page)
