@@ -52,7 +52,6 @@ def build(engine: "Engine") -> None:
     from trainpad.web.lab_handler import CONV, PRESS_RUN, SAME, LabRunner
     from trainpad.web.lab_html import code_html
     from trainpad.web.layout import CONCURRENCY_ID as PAGE, enclosing_tab, script_download
-    from trainpad.web.limits import limits
     from trainpad.web.messages import shown_in_browser
     from trainpad.web.sessions import session_id, store_for
     from trainpad.web.sketch import make_drawing_pad, pad_js, style_js

@@ -13,7 +13,6 @@ import pickle
 import threading
 
 import pytest
-import torch
 
 from trainpad import EpochEnd, StepEnd, TrainConfig
 from trainpad.engine.events import SpotCheck

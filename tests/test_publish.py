@@ -22,7 +22,6 @@ import numpy as np
 import pytest
 import torch
 
-import trainpad
 from support import ROOT, untrained_model
 from trainpad.cli import main
 from trainpad.publish import PublishError, build_site, check_destination, publish, write_site, zip_site

@@ -17,7 +17,6 @@ import re
 import signal
 import sys
 import time
-from pathlib import Path
 from typing import Iterator
 
 import pytest

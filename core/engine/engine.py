@@ -396,7 +396,7 @@ class Engine:
         """
         import torch
 
-        from trainpad.engine.data import make_loader, take
+        from trainpad.engine.data import make_loader
         from trainpad.runtime.device import resolve_device
         from trainpad.engine.trained_model import TrainedModel, probabilities
         from trainpad.engine.training import RunParts, TrainingRun

@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 
 #: What a model's output (and a loss's input) can be.
 OUTPUT_KINDS = ("logits", "log_probs")
-#: How messages name them.
-SPOKEN = {"logits": "logits", "log_probs": "log-probabilities"}
 
 Loss = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
 

@@ -263,13 +263,6 @@ def with_every_series(rows: list[tuple[float, float, str]], series: Sequence[str
     return rows + [(0.0, float("nan"), split) for split in series if split not in present]
 
 
-def empty_frame() -> "pd.DataFrame":
-    """A plot table with no values yet, naming every series (a plot before any run)."""
-    import pandas as pd
-
-    return pd.DataFrame(with_every_series([]), columns=list(COLUMNS))
-
-
 def downsample(x: np.ndarray, y: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
     """Average ``(x, y)`` into at most ``points`` consecutive buckets (kept as is when shorter)."""
     if len(x) <= points:
