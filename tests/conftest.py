@@ -49,3 +49,12 @@ def real_digits(real_mnist):
     images = np.frombuffer((raw / "t10k-images-idx3-ubyte").read_bytes()[16:], dtype=np.uint8).reshape(-1, 28, 28)
     labels = np.frombuffer((raw / "t10k-labels-idx1-ubyte").read_bytes()[8:], dtype=np.uint8)
     return images[:200].copy(), labels[:200].copy()
+
+
+@pytest.fixture
+def no_debian_files(monkeypatch, tmp_path):
+    """Fashion-MNIST reads a test's own small files, never Debian's real ones (a module that
+    needs it everywhere says ``pytestmark = pytest.mark.usefixtures("no_debian_files")``)."""
+    from trainpad.plugins import fashion_mnist
+
+    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", tmp_path / "no-debian-package")

@@ -485,3 +485,13 @@ def untrained_model(engine: Any, dataset: str, model: str) -> Any:
     spec = {"dataset": {"name": dataset, "params": {}}, "model": {"name": model, "params": {}}}
     output = engine.component("model", model).meta.get("output", "logits")
     return TrainedModel(built, spec, list(component.meta["class_names"]), output, meta)
+
+
+def wait_until(condition: Any, timeout: float, what: str) -> float:
+    """Poll ``condition()`` until it is true; fail with ``what`` after ``timeout`` s.
+    Returns the seconds it took."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < timeout, what
+        time.sleep(0.05)
+    return time.monotonic() - started

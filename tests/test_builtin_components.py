@@ -28,7 +28,10 @@ LOSSES = ("nll", "cross-entropy")
 #: A run of a few hundred samples: 256 training and 128 test images, 3 epochs of 8 steps.
 SMALL = dict(batch_size=32, epochs=3, device="cpu", schedule="constant")
 
-pytestmark = pytest.mark.usefixtures("clean_knobs")  # the environment running the tests sets none
+pytestmark = pytest.mark.usefixtures(
+    "clean_knobs",  # the environment running the tests sets none
+    "no_debian_files",  # Fashion-MNIST reads the small files below
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +43,6 @@ def data(tmp_path_factory):
     return root
 
 
-@pytest.fixture(autouse=True)
-def no_debian_files(monkeypatch, tmp_path):
-    """Fashion-MNIST reads the small files above, never Debian's real ones."""
-    from trainpad.plugins import fashion_mnist
-
-    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", tmp_path / "no-debian-package")
 
 
 def test_the_dropdowns_offer_every_built_in_in_order(engine):

@@ -19,7 +19,10 @@ from trainpad.web.messages import UserError
 from trainpad.web.predict_handler import BLANK, Predictor, picture_source
 from trainpad.web.sessions import SessionStore
 
-pytestmark = pytest.mark.usefixtures("clean_knobs")  # the environment running the tests sets none
+pytestmark = pytest.mark.usefixtures(
+    "clean_knobs",  # the environment running the tests sets none
+    "no_debian_files",  # Fashion-MNIST reads the small files below
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +33,6 @@ def data(tmp_path_factory):
     return root
 
 
-@pytest.fixture(autouse=True)
-def no_debian_files(monkeypatch, tmp_path):
-    from trainpad.plugins import fashion_mnist
-
-    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", tmp_path / "no-debian-package")
 
 
 @pytest.fixture(scope="module")

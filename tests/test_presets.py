@@ -23,7 +23,10 @@ from trainpad.web.preset_form import preset_note, preset_values
 
 NAMES = [preset.name for preset in PRESETS]
 
-pytestmark = pytest.mark.usefixtures("clean_knobs")  # the environment running the tests sets none
+pytestmark = pytest.mark.usefixtures(
+    "clean_knobs",  # the environment running the tests sets none
+    "no_debian_files",  # Fashion-MNIST reads the small files below
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +37,6 @@ def data(tmp_path_factory):
     return root
 
 
-@pytest.fixture(autouse=True)
-def no_debian_files(monkeypatch, tmp_path):
-    from trainpad.plugins import fashion_mnist
-
-    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", tmp_path / "no-debian-package")
 
 
 # -- the recipes -------------------------------------------------------------------------

@@ -173,14 +173,6 @@ def refused(raw: Raw, api: str, values: dict[str, Any] | None = None, **kwargs: 
     return message
 
 
-def wait_until(condition, timeout: float, what: str) -> float:
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < timeout, what
-        time.sleep(0.05)
-    return time.monotonic() - started
-
-
 # -- one client cannot stop everyone else -----------------------------------------------------
 
 

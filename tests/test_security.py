@@ -28,7 +28,7 @@ import torch
 from PIL import Image
 
 import support
-from support import ROOT, Raw, Refused, free_port, serving, shipped_checkpoint_bytes, sketch_of
+from support import ROOT, Raw, Refused, free_port, serving, shipped_checkpoint_bytes, sketch_of, wait_until
 from trainpad import hookimpl
 from trainpad.engine.callbacks import Callback
 from trainpad.testing import write_idx_dataset
@@ -569,13 +569,6 @@ def test_no_model_change_while_the_session_trains(server, shipped_ref):
     assert max(batches_after_stop().values(), default=0) <= 1, "Stop let the run train more than one batch"
     wait_until(lambda: TRAINING_SLOTS.active == 0, 30, "the slot was not released")
     erin.leave()
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
 
 
 # -- 8. concurrency --------------------------------------------------------------------------------
