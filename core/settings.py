@@ -226,8 +226,9 @@ _ALL = (
             "a Lab experiment still running after this long (waiting for a training slot aside) stops, saying so"),
     # the machine
     Setting("TRAINPAD_RUN_IN", "runtime", None, choice("thread", "process", "zerogpu"), "thread, process or zerogpu",
-            "where the web app runs each training run and evaluation: a thread of the server, a process of its own "
-            "(its memory goes back when it ends, a crash is its own), or a ZeroGPU worker (`@spaces.GPU`); "
+            "where the web app runs each training run, evaluation and Lab experiment: a thread of the server, a process "
+            "of its own (its memory goes back when it ends, a crash is its own), or a ZeroGPU worker (`@spaces.GPU`: "
+            "training runs; the others in a thread); "
             "unset: zerogpu on a ZeroGPU Space (SPACES_ZERO_GPU set), else thread"),
     Setting("TRAINPAD_ZEROGPU_SPEED", "runtime", 4000.0, positive, "a number above 0",
             "on ZeroGPU: training samples a GPU worker is assumed to train per second per million model parameters, "

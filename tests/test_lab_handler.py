@@ -154,3 +154,36 @@ def test_download_as_a_script(runner):
     assert "PICTURE = torch.tensor(" in runner.export("alice", "conv", None, None).path.read_text()
     with pytest.raises(UserError, match="at most 64"):
         runner.export("alice", "zero-grad", "mnist", {"steps": 65})
+
+
+def test_an_experiment_runs_where_the_server_runs_jobs_with_the_same_result(engine, mnist_dir):
+    """With ``TRAINPAD_RUN_IN=process`` an experiment runs in a process of its own (its memory
+    goes back to the system when it ends) and finds what it finds in a thread, to the bit."""
+    import os
+
+    from trainpad.runtime.executors import ProcessExecutor, ThreadExecutor
+
+    class Recorded:  # a real executor, keeping the handles it gives
+        def __init__(self, executor):
+            self.executor, self.handles = executor, []
+
+        def lab(self, spec):
+            self.handles.append(self.executor.lab(spec))
+            return self.handles[-1]
+
+    results = {}
+    for name, executor in (("thread", ThreadExecutor(engine)), ("process", ProcessExecutor(engine, spare=False))):
+        store = SessionStore(shipped_loader(engine))
+        recorded = Recorded(executor)
+        try:
+            runner = LabRunner(engine, store, data_dir=mnist_dir, update_every=0.0, executor=recorded)
+            last = list(runner.run("alice", "zero-grad", "mnist", {"steps": 5}))[-1]
+        finally:
+            store.close()
+            executor.close()
+        assert last.status.startswith("**Done** in "), last.status
+        results[name] = last.result
+        (handle,) = recorded.handles
+        assert handle.where == name and (handle.pid == os.getpid()) == (name == "thread")
+        assert slot_given_back()
+    assert results["process"] == results["thread"]

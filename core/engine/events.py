@@ -275,6 +275,15 @@ class EvalEnd:
     evaluation: "Evaluation"
 
 
+@dataclass(frozen=True)
+class LabEnd:
+    """A Lab job's end: its :class:`~trainpad.engine.lab.kit.LabResult`, or ``None`` when it
+    was stopped or ran out of time (``timed_out``)."""
+
+    result: Any = None
+    timed_out: bool = False
+
+
 def epochs_text(epochs: float) -> str:
     """``1 epoch``, ``3 epochs``, ``0.68 of an epoch``, ``1.25 epochs``: epochs as trained
     (a fraction is rounded down, so 468 of 469 steps never reads as a whole epoch)."""
@@ -290,4 +299,4 @@ def epochs_text(epochs: float) -> str:
 #: What a run job may yield before its end (for readers of the stream).
 PROGRESS_EVENTS = (Preparing, RunStarted, StepEnd, SpotCheck, EpochEnd, Snapshot, LoopTrace, StepDetail)
 #: The events that end a job's stream.
-LAST_EVENTS = (JobEnd, JobFailed, EvalEnd)
+LAST_EVENTS = (JobEnd, JobFailed, EvalEnd, LabEnd)

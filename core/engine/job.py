@@ -23,7 +23,7 @@ What a job yields, in order (:func:`trainpad.engine.job_runner.run_job` runs one
   when the job took only some of the run's steps.  A job that cannot run ends with
   :class:`~trainpad.engine.events.JobFailed` instead.
 
-Evaluation is a job too (:class:`EvalSpec`).  This module imports neither torch nor the
+Evaluation is a job too (:class:`EvalSpec`), and so is a Lab experiment (:class:`LabSpec`).  This module imports neither torch nor the
 web app: a server describes and stops jobs without loading either.
 """
 
@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from trainpad.engine.config import RUN_PARAMS, TrainConfig
 
 if TYPE_CHECKING:
+    from trainpad.engine.lab.runner import LabRequest
     from trainpad.engine.params import Param
     from trainpad.engine.run_state import RunState
 
@@ -92,6 +93,18 @@ class EvalSpec:
     mistakes: int = 24
     answers: int = 0
     seed: int | None = None
+    max_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    """A Lab experiment as a job: ``request`` (plain data) prepared and run to its result.
+
+    ``max_seconds`` ends it, from when it is given, at its next event.
+    """
+
+    request: "LabRequest"
+    data_dir: str | None = None
     max_seconds: float | None = None
 
 
@@ -165,4 +178,4 @@ class StopFile:
         return done.set
 
 
-__all__ = ["EvalSpec", "RunSpec", "StopFile", "StopFlag"]
+__all__ = ["EvalSpec", "LabSpec", "RunSpec", "StopFile", "StopFlag"]

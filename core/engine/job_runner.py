@@ -2,7 +2,7 @@
 under its own random state, within its time, and reporting it as events.
 
 Executors (:mod:`trainpad.runtime.executors`, :mod:`trainpad.web.zerogpu`) call
-:func:`run_job` and :func:`evaluate_job` wherever they run them.
+:func:`run_job`, :func:`evaluate_job` and :func:`lab_job` wherever they run them.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 from trainpad.engine.checkpoint import to_payload
 from trainpad.engine.config import TrainConfig
 from trainpad.engine.errors import CheckpointError, ConfigError
-from trainpad.engine.events import EpochEnd, EvalEnd, JobEnd, JobFailed, Preparing, RunStarted, Snapshot, SpotCheck, StepEnd, TrainEnd
-from trainpad.engine.job import EvalSpec, RunSpec, StopFile, StopFlag
+from trainpad.engine.events import EpochEnd, EvalEnd, JobEnd, JobFailed, LabEnd, Preparing, RunStarted, Snapshot, SpotCheck, StepEnd, TrainEnd
+from trainpad.engine.job import EvalSpec, LabSpec, RunSpec, StopFile, StopFlag
 from trainpad.engine.progress import Background
 from trainpad.engine.randomness import RunRandomness
 
@@ -228,4 +228,38 @@ def evaluate_job(spec: EvalSpec, engine: "Engine", stop: StopFlag | StopFile | N
         yield JobFailed.of(exc)
 
 
-__all__ = ["evaluate_job", "run_job"]
+def lab_job(spec: LabSpec, engine: "Engine", stop: StopFlag | StopFile | None = None) -> Iterator[Any]:
+    """Prepare and run a Lab experiment (see :class:`LabSpec`), yielding :class:`Preparing`
+    while its samples load, the experiment's progress events, and one :class:`LabEnd` (or
+    :class:`JobFailed`).  It ends at its next event once stopped or out of time."""
+    from trainpad.engine.lab.kit import LabResult
+    from trainpad.engine.lab.runner import run
+
+    stop = stop if stop is not None else StopFlag()
+    deadline = time.monotonic() + spec.max_seconds if spec.max_seconds is not None else float("inf")
+    try:
+        preparing = Background(lambda: engine.prepare_experiment(spec.request, data_dir=spec.data_dir), name="trainpad-lab-prepare")
+        while not preparing.wait(REPORT_EVERY):
+            if stop.is_set() or time.monotonic() > deadline:  # what it loads is dropped when it ends
+                yield LabEnd(timed_out=not stop.is_set())
+                return
+            if preparing.said:
+                yield Preparing(preparing.said)
+        events = run(preparing.result())
+        try:
+            for event in events:
+                if isinstance(event, LabResult):
+                    yield LabEnd(event)
+                    return
+                if stop.is_set() or time.monotonic() > deadline:
+                    yield LabEnd(timed_out=not stop.is_set())
+                    return
+                yield event
+        finally:
+            events.close()
+        yield LabEnd()
+    except Exception as exc:
+        yield JobFailed.of(exc)
+
+
+__all__ = ["evaluate_job", "lab_job", "run_job"]

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from trainpad import settings
 from trainpad.engine.events import LAST_EVENTS, JobFailed
-from trainpad.engine.job import EvalSpec, RunSpec, StopFile, StopFlag
+from trainpad.engine.job import EvalSpec, LabSpec, RunSpec, StopFile, StopFlag
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
@@ -142,6 +142,11 @@ class ThreadExecutor:
 
         return self._start(lambda stop: evaluate_job(spec, self.engine, stop), "trainpad-evaluate")
 
+    def lab(self, spec: LabSpec) -> JobHandle:
+        from trainpad.engine.job_runner import lab_job  # torch: not imported until a job runs
+
+        return self._start(lambda stop: lab_job(spec, self.engine, stop), "trainpad-lab")
+
     def _start(self, job: Callable[[StopFlag], Any], name: str) -> JobHandle:
         stop = StopFlag()
         handle = JobHandle(stop, where=self.where)
@@ -232,6 +237,9 @@ class ProcessExecutor:
 
     def evaluate(self, spec: EvalSpec) -> JobHandle:
         return self._start(("evaluate", spec))
+
+    def lab(self, spec: LabSpec) -> JobHandle:
+        return self._start(("lab", spec))
 
     def prepare(self) -> None:
         """Start the waiting process now (the app calls this once it is up)."""

@@ -55,7 +55,7 @@ def run(recipe: "EngineRecipe", server: "_Duplex") -> None:
     """Build the engine, say so, take one job and send its events back; then end the process."""
     from trainpad.engine.events import JobFailed
     from trainpad.engine.job import StopFile
-    from trainpad.engine.job_runner import evaluate_job, run_job
+    from trainpad.engine.job_runner import evaluate_job, lab_job, run_job
     from trainpad.runtime.executors import _Ready
 
     try:
@@ -73,7 +73,7 @@ def run(recipe: "EngineRecipe", server: "_Duplex") -> None:
     if failure is not None:
         server.send(failure)
         os._exit(1)
-    job = run_job if kind == "run" else evaluate_job
+    job = {"run": run_job, "evaluate": evaluate_job, "lab": lab_job}[kind]
     try:
         for event in job(spec, engine, StopFile(stop_path)):
             server.send(event)

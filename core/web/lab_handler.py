@@ -2,12 +2,12 @@
 
 :meth:`LabRunner.run` checks what the page sent (any client can send anything), takes one
 of the server's training slots as a training run does (:data:`trainpad.web.limits.TRAINING_SLOTS`,
-saying so while it waits), and runs the experiment as a job, :class:`LabJob`: plain data in
-(a :class:`~trainpad.engine.lab.runner.LabRequest`), the experiment's events out
-(:mod:`trainpad.engine.lab.runner`), in a thread of its own that releases the slot when it
-ends.  The page is updated from the events a few times a second; the job ends at
-``TRAINPAD_MAX_LAB_SECONDS`` whatever the page does, so a tab that closed, or a client that
-stopped reading, holds a slot no longer than that.
+saying so while it waits), and runs the experiment as a job (a
+:class:`~trainpad.engine.job.LabSpec`: plain data in, the experiment's events out) where the
+server runs jobs (:mod:`trainpad.web.jobs`: a thread, a process of its own; a thread on a
+ZeroGPU Space); the slot is given back when the job ends.  The page is updated from the
+events a few times a second; the job ends at ``TRAINPAD_MAX_LAB_SECONDS`` whatever the page
+does, so a tab that closed, or a client that stopped reading, holds a slot no longer than that.
 
 What one client may ask: one experiment at a time per session, and no more going at once
 than ``TRAINPAD_MAX_RUNS_PER_CLIENT`` per visitor; every value is checked against the
@@ -20,7 +20,7 @@ picture), without a training slot.  Free of Gradio, so tests call it directly.
 
 from __future__ import annotations
 
-import queue
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
     from trainpad.engine.lab.experiment import Experiment
     from trainpad.engine.lab.runner import LabRequest
+    from trainpad.engine.events import JobFailed
+    from trainpad.runtime.executors import JobHandle
     from trainpad.web.export_handler import ScriptFile
     from trainpad.web.sessions import SessionStore
 
@@ -97,58 +99,19 @@ class _Progress:
         return result_html(LabResult(arms, "")) if arms else ""
 
 
-_DONE = object()
+log = logging.getLogger("trainpad.web")
 
 
-class LabJob:
-    """An experiment running in a thread of its own, holding a training slot until it ends.
+def _release_when_ended(handle: "JobHandle", release: Callable[[], None]) -> None:
+    """Give the training slot back once ``handle``'s job has ended, however it ends."""
+    from trainpad.runtime.memory import release_memory
 
-    It puts what it reports on :attr:`events` (what the engine says while loading, as
-    strings; the experiment's events; an exception if it failed) and ``_DONE`` last.  It
-    stops at the next event once :meth:`stop` is called or ``max_seconds`` have passed.
+    def wait() -> None:
+        handle.wait()
+        release()
+        release_memory()
 
-    :param release: gives the training slot back; called once, when the job ends.
-    """
-
-    def __init__(
-        self, prepare: Callable[[], Any], *, max_seconds: float, release: Callable[[], None], clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.events: queue.Queue[Any] = queue.Queue()
-        self.max_seconds = max_seconds
-        self.timed_out = False
-        self._stop = threading.Event()
-        self._clock = clock
-        threading.Thread(target=self._run, args=(prepare, release), name="trainpad-lab", daemon=True).start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self, prepare: Callable[[], Any], release: Callable[[], None]) -> None:
-        from trainpad.engine.lab.runner import run
-        from trainpad.engine.progress import listening
-        from trainpad.runtime.memory import release_memory
-
-        deadline = self._clock() + self.max_seconds
-        try:
-            with listening(self.events.put):
-                prepared = prepare()
-            events = run(prepared)
-            try:
-                for event in events:
-                    if self._stop.is_set():
-                        return
-                    if self._clock() > deadline:
-                        self.timed_out = True
-                        return
-                    self.events.put(event)
-            finally:
-                events.close()
-        except BaseException as exc:  # handed to the page
-            self.events.put(exc)
-        finally:
-            release()
-            release_memory()
-            self.events.put(_DONE)
+    threading.Thread(target=wait, name="trainpad-lab-slot", daemon=True).start()
 
 
 class LabRunner:
@@ -160,10 +123,14 @@ class LabRunner:
         store: "SessionStore",
         *,
         data_dir: Path | str | None = None,
+        executor: Any = None,
         update_every: float = UPDATE_EVERY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        from trainpad.web.jobs import executor_for
+
         self.engine = engine
+        self.executor = executor if executor is not None else executor_for(engine)
         self.store = store
         self.data_dir = data_dir
         self.update_every = update_every
@@ -209,7 +176,7 @@ class LabRunner:
 
         Everything sent is checked first (nothing waits or loads for a request that would be
         refused); then the experiment waits for a training slot, saying so, and runs as a
-        :class:`LabJob` (see the module).
+        job (see the module).
 
         :raises UserError: what was wrong, or why it stopped.
         """
@@ -243,38 +210,40 @@ class LabRunner:
             self._going[session_id] = client
 
     def _slot_and_run(self, request: "LabRequest") -> Iterator[LabView]:
-        from trainpad.engine.lab.kit import LabResult
+        from trainpad.engine.events import JobFailed, LabEnd, Preparing
+        from trainpad.engine.job import LabSpec
         from trainpad.web.lab_html import result_html
         from trainpad.web.limits import TRAINING_SLOTS, limits
 
         while not TRAINING_SLOTS.acquire(timeout=0.5):  # a training slot, as every run takes one
             yield LabView(WAITING)
         server = limits()
-        job = LabJob(
-            lambda: self.engine.prepare_experiment(request, data_dir=self.data_dir),
-            max_seconds=server.max_lab_seconds,
-            release=TRAINING_SLOTS.release,
-            clock=self.clock,
-        )
+        data_dir = str(self.data_dir) if self.data_dir is not None else None
+        try:
+            job = self.executor.lab(LabSpec(request, data_dir, server.max_lab_seconds))
+        except BaseException:
+            TRAINING_SLOTS.release()
+            raise
+        _release_when_ended(job, TRAINING_SLOTS.release)
         progress, status, fraction, started, shown = _Progress(), "**Loading the samples…**", 0.0, self.clock(), 0.0
         try:
             yield LabView(status, fraction=0.0, desc="loading the samples")
-            while True:
-                try:
-                    event = job.events.get(timeout=max(self.update_every, 0.05))
-                except queue.Empty:
-                    event = None
-                if event is _DONE:
-                    break
-                if isinstance(event, BaseException):
-                    with user_errors("Running the experiment"):
-                        raise event
-                if isinstance(event, str):
-                    status = f"**Loading the samples:** {event}"
-                elif isinstance(event, LabResult):
-                    seconds = self.clock() - started
-                    yield LabView(f"**Done** in {seconds:.1f} s.", result_html(event))
+            while not job.done:
+                event = job.get(timeout=max(self.update_every, 0.05))
+                if isinstance(event, JobFailed):
+                    raise UserError(self._failure_text(event))
+                if isinstance(event, LabEnd):
+                    if event.result is not None:
+                        yield LabView(f"**Done** in {self.clock() - started:.1f} s.", result_html(event.result))
+                        return
+                    if event.timed_out:
+                        raise UserError(
+                            f"The experiment was still running after {server.max_lab_seconds:g} s, this server's limit "
+                            "(TRAINPAD_MAX_LAB_SECONDS), so it stopped."
+                        )
                     return
+                if isinstance(event, Preparing):
+                    status = f"**Loading the samples:** {event.text}"
                 elif event is not None:
                     progress.add(event)
                     fraction = event.done / event.total if event.total > 0 else None
@@ -282,13 +251,16 @@ class LabRunner:
                 if event is not None and self.clock() - shown >= self.update_every:  # news, and not too often
                     shown = self.clock()
                     yield LabView(status, progress.html(), fraction, desc=request.experiment)
-            if job.timed_out:
-                raise UserError(
-                    f"The experiment was still running after {server.max_lab_seconds:g} s, this server's limit "
-                    "(TRAINPAD_MAX_LAB_SECONDS), so it stopped."
-                )
         finally:
             job.stop()  # cancelled, or the page went away: the job ends at its next event
+
+    @staticmethod
+    def _failure_text(failure: "JobFailed") -> str:
+        """What the page says of a failed experiment: its own words, or that it is a bug (logged)."""
+        if failure.expected and failure.public:
+            return failure.public.strip()
+        log.error("a Lab experiment failed: %s\n%s", failure.message, failure.traceback)
+        return f"The experiment failed unexpectedly ({failure.kind or 'an error'}); the details are in the server log."
 
     # -- the convolution on a drawing -----------------------------------------------------
 
@@ -353,4 +325,4 @@ class LabRunner:
         return save_script(self.store, session_id, exported, "runs this experiment")
 
 
-__all__ = ["LabRunner", "LabJob", "LabView", "ConvView", "UPDATE_EVERY", "CONV", "SAME", "PRESS_RUN"]
+__all__ = ["LabRunner", "LabView", "ConvView", "UPDATE_EVERY", "CONV", "SAME", "PRESS_RUN"]

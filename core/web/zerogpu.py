@@ -39,7 +39,7 @@ from trainpad.runtime.executors import JobHandle, ThreadExecutor
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
-    from trainpad.engine.job import EvalSpec
+    from trainpad.engine.job import EvalSpec, LabSpec
 
 log = logging.getLogger("trainpad.web")
 
@@ -90,7 +90,7 @@ def _run_on_gpu(spec: RunSpec, stop_path: str, seconds: int) -> Iterator[Any]:
 
 
 class ZeroGPUExecutor:
-    """Runs each training job in a ``spaces.GPU`` call (see the module); evaluations in a thread here."""
+    """Runs each training job in a ``spaces.GPU`` call (see the module); evaluations and Lab experiments in a thread here."""
 
     where = "zerogpu"
 
@@ -128,6 +128,9 @@ class ZeroGPUExecutor:
 
     def evaluate(self, spec: "EvalSpec") -> JobHandle:
         return self._here.evaluate(spec)
+
+    def lab(self, spec: "LabSpec") -> JobHandle:
+        return self._here.lab(spec)  # a Lab experiment is small: the CPU, as evaluations
 
     def _parameters(self, spec: RunSpec) -> int:
         """The run's model's parameters, planned without building it (1 million when unknown)."""
