@@ -376,6 +376,58 @@ def test_sketch_values_are_bounded_and_the_pad_keeps_nothing_on_the_server(serve
         assert ok and out[0]["label"] == "Draw a digit", out
 
 
+def gradio_routes() -> list[tuple[str, str]]:
+    """Every ``(method, path)`` Gradio's server has for an app, read from the app object that
+    ``launch`` builds (``gradio.routes.App``), its ``/gradio_api`` router included."""
+    import gradio as gr
+    from gradio.routes import App
+
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        box.change(lambda text: text, box, box)
+    routes = []
+    for route in App.create_app(demo).routes:
+        inner = getattr(getattr(route, "original_router", None), "routes", [route])
+        routes += [(method, r.path) for r in inner for method in sorted(getattr(r, "methods", None) or ["GET"])]
+    return routes
+
+
+#: Open routes that stream for as long as the client stays.
+STREAMS = __import__("re").compile(r"/(heartbeat|queue/data|call/.*\{event_id\})")
+
+
+def concrete(path: str) -> str:
+    """A route's path with each ``{parameter}`` filled in."""
+    import re
+
+    return re.sub(r"\{[^}]+\}", "x1", path)
+
+
+def test_the_server_answers_only_the_routes_its_page_and_api_clients_call(server, victim):
+    """Before: ``/gradio_api/deep_link`` answered although the page never calls it: 20 calls wrote
+    41 MB to disk, and it made a link for any session id.  Every route Gradio has is either one
+    the page or an API client calls, or answered 404 before Gradio sees it."""
+    from trainpad.web.open_routes import route_open
+
+    raw = server.raw("203.0.113.125")
+    routes = gradio_routes()
+    assert ("GET", "/gradio_api/deep_link") in routes and len(routes) > 60, routes  # what Gradio has
+    closed = [(m, p) for m, p in routes if not route_open(m, concrete(p))]
+    assert len(closed) > 30 and ("POST", "/gradio_api/process_recording") in closed, closed
+    with holds(server, victim, grows_under_mb=30):
+        for method, path in routes:
+            if (method, path) not in closed and STREAMS.search(path):
+                continue  # an event stream or heartbeat stays open: the page's own, used by every test here
+            response = raw.http.request(method, raw.url + concrete(path))
+            refused_here = response.status_code == 404 and (method == "HEAD" or "this app does not answer that address" in response.text)
+            assert refused_here == ((method, path) in closed), (method, path, response.status_code, response.text[:200])
+        for _ in range(20):  # the attack: each call saved the session's values to disk
+            response = raw.http.get(raw.url + "/gradio_api/deep_link", params={"session_hash": victim.session_hash})
+            assert response.status_code == 404, response.text[:200]
+        assert not list((server.log_path.parent / "gradio").glob("**/deep_links")), "a deep link was written"
+        assert raw.call("use_shipped_model")[0]  # the page's own routes still answer
+
+
 CHECKPOINT_FAULTS = [
     # (what, change, message); before, each was built first: +492 MB, +419 MB, +780 MB...
     ("100,000 class names", lambda p: p.update(class_names=[f"c{i}" for i in range(100_000)]),
