@@ -455,6 +455,49 @@ def test_crafted_checkpoints_are_refused_before_anything_is_built(server, victim
         assert expected in message, (what, message)
 
 
+def wide_input_checkpoint(side: int = 512) -> bytes:
+    """A valid checkpoint of a width-16 CNN taking 1×side×side pictures (1 MB at 512: within the
+    upload and model caps here)."""
+    from trainpad.plugins.mnist_cnn import mnist_cnn
+
+    params = {"width": 16, "hidden": 1, "dropout": 0.1, "batch_norm": True}
+    model = mnist_cnn(input_shape=(1, side, side), num_classes=10, **params)
+
+    def change(payload):
+        payload["spec"]["model"]["params"] = params
+        payload["dataset_meta"]["input_shape"] = [1, side, side]
+        payload["state_dict"] = {k: v.clone() for k, v in model.state_dict().items()}
+
+    return shipped_checkpoint_bytes(change)
+
+
+def clear_peak(pid: int) -> None:
+    """Reset the process's peak resident memory (``VmHWM``) to its current size."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def test_a_model_too_large_to_look_inside_is_still_predicted(server, victim):
+    """Before: a checkpoint with a 1×1024×1024 input and width 32 (8.8 MB, within every limit) made
+    one prediction with its insides take 10 s and +1.6 GB.  Its insides are not computed past
+    TRAINPAD_MAX_INSIDE_PIXELS (128² by default): the prediction comes, with a line saying why."""
+    from trainpad.runtime.memory import peak_resident_bytes
+
+    raw = server.raw("203.0.113.135")
+    ok, out = raw.call("load_checkpoint", {"path": raw.upload("wide.pt", wide_input_checkpoint())})
+    assert ok, out
+    drawing = {"background": None, "layers": [], "composite": raw.upload("one.png", png_bytes(a_one()))}
+    with holds(server, victim, grows_under_mb=60):  # glibc keeps some of the 512² picture's layers' heaps
+        start = server.rss()
+        clear_peak(server.pid)
+        ok, out = raw.call("predict", {"picture": drawing}, timeout=120)
+        peak = (peak_resident_bytes(server.pid) - start) / MB
+        assert ok and len(out[0]["confidences"]) == 10, out[:1]
+        inside = next(value for value in out if isinstance(value, str) and "tp-inside" in value)
+        assert "The model&#x27;s insides are not shown: its input is 1×512×512" in inside, inside[-600:]
+        assert "at most 16,384 pixels (TRAINPAD_MAX_INSIDE_PIXELS)" in inside
+        assert peak < 120, f"the prediction took {peak:.0f} MB at its peak"
+
+
 def thousand_classes(names: list[str]) -> bytes:
     from trainpad.plugins.mnist_cnn import mnist_cnn
 
