@@ -211,6 +211,10 @@ _ALL = (
             "set) and 0 elsewhere (the connection's own address; the header is ignored)"),
     Setting("TRAINPAD_MAX_SKETCH_LAYERS", "server limits", 4, whole(1), "a whole number of at least 1",
             "layers a sketch value may have (only its composite picture is ever decoded)"),
+    Setting("TRAINPAD_MAX_INSIDE_PIXELS", "server limits", 128 * 128, whole(1), "a whole number of at least 1",
+            "the largest input (height × width) of a model whose insides (saliency, feature maps) the Predict tab "
+            "computes; a model with a larger input, or more than 4 channels, is still predicted, with a line saying "
+            "why its insides are not shown"),
     Setting("TRAINPAD_MAX_MODEL_MB", "server limits", 16.0, positive, "a number of megabytes above 0",
             "parameters and buffers of a model a web run builds or a checkpoint asks for, counted before it "
             "is built; keep it below `TRAINPAD_MAX_UPLOAD_MB` so that every model trained here can be "

@@ -368,6 +368,58 @@ def test_sketch_values_are_bounded_and_the_pad_keeps_nothing_on_the_server(serve
         assert ok and out[0]["label"] == "Draw a digit", out
 
 
+def gradio_routes() -> list[tuple[str, str]]:
+    """Every ``(method, path)`` Gradio's server has for an app, read from the app object that
+    ``launch`` builds (``gradio.routes.App``), its ``/gradio_api`` router included."""
+    import gradio as gr
+    from gradio.routes import App
+
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        box.change(lambda text: text, box, box)
+    routes = []
+    for route in App.create_app(demo).routes:
+        inner = getattr(getattr(route, "original_router", None), "routes", [route])
+        routes += [(method, r.path) for r in inner for method in sorted(getattr(r, "methods", None) or ["GET"])]
+    return routes
+
+
+#: Open routes that stream for as long as the client stays.
+STREAMS = __import__("re").compile(r"/(heartbeat|queue/data|call/.*\{event_id\})")
+
+
+def concrete(path: str) -> str:
+    """A route's path with each ``{parameter}`` filled in."""
+    import re
+
+    return re.sub(r"\{[^}]+\}", "x1", path)
+
+
+def test_the_server_answers_only_the_routes_its_page_and_api_clients_call(server, victim):
+    """Before: ``/gradio_api/deep_link`` answered although the page never calls it: 20 calls wrote
+    41 MB to disk, and it made a link for any session id.  Every route Gradio has is either one
+    the page or an API client calls, or answered 404 before Gradio sees it."""
+    from trainpad.web.open_routes import route_open
+
+    raw = server.raw("203.0.113.125")
+    routes = gradio_routes()
+    assert ("GET", "/gradio_api/deep_link") in routes and len(routes) > 60, routes  # what Gradio has
+    closed = [(m, p) for m, p in routes if not route_open(m, concrete(p))]
+    assert len(closed) > 30 and ("POST", "/gradio_api/process_recording") in closed, closed
+    with holds(server, victim, grows_under_mb=30):
+        for method, path in routes:
+            if (method, path) not in closed and STREAMS.search(path):
+                continue  # an event stream or heartbeat stays open: the page's own, used by every test here
+            response = raw.http.request(method, raw.url + concrete(path))
+            refused_here = response.status_code == 404 and (method == "HEAD" or "this app does not answer that address" in response.text)
+            assert refused_here == ((method, path) in closed), (method, path, response.status_code, response.text[:200])
+        for _ in range(20):  # the attack: each call saved the session's values to disk
+            response = raw.http.get(raw.url + "/gradio_api/deep_link", params={"session_hash": victim.session_hash})
+            assert response.status_code == 404, response.text[:200]
+        assert not list((server.log_path.parent / "gradio").glob("**/deep_links")), "a deep link was written"
+        assert raw.call("use_shipped_model")[0]  # the page's own routes still answer
+
+
 CHECKPOINT_FAULTS = [
     # (what, change, message); before, each was built first: +492 MB, +419 MB, +780 MB...
     ("100,000 class names", lambda p: p.update(class_names=[f"c{i}" for i in range(100_000)]),
@@ -393,6 +445,49 @@ def test_crafted_checkpoints_are_refused_before_anything_is_built(server, victim
     with holds(server, victim, grows_under_mb=30):
         message = refused(raw, "load_checkpoint", {"path": raw.upload("crafted.pt", content)})
         assert expected in message, (what, message)
+
+
+def wide_input_checkpoint(side: int = 512) -> bytes:
+    """A valid checkpoint of a width-16 CNN taking 1×side×side pictures (1 MB at 512: within the
+    upload and model caps here)."""
+    from trainpad.plugins.mnist_cnn import mnist_cnn
+
+    params = {"width": 16, "hidden": 1, "dropout": 0.1, "batch_norm": True}
+    model = mnist_cnn(input_shape=(1, side, side), num_classes=10, **params)
+
+    def change(payload):
+        payload["spec"]["model"]["params"] = params
+        payload["dataset_meta"]["input_shape"] = [1, side, side]
+        payload["state_dict"] = {k: v.clone() for k, v in model.state_dict().items()}
+
+    return shipped_checkpoint_bytes(change)
+
+
+def clear_peak(pid: int) -> None:
+    """Reset the process's peak resident memory (``VmHWM``) to its current size."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def test_a_model_too_large_to_look_inside_is_still_predicted(server, victim):
+    """Before: a checkpoint with a 1×1024×1024 input and width 32 (8.8 MB, within every limit) made
+    one prediction with its insides take 10 s and +1.6 GB.  Its insides are not computed past
+    TRAINPAD_MAX_INSIDE_PIXELS (128² by default): the prediction comes, with a line saying why."""
+    from trainpad.runtime.memory import peak_resident_bytes
+
+    raw = server.raw("203.0.113.135")
+    ok, out = raw.call("load_checkpoint", {"path": raw.upload("wide.pt", wide_input_checkpoint())})
+    assert ok, out
+    drawing = {"background": None, "layers": [], "composite": raw.upload("one.png", png_bytes(a_one()))}
+    with holds(server, victim, grows_under_mb=60):  # glibc keeps some of the 512² picture's layers' heaps
+        start = server.rss()
+        clear_peak(server.pid)
+        ok, out = raw.call("predict", {"picture": drawing}, timeout=120)
+        peak = (peak_resident_bytes(server.pid) - start) / MB
+        assert ok and len(out[0]["confidences"]) == 10, out[:1]
+        inside = next(value for value in out if isinstance(value, str) and "tp-inside" in value)
+        assert "The model&#x27;s insides are not shown: its input is 1×512×512" in inside, inside[-600:]
+        assert "at most 16,384 pixels (TRAINPAD_MAX_INSIDE_PIXELS)" in inside
+        assert peak < 120, f"the prediction took {peak:.0f} MB at its peak"
 
 
 def thousand_classes(names: list[str]) -> bytes:

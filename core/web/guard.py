@@ -34,6 +34,7 @@ from urllib.parse import parse_qs
 
 from trainpad.web.clients import address_of_scope
 from trainpad.web.limits import Limits, limits
+from trainpad.web.open_routes import route_open
 from trainpad.web.sessions import SESSION_ID
 
 #: How long Gradio keeps an upload (``app.DELETE_CACHE``'s age): what a client uploaded
@@ -179,6 +180,9 @@ class RequestGuard:
             return
         path = scope.get("path", "")
         method = scope.get("method", "GET")
+        if not route_open(method, path, scope.get("root_path", "")):
+            await refuse(send, 404, "not found: this app does not answer that address")
+            return
         if method in ("POST", "PUT", "PATCH"):
             receive = await self._checked_body(scope, receive, send, path)
             if receive is None:

@@ -361,6 +361,12 @@ KOREAN: dict[str, str] = {
     "the first {count} of {total} units": "유닛 {total}개 중 처음 {count}개",
     "{total} units": "유닛 {total}개",
     "This model has no layers to show.": "이 모델에는 보여 줄 층이 없습니다.",
+    "{count} more layer(s) not shown: this server keeps at most {values} values of a model's insides per picture.":
+        "층 {count}개는 더 표시하지 않습니다: 이 서버는 그림 하나마다 모델 내부의 값을 최대 {values}개까지만 보관합니다.",
+    "The model's insides are not shown: its input is {shape}, and this server looks inside models whose input has at most "
+    "{pixels} pixels (TRAINPAD_MAX_INSIDE_PIXELS) and {channels} channels. The prediction is its answer all the same.":
+        "모델의 내부는 표시하지 않습니다: 입력이 {shape}인데, 이 서버는 입력이 최대 {pixels}픽셀"
+        "(TRAINPAD_MAX_INSIDE_PIXELS), {channels}채널인 모델만 내부를 들여다봅니다. 예측은 그래도 모델의 답입니다.",
     "Undo": "되돌리기",
     "Publish as a web page": "웹 페이지로 게시",
     "Download the page": "페이지 내려받기",

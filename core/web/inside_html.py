@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 from PIL import Image
 
+from trainpad.engine.inside import MAX_KEPT_VALUES
 from trainpad.web.i18n import tr
 
 if TYPE_CHECKING:
@@ -138,9 +139,21 @@ def inside_html(inside: "Inside", class_names: Sequence[str]) -> str:
             items.append(_figure(map_grid(layer.maps), caption, target=200 if height > 10 else 160, alt=f"feature maps of {layer.name}", kind="maps"))
         elif not convolutions and layer.units is not None:
             items.append(_units(layer))
+    if inside.skipped:
+        items.append(f'<p class="tp-inside-note">' + tr(
+            "{count} more layer(s) not shown: this server keeps at most {values} values of a model's insides per picture.",
+            count=inside.skipped, values=f"{MAX_KEPT_VALUES:,}") + "</p>")
     if not items:
         return STYLE + f'<div class="tp-inside"><p>{tr("This model has no layers to show.")}</p></div>'
     return STYLE + '<div class="tp-inside">' + "".join(items) + "</div>"
 
 
-__all__ = ["inside_html", "map_grid", "saliency_overlay", "signed_colours", "png_uri"]
+def inside_notice(reason: str) -> str:
+    """The look inside's area when the insides were not computed: ``reason`` (an English
+    sentence of :func:`~trainpad.engine.inside.inside_too_large`), in the page's language."""
+    from trainpad.web.i18n import translate
+
+    return STYLE + f'<div class="tp-inside"><p class="tp-inside-note" data-tp="not-shown">{html.escape(translate(reason))}</p></div>'
+
+
+__all__ = ["inside_html", "inside_notice", "map_grid", "saliency_overlay", "signed_colours", "png_uri"]

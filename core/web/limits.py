@@ -50,6 +50,7 @@ ENV: dict[str, str] = {
     "forwarded_hops": "TRAINPAD_FORWARDED_HOPS",
     "max_sketch_layers": "TRAINPAD_MAX_SKETCH_LAYERS",
     "max_model_mb": "TRAINPAD_MAX_MODEL_MB",
+    "max_inside_pixels": "TRAINPAD_MAX_INSIDE_PIXELS",
     "max_classes": "TRAINPAD_MAX_CLASSES",
     "max_publishes_per_client": "TRAINPAD_MAX_PUBLISHES_PER_CLIENT",
 }
@@ -85,6 +86,7 @@ class Limits:
     forwarded_hops: int | str = "auto"
     max_sketch_layers: int = 4
     max_model_mb: float = 16.0
+    max_inside_pixels: int = 128 * 128
     max_classes: int = 1000
     max_publishes_per_client: int = 6
 

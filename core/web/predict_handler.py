@@ -136,18 +136,28 @@ class Predictor:
         return self._predict(self.store.get(session_id), picture)
 
     def _predict(self, session: Any, picture: Any) -> PredictView:
+        """What ``session``'s model makes of ``picture``, with its insides when its input is
+        small enough to look inside (:func:`~trainpad.engine.inside.inside_too_large`), else
+        the plain prediction and a line saying why."""
+        from trainpad.engine.inside import inside_too_large
         from trainpad.engine.pictures import BlankImage
         from trainpad.web.html import upscale
-        from trainpad.web.inside_html import inside_html
+        from trainpad.web.inside_html import inside_html, inside_notice
+        from trainpad.web.limits import limits
 
         trained = session.model
         if trained is None:
             return PredictView("No model yet", None, session.describe(), EMPTY_INSIDE)
         note = f"**Model:** {session.describe()}"
+        too_large = inside_too_large(trained.input_shape, limits().max_inside_pixels)
         with user_errors("Predicting"):
             try:
-                inside = self.engine.look_inside(trained, picture)
+                if too_large:
+                    found: Any = self.engine.predict(trained, picture)
+                    shown = inside_notice(too_large)
+                else:
+                    found = self.engine.look_inside(trained, picture)
+                    shown = inside_html(found, trained.class_names)
             except BlankImage:
                 return PredictView(picture_source(trained).blank, None, note, EMPTY_INSIDE)
-            shown = inside_html(inside, trained.class_names)
-        return PredictView(inside.probabilities, upscale(inside.seen, 224), note, shown)
+        return PredictView(found.probabilities, upscale(found.seen, 224), note, shown)
