@@ -220,20 +220,30 @@ def translate_outputs(value: Any, language: str) -> Any:
         return [translate_outputs(item, language) for item in value]
     if isinstance(value, tuple):
         return tuple(translate_outputs(item, language) for item in value)
-    if isinstance(value, dict):
-        if value.get("__type__") == "update":
-            return {k: translate(v, language) if k in TEXT_PROPS else v for k, v in value.items()}
-        return value  # data (a Label's probabilities...), not text
     try:
         from gradio.blocks import Block
     except ImportError:  # pragma: no cover - Gradio is there whenever events run
         return value
+    if isinstance(value, dict):
+        if value.get("__type__") == "update":
+            return {k: translate(v, language) if k in TEXT_PROPS else v for k, v in value.items()}
+        if value and all(isinstance(key, Block) for key in value):  # outputs by component
+            return {key: _output_of(key, v, language) for key, v in value.items()}
+        return value  # data (a Label's probabilities...), not text
     if isinstance(value, Block):  # gr.Button(value=...) as an update: its texts
         for prop in TEXT_PROPS:
             text = getattr(value, prop, None)
             if isinstance(text, str) and (prop != "value" or type(value).__name__ in TEXT_VALUED):
                 setattr(value, prop, translate(text, language))
     return value
+
+
+def _output_of(block: Any, value: Any, language: str) -> Any:
+    """The value for ``block`` in a handler's ``{component: value}``: a plain string is
+    translated only for a component whose value is text for people (a Textbox's is the user's)."""
+    if isinstance(value, str):
+        return translate(value, language) if type(block).__name__ in TEXT_VALUED else value
+    return translate_outputs(value, language)
 
 
 # -- the page as it is built ---------------------------------------------------------------
