@@ -51,7 +51,8 @@ def build(engine: "Engine") -> None:
 
     from trainpad.web.clients import address_of
     from trainpad.web.layout import on_tab_select
-    from trainpad.web.messages import shown_in_browser
+    from trainpad.web.i18n import tr
+    from trainpad.web.messages import shown_in_browser, toast
     from trainpad.web.predict_handler import BLANK, EMPTY_INSIDE, Predictor, picture_source
     from trainpad.web.publish_handler import Publisher
     from trainpad.web.sessions import session_id, store_for
@@ -118,7 +119,7 @@ def build(engine: "Engine") -> None:
     @shown_in_browser
     def on_publish(request: gr.Request) -> Any:
         page = publisher.publish(session_id(request), address_of(request))
-        gr.Info(page.message, title="Page ready")
+        gr.Info(toast(page.message), title=tr("Page ready"))
         return gr.DownloadButton(value=str(page.path))
 
     publish.click(

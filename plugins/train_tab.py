@@ -62,9 +62,10 @@ def build(engine: "Engine") -> None:
     import gradio as gr
 
     from trainpad.web.forms import api_flag, component_controls, values_for
+    from trainpad.web.i18n import tr
     from trainpad.web.jobs import device_choices
     from trainpad.web.layout import on_page_load, on_tab_select, script_download
-    from trainpad.web.messages import shown_in_browser
+    from trainpad.web.messages import shown_in_browser, toast
     from trainpad.web.run_watch import watch_for
     from trainpad.web.sessions import session_id, store_for
     from trainpad.web.share_link import form_query
@@ -208,7 +209,7 @@ def build(engine: "Engine") -> None:
             if view.fraction is not None:
                 progress(view.fraction, desc=view.desc)
             if view.warning:
-                gr.Warning(view.warning, title="Training diverged")
+                gr.Warning(toast(view.warning), title=tr("Training diverged"))
             yield from show(view, sent, session_id(request))
 
     @shown_in_browser
@@ -219,7 +220,7 @@ def build(engine: "Engine") -> None:
         try:
             waiting = trainer.check_start(session_id(request))
         except AlreadyTraining as exc:  # an error stops the chain: no second run is queued
-            raise gr.Error(str(exc), title="A run is already going", print_exception=False) from None
+            raise gr.Error(toast(str(exc)), title=tr("A run is already going"), print_exception=False) from None
         return waiting if waiting is not None else gr.skip()
 
     start.click(
@@ -316,7 +317,7 @@ def build(engine: "Engine") -> None:
         session = trainer.store.get(session_id(request))
         notice = session.take_notice()
         if notice:
-            gr.Info(notice)
+            gr.Info(toast(notice))
         yield from show(trainer.view(session), {}, session_id(request))
 
     on_tab_select(on_show, outputs)
@@ -611,7 +612,7 @@ def wire_share_link(engine: "Engine", run_params: Any, dropdowns: dict[str, Any]
 
     from trainpad.web.i18n import tr
     from trainpad.web.layout import on_page_load
-    from trainpad.web.messages import shown_in_browser
+    from trainpad.web.messages import shown_in_browser, toast
     from trainpad.web.share_link import form_from_query
 
     fields = [*dropdowns.values(), *(c.control for c in controls), *settings.values()]
@@ -620,7 +621,7 @@ def wire_share_link(engine: "Engine", run_params: Any, dropdowns: dict[str, Any]
     def on_open(request: gr.Request) -> dict[Any, Any]:
         linked = form_from_query(engine, dict(getattr(request, "query_params", None) or {}), run_params=run_params)
         if linked.problems:
-            gr.Warning(linked.note(), title=tr("Part of the link was left out"))
+            gr.Warning(toast(linked.note()), title=tr("Part of the link was left out"))
         updates: dict[Any, Any] = {dropdowns[kind]: name for kind, name in linked.choices.items()}
         for c in controls:
             if linked.choices.get(c.kind) == c.component and c.param.name in linked.params.get(c.kind, {}):

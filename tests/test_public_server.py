@@ -76,6 +76,7 @@ class Server(AppProcess):
 
     def __init__(self, workdir: Path, data: Path, env: dict[str, str]) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir = workdir
         full = {**os.environ, "TRAINPAD_DATA_DIR": str(data), "GRADIO_TEMP_DIR": str(workdir / "gradio"),
                 "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", **env}
         for name in ("GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "TRAINPAD_PRETRAINED", "TRAINPAD_DISABLE_PLUGINS"):
@@ -672,3 +673,22 @@ def test_sigterm_leaves_nothing_in_the_temp_folder(tmp_path):
         assert not uploads, uploads
     finally:
         app.stop()
+
+
+def test_a_korean_request_quoting_a_crafted_value_is_answered_at_once_and_briefly(server, victim):
+    """Before (issue 22): the message quoting a device name was translated by regular
+    expressions before it was cut; a 2.4 kB name of commas froze the whole server for 9.8 s
+    (the cube of its length), and export wrote a 914 kB script for a 0.9 MB name."""
+    korean = Raw(server.url, client="203.0.113.120", headers={"accept-language": "ko-KR,ko;q=0.9"})
+    crafted = "a on " + ", " * 100_000  # 200 kB, under the request cap
+    with holds(server, victim, grows_under_mb=30):
+        started = time.monotonic()
+        fingerprint(victim)
+        alone = time.monotonic() - started
+        for api in ("train", "export_script"):
+            started = time.monotonic()
+            message = refused(korean, api, {**TINY, "device": crafted})
+            spent = time.monotonic() - started
+            assert message.startswith("알 수 없는 장치 'a on , , ,") and "(200,004 characters)" in message and len(message) < 150, message[:300]
+            assert spent < 10 + 5 * alone, f"/{api} took {spent:.1f} s to refuse (a prediction alone: {alone:.2f} s)"
+        assert not list(server.workdir.rglob("*.py")), "a script was written for a refused run"

@@ -340,17 +340,20 @@ class Engine:
     def check_config(
         self, config: TrainConfig, run_params: tuple = RUN_PARAMS
     ) -> tuple[TrainConfig, dict[str, Component], dict[str, dict[str, Any]]]:
-        """Check ``config`` without building anything: its settings against ``run_params``,
-        its components and their hyperparameters (any loss fits any model: see
+        """Check ``config`` without building anything: its settings against ``run_params``
+        (the device's name included, not whether this machine has it), its components and their hyperparameters (any loss fits any model: see
         :mod:`trainpad.engine.pairing`).
 
         :return: the checked config, the component of each kind, and each kind's
             hyperparameters with the defaults filled in.
         :raises ConfigError: saying what does not fit.
         """
+        from trainpad.runtime.device import device_name
+
         try:
             config = config.validated(run_params)
-        except ParamError as exc:
+            config.device = device_name(config.device)  # the name only: the machine that trains has it or not
+        except ValueError as exc:  # a ParamError, or the device's name
             raise ConfigError(str(exc)) from None
         parts = {kind: self.component(kind, getattr(config, kind)) for kind in TRAINED_KINDS}
         unknown = set(config.params) - set(TRAINED_KINDS)

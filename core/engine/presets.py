@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from trainpad.engine.config import RUN_PARAMS, TRAINED_KINDS, TrainConfig
-from trainpad.engine.errors import ConfigError
+from trainpad.engine.errors import SHOWN_CHARS, ConfigError, shown
 
 if TYPE_CHECKING:
     from trainpad.engine.registry import Registry
@@ -140,16 +140,20 @@ def get_preset(name: str, registry: "Registry | None" = None) -> Preset:
     known = ", ".join(preset.name for preset in offered) or "none"
     if registry is not None and any(preset.name == name for preset in PRESETS):
         missing = [f"{kind} {n}" for kind, n in get_preset(name).components().items() if n not in registry.names(kind)]
-        raise ConfigError(f"preset {name!r} needs {', '.join(missing)}, which is not registered (switched off?); presets: {known}")
-    raise ConfigError(f"no preset named {name!r}; presets: {known}")
+        raise ConfigError(f"preset {shown(name)} needs {', '.join(missing)}, which is not registered (switched off?); presets: {known}")
+    raise ConfigError(f"no preset named {shown(name)}; presets: {known}")
 
 
 def _spoken(value: Any) -> str:
+    """A value as a note says it: ``on``, ``0.1``, ``adam``; of anything long (what a client
+    typed or sent), a few dozen characters."""
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, float):
         return f"{value:g}"
-    return str(value)
+    if isinstance(value, (int, str)) and len(str(value)) <= SHOWN_CHARS:
+        return str(value)
+    return shown(value)
 
 
 def changes(preset: Preset, config: TrainConfig, registry: "Registry") -> list[str]:
@@ -164,7 +168,7 @@ def changes(preset: Preset, config: TrainConfig, registry: "Registry") -> list[s
     for kind, name in preset.components().items():
         chosen = getattr(config, kind)
         if chosen != name:
-            found.append(f"{kind} {name} → {chosen}")
+            found.append(f"{kind} {name} → {_spoken(chosen)}")
             continue
         component = registry.get(kind, name)
         given = dict(config.params.get(kind) or {})

@@ -41,6 +41,22 @@ def available_devices() -> list[str]:
     return found
 
 
+def device_name(name: str | None) -> str:
+    """``name`` as a device trainpad knows: ``auto``, ``cpu``, ``cuda``, ``mps``, or one of
+    these with an index (``cuda:1``), lower-cased.  Whether this machine has it is
+    :func:`resolve_device`'s question: an exported script may be meant for another machine.
+
+    :raises ValueError: for any other text, quoting a few dozen characters of it.
+    """
+    from trainpad.engine.errors import shown
+
+    name = (name or "auto").strip().lower()
+    base, colon, index = name.partition(":")
+    if base not in DEVICE_CHOICES or (colon and (base == "auto" or not index.isdigit() or len(index) > 3)):
+        raise ValueError(f"unknown device {shown(name)}; use one of {', '.join(DEVICE_CHOICES)}")
+    return name
+
+
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` picks CUDA, then MPS, then the CPU; a named device must exist.
 
@@ -48,12 +64,9 @@ def resolve_device(name: str = "auto") -> torch.device:
     """
     import torch
 
-    name = (name or "auto").strip().lower()
+    name = device_name(name)
     if name == "auto":
         return torch.device(available_devices()[0])
-    base = name.split(":", 1)[0]
-    if base not in DEVICE_CHOICES:
-        raise ValueError(f"unknown device {name!r}; use one of {', '.join(DEVICE_CHOICES)}")
-    if base not in available_devices():
+    if name.split(":", 1)[0] not in available_devices():
         raise ValueError(f"device {name!r} is not available here; available: {', '.join(available_devices())}")
     return torch.device(name)

@@ -27,6 +27,7 @@ import functools
 import hashlib
 import re
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 
 from trainpad.web.i18n_ko import KOREAN
@@ -98,29 +99,67 @@ def tr(text: str, /, **values: Any) -> str:
 # -- translating what was written in English -------------------------------------------
 
 
+#: The longest line matched against the catalog's templates: no line the server writes is
+#: longer (values in messages are cut to a few dozen characters: see ``shown``); a longer one
+#: is client text, shown as it is.
+LINE_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Template:
+    """A catalog entry with placeholders, matched in linear time.
+
+    ``"lr {value} of {name}"`` is the fixed parts ``["lr ", " of ", ""]`` around two
+    values.  A value takes the shortest text that lets the rest match, as a regular
+    expression's ``.*?`` would, but found with ``str.find`` from left to right (one pass
+    per part): the earliest place for each part always leaves the most room for the next,
+    so no backtracking is needed, and a crafted line of commas costs no more than any
+    other (with ``.*?`` groups it cost the cube of its length: issue 22).
+    """
+
+    parts: tuple[str, ...]
+    #: each placeholder's name and whether its value is translated in turn (``{name*}``)
+    names: tuple[tuple[str, bool], ...]
+    korean: str
+
+    @classmethod
+    def of(cls, english: str, korean: str) -> "Template":
+        names = tuple((name, bool(star)) for name, star in re.findall(r"\{(\w+)(\*?)\}", english))
+        return cls(tuple(re.split(r"\{\w+\*?\}", english)), names, korean.replace("*}", "}"))
+
+    @property
+    def fixed(self) -> int:
+        """How much text of its own the template has."""
+        return sum(len(part) for part in self.parts)
+
+    def match(self, text: str) -> dict[str, str] | None:
+        """Each placeholder's value in ``text``, or None when ``text`` does not fit."""
+        first, last = self.parts[0], self.parts[-1]
+        end = len(text) - len(last)
+        if end < len(first) or not text.startswith(first) or not text.endswith(last):
+            return None
+        values: dict[str, str] = {}
+        at = len(first)
+        for i, (name, _) in enumerate(self.names):
+            part = self.parts[i + 1]
+            found = end if i == len(self.names) - 1 else text.find(part, at, end)
+            if found < at:
+                return None
+            value = text[at:found]
+            if values.setdefault(name, value) != value:
+                return None  # a value named twice is the same text
+            at = found + len(part)
+        return values
+
+
 @functools.lru_cache(maxsize=1)
-def _templates() -> list[tuple[re.Pattern[str], str, list[tuple[str, bool]]]]:
-    """The catalog's templates as patterns, the ones with most fixed text first."""
-    found = []
-    for english, korean in KOREAN.items():
-        names = re.findall(r"\{(\w+)(\*?)\}", english)
-        if not names:
-            continue
-        parts = re.split(r"\{\w+\*?\}", english)
-        pattern, seen = "", set()
-        for i, part in enumerate(parts):
-            pattern += re.escape(part)
-            if i < len(names):
-                name = names[i][0]
-                pattern += f"(?P={name})" if name in seen else f"(?P<{name}>.*?)"  # a value named twice is the same text
-                seen.add(name)
-        fixed = sum(len(part) for part in parts)
-        unique = list(dict.fromkeys((n, bool(star)) for n, star in names))
-        found.append((re.compile(pattern + r"\Z", re.S), korean.replace("*}", "}"), unique, not parts[0], fixed))
-    # Templates that start with their own text first (so "**Current model:** {model*}" wins over
-    # "{model} on {dataset}..."), then those with the most text of their own.
-    found.sort(key=lambda item: (item[3], -item[4]))
-    return [(pattern, korean, names) for pattern, korean, names, _, _ in found]
+def _templates() -> list[Template]:
+    """The catalog's templates, the ones that start with their own text first (so
+    "**Current model:** {model*}" wins over "{model} on {dataset}..."), then those with the
+    most text of their own."""
+    found = [Template.of(english, korean) for english, korean in KOREAN.items() if re.search(r"\{\w+\*?\}", english)]
+    found.sort(key=lambda template: (not template.parts[0], -template.fixed))
+    return found
 
 
 def translate(text: Any, language: str | None = None) -> Any:
@@ -151,21 +190,23 @@ def _korean_uncached(text: str, _depth: int) -> str:
     if stripped != text:
         head, tail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()) :]
         return head + _korean_uncached(stripped, _depth + 1) + tail
+    if len(text) > LINE_CHARS:
+        return text  # no template is that long: client text, not matched at all
     best = None
-    for order, (pattern, korean, names) in enumerate(_templates()):
-        match = pattern.match(text)
-        if match is None:
+    for order, template in enumerate(_templates()):
+        values = template.match(text)
+        if values is None:
             continue
         # A value is usually a number or a name: a match that puts words or markup into a plain
         # placeholder ("lr {value}" taking "must be at most 10, got 99") loses to one that does not.
-        loose = sum(1 for name, star in names if not star and re.search(r"\s|\*\*|<", match.group(name)))
+        loose = sum(1 for name, star in template.names if not star and re.search(r"\s|\*\*|<", values[name]))
         if best is None or (loose, order) < best[0]:
-            best = ((loose, order), match, korean, names)
+            best = ((loose, order), template, values)
     if best is None:
         return text
-    _, match, korean, names = best
-    values = {name: _korean_uncached(match.group(name), _depth + 1) if star else match.group(name) for name, star in names}
-    return korean.format(**values)
+    _, template, values = best
+    stars = dict(template.names)
+    return template.korean.format(**{name: _korean_uncached(value, _depth + 1) if stars[name] else value for name, value in values.items()})
 
 
 def translate_outputs(value: Any, language: str) -> Any:
@@ -179,20 +220,30 @@ def translate_outputs(value: Any, language: str) -> Any:
         return [translate_outputs(item, language) for item in value]
     if isinstance(value, tuple):
         return tuple(translate_outputs(item, language) for item in value)
-    if isinstance(value, dict):
-        if value.get("__type__") == "update":
-            return {k: translate(v, language) if k in TEXT_PROPS else v for k, v in value.items()}
-        return value  # data (a Label's probabilities...), not text
     try:
         from gradio.blocks import Block
     except ImportError:  # pragma: no cover - Gradio is there whenever events run
         return value
+    if isinstance(value, dict):
+        if value.get("__type__") == "update":
+            return {k: translate(v, language) if k in TEXT_PROPS else v for k, v in value.items()}
+        if value and all(isinstance(key, Block) for key in value):  # outputs by component
+            return {key: _output_of(key, v, language) for key, v in value.items()}
+        return value  # data (a Label's probabilities...), not text
     if isinstance(value, Block):  # gr.Button(value=...) as an update: its texts
         for prop in TEXT_PROPS:
             text = getattr(value, prop, None)
             if isinstance(text, str) and (prop != "value" or type(value).__name__ in TEXT_VALUED):
                 setattr(value, prop, translate(text, language))
     return value
+
+
+def _output_of(block: Any, value: Any, language: str) -> Any:
+    """The value for ``block`` in a handler's ``{component: value}``: a plain string is
+    translated only for a component whose value is text for people (a Textbox's is the user's)."""
+    if isinstance(value, str):
+        return translate(value, language) if type(block).__name__ in TEXT_VALUED else value
+    return translate_outputs(value, language)
 
 
 # -- the page as it is built ---------------------------------------------------------------

@@ -251,6 +251,14 @@ KOREAN: dict[str, str] = {
     "There is no model yet: train one in the Train tab or load a checkpoint there.": "아직 모델이 없습니다. 학습 탭에서 학습하거나 체크포인트를 불러오세요.",
     "The {dataset} test split is empty: there is no test image to show.": "{dataset} 테스트 세트가 비어 있어 보여 줄 테스트 이미지가 없습니다.",
     "Choose a preset from the list.": "목록에서 프리셋을 고르세요.",
+    "Preset (edited)": "프리셋 (수정됨)",
+    "Edited: {changes}.": "수정됨: {changes}.",
+    "Edited: {changes}; and {more} more.": "수정됨: {changes} 외 {more}개.",
+    "No preset named {name}; presets: {known}.": "{name}(이)라는 프리셋은 없습니다. 프리셋: {known}.",
+    "Preset {name} needs {missing}, which is not registered (switched off?); presets: {known}.":
+        "프리셋 {name}에는 {missing}이(가) 필요한데 등록되어 있지 않습니다(꺼져 있나요?). 프리셋: {known}.",
+    "unknown device {name}; use one of {choices}": "알 수 없는 장치 {name}. 다음 중 하나를 쓰세요: {choices}",
+    "device {name} is not available here; available: {choices}": "이 서버에는 {name} 장치가 없습니다. 쓸 수 있는 장치: {choices}",
     "{name} must be true or false, got {value}.": "{name}은(는) 참이나 거짓이어야 합니다. 받은 값: {value}.",
     "{action} failed unexpectedly ({kind}); the details are in the server log.": "{action} 중 예상하지 못한 오류가 났습니다 ({kind}). 자세한 내용은 서버 로그에 있습니다.",
     "A run is going in this session: Step takes one batch of a run that is not training. Stop it first.":

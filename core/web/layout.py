@@ -61,13 +61,14 @@ def script_download(button: Any, write: Callable[..., Any], *, file_button: Any,
 
     import gradio as gr
 
-    from trainpad.web.messages import shown_in_browser
+    from trainpad.web.i18n import tr
+    from trainpad.web.messages import shown_in_browser, toast
 
     @shown_in_browser
     @functools.wraps(write)  # Gradio reads write's signature: its inputs and its gr.Request
     def on_click(*args: Any, **kwargs: Any) -> Any:
         written = write(*args, **kwargs)
-        gr.Info(written.message, title="Script ready")
+        gr.Info(toast(written.message), title=tr("Script ready"))
         return gr.DownloadButton(value=str(written.path))
 
     click = f"() => {{ document.querySelector('#{file_button.elem_id}')?.click(); }}"

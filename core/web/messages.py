@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import html
 import inspect
 import logging
 from typing import Any, Callable, Iterator, TypeVar
@@ -64,6 +65,18 @@ def bounded(message: str, limit: int = MESSAGE_CHARS) -> str:
     return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
+def toast(text: str) -> str:
+    """``text`` ready for a Gradio toast (``gr.Error``, ``gr.Warning``, ``gr.Info``): cut to
+    :data:`MESSAGE_CHARS`, in the current language, and HTML-escaped.
+
+    A toast shows its message as HTML (sanitised of scripts, not of ``<img>`` or links), so a
+    value a client sent, such as a link's ``<img src=//host/x>``, must arrive as the text it is.
+    """
+    from trainpad.web.i18n import translate
+
+    return html.escape(translate(bounded(text)), quote=False)
+
+
 def shown_in_browser(fn: F) -> F:
     """Wrap a Gradio event function so that a :class:`~trainpad.engine.errors.TrainpadError`
     it raises shows as a ``gr.Error`` pop-up with its message, and no traceback is logged.
@@ -76,13 +89,13 @@ def shown_in_browser(fn: F) -> F:
     Generator functions stay generators (Gradio streams them), and the signature is kept
     (Gradio reads it for ``gr.Request`` and ``gr.Progress`` arguments).
     """
-    from trainpad.web.i18n import language_of, speaking, translate, translate_outputs, tr
+    from trainpad.web.i18n import language_of, speaking, translate_outputs, tr
 
     def as_gradio(exc: TrainpadError, language: str) -> Exception:
         import gradio as gr
 
         with speaking(language):
-            return gr.Error(bounded(translate(exc.public_message)), title=tr("Error"), print_exception=False)
+            return gr.Error(toast(exc.public_message), title=tr("Error"), print_exception=False)
 
     def language(args: tuple, kwargs: dict) -> str:
         for value in (*args, *kwargs.values()):

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from trainpad.web.cells import cell
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -166,7 +168,7 @@ class Curves:
         rows += [(x, step, "test", loss, acc, "", samples or "") for x, loss, acc, step, samples in self._test]
         rows.sort(key=lambda row: (row[0], row[2] == "test"))
         for x, step, split, loss, acc, lr, samples in rows:
-            writer.writerow([_num(x), step, split, _num(loss), _num(acc), _num(lr), samples])
+            writer.writerow([cell(field) for field in (_num(x), step, split, _num(loss), _num(acc), _num(lr), samples)])
         return out.getvalue()
 
 

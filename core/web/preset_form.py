@@ -92,9 +92,9 @@ def preset_note(
     found = changes(preset, config, engine.registry)
     if not found:
         return preset.summary, False
-    shown = "; ".join(found[:SHOWN_CHANGES])
+    listed = "; ".join(found[:SHOWN_CHANGES])
     more = len(found) - SHOWN_CHANGES
-    return f"Edited: {shown}{f'; and {more} more' if more > 0 else ''}.", True
+    return (f"Edited: {listed}; and {more} more." if more > 0 else f"Edited: {listed}."), True
 
 
 __all__ = ["PresetValues", "find", "preset_menu", "preset_note", "preset_values"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
+from trainpad.web.cells import cell
 from trainpad.web.i18n import translate  # into the page's language (English outside an event)
 
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ class RunRecord:
             epochs_cell = f"{epochs_cell} of {planned}"
         accuracy = self.test_accuracy
         loss = self.model.metrics.get("test_loss") if self.model is not None else None
-        return [
+        return [cell(value) for value in [  # a shared checkpoint's settings are anyone's text
             translate(self.label),
             "●" if self.number == current else "",
             (spec.get("dataset") or {}).get("name", ""),
@@ -151,7 +152,7 @@ class RunRecord:
             f"{accuracy:.2%}" if accuracy is not None else "",
             f"{loss:.4f}" if loss is not None else "",
             translate(OUTCOMES.get(self.outcome, self.outcome)),
-        ]
+        ]]
 
     def nbytes(self) -> int:
         """Memory of its own: its curves (the model is counted by the session, once)."""
