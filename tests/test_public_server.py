@@ -692,3 +692,19 @@ def test_a_korean_request_quoting_a_crafted_value_is_answered_at_once_and_briefl
             assert message.startswith("알 수 없는 장치 'a on , , ,") and "(200,004 characters)" in message and len(message) < 150, message[:300]
             assert spent < 10 + 5 * alone, f"/{api} took {spent:.1f} s to refuse (a prediction alone: {alone:.2f} s)"
         assert not list(server.workdir.rglob("*.py")), "a script was written for a refused run"
+
+
+# -- Gradio's own state --------------------------------------------------------------------------
+
+
+def test_refused_values_do_not_stay_in_gradios_session_state(server, victim):
+    """Before (issue 22): 40 refused values of 0.94 MB from 20 sessions left +60 MB resident:
+    Gradio kept each session's last inputs (for its deep links), and a copy of every
+    component's config, where trainpad's caps do not count them (trainpad.web.gradio_state)."""
+    big = "x" * 200_000  # under this server's request cap; refused by the handler, after Gradio has read it
+    with holds(server, victim, grows_under_mb=20):  # Gradio's own state, kept: ~50 MB
+        for i in range(60):
+            raw = Raw(server.url, client=f"203.0.113.{140 + i}")
+            for _ in range(2):
+                message = refused(raw, "train", {**TINY, "device": big})
+                assert "(200,000 characters)" in message, message

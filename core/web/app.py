@@ -167,21 +167,27 @@ def serve(demo: "gr.Blocks", *, prevent_thread_lock: bool = False, quiet: bool =
     (:mod:`trainpad.web.guard`) and enough workers for every kind of event at its
     concurrency limit at once (:func:`trainpad.web.fair_queue.worker_threads`).
     """
+    from trainpad.web import gradio_state
     from trainpad.web.fair_queue import worker_threads
     from trainpad.web.guard import middleware
     from trainpad.web.i18n import localize
+    from trainpad.web.sessions import store_for
 
     engine = getattr(demo, "trainpad_engine", None)
     if engine is not None:
         localize(demo, engine)
     settings = launch_options(**options)
-    return demo.launch(
-        prevent_thread_lock=prevent_thread_lock,
+    launched = demo.launch(
+        prevent_thread_lock=True,  # until Gradio's session state is trainpad's (below)
         quiet=quiet,
         app_kwargs={"middleware": middleware(demo)},
         max_threads=worker_threads(demo),
         **settings,
     )
+    gradio_state.install(demo, store_for(engine) if engine is not None else None)
+    if not prevent_thread_lock:
+        demo.block_thread()
+    return launched
 
 
 def warm_up(engine: "Engine") -> None:

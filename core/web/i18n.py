@@ -109,7 +109,7 @@ LINE_CHARS = 2000
 class Template:
     """A catalog entry with placeholders, matched in linear time.
 
-    ``"lr {value} of {name}"`` is the fixed parts ``["lr ", " of ", ""]`` around two
+    ``"lr {value} of {name}"`` is the fixed pieces ``["lr ", " of ", ""]`` around two
     values.  A value takes the shortest text that lets the rest match, as a regular
     expression's ``.*?`` would, but found with ``str.find`` from left to right (one pass
     per part): the earliest place for each part always leaves the most room for the next,
@@ -117,7 +117,7 @@ class Template:
     other (with ``.*?`` groups it cost the cube of its length: issue 22).
     """
 
-    parts: tuple[str, ...]
+    pieces: tuple[str, ...]
     #: each placeholder's name and whether its value is translated in turn (``{name*}``)
     names: tuple[tuple[str, bool], ...]
     korean: str
@@ -130,18 +130,18 @@ class Template:
     @property
     def fixed(self) -> int:
         """How much text of its own the template has."""
-        return sum(len(part) for part in self.parts)
+        return sum(len(part) for part in self.pieces)
 
     def match(self, text: str) -> dict[str, str] | None:
         """Each placeholder's value in ``text``, or None when ``text`` does not fit."""
-        first, last = self.parts[0], self.parts[-1]
+        first, last = self.pieces[0], self.pieces[-1]
         end = len(text) - len(last)
         if end < len(first) or not text.startswith(first) or not text.endswith(last):
             return None
         values: dict[str, str] = {}
         at = len(first)
         for i, (name, _) in enumerate(self.names):
-            part = self.parts[i + 1]
+            part = self.pieces[i + 1]
             found = end if i == len(self.names) - 1 else text.find(part, at, end)
             if found < at:
                 return None
@@ -158,7 +158,7 @@ def _templates() -> list[Template]:
     "**Current model:** {model*}" wins over "{model} on {dataset}..."), then those with the
     most text of their own."""
     found = [Template.of(english, korean) for english, korean in KOREAN.items() if re.search(r"\{\w+\*?\}", english)]
-    found.sort(key=lambda template: (not template.parts[0], -template.fixed))
+    found.sort(key=lambda template: (not template.pieces[0], -template.fixed))
     return found
 
 

@@ -227,6 +227,9 @@ class SessionStore:
         self._dropped: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.RLock()
         self._last_sweep = clock()
+        #: called with the id of each session dropped, however (Gradio's own state goes with it:
+        #: :mod:`trainpad.web.gradio_state`)
+        self.on_drop: list[Callable[[str], None]] = []
 
     @classmethod
     def from_env(cls, default_model: Callable[[], "TrainedModel | None"] = lambda: None) -> "SessionStore":
@@ -394,6 +397,7 @@ class SessionStore:
             session = self._sessions.pop(session_id or LOCAL_SESSION, None)
         if session is not None:
             session.close()
+            self._dropped_now(session.id)
 
     def _drop(self, session_id: str, reason: str) -> None:
         session = self._sessions.pop(session_id, None)
@@ -404,6 +408,14 @@ class SessionStore:
         while len(self._dropped) > TOMBSTONES:
             self._dropped.popitem(last=False)
         log.info("dropped session %s: %s", session_id[:8], reason)
+        self._dropped_now(session_id)
+
+    def _dropped_now(self, session_id: str) -> None:
+        for callback in self.on_drop:
+            try:
+                callback(session_id)
+            except Exception:  # a listener's bug must not keep a session, or stop the others
+                log.exception("a listener of dropped sessions failed")
 
     def sessions(self) -> list[Session]:
         """The live sessions, least recently used first."""
