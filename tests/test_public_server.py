@@ -708,3 +708,23 @@ def test_refused_values_do_not_stay_in_gradios_session_state(server, victim):
             for _ in range(2):
                 message = refused(raw, "train", {**TINY, "device": big})
                 assert "(200,000 characters)" in message, message
+
+
+def test_a_simple_api_call_that_does_not_fit_its_endpoint_is_the_clients_mistake(server, victim):
+    """Before (issue 22): ``call/v2`` with an unknown argument answered HTTP 500 (Gradio's own
+    route raised); now 400 with a sentence, logged in a line."""
+    logged = len(server.log_path.read_bytes())
+    with holds(server, victim, grows_under_mb=10):
+        for api, body in (
+            ("v2/train", {"data": {"no_such_parameter": 1}}),
+            ("v2/train", {"data": [1, 2, 3]}),
+            ("v2/train", {"no_data": 1}),
+            ("no_such_endpoint", {"data": [1, 2, 3]}),
+            ("no_such_endpoint", {"data": [], "extra": 1}),
+        ):
+            answer = httpx.post(f"{server.url.rstrip('/')}/gradio_api/call/{api}", json=body, timeout=30)
+            assert answer.status_code in (400, 404), (api, answer.status_code, answer.text[:300])
+            detail = answer.json()["detail"]
+            assert len(detail) < 300 and "Traceback" not in detail, detail
+    log = server.log_path.read_bytes()[logged:].decode(errors="replace")
+    assert "Traceback" not in log, log[-3000:]

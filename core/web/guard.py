@@ -24,6 +24,7 @@ Every refusal is JSON ``{"detail": message}``, which Gradio's page shows as it i
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -49,6 +50,16 @@ _STREAM = re.compile(r"/queue/data/?$")
 _HEARTBEAT = re.compile(r"/heartbeat/([^/]*)/?$")
 _CALL_STREAM = re.compile(r"/call/(?:v2/)?[^/]+/([^/]+)/?$")
 _UPLOAD = re.compile(r"/upload/?$")
+#: The simple API's call: Gradio matches its body to the function's parameters in the route,
+#: and a mismatch (an unknown argument, too many values) escapes as an HTTP 500.
+_CALL = re.compile(r"/call/(?:v2/)?([^/]+)/?$")
+#: What a call whose body does not fit its function is told.
+CALL_MISMATCH = (
+    "the values sent do not fit /{api}'s parameters (an unknown name, or too many values): "
+    "GET /gradio_api/info lists each endpoint's parameters"
+)
+
+log = logging.getLogger("trainpad.web")
 
 
 class Presence:
@@ -187,7 +198,11 @@ class RequestGuard:
             receive = await self._checked_body(scope, receive, send, path)
             if receive is None:
                 return
-            await self.app(scope, receive, send)
+            call = _CALL.search(path)
+            if call is None:
+                await self.app(scope, receive, send)
+            else:
+                await self._call(call.group(1), scope, receive, send)
             return
         key = self._stream_key(scope, path)
         if key is False:
@@ -201,6 +216,28 @@ class RequestGuard:
             await self.app(scope, receive, send)
         finally:
             self.presence.closed(key)
+
+    async def _call(self, api: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """A simple-API call: Gradio's own mismatch errors (raised before anything is queued)
+        answered as the client's mistake, HTTP 400, in a sentence, logged in one line."""
+        started = False
+
+        async def watched(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            unknown = type(exc).__name__ == "FnIndexInferError"  # gradio.route_utils': no such api_name
+            if started or not (unknown or isinstance(exc, (TypeError, KeyError, ValueError, IndexError))):
+                raise
+            log.info("refused a call to /%s: %s: %s", api[:40], type(exc).__name__, str(exc)[:200])
+            if unknown:
+                await refuse(send, 404, f"there is no endpoint /{api[:40]}: GET /gradio_api/info lists them")
+            else:
+                await refuse(send, 400, CALL_MISMATCH.format(api=api[:40]))
 
     def _stream_key(self, scope: Scope, path: str) -> str | bool | None:
         """The session a long-lived GET connection belongs to; ``False`` for a bad id."""
