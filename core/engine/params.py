@@ -229,7 +229,8 @@ def validate_params(params: Sequence[Param], values: Mapping[str, Any] | None, *
     """Check ``values`` against ``params``: fill in defaults, refuse unknown names.
 
     :param owner: how to name the component in messages, e.g. ``"optimizer sgd"``.
-    :raises ParamError: with a message that names the owner and the parameter.
+    :raises ParamError: with a message that names the owner and each parameter whose value
+        does not fit, a line each.
     """
     values = dict(values or {})
     by_name = {p.name: p for p in params}
@@ -239,11 +240,14 @@ def validate_params(params: Sequence[Param], values: Mapping[str, Any] | None, *
         names = ", ".join(shown(name) if not isinstance(name, str) or len(name) > 40 else name for name in unknown[:5])
         raise ParamError(f"{owner} has no parameter {names} (it takes: {known})")
     out: dict[str, Any] = {}
+    wrong: list[str] = []  # every value that does not fit, a line each: not the first alone
     for p in params:
         try:
             out[p.name] = p.validate(values[p.name]) if p.name in values else p.default
         except ParamError as exc:
-            raise ParamError(f"{owner}: {exc}") from None
+            wrong.append(f"{owner}: {exc}")
+    if wrong:
+        raise ParamError("\n".join(wrong))
     return out
 
 

@@ -74,7 +74,7 @@ def toast(text: str) -> str:
     """
     from trainpad.web.i18n import translate
 
-    return html.escape(translate(bounded(text)), quote=False)
+    return html.escape(translate(bounded(text)), quote=False).replace("\n", "<br>")  # a line each: several fields wrong
 
 
 def shown_in_browser(fn: F) -> F:

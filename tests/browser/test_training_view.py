@@ -17,6 +17,7 @@ from app_pages import (
     line_points,
     log_text,
     open_tab,
+    plot_points,
     plot_lines,
     runs_table,
     set_number,
@@ -221,3 +222,23 @@ def test_the_first_visit_opens_on_drawing_with_only_the_tools_that_matter(visito
     shown = [b.strip() for b in page.locator(".tp-predict button:visible").all_inner_texts()]
     assert {"Undo", "Clear", "Random test image"} <= set(shown), shown
     screenshot(page, "first-visit")
+
+
+def test_a_start_refused_for_its_fields_keeps_the_last_run_and_names_every_field(open_page, screenshot):
+    """Before (issue 22): a Start refused for invalid fields erased the previous run's curves
+    and log and left "Preparing the run…" under an "Error" pill; of five invalid fields, one
+    was named."""
+    page = open_page().page
+    start(page, samples=640)
+    done = wait_for_status(page, r"^Done", timeout=RUN_TIMEOUT)
+    points, log = plot_points(page, "tp-loss-plot"), log_text(page)
+    assert points > 0 and log
+    set_number(page, "Epochs", 99)
+    set_number(page, "Batch size", 0)
+    page.get_by_role("button", name="Start training").click()
+    said = wait_until(lambda: [t for t in toasts(page) if "Epochs" in t or "epochs" in t], timeout=30, message="the refusal")
+    screenshot(page, "refused")
+    assert re.search(r"(?i)batch.size", said[0]), said  # every invalid field named, not the first alone
+    page.wait_for_timeout(1000)  # what a refused Start would have changed has changed by now
+    assert status_text(page) == done, status_text(page)
+    assert plot_points(page, "tp-loss-plot") == points and log_text(page) == log
