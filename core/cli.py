@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from trainpad.engine.presets import Preset
 
 DEFAULTS = default_components()
+#: The exit status when the reader of stdout went away (``trainpad plugins | head -1``): a shell's
+#: 128 + SIGPIPE, what a program killed by the signal would give.
+BROKEN_PIPE_STATUS = 128 + 13
 
 
 def _flag(kind: str, param: Param) -> str:
@@ -187,7 +190,24 @@ def _chosen(argv: Sequence[str], engine: "Engine") -> tuple[dict[str, str], "Pre
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 1 failed run, 2 bad input)."""
+    """Run the CLI; returns the exit status (0 ok, 1 failed run, 2 bad input, 141 stdout closed early).
+
+    When the program reading stdout stops early (``trainpad plugins | head -1``), the command
+    ends quietly, as Python's documentation advises: no traceback, the rest of its output dropped.
+    """
+    try:
+        try:
+            status = _run(argv)
+        finally:  # argparse's --help and errors exit, and its writes swallow a closed pipe's error
+            sys.stdout.flush()  # so a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's own flush then writes nowhere
+        return BROKEN_PIPE_STATUS
+    return status
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    """Parse ``argv`` (default: the command line) and run its command."""
     argv = list(sys.argv[1:] if argv is None else argv)
     from trainpad.engine.errors import TrainpadError
 
