@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from trainpad.engine.presets import Preset
 
 DEFAULTS = default_components()
+#: Flags that were renamed: the old name still works, hidden from --help, with a warning on stderr.
+RENAMED_FLAGS: dict[str, str] = {"--max-samples": "--train-samples"}
 #: The exit status when the reader of stdout went away (``trainpad plugins | head -1``): a shell's
 #: 128 + SIGPIPE, what a program killed by the signal would give.
 BROKEN_PIPE_STATUS = 128 + 13
@@ -159,7 +161,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser, engine: "Engine | None",
     for param in RUN_PARAMS:
         default = getattr(base, param.name)
         shown = param if default == param.default else replace(param, default=default)
-        parser.add_argument(f"--{param.name.replace('_', '-')}", dest=param.name, default=default, metavar="VALUE", help=_help(shown))
+        flag = f"--{param.name.replace('_', '-')}"
+        parser.add_argument(flag, dest=param.name, default=default, metavar="VALUE", help=_help(shown))
+        _add_old_names(parser, flag, param.name)
     if engine is None:
         return
     for kind in TRAINED_KINDS:
@@ -172,6 +176,29 @@ def _add_run_arguments(parser: argparse.ArgumentParser, engine: "Engine | None",
         for param in component.params:
             shown = replace(param, default=own[param.name]) if param.name in own else param
             group.add_argument(_flag(kind, param), dest=f"{kind}:{param.name}", default=own.get(param.name), metavar="VALUE", help=_help(shown))
+
+
+class _RenamedFlag(argparse.Action):
+    """A flag's old name, kept so that scripts using it still run: it sets the new flag's value
+    and says on stderr what the flag is called now."""
+
+    def __init__(self, option_strings: list[str], dest: str, *, new: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, default=argparse.SUPPRESS, **kwargs)
+        self.new = new
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: str | None = None) -> None:
+        print(
+            f"trainpad: warning: {option_string} is now {self.new}; {option_string} still works but will go away, "
+            f"so write {self.new} in your scripts",
+            file=sys.stderr,
+        )
+        setattr(namespace, self.dest, values)
+
+
+def _add_old_names(parser: argparse.ArgumentParser, flag: str, dest: str) -> None:
+    """Accept ``flag``'s old names (:data:`RENAMED_FLAGS`), hidden from --help, with a warning."""
+    for old in (old for old, new in RENAMED_FLAGS.items() if new == flag):
+        parser.add_argument(old, dest=dest, metavar="VALUE", action=_RenamedFlag, new=flag)
 
 
 def _chosen(argv: Sequence[str], engine: "Engine") -> tuple[dict[str, str], "Preset | None"]:
