@@ -641,16 +641,24 @@ def _figure(value: Any) -> str:
 
 
 def _write_script(exported: Any, output: str | None, what: str) -> int:
-    """Write ``exported`` (an :class:`~trainpad.engine.export.ExportedScript`) to ``output`` (``-``: stdout)."""
+    """Write ``exported`` (an :class:`~trainpad.engine.export.ExportedScript`) to ``output`` (``-``: stdout),
+    and say whether it runs as it is or what must be filled in first (on stderr, each part it lacks)."""
     if output == "-":
         sys.stdout.write(exported.source)
-        return 0
-    path = Path(output or exported.filename)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(exported.source)
-    print(f"wrote {path}: python {path} {what} with torch and torchvision alone")
-    for line in exported.missing:
-        print(f"  not written out (the script says what to put there): {line}", file=sys.stderr)
+    else:
+        path = Path(output or exported.filename)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(exported.source)
+        done = f"python {path} {what} with torch and torchvision alone"
+        print(f"wrote {path}: " + ("not complete: fill in what it lacks before running it (below)" if exported.missing else done))
+    if exported.missing:
+        print(
+            f"{len(exported.missing)} part(s) of the run could not be written out; the script has a stub for each, "
+            "which raises NotImplementedError until you put its code there:",
+            file=sys.stderr,
+        )
+        for line in exported.missing:
+            print(f"  {line}", file=sys.stderr)
     return 0
 
 
