@@ -28,6 +28,11 @@ if TYPE_CHECKING:
     from trainpad.engine.presets import Preset
 
 DEFAULTS = default_components()
+#: Flags that were renamed: the old name still works, hidden from --help, with a warning on stderr.
+RENAMED_FLAGS: dict[str, str] = {"--max-samples": "--train-samples"}
+#: The exit status when the reader of stdout went away (``trainpad plugins | head -1``): a shell's
+#: 128 + SIGPIPE, what a program killed by the signal would give.
+BROKEN_PIPE_STATUS = 128 + 13
 
 
 def _flag(kind: str, param: Param) -> str:
@@ -156,7 +161,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser, engine: "Engine | None",
     for param in RUN_PARAMS:
         default = getattr(base, param.name)
         shown = param if default == param.default else replace(param, default=default)
-        parser.add_argument(f"--{param.name.replace('_', '-')}", dest=param.name, default=default, metavar="VALUE", help=_help(shown))
+        flag = f"--{param.name.replace('_', '-')}"
+        parser.add_argument(flag, dest=param.name, default=default, metavar="VALUE", help=_help(shown))
+        _add_old_names(parser, flag, param.name)
     if engine is None:
         return
     for kind in TRAINED_KINDS:
@@ -169,6 +176,29 @@ def _add_run_arguments(parser: argparse.ArgumentParser, engine: "Engine | None",
         for param in component.params:
             shown = replace(param, default=own[param.name]) if param.name in own else param
             group.add_argument(_flag(kind, param), dest=f"{kind}:{param.name}", default=own.get(param.name), metavar="VALUE", help=_help(shown))
+
+
+class _RenamedFlag(argparse.Action):
+    """A flag's old name, kept so that scripts using it still run: it sets the new flag's value
+    and says on stderr what the flag is called now."""
+
+    def __init__(self, option_strings: list[str], dest: str, *, new: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, default=argparse.SUPPRESS, **kwargs)
+        self.new = new
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: str | None = None) -> None:
+        print(
+            f"trainpad: warning: {option_string} is now {self.new}; {option_string} still works but will go away, "
+            f"so write {self.new} in your scripts",
+            file=sys.stderr,
+        )
+        setattr(namespace, self.dest, values)
+
+
+def _add_old_names(parser: argparse.ArgumentParser, flag: str, dest: str) -> None:
+    """Accept ``flag``'s old names (:data:`RENAMED_FLAGS`), hidden from --help, with a warning."""
+    for old in (old for old, new in RENAMED_FLAGS.items() if new == flag):
+        parser.add_argument(old, dest=dest, metavar="VALUE", action=_RenamedFlag, new=flag)
 
 
 def _chosen(argv: Sequence[str], engine: "Engine") -> tuple[dict[str, str], "Preset | None"]:
@@ -187,7 +217,24 @@ def _chosen(argv: Sequence[str], engine: "Engine") -> tuple[dict[str, str], "Pre
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 1 failed run, 2 bad input)."""
+    """Run the CLI; returns the exit status (0 ok, 1 failed run, 2 bad input, 141 stdout closed early).
+
+    When the program reading stdout stops early (``trainpad plugins | head -1``), the command
+    ends quietly, as Python's documentation advises: no traceback, the rest of its output dropped.
+    """
+    try:
+        try:
+            status = _run(argv)
+        finally:  # argparse's --help and errors exit, and its writes swallow a closed pipe's error
+            sys.stdout.flush()  # so a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's own flush then writes nowhere
+        return BROKEN_PIPE_STATUS
+    return status
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    """Parse ``argv`` (default: the command line) and run its command."""
     argv = list(sys.argv[1:] if argv is None else argv)
     from trainpad.engine.errors import TrainpadError
 
@@ -594,16 +641,24 @@ def _figure(value: Any) -> str:
 
 
 def _write_script(exported: Any, output: str | None, what: str) -> int:
-    """Write ``exported`` (an :class:`~trainpad.engine.export.ExportedScript`) to ``output`` (``-``: stdout)."""
+    """Write ``exported`` (an :class:`~trainpad.engine.export.ExportedScript`) to ``output`` (``-``: stdout),
+    and say whether it runs as it is or what must be filled in first (on stderr, each part it lacks)."""
     if output == "-":
         sys.stdout.write(exported.source)
-        return 0
-    path = Path(output or exported.filename)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(exported.source)
-    print(f"wrote {path}: python {path} {what} with torch and torchvision alone")
-    for line in exported.missing:
-        print(f"  not written out (the script says what to put there): {line}", file=sys.stderr)
+    else:
+        path = Path(output or exported.filename)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(exported.source)
+        done = f"python {path} {what} with torch and torchvision alone"
+        print(f"wrote {path}: " + ("not complete: fill in what it lacks before running it (below)" if exported.missing else done))
+    if exported.missing:
+        print(
+            f"{len(exported.missing)} part(s) of the run could not be written out; the script has a stub for each, "
+            "which raises NotImplementedError until you put its code there:",
+            file=sys.stderr,
+        )
+        for line in exported.missing:
+            print(f"  {line}", file=sys.stderr)
     return 0
 
 

@@ -86,17 +86,18 @@ def engine(pm):
 
 def make_engine(*plugins: Any) -> Any:
     """A started :class:`~trainpad.engine.engine.Engine` with the built-in plugins and ``plugins``
-    (modules or objects with ``@hookimpl`` functions); installed plugins are not loaded."""
+    (modules or objects with ``@hookimpl`` functions); installed plugins are not loaded.
+
+    ``plugins`` are checked as installed plugins are: one implementing a hook that does not
+    exist (``register_dataset`` for ``register_datasets``) is listed as ``failed`` with the
+    reason in ``engine.plugins``, and ``TRAINPAD_STRICT_PLUGINS=1`` raises
+    :class:`~trainpad.engine.plugin_loader.PluginError` instead.
+    """
     from trainpad.engine.engine import Engine
-    from trainpad.engine.plugin_loader import PluginInfo, load_plugins, make_plugin_manager
+    from trainpad.engine.plugin_loader import load_plugins, make_plugin_manager
 
     manager = make_plugin_manager()
-    infos = load_plugins(manager, entrypoints=False)
-    for i, plugin in enumerate(plugins):
-        name = getattr(plugin, "__name__", None) or f"test-plugin-{i}"
-        manager.register(plugin, name=name)
-        infos[name] = PluginInfo(name)
-    return Engine(manager, infos).startup()
+    return Engine(manager, load_plugins(manager, entrypoints=False, extra=plugins)).startup()
 
 
 @pytest.fixture

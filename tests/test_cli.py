@@ -88,3 +88,39 @@ def test_missing_data_names_the_folder_and_the_files(tmp_path):
     assert str(tmp_path / "empty" / "MNIST" / "raw") in out.stderr
     for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
         assert name in out.stderr
+
+
+@pytest.mark.parametrize(
+    "args, status",
+    [(("plugins",), 141), (("plugins", "--json"), 141), (("settings",), 141), (("train", "--help"), 0)],
+)  # 141: 128 + SIGPIPE, as a shell reports a program the signal stopped; argparse's --help ignores a closed pipe
+def test_a_reader_that_stops_early_ends_the_command_quietly(args, status):
+    # `trainpad plugins | head -1`: the reader is gone before the command writes its output
+    process = subprocess.Popen(
+        [TRAINPAD, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "TRAINPAD_LOAD_PLUGINS": ""},
+    )
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=600) == status
+    assert stderr == ""  # no BrokenPipeError traceback, no "Exception ignored" at exit
+
+
+def test_max_samples_still_works_with_a_warning_on_export(tmp_path):
+    # --max-samples was renamed --train-samples; scripts that use it keep working
+    out = trainpad("export", "--max-samples", "100", "-o", "-", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "\nTRAIN_SAMPLES = 100  #" in out.stdout
+    assert out.stderr.startswith("trainpad: warning: --max-samples is now --train-samples;")
+    assert "--max-samples" not in trainpad("export", "--help").stdout  # hidden: the new name is the one taught
+    assert trainpad("export", "--train-samples", "100", "-o", "-", cwd=tmp_path).stderr == ""
+
+
+def test_max_samples_still_works_with_a_warning_on_train(mnist_dir, tmp_path):
+    out = trainpad(
+        "train", "--data-dir", mnist_dir, "--epochs", "1", "--batch-size", "32", "--max-samples", "64", "--quiet",
+        "-o", tmp_path / "model.pt",
+    )
+    assert out.returncode == 0, out.stderr
+    assert "trainpad: warning: --max-samples is now --train-samples;" in out.stderr
+    assert ", 64 samples," in out.stderr and (tmp_path / "model.pt").exists()

@@ -18,6 +18,7 @@ import pytest
 
 from trainpad import ConfigError, TrainConfig
 from trainpad.testing import make_engine, write_idx_dataset
+from trainpad_test_support import entry_point
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "trainpad-demo-plugin"
@@ -215,6 +216,28 @@ def test_trainpad_export_writes_the_script(tmp_path, capsys):
     assert str(target) in capsys.readouterr().out
     assert cli.main(["export", "-o", "-"]) == 0
     assert capsys.readouterr().out.startswith("#!/usr/bin/env python3")
+
+
+def test_trainpad_export_says_what_to_fill_in_when_it_writes_a_stub(use_entry_points, tmp_path, capsys):
+    from trainpad import cli
+
+    use_entry_points(entry_point("export"))  # installed, as a user's plugin is
+    target = tmp_path / "numpy.py"
+    args = ["export", "--dataset", "numpy-stripes", "--model", "helper-mlp", "--optimizer", "sgd", "--loss", "nll"]
+    assert cli.main([*args, "-o", str(target)]) == 0
+    out, err = capsys.readouterr()
+    assert "torch and torchvision alone" not in out  # it would not: its dataset is a stub
+    assert out == f"wrote {target}: not complete: fill in what it lacks before running it (below)\n"
+    assert err.startswith("1 part(s) of the run could not be written out; the script has a stub for each")
+    assert "  dataset numpy-stripes (plugin export" in err and "numpy" in err.split("): ", 1)[1]
+    assert err.rstrip().endswith("fill in load_split() in the script")
+    source = target.read_text()
+    assert "raise NotImplementedError" in source.split("def load_split(", 1)[1].split("\ndef ", 1)[0]
+    assert "It is not complete: fill in what is listed below first" in source.split('"""')[1]
+
+    assert cli.main([*args, "-o", "-"]) == 0  # printed, the script on stdout and the same note on stderr
+    out, err_printed = capsys.readouterr()
+    assert out == target.read_text() and err_printed == err
 
 
 def test_download_as_a_script_writes_the_forms_run_into_the_session(engine, monkeypatch):

@@ -8,8 +8,13 @@ else (built-ins, the other plugins, the CLI) still works.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -18,7 +23,9 @@ from trainpad_test_support import entry_point
 from trainpad import cli
 from trainpad.engine.engine import Engine
 from trainpad import hookimpl
-from trainpad.engine.plugin_loader import DEFAULT_PLUGINS, PluginError, PluginInfo, PluginLoader, make_plugin_manager
+from trainpad.engine.plugin_loader import (
+    DEFAULT_PLUGINS, PluginError, PluginInfo, PluginLoader, hook_names, make_plugin_manager,
+)
 
 BUILTINS = {module.rsplit(".", 1)[-1] for module in DEFAULT_PLUGINS}
 GOOD = {("dataset", "blobs"), ("model", "tiny-mlp"), ("optimizer", "plain-sgd"), ("loss", "ce"), ("callback", "recorder")}
@@ -89,10 +96,62 @@ def test_a_hook_that_does_not_exist_fails_the_plugin(use_entry_points):
     engine = Engine.load()
     info = engine.plugins["typo"]
     assert info.status == "failed"
-    assert info.error.startswith("implements register_model, which is not a trainpad hook")
+    assert info.error.startswith("implements register_model, which is not a trainpad hook (did you mean register_models")
+    # it points at what a pip install has (there is no docs/ folder there), and names every hook
+    assert "docs/plugins.md" not in info.error and "`python -m pydoc trainpad.hookspecs`" in info.error
+    assert all(hook in info.error for hook in hook_names())
     # unregistered, so its valid hook (register_losses) is not called either
     assert engine.pm.get_plugin("typo") is None and "typo-loss" not in engine.registry.names("loss")
     assert components(engine, "good") == GOOD
+
+
+def test_the_misspelled_hook_message_points_at_documentation_an_installed_trainpad_has():
+    out = subprocess.run([sys.executable, "-m", "pydoc", "trainpad.hookspecs"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert all(f"{hook}(register" in out.stdout for hook in hook_names())
+    assert hook_names() == sorted(make_plugin_manager().hook.__dict__)  # every hook the manager knows, no more
+
+
+MISSPELLED = """
+from trainpad import hookimpl
+
+@hookimpl
+def register_dataset(register):  # a typo for register_datasets
+    register("misspelled-data", lambda *, root, train: None, class_names=["a", "b"], input_shape=(1, 2, 2))
+"""
+
+
+def misspelled_module(tmp_path: Path) -> ModuleType:
+    """A plugin module, imported from its file, that implements ``register_dataset``."""
+    path = tmp_path / "my_misspelled_plugin.py"
+    path.write_text(MISSPELLED)
+    spec = importlib.util.spec_from_file_location("my_misspelled_plugin", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_engine_with_fails_a_misspelled_hook_as_the_installed_path_does(engine_with, tmp_path):
+    engine = engine_with(misspelled_module(tmp_path))
+    info = engine.plugins["my_misspelled_plugin"]
+    assert (info.status, info.hooks) == ("failed", [])
+    assert info.error.startswith(
+        "implements register_dataset, which is not a trainpad hook (did you mean register_datasets for register_dataset?)"
+    )
+    assert engine.pm.get_plugin("my_misspelled_plugin") is None and builtins_all_there(engine)
+
+
+def test_engine_with_raises_on_a_misspelled_hook_in_strict_mode(engine_with, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRAINPAD_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError, match=r'plugin "my_misspelled_plugin": implements register_dataset, which is not'):
+        engine_with(misspelled_module(tmp_path))
+
+
+def test_engine_with_loads_a_correct_plugin(engine_with, plugin_module):
+    engine = engine_with(plugin_module("good"))
+    info = engine.plugins["trainpad_test_good"]
+    assert (info.status, info.error) == ("loaded", None) and "register_models" in info.hooks
+    assert components(engine, "trainpad_test_good") == GOOD
 
 
 def test_an_optional_hook_that_does_not_exist_is_allowed():

@@ -67,7 +67,8 @@ class ExportedScript:
 
     :param source: the Python source.
     :param filename: a file name for it (``train_mnist_cnn_on_mnist.py``).
-    :param missing: one line per component that could not be written out, saying why.
+    :param missing: one line per component that could not be written out, saying why and which
+        function of the script to fill in (its stub raises NotImplementedError until then).
     """
 
     source: str
@@ -98,7 +99,8 @@ def export_script(
             code = builder(trial)
         except NotExportable as exc:
             reason = str(exc)
-            missing.append(f"{component.label} ({_origin(engine, component)}): {reason}")
+            function = stub(reason).split("(", 1)[0].removeprefix("def ")  # load_split, build_model...
+            missing.append(f"{component.label} ({_origin(engine, component)}): {reason}; fill in {function}() in the script")
             script.blocks.append(_heading(engine, component) + stub(reason))
             return
         script.adopt(trial)
@@ -334,7 +336,9 @@ def _assemble(
 
     recipe = f"{config.model} on {config.dataset} with {config.optimizer} and {config.loss}"
     notes = ""
+    needs = "It needs only torch and torchvision"
     if missing:
+        needs = "It is not complete: fill in what is listed below first; then it needs only torch and torchvision"
         notes += "\nWhat could not be written out raises NotImplementedError where it is used:\n\n"
         notes += "".join(f"* {textwrap.fill(line, 88, subsequent_indent='  ')}\n" for line in missing)
     if callbacks:
@@ -342,6 +346,12 @@ def _assemble(
             f"\ntrainpad's callbacks ({', '.join(callbacks)}) watch a run without changing it; "
             "they are not part of this script.\n"
         )
+    intro = textwrap.fill(
+        f"Written by trainpad {__version__}.  {needs}, and trains with the same components, hyperparameters, "
+        "seed and data order as trainpad's run, so on the CPU its losses match trainpad's step for step.  "
+        "The loop in main() is the one PyTorch teaches.",
+        92,
+    )
     component_imports = "".join(f"{line}\n" for line in script.imports if line not in _HEADER_IMPORTS)
     hyper = "; ".join(
         f"{kind} {getattr(config, kind)}: " + (", ".join(f"{k}={v!r}" for k, v in values[kind].items()) or "no hyperparameters")
@@ -351,9 +361,7 @@ def _assemble(
         f'''#!/usr/bin/env python3
 """Train {recipe}: trainpad's run as plain PyTorch.
 
-Written by trainpad {__version__}.  It needs only torch and torchvision, and trains with the
-same components, hyperparameters, seed and data order as trainpad's run, so on the CPU its
-losses match trainpad's step for step.  The loop in main() is the one PyTorch teaches.
+{intro}
 
     python {filename}                 # data in ./data, downloaded when missing
     python {filename} --data-dir ~/data --device cpu --log-every 10

@@ -19,13 +19,14 @@ everything else loads.  Settings are read from the environment when
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.metadata
 import logging
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import pluggy
 
@@ -163,8 +164,9 @@ class PluginLoader:
         if self.strict:
             raise PluginError(f'plugin "{name}": {reason}') from exc
 
-    def load(self, *, entrypoints: bool = True, builtins: Iterable[str] = DEFAULT_PLUGINS) -> None:
-        """Register the entry-point plugins, then the built-ins (which are therefore called first)."""
+    def load(self, *, entrypoints: bool = True, builtins: Iterable[str] = DEFAULT_PLUGINS, extra: Sequence[Any] = ()) -> None:
+        """Register the entry-point plugins, then the built-ins (which are therefore called first),
+        then ``extra`` plugin objects or modules (tests' own, checked as installed plugins are)."""
         if settings.get("TRAINPAD_TRACE_PLUGINS"):
             # A lambda, so that the writer follows sys.stderr when it is replaced (pytest's capture).
             self.pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
@@ -183,6 +185,9 @@ class PluginLoader:
                 self.trace("blocked", name, "(TRAINPAD_DISABLE_PLUGINS)")
                 continue
             self._register(name, lambda m=module_name: importlib.import_module(m), PluginInfo(name, builtin=True))
+        for i, plugin in enumerate(extra):
+            name = getattr(plugin, "__name__", None) or f"test-plugin-{i}"
+            self._register(name, lambda p=plugin: p, PluginInfo(name))
 
     def _load_entry_points(
         self,
@@ -247,12 +252,7 @@ class PluginLoader:
             if not hc.has_spec() and not all(impl.optionalhook for impl in hc.get_hookimpls() if impl.plugin is plugin)
         )
         if unknown:
-            return self.fail(
-                name,
-                f"implements {', '.join(unknown)}, which is not a trainpad hook "
-                "(see docs/plugins.md for the hook names)",
-                plugin=plugin,
-            )
+            return self.fail(name, not_a_hook(unknown), plugin=plugin)
         info.hooks = sorted(hc.name for hc in callers if hc.has_spec())
         if info.builtin and info.version is None:
             from trainpad import __version__
@@ -262,7 +262,25 @@ class PluginLoader:
         self.trace("loaded", name, f"({where})", {"hooks": ", ".join(info.hooks) or "none"})
 
 
-def load_plugins(pm: pluggy.PluginManager, *, entrypoints: bool = True) -> dict[str, PluginInfo]:
+def hook_names() -> list[str]:
+    """The names of trainpad's hooks (those of :mod:`trainpad.hookspecs`)."""
+    return sorted(name for name, value in vars(hookspecs).items() if hasattr(value, f"{PROJECT}_spec"))
+
+
+def not_a_hook(unknown: list[str]) -> str:
+    """Why a plugin implementing the hooks ``unknown`` fails: the closest real hook to each, every
+    hook's name, and where an installed trainpad documents them (pip installs no ``docs/`` folder)."""
+    hooks = hook_names()
+    matches = {name: found[0] for name in unknown if (found := difflib.get_close_matches(name, hooks, n=1))}
+    guess = f" (did you mean {', '.join(f'{m} for {name}' for name, m in matches.items())}?)" if matches else ""
+    which = "which is not a trainpad hook" if len(unknown) == 1 else "which are not trainpad hooks"
+    return (
+        f"implements {', '.join(unknown)}, {which}{guess}; the hooks are {', '.join(hooks)}: "
+        "`python -m pydoc trainpad.hookspecs` documents them"
+    )
+
+
+def load_plugins(pm: pluggy.PluginManager, *, entrypoints: bool = True, extra: Sequence[Any] = ()) -> dict[str, PluginInfo]:
     """Register the entry-point plugins and the built-ins with ``pm``.
 
     Reads ``TRAINPAD_LOAD_PLUGINS``, ``TRAINPAD_DISABLE_PLUGINS``,
@@ -270,9 +288,11 @@ def load_plugins(pm: pluggy.PluginManager, *, entrypoints: bool = True) -> dict[
 
     :param entrypoints: ``False`` loads the built-ins only (tests use it, so that
         installed plugins cannot change their results).
+    :param extra: plugin objects or modules to register after the built-ins, checked as
+        installed plugins are (``trainpad.testing``'s ``engine_with`` passes its own).
     :return: a :class:`PluginInfo` per plugin name, failures included.
     :raises PluginError: in strict mode, at the first plugin that fails.
     """
     loader = PluginLoader(pm)
-    loader.load(entrypoints=entrypoints)
+    loader.load(entrypoints=entrypoints, extra=extra)
     return loader.infos
