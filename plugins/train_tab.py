@@ -554,7 +554,9 @@ def wire_presets(engine: "Engine", preset: Any, dropdowns: dict[str, Any], contr
         updates.update({settings[key]: values.settings[key] for key in settings})
         return updates
 
-    preset.input(on_preset, inputs=preset, outputs=[preset, resume, *fields], api_visibility="private", show_progress="hidden", queue=False)
+    # .select, not .input: Gradio's dropdown also sends "input" when it is opened and closed
+    # without a choice, and the edited form was reset to the preset's every time (issue 22).
+    preset.select(on_preset, inputs=preset, outputs=[preset, resume, *fields], api_visibility="private", show_progress="hidden", queue=False)
 
 
 def preset_update(engine: "Engine", name: str | None, chosen: dict[str, Any], params: dict[str, dict[str, Any]], run: dict[str, Any]) -> Any:

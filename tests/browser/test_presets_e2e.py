@@ -109,3 +109,27 @@ def test_a_fashion_model_gets_uploads_and_test_images_instead_of_the_pad(open_pa
     truth = re.search(r"it is (.+?)\.", note).group(1)
     assert truth in ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
     screenshot(page, "predict")
+
+
+def test_opening_the_preset_list_and_clicking_away_keeps_the_edited_form(open_page, screenshot):
+    """Before (issue 22): opening the Preset list and clicking elsewhere, without choosing,
+    reset every field to the preset's (three times in three tries)."""
+    page = open_page().page
+    open_tab(page, "Train")
+    set_number(page, "Training samples", 640)
+    set_number(page, "Epochs", 2)
+    wait_until(lambda: "Preset (edited)" in preset_text(page), timeout=30, message="the preset marked edited")
+    menu = page.locator("#tp-preset input")
+    for _ in range(3):
+        menu.click()
+        page.get_by_role("option").first.wait_for(state="visible", timeout=10_000)
+        page.locator(".tp-header").first.click()  # away, choosing nothing
+        page.get_by_role("option").first.wait_for(state="hidden", timeout=10_000)
+    set_number(page, "Seed", 7)  # a round trip after the clicks: what they sent has come back by then
+    wait_until(lambda: "seed 1 → 7" in preset_text(page), timeout=30, message="the seed's edit in the preset's note")
+    assert field(page, "Training samples") == "640" and field(page, "Epochs") == "2"
+    assert "Preset (edited)" in preset_text(page)
+    screenshot(page, "kept")
+    menu.click()  # choosing one still fills the form
+    page.get_by_role("option", name=PRESETS[0].label, exact=True).click()
+    wait_until(lambda: field(page, "Epochs") != "2", timeout=30, message="Quick's epochs")
