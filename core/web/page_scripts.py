@@ -1,8 +1,8 @@
 """Small scripts the page runs in the browser, for what only the browser can do at once.
 
 :data:`FIELD_CHECKS` checks every number field against its range while the user types
-(the field turns red and says what it accepts; the server checks again at Start, since
-a client can send anything).  :data:`FOLD_ON_PHONE` closes the accordions marked
+(the field turns red and says what it accepts, until its value is right however it gets
+there; the server checks again at Start, since a client can send anything).  :data:`FOLD_ON_PHONE` closes the accordions marked
 ``tp-fold-on-phone`` on a narrow screen once the page has loaded, so that the Train tab's
 Start button is in sight without scrolling past every setting.  Both run from a hidden
 ``gr.HTML``'s ``js_on_load`` (see :func:`trainpad.web.app.build_app`) and install
@@ -35,17 +35,28 @@ if (!window.__tpFieldChecks) {
     if (whole && !Number.isInteger(value)) return `Enter a whole number${range ? ' ' + range : ''}.`;
     return '';
   };
+  // A field the server fills (a preset, a link) sends no input event: while a field is
+  // marked wrong, it is looked at again a few times a second, and unmarked once it is right.
+  const marked = new Set();
+  let watching = null;
+  const watch = () => {
+    marked.forEach((input) => check(input));
+    if (!marked.size) { clearInterval(watching); watching = null; }
+  };
   const check = (input) => {
     const block = input.closest('.block');
     if (!block) return;
-    const text = problem(input);
+    const text = input.isConnected ? problem(input) : '';
     let note = block.querySelector(':scope .tp-field-note');
     if (!text) {
+      marked.delete(input);
       block.classList.remove('tp-field-invalid');
       input.removeAttribute('aria-invalid');
       if (note) note.remove();
       return;
     }
+    marked.add(input);
+    if (watching === null) watching = setInterval(watch, 300);
     if (!note) {
       note = document.createElement('div');
       note.className = 'tp-field-note';

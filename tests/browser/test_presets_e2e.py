@@ -133,3 +133,19 @@ def test_opening_the_preset_list_and_clicking_away_keeps_the_edited_form(open_pa
     menu.click()  # choosing one still fills the form
     page.get_by_role("option", name=PRESETS[0].label, exact=True).click()
     wait_until(lambda: field(page, "Epochs") != "2", timeout=30, message="Quick's epochs")
+
+
+def test_a_preset_that_corrects_a_field_takes_its_error_away(open_page, screenshot):
+    """Before (issue 22): "Enter a whole number from 1 to 256" stayed beside the 16 a preset
+    had put in the field."""
+    page = open_page().page
+    open_tab(page, "Train")
+    epochs = page.get_by_label("Epochs", exact=True)
+    block = page.locator(".block", has=epochs).last
+    epochs.fill("99")
+    block.locator(".tp-field-note").wait_for(state="visible", timeout=10_000)
+    pick(page, "Preset", "The tutorial")  # fills every field, epochs among them
+    wait_until(lambda: field(page, "Epochs") != "99", timeout=30, message="the tutorial's epochs")
+    wait_until(lambda: block.locator(".tp-field-note").count() == 0, timeout=10, message="the note to go")
+    assert "tp-field-invalid" not in (block.get_attribute("class") or "") and epochs.get_attribute("aria-invalid") is None
+    screenshot(page, "corrected")
