@@ -84,6 +84,8 @@ def test_changes_name_each_field_that_differs(engine):
     as_sent = replace(best.config, epochs=float(best.config.epochs), seed="1")
     assert changes(best, as_sent, engine.registry) == []
     assert changes(best, replace(best.config, epochs="many"), engine.registry) == ["epochs 3 → many"]
+    emptied = replace(best.config, epochs=None, params={**best.config.params, "optimizer": {"lr": ""}})
+    assert changes(best, emptied, engine.registry) == ["optimizer lr 0.1 → (empty)", "epochs 3 → (empty)"]  # not "None"
 
 
 # -- the Train tab -------------------------------------------------------------------------

@@ -149,6 +149,8 @@ def _spoken(value: Any) -> str:
     typed or sent), a few dozen characters."""
     if isinstance(value, bool):
         return "on" if value else "off"
+    if value is None or value == "":
+        return "(empty)"  # a field the user emptied
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, (int, str)) and len(str(value)) <= SHOWN_CHARS:
