@@ -27,7 +27,7 @@ def _pictures(label: str, elem_id: str) -> "gr.Gallery":
     import gradio as gr
 
     return gr.Gallery(label=label, format="png", columns=4, height="auto", object_fit="contain",
-                      allow_preview=True, buttons=["fullscreen"], elem_id=elem_id)
+                      allow_preview=True, buttons=["fullscreen"], elem_id=elem_id, elem_classes="tp-captioned")
 
 
 def build(engine: "Engine") -> None:

@@ -59,6 +59,11 @@ footer {display: none !important;}
 .tp-progress {min-height: 0; padding: 0 !important;}
 .tp-progress:has(.progress-bar), .tp-progress:has(.meta-text) {min-height: 2.6em;}
 .tp-runs-intro p {margin: 0; color: var(--body-text-color-subdued);}
+/* the Evaluate tab's pictures: each caption under its picture, not over the digit */
+.tp-captioned .thumbnail-item {aspect-ratio: auto !important; height: auto !important; display: flex !important; flex-direction: column !important;}
+.tp-captioned .thumbnail-item img {aspect-ratio: 1 / 1; width: 100% !important; height: auto !important; flex: none;}
+.tp-captioned .caption-label {position: static !important; max-width: none !important; border: 0 !important; border-radius: 0 !important;
+  text-align: center !important; opacity: 1 !important; font-size: 12px !important; padding: 2px 4px !important;}
 @media (max-width: 640px) {  /* a phone: one column, nothing wider than the screen */
   .gradio-container {padding-left: 6px !important; padding-right: 6px !important;}
   .tp-header h1 {font-size: 1.35rem;}

@@ -48,6 +48,10 @@ STYLE = """
 .tp-cm thead th, .tp-cm tbody th {border: none !important;}
 .tp-cm th {font-weight: 600; color: var(--body-text-color-subdued, #666);}
 .tp-list td {padding: 2px 8px; text-align: left;}
+@media (max-width: 640px) {  /* a phone: all ten columns in sight, four digits to a cell */
+  .tp-cm {font-size: 10px; width: 100%; table-layout: fixed;}
+  .tp-cm th, .tp-cm td {min-width: 0; height: 2.4em; padding: 0 !important; text-align: center !important; overflow: visible;}
+}
 .tp-cm .axis {font-weight: 400; font-size: 12px; color: var(--body-text-color-subdued, #666);}
 .tp-bars {display: grid; grid-template-columns: auto 1fr auto; gap: 4px 8px; align-items: center;
   font-size: 13px; font-variant-numeric: tabular-nums; max-width: 520px; margin: 8px auto 0 auto;}
