@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 from PIL import Image
 
-from trainpad.engine.inside import MAX_KEPT_VALUES
 from trainpad.web.i18n import tr
 
 if TYPE_CHECKING:
@@ -140,6 +139,8 @@ def inside_html(inside: "Inside", class_names: Sequence[str]) -> str:
         elif not convolutions and layer.units is not None:
             items.append(_units(layer))
     if inside.skipped:
+        from trainpad.engine.inside import MAX_KEPT_VALUES  # torch's module: loaded by now, not when the app is built
+
         items.append(f'<p class="tp-inside-note">' + tr(
             "{count} more layer(s) not shown: this server keeps at most {values} values of a model's insides per picture.",
             count=inside.skipped, values=f"{MAX_KEPT_VALUES:,}") + "</p>")
