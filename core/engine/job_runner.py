@@ -188,6 +188,8 @@ def _end(run: "TrainingRun", spec: RunSpec, randomness: Any, timed_out: bool) ->
         run.pause()
         return JobEnd(None, state=state)
     end = run.result
+    if end.status == "stopped" and end.steps_done == 0 and spec.state is None and not timed_out:
+        return JobEnd(None)  # stopped before its first step, however close it came: nothing trained, nothing kept
     model = None
     if end.trained is not None:
         try:
