@@ -199,12 +199,13 @@ def cancel_all(url: str, queued: list[tuple[str, str]]) -> None:
 def main() -> int:
     p = _common.parser(__doc__.splitlines()[0])
     p.add_argument("--requests", type=int, default=None, help="predictions of the single client each way (default 100, 12 with --quick)")
-    p.add_argument("--clients", type=int, default=25, help="sessions predicting at once in the crowded case (default 25)")
+    p.add_argument("--clients", type=int, default=None, help="sessions predicting at once in the crowded case (default 25, 6 with --quick)")
     p.add_argument("--per-client", type=int, default=None, help="predictions of each of those (default 8, 2 with --quick)")
     p.add_argument("--seconds", type=float, default=None, help="wall-clock limit of the whole test (default 600, 150 with --quick)")
     args = p.parse_args()
     single = args.requests or (12 if args.quick else 100)
     per_client = args.per_client or (2 if args.quick else 8)
+    args.clients = args.clients or (6 if args.quick else 25)
     seconds = args.seconds or (150.0 if args.quick else 600.0)
     started = time.monotonic()
     deadline = started + seconds
