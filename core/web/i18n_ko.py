@@ -221,6 +221,7 @@ KOREAN: dict[str, str] = {
     "training in a process of its own ({pid}), not the server's": "서버가 아닌 별도 프로세스({pid})에서 학습",
     "Training failed unexpectedly ({kind}); the details are in the server log.": "학습 중 예상하지 못한 오류가 났습니다 ({kind}). 자세한 내용은 서버 로그에 있습니다.",
     "Evaluating failed unexpectedly ({kind}); the details are in the server log.": "평가 중 예상하지 못한 오류가 났습니다 ({kind}). 자세한 내용은 서버 로그에 있습니다.",
+    "The experiment failed unexpectedly ({kind}); the details are in the server log.": "실험 중 예상하지 못한 오류가 났습니다 ({kind}). 자세한 내용은 서버 로그에 있습니다.",
     "The evaluation ended without a result; try again.": "평가가 결과 없이 끝났습니다. 다시 해 보세요.",
     "This run has finished ({reason*}): its model is kept as {label*} in the runs table. Step again to begin a new run.":
         "이 실행은 끝났습니다 ({reason*}). 모델은 실행 기록에 {label*}(으)로 남았습니다. 새 실행을 시작하려면 다시 한 걸음을 누르세요.",

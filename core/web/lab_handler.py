@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
     from trainpad.engine.lab.experiment import Experiment
     from trainpad.engine.lab.runner import LabRequest
-    from trainpad.engine.events import JobFailed
     from trainpad.runtime.executors import JobHandle
     from trainpad.web.export_handler import ScriptFile
     from trainpad.web.sessions import SessionStore
@@ -214,6 +213,7 @@ class LabRunner:
         from trainpad.engine.job import LabSpec
         from trainpad.web.lab_html import result_html
         from trainpad.web.limits import TRAINING_SLOTS, limits
+        from trainpad.web.train_handler import failure_text
 
         while not TRAINING_SLOTS.acquire(timeout=0.5):  # a training slot, as every run takes one
             yield LabView(WAITING)
@@ -231,7 +231,9 @@ class LabRunner:
             while not job.done:
                 event = job.get(timeout=max(self.update_every, 0.05))
                 if isinstance(event, JobFailed):
-                    raise UserError(self._failure_text(event))
+                    if not event.expected:
+                        log.error("a Lab experiment failed: %s\n%s", event.message, event.traceback)
+                    raise UserError(failure_text(event, "The experiment"))
                 if isinstance(event, LabEnd):
                     if event.result is not None:
                         yield LabView(f"**Done** in {self.clock() - started:.1f} s.", result_html(event.result))
@@ -253,14 +255,6 @@ class LabRunner:
                     yield LabView(status, progress.html(), fraction, desc=request.experiment)
         finally:
             job.stop()  # cancelled, or the page went away: the job ends at its next event
-
-    @staticmethod
-    def _failure_text(failure: "JobFailed") -> str:
-        """What the page says of a failed experiment: its own words, or that it is a bug (logged)."""
-        if failure.expected and failure.public:
-            return failure.public.strip()
-        log.error("a Lab experiment failed: %s\n%s", failure.message, failure.traceback)
-        return f"The experiment failed unexpectedly ({failure.kind or 'an error'}); the details are in the server log."
 
     # -- the convolution on a drawing -----------------------------------------------------
 

@@ -132,7 +132,7 @@ class TrainView:
     can_use: bool = False
 
 
-def describe_config(run: "TrainingRun") -> str:
+def describe_config(run: "RunStarted") -> str:
     cfg = run.config
     return (
         f"training {cfg.model} on {cfg.dataset} ({run.train_samples:,} samples) with {cfg.optimizer} (lr {run.lr:g}) "
@@ -872,11 +872,12 @@ class Trainer:
 
 
 
-def failure_text(failure: JobFailed) -> str:
-    """What a user is told of a failed job: its own words, or that it is a bug (logged)."""
+def failure_text(failure: JobFailed, what: str = "Training") -> str:
+    """What a user is told of a failed job: its own words, or that ``what`` failed because of
+    a bug (whose details the caller logs)."""
     if failure.expected and failure.public:
         return failure.public.strip()
-    return f"Training failed unexpectedly ({failure.kind or 'an error'}); the details are in the server log."
+    return f"{what} failed unexpectedly ({failure.kind or 'an error'}); the details are in the server log."
 
 
 def _sentence(text: str) -> str:
