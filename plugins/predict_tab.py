@@ -34,7 +34,9 @@ PAD_CSS = """
   .tp-predict-results {flex-direction: row !important; flex-wrap: wrap !important; gap: 8px !important;}
   .tp-predict-results > .block:first-child {flex: 1 1 55% !important; min-width: 0 !important;}
   /* the classes are sorted, most likely first: the top few are in sight, the rest scroll */
-  .tp-predict-results #tp-label {max-height: 230px !important; overflow-y: auto !important;}
+  .tp-predict-results #tp-label {height: 230px !important; max-height: 230px !important; overflow-y: auto !important;}
+  /* its height fixed, blank or answering: the pad below never moves under the finger */
+  .tp-predict-results {min-height: 230px !important;}
   .tp-predict-results > .tp-seen {flex: 1 1 35% !important; min-width: 0 !important;}
   .tp-predict-results > .tp-seen {height: 170px !important;}
   .tp-predict-results [data-testid="block-label"] {display: none !important;}  /* long labels would cover the answer */
