@@ -33,8 +33,13 @@ PAD_CSS = """
   .tp-predict {flex-direction: column-reverse !important; gap: 8px !important;}
   .tp-predict-results {flex-direction: row !important; flex-wrap: wrap !important; gap: 8px !important;}
   .tp-predict-results > .block:first-child {flex: 1 1 55% !important; min-width: 0 !important;}
-  /* the classes are sorted, most likely first: the top few are in sight, the rest scroll */
+  /* the classes are sorted, most likely first; more than ten scroll */
   .tp-predict-results #tp-label {height: 230px !important; max-height: 230px !important; overflow-y: auto !important;}
+  /* every class in sight: the answer and ten short rows, the bar beside the number */
+  .tp-predict-results #tp-label .output-class {padding: 2px 0 6px 0 !important; font-size: var(--text-xl) !important;}
+  .tp-predict-results #tp-label .confidence-set {margin-bottom: 1px !important; font-size: 12px !important;}
+  .tp-predict-results #tp-label .bar {margin-bottom: 0 !important; height: 2px !important;}
+  .tp-predict-results #tp-label .text {line-height: 1.25 !important;}
   /* its height fixed, blank or answering: the pad below never moves under the finger */
   .tp-predict-results {min-height: 230px !important;}
   .tp-predict-results > .tp-seen {flex: 1 1 35% !important; min-width: 0 !important;}

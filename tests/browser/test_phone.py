@@ -89,6 +89,10 @@ def test_the_prediction_is_in_sight_while_drawing_on_a_phone(open_page, screensh
     # and the second stroke of a 7 landed in the wrong place)
     assert abs(drawn["y"] - area["y"]) <= 2, f"the pad moved from y={area['y']:.0f} to y={drawn['y']:.0f}"
     assert in_sight(label), f"the prediction is out of sight: {label.bounding_box()}"
+    # all ten classes in sight, none behind a scroll (issue 22: 4 of 10 showed)
+    assert label.locator(".confidence-set").count() == 10
+    last_row, box = label.locator(".confidence-set").last.bounding_box(), label.bounding_box()
+    assert last_row["y"] + last_row["height"] <= box["y"] + box["height"] + 1, (last_row, box)
     assert 0 <= drawn["y"] and drawn["y"] + drawn["size"] <= HEIGHT, f"the drawing area is out of sight: {drawn}"
     fits(page)
     screenshot(page, "drawn")
