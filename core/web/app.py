@@ -42,6 +42,9 @@ DELETE_CACHE = (1800, 3600)
 
 CSS = """
 .tp-hidden {display: none !important;}
+/* Korean breaks between words, not inside one ("테스트 이/미지" on a phone); a word too long for
+   its line still breaks rather than widen the page */
+.gradio-container {word-break: keep-all; overflow-wrap: break-word;}
 .tp-header {margin-bottom: 0 !important;}
 .tp-header h1 {margin: 0 0 2px 0; font-size: 1.6rem;}
 .tp-header p {margin: 0; color: var(--body-text-color-subdued);}

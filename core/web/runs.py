@@ -42,7 +42,9 @@ OUTCOMES = {
     "shipped": "shipped",
 }
 #: The runs table's columns.
-TABLE_COLUMNS = ("run", "in use", "dataset", "model", "optimizer", "lr", "epochs", "batch", "samples", "schedule", "test accuracy", "test loss", "status")
+#: The results first, beside the run's name (on a phone the table scrolls sideways, and the
+#: settings are what may wait behind the edge); its status last.
+TABLE_COLUMNS = ("run", "in use", "test accuracy", "test loss", "dataset", "model", "optimizer", "lr", "epochs", "batch", "samples", "schedule", "status")
 
 
 def max_runs() -> int:
@@ -141,6 +143,8 @@ class RunRecord:
         return [cell(value) for value in [  # a shared checkpoint's settings are anyone's text
             translate(self.label),
             "●" if self.number == current else "",
+            f"{accuracy:.2%}" if accuracy is not None else "",
+            f"{loss:.4f}" if loss is not None else "",
             (spec.get("dataset") or {}).get("name", ""),
             (spec.get("model") or {}).get("name", ""),
             optimizer.get("name", ""),
@@ -149,8 +153,6 @@ class RunRecord:
             str(run.get("batch_size", "")),
             (translate("all") if samples == 0 else f"{samples:,}") if isinstance(samples, int) else "",
             str(run.get("schedule", "")),
-            f"{accuracy:.2%}" if accuracy is not None else "",
-            f"{loss:.4f}" if loss is not None else "",
             translate(OUTCOMES.get(self.outcome, self.outcome)),
         ]]
 
