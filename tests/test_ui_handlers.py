@@ -616,3 +616,23 @@ def test_a_model_is_compared_by_test_accuracy_on_its_own_dataset():
 def test_a_new_session_holds_nothing_of_its_own_with_the_shipped_model_in_its_table(engine, store):
     session = store.get("newcomer")
     assert [r.label for r in session.runs] == ["shipped"] and session.nbytes() == 0 and not session.keeps_something
+
+
+def test_overlaid_runs_each_get_a_hue_of_their_own_and_none_is_trains_orange():
+    """Before (issue 22): overlaid runs differed only by shades, and run 1's orange was also
+    the colour of "train" in a single run's plot."""
+    import colorsys
+
+    from trainpad.web.plots import COLOURS, chart
+
+    runs = [(number, f"run {number}", Curves(epochs=1)) for number in range(8)]
+    colours = chart("loss", runs).colours
+    tests = [colours[f"run {number}"] for number in range(8)]
+
+    def hue(colour: str) -> float:
+        red, green, blue = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+        return colorsys.rgb_to_hls(red, green, blue)[0] * 360
+
+    train = hue(COLOURS["train"])
+    assert len(set(tests)) == 8
+    assert all(min(abs(hue(c) - train), 360 - abs(hue(c) - train)) > 15 for c in colours.values()), colours

@@ -35,10 +35,10 @@ COLUMNS = ("epoch", "value", "split")
 CSV_COLUMNS = ("epoch", "step", "split", "loss", "accuracy", "lr", "test_samples")
 #: Colours of one run's series: train per step (orange), test (blue).
 COLOURS = {"train": "#f97316", "test": "#2563eb"}
-#: Runs overlaid get a hue each, strong for test and light for train (by run number).
+#: Runs overlaid get a hue each, strong for test and light for train (by run number); no
+#: orange, which is "train" in a single run's plot, and neighbours far apart on the wheel.
 RUN_COLOURS = (
     ("#2563eb", "#93c5fd"),
-    ("#ea580c", "#fdba74"),
     ("#16a34a", "#86efac"),
     ("#9333ea", "#d8b4fe"),
     ("#dc2626", "#fca5a5"),
