@@ -143,6 +143,8 @@ def build(engine: "Engine") -> None:
             loop_view = gr.HTML("", label="The training loop, line by line", show_label=True, container=True, padding=True, elem_id="tp-loop")
         with gr.Column(scale=2, min_width=300):
             step_view = gr.HTML(STEP_HINT, label="One step, taken alone", show_label=True, container=True, padding=True, elem_id="tp-step-view")
+            # Step's own button is far above, by Start: another here, beside what a step shows
+            step_again = gr.Button("Step again", variant="secondary", size="sm", elem_id="tp-step-again")
 
     stepper = Stepper(trainer)
     outputs = [status, loss_plot, acc_plot, metrics, runs.download, log_box, current, loop_view, *runs.outputs]
@@ -267,7 +269,8 @@ def build(engine: "Engine") -> None:
         for update in show(stepped.train, {}, session_id(request), loop=stepped.loop):
             yield [*update, stepped.report]
 
-    step.click(
+    gr.on(
+        [step.click, step_again.click],
         on_step,
         inputs=[*dropdowns.values(), epochs, batch_size, train_samples, schedule, seed, device],
         inputs_kwargs={c.key: c.control for c in controls},

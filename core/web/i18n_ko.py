@@ -285,6 +285,7 @@ KOREAN: dict[str, str] = {
     "exploded to {value}": "{value}까지 폭발했습니다",
     # -- the loop view and Step -----------------------------------------------------------
     "Step": "한 걸음",
+    "Step again": "한 걸음 더",
     "The training loop, line by line": "학습 루프, 한 줄씩",
     "One step, taken alone": "한 걸음만 따로",
     "<p><b>Step</b> trains exactly one batch of the run the form describes and shows it here: its pictures with their labels, "

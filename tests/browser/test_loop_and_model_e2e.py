@@ -321,3 +321,19 @@ def test_the_loop_view_fills_in_a_plugin_optimizers_settings(open_page, screensh
     wait_until(lambda: changed in page.locator("#tp-loop").inner_text(), timeout=60, message="the line to follow the form")
     assert "scheduler = torch.optim.lr_scheduler.OneCycleLR(" in page.locator("#tp-loop").inner_text()
     screenshot(page, "plugin-optimizer")
+
+
+def test_step_again_sits_beside_what_a_step_shows_and_takes_the_next(open_page, screenshot):
+    """Before (issue 22): Step's result was 1,500 px below its button."""
+    from app_pages import set_number, wait_until
+
+    page = open_page().page
+    open_tab(page, "Train")
+    set_number(page, "Training samples", 640)
+    _step(page, 1)
+    view, again = page.locator("#tp-step-view").bounding_box(), page.get_by_role("button", name="Step again").bounding_box()
+    assert 0 <= again["y"] - (view["y"] + view["height"]) < 120, (view, again)
+    page.get_by_role("button", name="Step again").click()
+    report = page.locator("#tp-step-report")
+    wait_until(lambda: "Step 2:" in report.inner_text(), timeout=180, message="the report of step 2")
+    screenshot(page, "again")
