@@ -135,7 +135,7 @@ def build(engine: "Engine") -> None:
                 loss_plot = _plot(empty_chart("loss"), label="Loss", y_title="loss", elem_id="tp-loss-plot", min_width=280)
                 acc_plot = _plot(empty_chart("accuracy"), label="Accuracy (%)", y_title="accuracy (%)", elem_id="tp-accuracy-plot", min_width=280)
             metrics = gr.Markdown("", label="Metrics", padding=True, elem_id="tp-metrics")
-            log_box = gr.Textbox("", label="Log", lines=5, max_lines=5, interactive=False, autoscroll=True, buttons=["copy"])
+            log_box = gr.Textbox("", label="Log", lines=5, max_lines=5, interactive=False, autoscroll=True, buttons=["copy"], elem_id="tp-log")
             current = gr.Markdown("", label="Current model", padding=True)
     runs = build_runs_section()
     with gr.Row(equal_height=False):
@@ -145,6 +145,11 @@ def build(engine: "Engine") -> None:
             step_view = gr.HTML(STEP_HINT, label="One step, taken alone", show_label=True, container=True, padding=True, elem_id="tp-step-view")
             # Step's own button is far above, by Start: another here, beside what a step shows
             step_again = gr.Button("Step again", variant="secondary", size="sm", elem_id="tp-step-again")
+
+    # The Log shows its newest line (Gradio's autoscroll does not follow a read-only box the
+    # server fills): a browser-only event on each change scrolls it to the end.
+    log_box.change(None, js="() => { const box = document.querySelector('#tp-log textarea'); if (box) box.scrollTop = box.scrollHeight; }",
+                   api_visibility="private", queue=False, show_progress="hidden")
 
     stepper = Stepper(trainer)
     outputs = [status, loss_plot, acc_plot, metrics, runs.download, log_box, current, loop_view, *runs.outputs]

@@ -242,3 +242,16 @@ def test_a_start_refused_for_its_fields_keeps_the_last_run_and_names_every_field
     page.wait_for_timeout(1000)  # what a refused Start would have changed has changed by now
     assert status_text(page) == done, status_text(page)
     assert plot_points(page, "tp-loss-plot") == points and log_text(page) == log
+
+
+def test_the_log_follows_its_newest_line(open_page, screenshot):
+    """Before (issue 22): the Log stayed on its first lines while the run wrote more."""
+    page = open_page().page
+    start(page, samples=640)
+    wait_for_status(page, r"^Done", timeout=RUN_TIMEOUT)
+    log = page.locator("label").filter(has=page.locator("[data-testid='block-info']", has_text=re.compile(r"^\s*Log\s*$"))).locator("textarea")
+    wait_until(
+        lambda: log.evaluate("t => t.scrollHeight > t.clientHeight && t.scrollTop + t.clientHeight >= t.scrollHeight - 2"),
+        timeout=10, message="the Log scrolled to its last line",
+    )
+    assert "checkpoint ready" in log.evaluate("t => t.value.split('\\n').slice(-3).join('\\n')")
