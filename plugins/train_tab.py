@@ -436,7 +436,8 @@ def build_runs_section() -> RunsSection:
     with gr.Column(elem_classes="tp-runs"):
         gr.Markdown(
             "### Runs\nEvery run of this session, with its settings and results (● the model Evaluate and "
-            "Predict use). Pick one to see its curves; a new run is used only if it does at least as well.",
+            "Predict use). Pick one to see its curves; a new run is used if it does at least as well on the same "
+            "dataset (one on another dataset, and a checkpoint you add, at once).",
             elem_classes="tp-runs-intro",
         )
         table = gr.Dataframe(

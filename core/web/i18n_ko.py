@@ -61,9 +61,11 @@ KOREAN: dict[str, str] = {
     "Training diverged": "학습이 발산했습니다",
     # the runs table, and what a run's status says
     "### Runs\nEvery run of this session, with its settings and results (● the model Evaluate and Predict use). "
-    "Pick one to see its curves; a new run is used only if it does at least as well.":
+    "Pick one to see its curves; a new run is used if it does at least as well on the same "
+    "dataset (one on another dataset, and a checkpoint you add, at once).":
         "### 실행 기록\n이 세션의 모든 실행과 그 설정, 결과입니다 (● 평가와 예측에 쓰이는 모델). "
-        "하나를 고르면 그 곡선을 볼 수 있습니다. 새 실행은 지금 모델만큼 잘할 때에만 쓰입니다.",
+        "하나를 고르면 그 곡선을 볼 수 있습니다. 새 실행은 같은 데이터셋에서 지금 모델만큼 잘할 때 쓰입니다 "
+        "(다른 데이터셋의 실행과 직접 추가한 체크포인트는 바로 쓰입니다).",
     "Run shown": "보고 있는 실행",
     "its curves, log and files": "곡선, 로그, 파일",
     "Overlay on the plots": "그래프에 겹쳐 보기",
