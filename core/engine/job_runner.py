@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Generator, Iterator
 
 from trainpad.engine.checkpoint import to_payload
 from trainpad.engine.config import TrainConfig
@@ -59,11 +59,7 @@ def run_job(spec: RunSpec, engine: "Engine", stop: StopFlag | StopFile | None = 
 def _prepare(engine: "Engine", spec: RunSpec, config: TrainConfig, randomness: Any, built: list[Any]) -> Iterator[Preparing]:
     """Load the data (reporting what it does), then build the run under its own random state."""
     loading = Background(lambda: engine.load_data(config, data_dir=spec.data_dir, run_params=spec.run_params), name="trainpad-load-data")
-    said = None
-    while not loading.wait(REPORT_EVERY):
-        if loading.said and loading.said != said:
-            said = loading.said
-            yield Preparing(said)
+    yield from _reported(loading)
     loading.result()  # raises what loading raised
     resume = engine.model_from_payload(spec.resume) if spec.resume is not None else None
     # Building seeds and draws (the initial weights): a run carried on builds under a state
@@ -73,6 +69,19 @@ def _prepare(engine: "Engine", spec: RunSpec, config: TrainConfig, randomness: A
         built.append(engine.build_run(config, data_dir=spec.data_dir, resume=resume, state=spec.state, run_params=spec.run_params))
     if spec.watch_loop or spec.steps == 1:
         built[0].watch_loop()
+
+
+def _reported(loading: Background, give_up: Callable[[], bool] = lambda: False) -> Generator[Preparing, None, bool]:
+    """A :class:`Preparing` each time ``loading`` says something new, until it has ended
+    (``True``) or ``give_up()`` (``False``, asked every :data:`REPORT_EVERY` seconds)."""
+    said = None
+    while not loading.wait(REPORT_EVERY):
+        if give_up():
+            return False
+        if loading.said and loading.said != said:
+            said = loading.said
+            yield Preparing(said)
+    return True
 
 
 def _started(run: "TrainingRun", spec: RunSpec) -> RunStarted:
@@ -210,9 +219,7 @@ def evaluate_job(spec: EvalSpec, engine: "Engine", stop: StopFlag | StopFile | N
             lambda: engine.load_dataset(dataset["name"], dataset.get("params"), train=False, root=Path(spec.data_dir) if spec.data_dir else None),
             name="trainpad-load-data",
         )
-        while not loading.wait(REPORT_EVERY):
-            if loading.said:
-                yield Preparing(loading.said)
+        yield from _reported(loading)
         loading.result()
         deadline = time.monotonic() + spec.max_seconds if spec.max_seconds is not None else None
         batches = itertools.count()
@@ -241,12 +248,9 @@ def lab_job(spec: LabSpec, engine: "Engine", stop: StopFlag | StopFile | None = 
     deadline = time.monotonic() + spec.max_seconds if spec.max_seconds is not None else float("inf")
     try:
         preparing = Background(lambda: engine.prepare_experiment(spec.request, data_dir=spec.data_dir), name="trainpad-lab-prepare")
-        while not preparing.wait(REPORT_EVERY):
-            if stop.is_set() or time.monotonic() > deadline:  # what it loads is dropped when it ends
-                yield LabEnd(timed_out=not stop.is_set())
-                return
-            if preparing.said:
-                yield Preparing(preparing.said)
+        if not (yield from _reported(preparing, give_up=lambda: stop.is_set() or time.monotonic() > deadline)):
+            yield LabEnd(timed_out=not stop.is_set())  # what it loads is dropped when it ends
+            return
         events = run(preparing.result())
         try:
             for event in events:
