@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import re
 import time
-from typing import Any, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 #: What the Predict tab's label says while nothing is drawn (plugins/predict_tab.py BLANK).
 BLANK = "Draw a digit"
@@ -52,15 +53,17 @@ def open_tab(page: Any, name: str) -> None:
     page.wait_for_function("name => [...document.querySelectorAll('[role=tab]')].some(t => t.textContent.trim() === name && t.getAttribute('aria-selected') === 'true')", arg=name)
 
 
-def wait_until(condition: Any, *, timeout: float, interval: float = 0.1, message: str = "condition") -> Any:
-    """Poll ``condition()`` until it returns something truthy; fail after ``timeout`` s."""
+def wait_until(condition: Any, *, timeout: float, interval: float = 0.1, message: str | Callable[[], str] = "condition") -> Any:
+    """Poll ``condition()`` until it returns something truthy; fail after ``timeout`` s with
+    ``message`` (a callable is asked then, to say what the page shows at that moment)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
+            said = message() if callable(message) else message
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {said}")
         time.sleep(interval)
 
 
@@ -328,7 +331,7 @@ def wait_for_status(page: Any, pattern: str, *, timeout: float, message: str = "
     return wait_until(
         lambda: (text := status_text(page)) and re.search(pattern, text) and text,
         timeout=timeout,
-        message=message or f"the status to match {pattern!r} (it says {status_text(page)!r})",
+        message=message or (lambda: f"the status to match {pattern!r} (it says {status_text(page)!r}; pop-ups: {toasts(page)!r})"),
     )
 
 
