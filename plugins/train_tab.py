@@ -436,8 +436,8 @@ def build_runs_section() -> RunsSection:
     with gr.Column(elem_classes="tp-runs"):
         gr.Markdown(
             "### Runs\nEvery run of this session, with its settings and results (● the model Evaluate and "
-            "Predict use). Pick one to see its curves; a new run is used if it does at least as well on the same "
-            "dataset (one on another dataset, and a checkpoint you add, at once).",
+            "Predict use). Pick one to see its curves. A new model (a run, or a checkpoint you add) is used if it does at "
+            "least as well on the same dataset; one for another dataset, when you press **Use this run**.",
             elem_classes="tp-runs-intro",
         )
         table = gr.Dataframe(

@@ -144,6 +144,35 @@ def test_a_worse_run_never_replaces_the_model_in_use(engine, mnist_dir):
         trainer.use("alice", {"not": "a number"})
 
 
+def test_a_checkpoint_added_follows_the_rule_of_runs(engine, mnist_dir, tmp_path):
+    from trainpad.engine.checkpoint import save_checkpoint
+
+    store = SessionStore(shipped_at(engine, 0.9939))
+    trainer = Trainer(engine, store, data_dir=mnist_dir)
+    shipped = store.get("alice").model
+
+    def checkpoint(name: str, dataset: str, accuracy: float) -> Path:
+        trained = engine.load_checkpoint(PRETRAINED)
+        trained.spec["dataset"]["name"] = dataset
+        trained.metrics["test_accuracy"] = accuracy
+        return save_checkpoint(trained, tmp_path / name)
+
+    # below the shipped model on MNIST: kept beside it, which stays in use
+    assert "(shipped)" in trainer.load("alice", checkpoint("worse.pt", "mnist", 0.9))
+    view = trainer.view(store.get("alice"))
+    assert store.get("alice").model is shipped
+    assert "**worse.pt** is added as run 1." in view.status and "below the 99.39% of the model in use (shipped)" in view.status
+    assert "press **Use this run** to use run 1 instead" in view.status
+    # for another dataset, however good: kept beside it too
+    assert "(shipped)" in trainer.load("alice", checkpoint("clothes.pt", "fashion-mnist", 0.999))
+    view = trainer.view(store.get("alice"))
+    assert "It is for fashion-mnist, and the model in use (shipped) for mnist: that one stays in use." in view.status
+    assert [r.label for r in store.get("alice").runs][-2:] == ["run 1", "run 2"] and store.get("alice").model is shipped
+    # at least as good, on the same dataset: in use
+    assert "uploaded: better.pt" in trainer.load("alice", checkpoint("better.pt", "mnist", 0.9945))
+    assert "is added as run 3 and in use" in trainer.view(store.get("alice")).status
+
+
 def test_runs_are_kept_compared_and_trimmed(trainer, store, monkeypatch):
     monkeypatch.setenv("TRAINPAD_SESSION_RUNS", "2")
     for lr in (0.05, 0.01, 0.02):
@@ -608,7 +637,9 @@ def test_a_model_is_compared_by_test_accuracy_on_its_own_dataset():
     assert compare(model("x", 0.9), None).better
     assert compare(model("x", 0.9), model("x", 0.8)).better and compare(model("x", 0.8), model("x", 0.8)).better
     assert not compare(model("x", 0.7), model("x", 0.8)).better
-    assert compare(model("y", 0.1), model("x", 0.99)).better  # another dataset: nothing to compare
+    # another dataset: nothing to compare, and the model in use stays until the user picks the new one
+    other = compare(model("y", 0.995), model("x", 0.99))
+    assert not other.better and other.datasets == ("y", "x")
     assert not compare(model("x", None), model("x", 0.5)).better  # never tested: it does not replace a tested one
     assert compare(model("x", None), model("x", None)).better and compare(model("x", 0.3), model("x", None)).better
 

@@ -61,11 +61,11 @@ KOREAN: dict[str, str] = {
     "Training diverged": "학습이 발산했습니다",
     # the runs table, and what a run's status says
     "### Runs\nEvery run of this session, with its settings and results (● the model Evaluate and Predict use). "
-    "Pick one to see its curves; a new run is used if it does at least as well on the same "
-    "dataset (one on another dataset, and a checkpoint you add, at once).":
+    "Pick one to see its curves. A new model (a run, or a checkpoint you add) is used if it does at least as well "
+    "on the same dataset; one for another dataset, when you press **Use this run**.":
         "### 실행 기록\n이 세션의 모든 실행과 그 설정, 결과입니다 (● 평가와 예측에 쓰이는 모델). "
-        "하나를 고르면 그 곡선을 볼 수 있습니다. 새 실행은 같은 데이터셋에서 지금 모델만큼 잘할 때 쓰입니다 "
-        "(다른 데이터셋의 실행과 직접 추가한 체크포인트는 바로 쓰입니다).",
+        "하나를 고르면 그 곡선을 볼 수 있습니다. 새 모델(실행, 또는 추가한 체크포인트)은 같은 데이터셋에서 지금 모델만큼 "
+        "잘할 때 쓰이고, 다른 데이터셋의 모델은 **이 실행 사용**을 누를 때 쓰입니다.",
     "Run shown": "보고 있는 실행",
     "its curves, log and files": "곡선, 로그, 파일",
     "Overlay on the plots": "그래프에 겹쳐 보기",
@@ -88,7 +88,7 @@ KOREAN: dict[str, str] = {
         "**학습 자리를 기다리는 중:** 다른 실행이 아직 학습 중이거나 마무리하고 있습니다…",
     "{status}: {message} ({epochs} in {elapsed})": "{status}: {message} ({elapsed} 동안 {epochs})",
     "no curves file: {reason}": "곡선 파일 없음: {reason}",
-    "kept beside the model in use ({model}, {accuracy} test accuracy)": "사용 중인 모델 옆에 보관함 ({model}, 테스트 정확도 {accuracy})",
+    "kept beside the model in use ({model*})": "사용 중인 모델({model*}) 옆에 보관함",
     "**Training…** (the starting model is tested: the first test point is drawn)": "**학습 중…** (시작 모델을 시험했고, 첫 테스트 점을 그렸습니다)",
     "**Time limit reached.** {first}{rest}. {status}": "**시간 제한에 도달했습니다.** {first}{rest}. {status}",
     "**Preparing the run:** {rest*}": "**실행 준비 중:** {rest*}",
@@ -185,6 +185,11 @@ KOREAN: dict[str, str] = {
     "It is below the {old} of the model in use ({before*}), which stays in use.": "지금 쓰는 모델({before*})의 {old}보다 낮아서, 그 모델을 계속 씁니다.",
     "It was not tested, unlike the {old} of the model in use ({before*}), which stays in use.":
         "테스트를 거치지 않아, {old}인 지금 모델({before*})을 계속 씁니다.",
+    "It is for {new}, and the model in use ({before*}) for {old}: that one stays in use.":
+        "{new}용 모델이고 지금 쓰는 모델({before*})은 {old}용이라, 지금 모델을 계속 씁니다.",
+    "**{name}** is added as {label*} and in use: Evaluate and Predict use it.":
+        "**{name}**을(를) {label*}(으)로 추가했고, 이제 평가와 예측이 이 모델을 씁니다.",
+    "**{name}** is added as {label*}.": "**{name}**을(를) {label*}(으)로 추가했습니다.",
     "Both are in the runs table; press **Use this run** to use {label*} instead.": "둘 다 실행 기록에 있습니다. {label*}을(를) 쓰려면 **이 실행 사용**을 누르세요.",
     "Training…": "학습 중…",
     "Testing the starting model…": "시작 모델을 시험하는 중…",

@@ -316,22 +316,29 @@ class Comparison:
     """Whether a new model should take the place of the one in use, and why."""
 
     better: bool
-    #: the accuracies compared, when both have one on the same dataset
+    #: the accuracies compared (either may be missing)
     new: float | None = None
     old: float | None = None
+    #: the new model's dataset and the one in use's, when they differ (nothing to compare)
+    datasets: tuple[str, str] | None = None
 
 
 def compare(new: "TrainedModel", old: "TrainedModel | None") -> Comparison:
     """Is ``new`` at least as good as ``old``, the model in use?
 
-    Yes when there is no model in use, when they are for different datasets (nothing to
-    compare: the user just trained the new one), or when neither has a test accuracy;
-    otherwise by test accuracy, and a new model without one (a run cancelled before any
-    test) does not take the place of one that has.
+    The rule holds however a model arrives (a run, a stepped run, a checkpoint added):
+    yes when there is no model in use, or when neither has a test accuracy; otherwise by
+    test accuracy on the same dataset, and a new model without one (a run stopped before
+    any test) does not take the place of one that has.  A model for another dataset never
+    takes the place of the one in use by itself (their accuracies say nothing of each
+    other, and Predict would change what it reads): the user picks it.
     """
-    if old is None or new.spec.get("dataset", {}).get("name") != old.spec.get("dataset", {}).get("name"):
+    if old is None:
         return Comparison(True)
     a, b = new.metrics.get("test_accuracy"), old.metrics.get("test_accuracy")
+    ours, theirs = (str(m.spec.get("dataset", {}).get("name") or "?") for m in (new, old))
+    if ours != theirs:
+        return Comparison(False, a, b, datasets=(ours, theirs))
     if b is None:
         return Comparison(True, a, b)
     if a is None:

@@ -202,11 +202,19 @@ def outcome_status(end: "TrainEnd", record: RunRecord, verdict: "Comparison", be
             return f"{head}\nEvaluate and Predict now use it."
         old = f", {verdict.old:.2%}" if verdict.old is not None else ""
         return f"{head}\nEvaluate and Predict now use it; the model before it ({before}{old}) is still in the runs table."
-    if verdict.new is not None:
+    return f"{head}\n{kept_beside(verdict, before, record.label)}"
+
+
+def kept_beside(verdict: "Comparison", before: str, label: str) -> str:
+    """Why a new model (``label``) is kept beside the model in use (``before``), not in its
+    place, and how to use it all the same."""
+    if verdict.datasets is not None:
+        why = f"It is for {verdict.datasets[0]}, and the model in use ({before}) for {verdict.datasets[1]}: that one stays in use."
+    elif verdict.new is not None:
         why = f"It is below the {verdict.old:.2%} of the model in use ({before}), which stays in use."
     else:
         why = f"It was not tested, unlike the {verdict.old:.2%} of the model in use ({before}), which stays in use."
-    return f"{head}\n{why}\nBoth are in the runs table; press **Use this run** to use {record.label} instead."
+    return f"{why}\nBoth are in the runs table; press **Use this run** to use {label} instead."
 
 
 class _Slot:
@@ -690,7 +698,7 @@ class Trainer:
         if verdict.better:
             session.use(record)
         else:
-            record.say(f"kept beside the model in use ({before_text}, {verdict.old:.2%} test accuracy)")
+            record.say(f"kept beside the model in use ({before_text})")
         record.status = outcome_status(end, record, verdict, before_text)
 
     @staticmethod
@@ -825,7 +833,9 @@ class Trainer:
         return self.view(session)
 
     def load(self, session_id: str, path: str | Path | None) -> str:
-        """Add an uploaded checkpoint to the runs table and use it; returns its description.
+        """Add an uploaded checkpoint to the runs table, in use if it is at least as good as
+        the model in use (the rule of runs: :func:`trainpad.web.runs.compare`); returns the
+        description of the model in use.
 
         The checkpoint is checked against the server's caps (classes, model size, input
         size) before its model is built: :meth:`trainpad.web.limits.Limits.checkpoint_limits`.
@@ -848,8 +858,15 @@ class Trainer:
                 RunRecord(Curves(), kind="uploaded", name=name, model=trained, outcome="uploaded", spec=trained.spec)
             )
             record.say(f"uploaded {record.name}: {trained.describe()}")
-            session.use(record)
-            session.runs.note = f"**{record.name}** is added as {record.label} and in use: Evaluate and Predict use it."
+            before = session.runs.with_model(session.model)
+            before_text = before.label if before is not None else session.source
+            verdict = compare(trained, session.model)
+            if verdict.better:
+                session.use(record)
+                session.runs.note = f"**{record.name}** is added as {record.label} and in use: Evaluate and Predict use it."
+            else:
+                record.say(f"kept beside the model in use ({before_text})")
+                session.runs.note = f"**{record.name}** is added as {record.label}.\n{kept_beside(verdict, before_text, record.label)}"
             session.runs.trim(max_runs())
         self.store.changed(session)
         return session.describe()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app_pages import log_text, open_tab, set_number, status_text, wait_until
+from app_pages import log_text, open_tab, set_number, status_text, use_shown_run, wait_until
 from trainpad.engine.presets import PRESETS
 from trainpad.web.forms import control_id
 
@@ -99,6 +99,9 @@ def test_a_fashion_model_gets_uploads_and_test_images_instead_of_the_pad(open_pa
     set_number(page, "Training samples", 1280)
     page.get_by_role("button", name="Start training").click()
     wait_until(lambda: status_text(page).startswith("Done"), timeout=RUN_TIMEOUT, message="the run to finish")
+    # a model for another dataset waits for the user to pick it: the digits' model stays in use
+    assert "It is for fashion-mnist, and the model in use (shipped) for mnist: that one stays in use." in status_text(page)
+    use_shown_run(page)
 
     open_tab(page, "Predict")
     wait_until(lambda: "fashion-mnist pictures" in page.locator("#tp-predict-hint").inner_text(), timeout=30, message="the hint for photos")
