@@ -63,8 +63,28 @@ def test_a_changed_form_begins_another_run(trainer):
     run = trainer.store.get("alice").run
     first = run.record
     stepper.step("alice", config(trainer, seed=2))
-    assert run.record is not first and first.outcome == "stopped" and first.model is not None
+    assert run.record is not first and first.outcome == "stepped" and first.model is not None
     assert run.stepped and run.state.steps_done == 1
+
+
+def test_stepped_runs_that_ended_leave_one_row_not_a_trail(engine, mnist_dir):
+    """Before (issue 22): each change of the form between Steps left a row "stopped 9.99%"."""
+    import dataclasses
+
+    shipped = dataclasses.replace(shipped_loader(engine)(), metrics={"test_accuracy": 0.9939})
+    store = attach_store(engine, SessionStore(lambda: shipped))
+    trainer = Trainer(engine, store, data_dir=mnist_dir, update_every=0.0)
+    stepper = Stepper(trainer)
+    try:
+        for seed in (1, 2, 3, 4):
+            stepper.step("alice", config(trainer, seed=seed))
+        runs = list(store.get("alice").runs)
+        table = trainer.view(store.get("alice")).runs
+    finally:
+        store.close()
+    # the shipped model (in use), the newest ended stepped run, and the one being stepped
+    assert [(r.label, r.outcome) for r in runs] == [("shipped", "shipped"), ("run 3", "stepped"), ("run 4", "stepping")]
+    assert list(table["status"])[:2] == ["stepped", "steps only"]
 
 
 def test_stop_ends_a_stepped_run_and_keeps_its_model(trainer):

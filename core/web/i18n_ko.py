@@ -143,6 +143,7 @@ KOREAN: dict[str, str] = {
     "preparing": "준비 중",
     "training…": "학습 중…",
     "stepped": "한 걸음씩",
+    "steps only": "걸음만",
     "done": "완료",
     "stopped": "중지됨",
     "diverged": "발산함",

@@ -34,6 +34,7 @@ OUTCOMES = {
     "preparing": "preparing",
     "training": "training…",
     "stepping": "stepped",
+    "stepped": "steps only",  #: a run taken by Steps alone, ended (Stop, or the form changed)
     "completed": "done",
     "stopped": "stopped",
     "diverged": "diverged",

@@ -589,7 +589,8 @@ class Trainer:
             record.say(f"training in a process of its own ({facts.pid}), not the server's")
         with session.lock:
             record.spec = facts.spec
-            if run.phase is not Phase.STEPPING:
+            winding_down = run.phase is Phase.STOPPING and record.outcome == "stepping"  # a stepped run's last test
+            if run.phase is not Phase.STEPPING and not winding_down:
                 record.outcome = "training"
             session.runs.changed()
         if run.phase is Phase.STEPPING:  # a Step's job: the run is told of at its first
@@ -657,7 +658,8 @@ class Trainer:
             return
         trained = self.engine.model_from_payload(end.model) if end.model is not None else None
         train_end = replace(end.end, trained=trained)
-        record.outcome = train_end.status
+        stepped = record.outcome == "stepping"  # taken by Steps alone, never carried on by Start
+        record.outcome = "stepped" if stepped and train_end.status == "stopped" else train_end.status
         record.progress = train_end.epochs_done
         record.say(f"{train_end.status}: {train_end.message} ({epochs_text(train_end.epochs_done)} in {_clock_text(train_end.elapsed)})")
         if trained is None or train_end.epochs_done <= 0:
@@ -668,6 +670,8 @@ class Trainer:
             self._drop_if_empty(session, record)
             return
         self._adopt(session, record, train_end)
+        if record.outcome == "stepped":
+            self._drop_older_stepped(session, record)
         if end.timed_out and train_end.status == "stopped":
             message = time_limit_message(end.max_seconds or limits().max_run_seconds, gpu=self.executor.where == "zerogpu")
             record.say(message)
@@ -700,6 +704,15 @@ class Trainer:
         else:
             record.say(f"kept beside the model in use ({before_text})")
         record.status = outcome_status(end, record, verdict, before_text)
+
+    @staticmethod
+    def _drop_older_stepped(session: "Session", record: RunRecord) -> None:
+        """A run taken by Steps that has ended is a look at a few steps, not a model worth a
+        row: the table keeps the newest one (and any in use, or picked), not a trail of them."""
+        runs = session.runs
+        for older in list(runs):
+            if older is not record and older.outcome == "stepped" and older.number not in (runs.current, runs.selected):
+                runs.remove(older)
 
     @staticmethod
     def _drop_if_empty(session: "Session", record: RunRecord) -> None:
