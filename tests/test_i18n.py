@@ -183,3 +183,15 @@ def test_every_outcome_of_a_run_reads_in_korean(status, better, before, new):
     korean = translate(english, "ko")
     left = re.sub(r"\*\*|\blr\b|\bnan\b", "", korean)
     assert not re.search(r"[A-Za-z]{3}", left), f"{english!r} -> {korean!r}"
+
+
+def test_the_plots_legends_speak_the_visitors_language():
+    from trainpad.web.plots import Curves, chart
+
+    curves = Curves(epochs=1)
+    with speaking("ko"):
+        one = chart("loss", [(1, "run 1", curves)])
+        two = chart("accuracy", [(1, "run 1", curves), (2, "run 2", curves)])
+    assert set(one.colours) == {"학습", "테스트"} and set(one.frame["split"]) == {"학습", "테스트"}
+    assert "run 1 학습" in two.colours and two.caption == "진한 선: 테스트, 옅은 선: 학습 (스텝마다)"
+    assert set(chart("loss", [(1, "run 1", curves)]).colours) == {"train", "test"}  # English outside a Korean request

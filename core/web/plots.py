@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from trainpad.web.cells import cell
+from trainpad.web.i18n import tr
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -208,21 +209,21 @@ def chart(kind: str, runs: Sequence[tuple[int, str, Curves]]) -> Chart:
     for number, name, curves in runs:
         train, test = curves.series(kind, points)
         if len(runs) == 1:
-            names = {"train": "train", "test": "test"}
-            colours.update(COLOURS)
+            names = {split: tr(split) for split in SERIES}  # the legend, in the visitor's language
+            colours.update({names[split]: colour for split, colour in COLOURS.items()})
         else:  # the legend names each run once, by its test curve; its train curve is the light line
-            names = {"train": f"{name} train", "test": name}
+            names = {"train": f"{name} {tr('train')}", "test": name}
             strong, light = RUN_COLOURS[number % len(RUN_COLOURS)]
             colours.update({names["train"]: light, names["test"]: strong})
             legend.append(name)
         rows += [(x, y, names["train"]) for x, y in train] + [(x, y, names["test"]) for x, y in test]
     if not runs:
-        colours.update(COLOURS)
+        colours.update({tr(split): colour for split, colour in COLOURS.items()})
     rows = [row for row in rows if math.isfinite(row[1])]
     values = [y for _, y, _ in rows]
     span = max((curves.span for _, _, curves in runs), default=1.0)
     frame = pd.DataFrame(with_every_series(rows, tuple(colours)), columns=list(COLUMNS))
-    caption = "strong: test, light: train (per step)" if len(runs) > 1 else ""
+    caption = tr("strong: test, light: train (per step)") if len(runs) > 1 else ""
     y_lim = loss_range(values) if kind == "loss" else accuracy_range(values)
     return Chart(frame, colours, (0.0, nice_span(span)), y_lim, legend or list(colours), caption)
 

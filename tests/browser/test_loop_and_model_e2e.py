@@ -290,6 +290,22 @@ def test_a_korean_browser_gets_the_page_in_korean(browser, app_url, screenshot):
         for label in ("에포크", "배치 크기", "시드"):
             assert page.get_by_label(label, exact=True).count() == 1, label
         wait_until(lambda: "현재 모델:" in page.locator("body").inner_text(), timeout=30, message="the model line in Korean")
+        # a field out of its range says so in Korean, and so does the pop-up of a refused Start,
+        # headed in Korean too (Gradio heads it "Error" whatever the language)
+        epochs = page.get_by_label("에포크", exact=True)
+        epochs.fill("99")
+        note = page.locator(".block", has=epochs).last.locator(".tp-field-note")
+        note.wait_for(state="visible", timeout=10_000)
+        assert note.inner_text() == "1부터 20까지의 정수를 입력하세요."
+        page.get_by_role("button", name="학습 시작", exact=True).click()
+        toast = page.locator(".toast-body").first
+        toast.wait_for(state="visible", timeout=30_000)
+        wait_until(lambda: toast.locator(".toast-title").inner_text().strip() == "오류", timeout=10, message=lambda: f"the pop-up's header in Korean ({toast.inner_text()!r})")
+        assert "학습 설정: 에포크은(는) 20 이하여야 합니다" in toast.inner_text(), toast.inner_text()
+        screenshot(page, "korean-refused")
+        toast.get_by_role("button", name="닫기", exact=True).click()
+        epochs.fill("1")
+        note.wait_for(state="detached", timeout=10_000)
         page.get_by_role("button", name="한 걸음", exact=True).click()
         wait_until(lambda: "한 걸음 진행:" in page.locator(".block.tp-status").inner_text(), timeout=180, message="Step's status in Korean")
         loop = page.locator("#tp-loop").inner_text()
