@@ -108,7 +108,8 @@ def test_templates_translate_what_the_server_wrote():
     assert translate("something the catalog does not know", "ko") == "something the catalog does not know"
     assert translate("Stop\nClear", "ko") == "중지\n지우기"
     # nested templates, and the one that fits best (not "lr {value}" for a whole sentence)
-    assert translate("optimizer sgd: lr must be at most 10, got 99", "ko") == "옵티마이저 sgd: lr은(는) 10 이하여야 합니다. 받은 값: 99"
+    # (a setting named as the runs table names it: lr is 학습률 there)
+    assert translate("optimizer sgd: lr must be at most 10, got 99", "ko") == "옵티마이저 sgd: 학습률은(는) 10 이하여야 합니다. 받은 값: 99"
     assert translate("**Current model:** mnist-cnn on mnist, 3 epochs, 99.39% test accuracy (shipped)", "ko") == (
         "**현재 모델:** mnist로 학습한 mnist-cnn, 3 에포크, 테스트 정확도 99.39% (기본 제공)"
     )

@@ -613,7 +613,12 @@ def test_display_helpers():
     curves = Curves()
     curves.add_test(0.0, 2.3, 0.1)
     loss = curves.loss()
-    assert list(loss["split"]) == ["test", "train"] and loss["value"][0] == 2.3 and np.isnan(loss["value"][1])  # a placeholder
+    # the one test point is drawn as a short dash from it (a line of one point would not show),
+    # and the train series, with no point yet, has a placeholder
+    assert list(loss["split"]) == ["test", "test", "train"] and list(loss["value"][:2]) == [2.3, 2.3] and np.isnan(loss["value"][2])
+    assert loss["epoch"][0] == 0.0 and 0 < loss["epoch"][1] <= 0.05 * curves.span
+    curves.add_test(0.5, 1.2, 0.6)
+    assert list(curves.loss()["split"]) == ["test", "test", "train"] and list(curves.loss()["epoch"][:2]) == [0.0, 0.5]  # two points: no dash
     assert curves.accuracy()["value"][0] == 10.0
 
 

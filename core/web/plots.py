@@ -206,8 +206,9 @@ def chart(kind: str, runs: Sequence[tuple[int, str, Curves]]) -> Chart:
     colours: dict[str, str] = {}
     legend: list[str] = []
     points = max(60, 300 // max(len(runs), 1))
+    span = max((curves.span for _, _, curves in runs), default=1.0)
     for number, name, curves in runs:
-        train, test = curves.series(kind, points)
+        train, test = (with_dash(series, nice_span(span)) for series in curves.series(kind, points))
         if len(runs) == 1:
             names = {split: tr(split) for split in SERIES}  # the legend, in the visitor's language
             colours.update({names[split]: colour for split, colour in COLOURS.items()})
@@ -221,11 +222,25 @@ def chart(kind: str, runs: Sequence[tuple[int, str, Curves]]) -> Chart:
         colours.update({tr(split): colour for split, colour in COLOURS.items()})
     rows = [row for row in rows if math.isfinite(row[1])]
     values = [y for _, y, _ in rows]
-    span = max((curves.span for _, _, curves in runs), default=1.0)
     frame = pd.DataFrame(with_every_series(rows, tuple(colours)), columns=list(COLUMNS))
     caption = tr("strong: test, light: train (per step)") if len(runs) > 1 else ""
     y_lim = loss_range(values) if kind == "loss" else accuracy_range(values)
     return Chart(frame, colours, (0.0, nice_span(span)), y_lim, legend or list(colours), caption)
+
+
+#: A series of one point is drawn as a dash this long (a fraction of the x axis): a line
+#: needs two points, and Gradio's LinePlot draws no markers, so the first test before
+#: training would be invisible until the second.
+DASH = 0.03
+
+
+def with_dash(points: list[tuple[float, float]], x_span: float) -> list[tuple[float, float]]:
+    """``points``, or, when there is only one, that point and one a dash to its right."""
+    finite = [(x, y) for x, y in points if math.isfinite(y)]
+    if len(finite) != 1:
+        return points
+    (x, y), dash = finite[0], DASH * max(x_span, 1e-9)
+    return [*points, (x + dash, y)]
 
 
 def nice_span(epochs: float) -> float:
