@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 
@@ -487,11 +488,16 @@ def untrained_model(engine: Any, dataset: str, model: str) -> Any:
     return TrainedModel(built, spec, list(component.meta["class_names"]), output, meta)
 
 
-def wait_until(condition: Any, timeout: float, what: str) -> float:
-    """Poll ``condition()`` until it is true; fail with ``what`` after ``timeout`` s.
-    Returns the seconds it took."""
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < timeout, what
-        time.sleep(0.05)
-    return time.monotonic() - started
+def wait_until(condition: Any, timeout: float, message: str | Callable[[], str] = "condition", *, interval: float = 0.05) -> Any:
+    """Poll ``condition()`` until it returns something truthy, and return that; fail after
+    ``timeout`` s saying what was awaited (``message``; a callable is asked then, to say what
+    it sees at that moment)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            said = message() if callable(message) else message
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {said}")
+        time.sleep(interval)

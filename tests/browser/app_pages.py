@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import re
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
+
+from support import wait_until  # noqa: F401  (the browser tests take it from here, with the page helpers)
 
 #: What the Predict tab's label says while nothing is drawn (plugins/predict_tab.py BLANK).
 BLANK = "Draw a digit"
@@ -51,20 +52,6 @@ def open_tab(page: Any, name: str) -> None:
     tab = page.get_by_role("tab", name=name, exact=True)
     tab.click()
     page.wait_for_function("name => [...document.querySelectorAll('[role=tab]')].some(t => t.textContent.trim() === name && t.getAttribute('aria-selected') === 'true')", arg=name)
-
-
-def wait_until(condition: Any, *, timeout: float, interval: float = 0.1, message: str | Callable[[], str] = "condition") -> Any:
-    """Poll ``condition()`` until it returns something truthy; fail after ``timeout`` s with
-    ``message`` (a callable is asked then, to say what the page shows at that moment)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            said = message() if callable(message) else message
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {said}")
-        time.sleep(interval)
 
 
 # -- Predict -----------------------------------------------------------------------------------
