@@ -488,6 +488,18 @@ def untrained_model(engine: Any, dataset: str, model: str) -> Any:
     return TrainedModel(built, spec, list(component.meta["class_names"]), output, meta)
 
 
+def holds(condition: Any, seconds: float, message: str | Callable[[], str] = "condition", *, interval: float = 0.05) -> None:
+    """Check ``condition()`` again and again for ``seconds`` s and fail the first time it is
+    false: that nothing happens (no second run begins, nothing is sent) is watched the whole
+    time, not read once after a sleep."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not condition():
+            said = message() if callable(message) else message
+            raise AssertionError(f"no longer true: {said}")
+        time.sleep(interval)
+
+
 def wait_until(condition: Any, timeout: float, message: str | Callable[[], str] = "condition", *, interval: float = 0.05) -> Any:
     """Poll ``condition()`` until it returns something truthy, and return that; fail after
     ``timeout`` s saying what was awaited (``message``; a callable is asked then, to say what

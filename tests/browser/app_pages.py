@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from support import wait_until  # noqa: F401  (the browser tests take it from here, with the page helpers)
+from support import holds, wait_until  # noqa: F401  (the browser tests take them from here, with the page helpers)
 
 #: What the Predict tab's label says while nothing is drawn (plugins/predict_tab.py BLANK).
 BLANK = "Draw a digit"
@@ -52,6 +52,21 @@ def open_tab(page: Any, name: str) -> None:
     tab = page.get_by_role("tab", name=name, exact=True)
     tab.click()
     page.wait_for_function("name => [...document.querySelectorAll('[role=tab]')].some(t => t.textContent.trim() === name && t.getAttribute('aria-selected') === 'true')", arg=name)
+
+
+def settled(page: Any, timeout: float = 30) -> None:
+    """Wait until the page has stopped changing size (the same for four looks 100 ms apart)
+    and no Gradio progress shows: what a screenshot or a layout check should see."""
+    looks: list[Any] = []
+
+    def still() -> bool:
+        looks.append(page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight,"
+            " document.querySelectorAll('.pending, .generating').length]"
+        ))
+        return len(looks) >= 4 and looks[-1][2] == 0 and all(look == looks[-1] for look in looks[-4:])
+
+    wait_until(still, timeout=timeout, interval=0.1, message="the page to settle")
 
 
 # -- Predict -----------------------------------------------------------------------------------

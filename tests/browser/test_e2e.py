@@ -18,11 +18,13 @@ from app_pages import (
     BLANK,
     SketchPad,
     current_model_text,
+    holds,
     log_text,
     open_tab,
     plot_points,
     round_zero,
     set_number,
+    settled,
     shown_model,
     status_text,
     training_trace,
@@ -60,12 +62,17 @@ def start_training(page, *, samples: int, epochs: int = 1) -> None:
     page.get_by_role("button", name="Start training").click()
 
 
-def wait_for_steps(page, timeout: float = RUN_TIMEOUT) -> str:
-    """Until the status shows training steps going on."""
+def wait_for_steps(page, timeout: float = RUN_TIMEOUT, *, past: int = 0) -> str:
+    """Until the status shows training steps going on (past step ``past``)."""
+
+    def step() -> int:
+        found = re.search(r"step ([\d,]+) of [\d,]+", status_text(page))
+        return int(found.group(1).replace(",", "")) if found else -1
+
     return wait_until(
-        lambda: (found := re.search(r"step [\d,]+ of [\d,]+", status_text(page))) and found.string,
+        lambda: step() > past and status_text(page),
         timeout=timeout,
-        message="the run's first steps in the status",
+        message=f"the run's steps past {past} in the status",
     )
 
 
@@ -85,10 +92,9 @@ def test_page_loads_and_every_tab_opens_without_console_errors(visitor, screensh
     page = visitor.page
     for name in ("Train", "Evaluate", "Predict", "Plugins"):
         open_tab(page, name)
-        page.wait_for_timeout(500)
+        settled(page)
         screenshot(page, name.lower())
-    page.wait_for_timeout(1000)
-    assert visitor.errors == [], "the page logged errors:\n" + "\n".join(visitor.errors)
+    holds(lambda: visitor.errors == [], 1.0, lambda: "the page logged errors:\n" + "\n".join(visitor.errors))
 
 
 def test_plugins_tab_lists_the_builtins(visitor, screenshot):
@@ -223,8 +229,7 @@ def test_short_run_shows_progress_and_growing_curves(open_page, screenshot):
     watch_training(page)
     start_training(page, samples=640)
     wait_until(lambda: status_text(page).startswith("Done"), timeout=RUN_TIMEOUT, message="the run to finish")
-    page.wait_for_timeout(500)
-    trace = training_trace(page)
+    trace = wait_until(lambda: (t := training_trace(page)) and t[-1]["status"].startswith("Done") and t, timeout=10, message="the watch to see the end")
     screenshot(page, "done")
     statuses = [t["status"] for t in trace]
     assert any(re.search(r"Epoch 1/1 · step \d+ of 5", s) for s in statuses), f"no step progress shown: {sorted(set(statuses))}"
@@ -243,8 +248,7 @@ def test_stop_keeps_the_model_and_evaluate_shows_it(open_page, screenshot, app_s
     test_split_size = app_server.test_split_size
     page = open_page().page
     start_training(page, samples=0, epochs=LONG_RUN_EPOCHS)
-    wait_for_steps(page)
-    page.wait_for_timeout(1500)
+    wait_for_steps(page, past=20)  # a little way into its epoch
     screenshot(page, "running")
     stopped = stop_training(page)
     assert "kept" in stopped, stopped
@@ -252,9 +256,7 @@ def test_stop_keeps_the_model_and_evaluate_shows_it(open_page, screenshot, app_s
     # the run really stopped: no step is added any more
     log = log_text(page)
     assert "stopped" in log
-    page.wait_for_timeout(1500)
-    assert log_text(page) == log
-    assert status_text(page).startswith("Stopped")
+    holds(lambda: log_text(page) == log and status_text(page).startswith("Stopped"), 1.5, "the run stays stopped")
     if "trained here" not in current_model_text(page):  # it did worse than the model in use: pick it
         use_shown_run(page)
 

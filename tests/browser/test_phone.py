@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app_pages import SketchPad, open_tab, overflowing, set_number, vertical_one, wait_for_status, wait_until
+from app_pages import SketchPad, open_tab, overflowing, set_number, settled, vertical_one, wait_for_status, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ def test_every_tab_fits_a_phone(open_page, screenshot):
     page = open_page(**PHONE).page
     for name in ("Predict", "Train", "Evaluate", "Lab", "Plugins"):
         open_tab(page, name)
-        page.wait_for_timeout(800)
+        settled(page)
         fits(page)
         screenshot(page, name.lower())
     # the Plugins table and, after an evaluation, the confusion matrix scroll in their box
@@ -63,8 +63,7 @@ def test_start_is_in_sight_on_a_phone_with_the_settings_folded(open_page, screen
     assert in_sight(start), f"Start is at {start.bounding_box()} on a {WIDTH}x{HEIGHT} screen"
     screenshot(page, "train-folded")
     page.get_by_text("Run settings", exact=True).click()  # they open with a tap, and stay open
-    page.wait_for_timeout(1000)
-    assert page.get_by_label("Training samples", exact=True).is_visible()
+    page.get_by_label("Training samples", exact=True).wait_for(state="visible", timeout=10_000)
     set_number(page, "Training samples", 640)
     fits(page)
     start.click()

@@ -14,6 +14,7 @@ import pytest
 from app_pages import (
     axis_labels,
     current_model_text,
+    holds,
     line_points,
     log_text,
     open_tab,
@@ -21,6 +22,7 @@ from app_pages import (
     plot_lines,
     runs_table,
     set_number,
+    settled,
     status_text,
     toasts,
     use_shown_run,
@@ -61,7 +63,7 @@ def test_a_one_epoch_run_draws_a_real_test_curve_on_axes_whose_labels_fit(open_p
     start(page, samples=EPOCH_SAMPLES)
     done = finished(page)
     assert done.startswith("Done. Run 1 reached 1 epoch"), done
-    page.wait_for_timeout(800)
+    settled(page)
     screenshot(page, "done")
     # tested before training, during the epoch and at its end: more than two test points
     for plot in ("tp-loss-plot", "tp-accuracy-plot"):
@@ -89,8 +91,7 @@ def test_a_one_epoch_run_draws_a_real_test_curve_on_axes_whose_labels_fit(open_p
 def test_a_stopped_run_counts_the_epoch_it_trained(open_page, screenshot):
     page = open_page().page
     start(page, samples=0, epochs=1)
-    wait_for_status(page, r"step [\d,]{2,} of", timeout=RUN_TIMEOUT)
-    page.wait_for_timeout(1500)
+    wait_for_status(page, r"step ([3-9]\d|[\d,]{3,}) of", timeout=RUN_TIMEOUT)  # a little way into its epoch
     page.get_by_role("button", name="Stop", exact=True).click()
     stopped = wait_for_status(page, r"^Stopped", timeout=RUN_TIMEOUT)
     screenshot(page, "stopped")
@@ -149,9 +150,9 @@ def test_start_during_a_run_says_one_is_going_and_queues_nothing(open_page, scre
     screenshot(page, "already-going")
     page.get_by_role("button", name="Stop", exact=True).click()
     wait_for_status(page, r"^Stopped", timeout=RUN_TIMEOUT)
-    page.wait_for_timeout(2500)  # a second run, had one been queued, would have begun by now
-    assert [row[0] for row in runs_table(page)[1:]] == ["run 1", "shipped"]
-    assert status_text(page).startswith("Stopped")
+    # a second run, had one been queued, would begin within these seconds
+    holds(lambda: [row[0] for row in runs_table(page)[1:]] == ["run 1", "shipped"] and status_text(page).startswith("Stopped"), 2.5,
+          lambda: f"no second run: {runs_table(page)[1:]}, {status_text(page)!r}")
 
 
 def test_start_right_after_stop_trains_the_next_run(open_page, screenshot):
@@ -205,8 +206,7 @@ def test_fields_check_their_range_as_the_user_types(open_page, screenshot):
     wait_until(lambda: block.locator(".tp-field-note").count() == 0, timeout=10, message="the note to go")
     assert "tp-field-invalid" not in (block.get_attribute("class") or "")
     samples = page.get_by_label("Training samples", exact=True)
-    samples.fill("640")  # not a multiple of its arrows' step of 1,000, and fine
-    page.wait_for_timeout(300)
+    samples.fill("640")  # not a multiple of its arrows' step of 1,000, and fine (checked as it is typed, at once)
     assert page.locator(".block", has=samples).last.locator(".tp-field-note").count() == 0
 
 
@@ -239,9 +239,9 @@ def test_a_start_refused_for_its_fields_keeps_the_last_run_and_names_every_field
     said = wait_until(lambda: [t for t in toasts(page) if "Epochs" in t or "epochs" in t], timeout=30, message="the refusal")
     screenshot(page, "refused")
     assert re.search(r"(?i)batch.size", said[0]), said  # every invalid field named, not the first alone
-    page.wait_for_timeout(1000)  # what a refused Start would have changed has changed by now
-    assert status_text(page) == done, status_text(page)
-    assert plot_points(page, "tp-loss-plot") == points and log_text(page) == log
+    # what a refused Start would have changed would change within this second
+    holds(lambda: status_text(page) == done and plot_points(page, "tp-loss-plot") == points and log_text(page) == log, 1.0,
+          lambda: f"the previous run's view kept: {status_text(page)!r}")
 
 
 def test_the_log_follows_its_newest_line(open_page, screenshot):
