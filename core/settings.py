@@ -20,8 +20,9 @@ from typing import Any, Callable, Mapping
 
 from trainpad.engine.errors import ConfigError
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+#: The words read as true and as false (in a setting, and in a true-or-false parameter).
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
 
 class SettingError(ConfigError):
@@ -68,8 +69,8 @@ class Setting:
 
 def flag(text: str) -> bool:
     value = text.lower()
-    if value in _TRUE | _FALSE:
-        return value in _TRUE
+    if value in TRUE_WORDS | FALSE_WORDS:
+        return value in TRUE_WORDS
     raise ValueError(text)
 
 
@@ -292,7 +293,7 @@ def cache_dir() -> Path:
 
 def offline() -> bool:
     """``TRAINPAD_OFFLINE`` (or Hugging Face's ``HF_HUB_OFFLINE``): never download."""
-    return get("TRAINPAD_OFFLINE") or os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+    return get("TRAINPAD_OFFLINE") or os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in TRUE_WORDS
 
 
 def markdown_table(section: str | None = None) -> str:

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from trainpad import settings
+from trainpad.engine.config import DEFAULT_INPUT_SHAPE
 from trainpad.engine.errors import CheckpointError, shown
 from trainpad.engine.model_size import megabytes, plan_model
 
@@ -340,7 +341,7 @@ def model_from_payload(
     except ParamError as exc:
         raise CheckpointError(f"the checkpoint's model settings are refused: {exc}") from None
     meta = payload.get("dataset_meta") or {}
-    input_shape = tuple(meta.get("input_shape", (1, 28, 28)))
+    input_shape = tuple(meta.get("input_shape", DEFAULT_INPUT_SHAPE))
     build = {"input_shape": input_shape, "num_classes": len(payload["class_names"]), **params}
     state = payload["state_dict"]
     planned = plan_model(component.factory, **build)

@@ -11,6 +11,10 @@ from typing import Any
 
 from trainpad.engine.params import Param, validate_params
 
+#: The input of a model whose dataset names none (``input_shape`` in its meta): MNIST's, one
+#: channel of 28x28.
+DEFAULT_INPUT_SHAPE = (1, 28, 28)
+
 SCHEDULES = ("onecycle", "cosine", "constant")
 
 #: The kinds of component a run is made of (callbacks are not chosen: every run has them all).

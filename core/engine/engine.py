@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterable
 
 import pluggy
 
-from trainpad.engine.config import RUN_PARAMS, TRAINED_KINDS, TrainConfig
+from trainpad.engine.config import DEFAULT_INPUT_SHAPE, RUN_PARAMS, TRAINED_KINDS, TrainConfig
 from trainpad.engine.errors import ComponentError, ConfigError, TrainpadError, blame
 from trainpad.engine.pairing import pair, pairing_note
 from trainpad.engine.params import ParamError
@@ -318,7 +318,7 @@ class Engine:
     def dataset_meta(self, component: Component) -> dict[str, Any]:
         meta = component.meta
         return {
-            "input_shape": list(meta.get("input_shape", (1, 28, 28))),
+            "input_shape": list(meta.get("input_shape", DEFAULT_INPUT_SHAPE)),
             "mean": list(meta.get("mean", (0.0,))),
             "std": list(meta.get("std", (1.0,))),
             "ink": meta.get("ink"),

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from trainpad.engine.errors import shown
+from trainpad.settings import FALSE_WORDS, TRUE_WORDS
 
 #: The value types a hyperparameter may have.
 PARAM_TYPES: tuple[type, ...] = (int, float, bool, str)
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 class ParamError(ValueError):
@@ -98,8 +97,8 @@ class Param:
         if self.type is bool:
             if isinstance(value, bool):
                 return value
-            if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-                return value.strip().lower() in _TRUE
+            if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+                return value.strip().lower() in TRUE_WORDS
             if isinstance(value, (int, float)) and value in (0, 1):
                 return bool(value)
             raise ParamError(f"{self.name} must be true or false, got {shown(value)}")

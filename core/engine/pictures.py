@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from trainpad import settings
+from trainpad.engine.config import DEFAULT_INPUT_SHAPE
 from trainpad.engine.errors import TrainpadError, shown
 
 #: Ink fainter than this fraction of full contrast is treated as background.
@@ -273,7 +274,7 @@ def fit(gray: np.ndarray, height: int, width: int) -> np.ndarray:
 def prepare(
     image: Any,
     *,
-    input_shape: Sequence[int] = (1, 28, 28),
+    input_shape: Sequence[int] = DEFAULT_INPUT_SHAPE,
     mean: Sequence[float] = (0.0,),
     std: Sequence[float] = (1.0,),
     ink: str | None = "centre",

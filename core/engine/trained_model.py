@@ -8,6 +8,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from trainpad.engine.config import DEFAULT_INPUT_SHAPE
+
 
 def probabilities(output: torch.Tensor, kind: str) -> torch.Tensor:
     """A batch of model outputs as probabilities: ``kind`` is ``"log_probs"`` or ``"logits"``."""
@@ -51,7 +53,7 @@ class TrainedModel:
 
     @property
     def input_shape(self) -> tuple[int, ...]:
-        return tuple(self.dataset_meta.get("input_shape", (1, 28, 28)))
+        return tuple(self.dataset_meta.get("input_shape", DEFAULT_INPUT_SHAPE))
 
     def probabilities(self, output: torch.Tensor) -> torch.Tensor:
         """Turn the model's output into probabilities, whichever kind it returns."""

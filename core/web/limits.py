@@ -15,7 +15,7 @@ The caps are ``TRAINPAD_MAX_*`` settings (:mod:`trainpad.settings`, ``docs/setti
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from trainpad import settings
@@ -24,76 +24,62 @@ from trainpad.engine.params import Param, ParamError
 if TYPE_CHECKING:
     from trainpad.engine.checkpoint import CheckpointLimits
 
-#: The setting (see :mod:`trainpad.settings`) behind each limit.
-ENV: dict[str, str] = {
-    "max_training_runs": "TRAINPAD_MAX_TRAINING_RUNS",
-    "max_epochs": "TRAINPAD_MAX_EPOCHS",
-    "max_batch_size": "TRAINPAD_MAX_BATCH_SIZE",
-    "max_train_samples": "TRAINPAD_MAX_TRAIN_SAMPLES",
-    "max_eval_samples": "TRAINPAD_MAX_EVAL_SAMPLES",
-    "max_run_seconds": "TRAINPAD_MAX_RUN_SECONDS",
-    "max_eval_seconds": "TRAINPAD_MAX_EVAL_SECONDS",
-    "max_lab_seconds": "TRAINPAD_MAX_LAB_SECONDS",
-    "queue_size": "TRAINPAD_QUEUE_SIZE",
-    "concurrency": "TRAINPAD_CONCURRENCY",
-    "max_waiting_runs": "TRAINPAD_MAX_WAITING_RUNS",
-    "max_runs_per_client": "TRAINPAD_MAX_RUNS_PER_CLIENT",
-    "max_waiting_per_client": "TRAINPAD_MAX_WAITING_PER_CLIENT",
-    "max_sessions": "TRAINPAD_MAX_SESSIONS",
-    "max_sessions_per_client": "TRAINPAD_MAX_SESSIONS_PER_CLIENT",
-    "client_memory_mb": "TRAINPAD_CLIENT_MEMORY_MB",
-    "max_upload_mb": "TRAINPAD_MAX_UPLOAD_MB",
-    "max_uploads_per_client_mb": "TRAINPAD_MAX_UPLOADS_PER_CLIENT_MB",
-    "max_uploads_mb": "TRAINPAD_MAX_UPLOADS_MB",
-    "max_request_kb": "TRAINPAD_MAX_REQUEST_KB",
-    "client_gone_seconds": "TRAINPAD_CLIENT_GONE_SECONDS",
-    "forwarded_hops": "TRAINPAD_FORWARDED_HOPS",
-    "max_sketch_layers": "TRAINPAD_MAX_SKETCH_LAYERS",
-    "max_model_mb": "TRAINPAD_MAX_MODEL_MB",
-    "max_inside_pixels": "TRAINPAD_MAX_INSIDE_PIXELS",
-    "max_classes": "TRAINPAD_MAX_CLASSES",
-    "max_publishes_per_client": "TRAINPAD_MAX_PUBLISHES_PER_CLIENT",
-}
 #: The height and width an uploaded checkpoint's ``input_shape`` may have.
 MAX_INPUT_SIDE = 1024
 
 
-@dataclass(frozen=True)
-class Limits:
-    """The caps a public server puts on one user's requests."""
+def setting_of(field_name: str) -> str:
+    """The setting behind a limit: ``max_epochs`` is ``TRAINPAD_MAX_EPOCHS``."""
+    return f"TRAINPAD_{field_name.upper()}"
 
-    max_training_runs: int = 1
-    max_epochs: int = 20
-    max_batch_size: int = 1024
-    max_train_samples: int = 60_000
-    max_eval_samples: int = 10_000
-    max_run_seconds: float = 900.0
-    max_eval_seconds: float = 60.0
-    max_lab_seconds: float = 60.0
-    queue_size: int = 64
-    concurrency: int = 4
-    max_waiting_runs: int = 16
-    max_runs_per_client: int = 2
-    max_waiting_per_client: int = 16
-    max_sessions: int = 1000
-    max_sessions_per_client: int = 64
-    client_memory_mb: float = 256.0
-    max_upload_mb: float = 20.0
-    max_uploads_per_client_mb: float = 100.0
-    max_uploads_mb: float = 2048.0
-    max_request_kb: float = 1024.0
-    client_gone_seconds: float = 10.0
-    forwarded_hops: int | str = "auto"
-    max_sketch_layers: int = 4
-    max_model_mb: float = 16.0
-    max_inside_pixels: int = 128 * 128
-    max_classes: int = 1000
-    max_publishes_per_client: int = 6
+
+def _defaults_from_settings(cls: type) -> type:
+    """Give each field of ``cls`` its setting's default: a limit is declared once, in the
+    settings table (:data:`trainpad.settings.SETTINGS`, with its help and what it accepts),
+    and named here with its type."""
+    for field_name in cls.__annotations__:
+        setattr(cls, field_name, settings.SETTINGS[setting_of(field_name)].default)
+    return cls
+
+
+@dataclass(frozen=True)
+@_defaults_from_settings
+class Limits:
+    """The caps a public server puts on one user's requests: each field is the setting of its
+    name (:func:`setting_of`), its default the table's; ``docs/settings.md`` says what each does."""
+
+    max_training_runs: int
+    max_epochs: int
+    max_batch_size: int
+    max_train_samples: int
+    max_eval_samples: int
+    max_run_seconds: float
+    max_eval_seconds: float
+    max_lab_seconds: float
+    queue_size: int
+    concurrency: int
+    max_waiting_runs: int
+    max_runs_per_client: int
+    max_waiting_per_client: int
+    max_sessions: int
+    max_sessions_per_client: int
+    client_memory_mb: float
+    max_upload_mb: float
+    max_uploads_per_client_mb: float
+    max_uploads_mb: float
+    max_request_kb: float
+    client_gone_seconds: float
+    forwarded_hops: int | str
+    max_sketch_layers: int
+    max_model_mb: float
+    max_inside_pixels: int
+    max_classes: int
+    max_publishes_per_client: int
 
     @classmethod
     def from_env(cls) -> "Limits":
         """The limits the environment sets now (read on every call, so a test can change them)."""
-        return cls(**{field_name: settings.get(name) for field_name, name in ENV.items()})
+        return cls(**{f.name: settings.get(setting_of(f.name)) for f in fields(cls)})
 
     def checkpoint_limits(self) -> "CheckpointLimits":
         """What an uploaded checkpoint may ask for: classes, model size, input size."""
@@ -193,4 +179,4 @@ def time_limit_message(seconds: float, *, gpu: bool = False) -> str:
     )
 
 
-__all__ = ["Limits", "limits", "TrainingSlots", "TRAINING_SLOTS", "ParamError", "time_limit_message"]
+__all__ = ["Limits", "limits", "setting_of", "TrainingSlots", "TRAINING_SLOTS", "ParamError", "time_limit_message"]
