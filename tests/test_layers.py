@@ -124,3 +124,43 @@ def plugin_modules_of_the_tests() -> list:
 def test_the_test_plugins_are_written_as_a_plugin_author_would(path):
     problems = public_api_problems(parse(path), set(trainpad.__all__))
     assert problems == [], f"{rel(path)}:\n" + "\n".join(problems)
+
+
+def module_level_imports(path) -> list[Imported]:
+    """The imports run when the module is imported: those at its top (functions' and classes'
+    bodies left out, and ``if TYPE_CHECKING:`` blocks, which never run)."""
+    tree = parse(path)
+    top = ast.Module(body=[node for node in tree.body if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))], type_ignores=[])
+    name = module_name(path)
+    return [item for item in imports(top, name if path.name == "__init__.py" else name.rpartition(".")[0]) if not item.type_only]
+
+
+def test_no_import_cycle_among_trainpad_modules():
+    """A module of trainpad never needs, to be imported, a module that needs it back: a cycle
+    breaks as soon as someone imports from the other end first."""
+    files = {module_name(path): path for path in [*modules("core", "**/*.py"), *modules("plugins", "**/*.py")]}
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        edges = set()
+        for item in module_level_imports(path):
+            whole = f"{item.module}.{item.name}" if item.name else None
+            edges.add(whole if whole in files else item.module)  # `from trainpad import settings` needs settings, not all of trainpad
+        graph[name] = {edge for edge in edges if edge in files and edge != name}
+
+    cycles, seen, path_now = [], set(), []
+
+    def walk(node: str) -> None:
+        path_now.append(node)
+        for nxt in sorted(graph[node]):
+            if nxt in path_now:
+                cycles.append(path_now[path_now.index(nxt):] + [nxt])
+            elif nxt not in seen:
+                walk(nxt)
+        path_now.pop()
+        seen.add(node)
+
+    for start in sorted(graph):
+        if start not in seen:
+            walk(start)
+    assert len(graph) > 50 and graph["trainpad.web.app"]  # the reader sees the modules and their imports
+    assert cycles == [], "import cycles:\n" + "\n".join(" -> ".join(cycle) for cycle in cycles)
