@@ -23,7 +23,7 @@ from trainpad import hookimpl
 from trainpad.engine.config import TRAINED_KINDS, default_components
 
 if TYPE_CHECKING:
-    from trainpad import Engine
+    from trainpad import Engine, Param
     from trainpad.web.plots import Chart
     from trainpad.web.train_handler import Trainer, TrainView
 
@@ -45,6 +45,36 @@ STEP_HINT = (
 )
 #: Marks the settings that fold away on a phone, so that Start is in sight (see trainpad.web.page_scripts).
 FOLD_ON_PHONE = "tp-fold-on-phone"
+
+
+@dataclass(frozen=True)
+class RunField:
+    """How a run setting shows in the form: its words, and its arrows' step.  Its type, default
+    and range are the setting's own (``RUN_PARAMS``, capped by the server: :meth:`Trainer.run_params`)."""
+
+    label: str
+    info: str | None = None
+    step: int = 1
+
+
+#: The run settings the form shows as numbers, two to a row (three left "Training samples"
+#: too narrow for its label).
+RUN_FIELDS: dict[str, RunField] = {
+    "epochs": RunField("Epochs"),
+    "batch_size": RunField("Batch size"),
+    "train_samples": RunField("Training samples", "0: all of them", step=1000),
+    "seed": RunField("Seed", "same seed, same run"),
+}
+
+
+def run_number(param: "Param", field: RunField) -> Any:
+    """The form's number field for the whole-number run setting ``param``."""
+    import gradio as gr
+
+    return gr.Number(
+        param.default, label=field.label, info=field.info, precision=0, minimum=param.min, maximum=param.max,
+        step=field.step, min_width=130,
+    )
 
 
 def default_choice(engine: "Engine", kind: str) -> str | None:
@@ -106,15 +136,17 @@ def build(engine: "Engine") -> None:
                             controls += component_controls(component)
                         groups[kind][component.name] = group
             with gr.Accordion("Run settings", open=True, elem_classes=FOLD_ON_PHONE):
-                # two to a row: three left "Training samples" too narrow for its label
+                numbers = {}
+                names = list(RUN_FIELDS)
+                for pair in (names[:2], names[2:]):
+                    with gr.Row():
+                        for name in pair:
+                            numbers[name] = run_number(run_params[name], RUN_FIELDS[name])
+                epochs, batch_size, train_samples, seed = (numbers[name] for name in ("epochs", "batch_size", "train_samples", "seed"))
                 with gr.Row():
-                    epochs = gr.Number(1, label="Epochs", precision=0, minimum=1, maximum=run_params["epochs"].max, step=1, min_width=130)
-                    batch_size = gr.Number(128, label="Batch size", precision=0, minimum=1, maximum=run_params["batch_size"].max, step=1, min_width=130)
-                with gr.Row():
-                    train_samples = gr.Number(0, label="Training samples", precision=0, minimum=0, maximum=run_params["train_samples"].max, step=1000, info="0: all of them", min_width=130)
-                    seed = gr.Number(1, label="Seed", precision=0, minimum=0, step=1, info="same seed, same run", min_width=130)
-                with gr.Row():
-                    schedule = gr.Dropdown(list(run_params["schedule"].choices or ()), value="onecycle", label="LR schedule", min_width=130)
+                    schedule = gr.Dropdown(
+                        list(run_params["schedule"].choices or ()), value=run_params["schedule"].default, label="LR schedule", min_width=130
+                    )
                     devices = device_choices()
                     device = gr.Dropdown(devices, value=devices[0][1], label="Device", min_width=130)
                 resume = gr.Checkbox(False, label="Carry on training the current model", info="same dataset and model; the model keeps its own settings")
