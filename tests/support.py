@@ -293,6 +293,9 @@ class Raw:
             while self._listening:
                 try:
                     with self.http.stream("GET", self.url + "/gradio_api/queue/data", params={"session_hash": self.session_hash}, timeout=None) as stream:
+                        if stream.status_code != 200:  # nothing pending for this session (yet): look again in a while
+                            time.sleep(0.5)
+                            continue
                         for line in stream.iter_lines():
                             if line.startswith("data:"):
                                 message = json.loads(line[5:])
@@ -340,6 +343,8 @@ class Raw:
                 continue
             try:
                 with self.http.stream("GET", self.url + "/gradio_api/queue/data", params={"session_hash": self.session_hash}, timeout=timeout) as stream:
+                    if stream.status_code == 404:  # Gradio holds no messages for this session: they were dropped
+                        raise AssertionError(f"event {event_id}: the server has no event stream for session {self.session_hash} (its messages are gone)")
                     for line in stream.iter_lines():
                         if not line.startswith("data:"):
                             continue
