@@ -196,3 +196,19 @@ def test_the_plots_legends_speak_the_visitors_language():
     assert set(one.colours) == {"학습", "테스트"} and set(one.frame["split"]) == {"학습", "테스트"}
     assert "run 1 학습" in two.colours and two.caption == "진한 선: 테스트, 옅은 선: 학습 (스텝마다)"
     assert set(chart("loss", [(1, "run 1", curves)]).colours) == {"train", "test"}  # English outside a Korean request
+
+
+def test_the_logs_lines_read_in_korean():
+    """Before (issue 22): the Log's test points and a run's end stayed English in Korean."""
+    lines = {
+        "before training: test loss 2.3043, accuracy 9.90% on 1,000 test samples, lr 0.1":
+            "학습 전: 테스트 손실 2.3043, 정확도 9.90% (테스트 샘플 1,000개), 학습률 0.1",
+        "at epoch 0.25 (step 1): test loss 2.2968, accuracy 9.80% on 1,000 test samples, lr 0.1":
+            "에포크 0.25 지점 (스텝 1): 테스트 손실 2.2968, 정확도 9.80% (테스트 샘플 1,000개), 학습률 0.1",
+        "completed: training finished (1 epoch in 0:10)": "완료: 학습을 마쳤습니다 (0:10 동안 1 에포크)",
+        "stopped: stopped at step 37 of 9380; the model trained so far is kept (0.04 of an epoch in 0:03)":
+            "중지됨: 9380걸음 중 37번째에서 멈췄습니다. 지금까지 학습한 모델을 남깁니다 (0:03 동안 0.04 에포크)",
+        "kept beside the model in use (run 2)": "사용 중인 모델(실행 2) 옆에 보관함",
+    }
+    for english, korean in lines.items():
+        assert translate(english, "ko") == korean

@@ -88,7 +88,16 @@ KOREAN: dict[str, str] = {
     "This server has no shipped model: train one, or load a checkpoint.": "이 서버에는 기본 제공 모델이 없습니다. 모델을 학습하거나 체크포인트를 불러오세요.",
     "**Waiting for a free training slot:** another run is still training or wrapping up…":
         "**학습 자리를 기다리는 중:** 다른 실행이 아직 학습 중이거나 마무리하고 있습니다…",
-    "{status}: {message} ({epochs} in {elapsed})": "{status}: {message} ({elapsed} 동안 {epochs})",
+    "{status*}: {message*} ({epochs*} in {elapsed})": "{status*}: {message*} ({elapsed} 동안 {epochs*})",
+    "completed": "완료",
+    "training finished": "학습을 마쳤습니다",
+    "stopped at step {step} of {steps}; the model trained so far is kept": "{steps}걸음 중 {step}번째에서 멈췄습니다. 지금까지 학습한 모델을 남깁니다",
+    "stopped by a callback": "콜백이 멈췄습니다",
+    # a test point, in the log
+    "{when*}: test loss {loss}, accuracy {accuracy} on {samples} test samples, lr {lr}":
+        "{when*}: 테스트 손실 {loss}, 정확도 {accuracy} (테스트 샘플 {samples}개), 학습률 {lr}",
+    "before training": "학습 전",
+    "at epoch {epochs} (step {step})": "에포크 {epochs} 지점 (스텝 {step})",
     "no curves file: {reason}": "곡선 파일 없음: {reason}",
     "kept beside the model in use ({model*})": "사용 중인 모델({model*}) 옆에 보관함",
     "**Training…** (the starting model is tested: the first test point is drawn)": "**학습 중…** (시작 모델을 시험했고, 첫 테스트 점을 그렸습니다)",
