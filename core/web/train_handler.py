@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Generator, Iterator
 
 from trainpad.engine.config import TrainConfig
 from trainpad.engine.errors import CheckpointError, TrainpadError
@@ -367,37 +367,13 @@ class Trainer:
         session = self.store.get(session_id)
         run = session.run
         try:
-            if run.take_withdrawal():  # Stop came while this Start waited in the queue
-                yield self.view(session, idle_status=STOPPED_BEFORE)
-                return
-            if run.stopping:  # Start right after Stop: wait for the stopped run's last step and test
-                with session.lock:
-                    if run.successor_waiting:
-                        raise AlreadyTraining(ALREADY_GOING)
-                    run.successor_waiting = True
-                try:
-                    waited = self.clock()
-                    while run.stopping and self.clock() - waited < WRAP_UP_SECONDS:
-                        yield self.view(session, idle_status=WRAP_UP_STATUS)
-                        run.wait_for(lambda r: not r.stopping or r.withdrawn, 0.25)
-                        if run.take_withdrawal():
-                            yield self.view(session, idle_status=STOPPED_BEFORE)
-                            return
-                finally:
-                    run.successor_waiting = False
-            if run.busy:
-                raise AlreadyTraining(ALREADY_GOING)
-            if not resume:
-                self.check_model_size(config)
-            while not TRAINING_SLOTS.acquire(timeout=0.5):
-                # a run that was just stopped or cancelled is still wrapping up, or another is training
-                if run.take_withdrawal():
-                    yield self.view(session, idle_status=STOPPED_BEFORE)
-                    return
-                yield self.view(session, idle_status="**Waiting for a free training slot:** another run is still training or wrapping up…")
+            slotted = yield from self._wait_for_turn(session, resume=resume, config=config)
         except BaseException:
             run.unqueue()  # refused or cancelled before it began: Start may be pressed again
             raise
+        if not slotted:  # Stop came while this Start waited its turn
+            yield self.view(session, idle_status=STOPPED_BEFORE)
+            return
         slot = _Slot()
         try:
             yield from self._train(session, config, resume=resume, slot=slot, ticket=ticket)
@@ -405,6 +381,40 @@ class Trainer:
             run.queued_at = None
             if not slot.handed:
                 slot.release()  # refused before a job took it
+
+    def _wait_for_turn(self, session: "Session", *, resume: bool, config: "TrainConfig") -> Generator[TrainView, None, bool]:
+        """Wait, saying so, for the stopped run's wrap-up (a Start right after Stop) and then a
+        training slot; ``True`` once this run holds one, ``False`` if Stop withdrew it meanwhile.
+
+        :raises AlreadyTraining: this session's run is going, or another Start already waits for it.
+        """
+        run = session.run
+        if run.take_withdrawal():  # Stop came while this Start waited in Gradio's queue
+            return False
+        if run.stopping:  # Start right after Stop: wait for the stopped run's last step and test
+            with session.lock:
+                if run.successor_waiting:
+                    raise AlreadyTraining(ALREADY_GOING)
+                run.successor_waiting = True
+            try:
+                waited = self.clock()
+                while run.stopping and self.clock() - waited < WRAP_UP_SECONDS:
+                    yield self.view(session, idle_status=WRAP_UP_STATUS)
+                    run.wait_for(lambda r: not r.stopping or r.withdrawn, 0.25)
+                    if run.take_withdrawal():
+                        return False
+            finally:
+                run.successor_waiting = False
+        if run.busy:
+            raise AlreadyTraining(ALREADY_GOING)
+        if not resume:
+            self.check_model_size(config)
+        while not TRAINING_SLOTS.acquire(timeout=0.5):
+            # a run that was just stopped or cancelled is still wrapping up, or another is training
+            if run.take_withdrawal():
+                return False
+            yield self.view(session, idle_status="**Waiting for a free training slot:** another run is still training or wrapping up…")
+        return True
 
     def check(self, config: "TrainConfig") -> None:
         """Refuse at once what a run's job would refuse of ``config``'s settings and
@@ -765,16 +775,8 @@ class Trainer:
 
     # what the page shows
 
-    def view(
-        self,
-        session: "Session",
-        record: Any = None,
-        *,
-        fraction: float | None = None,
-        desc: str = "",
-        idle_status: str = "",
-    ) -> TrainView:
-        """What the Train tab shows for ``session`` now (``record`` is ignored: every run is in the session)."""
+    def view(self, session: "Session", *, fraction: float | None = None, desc: str = "", idle_status: str = "") -> TrainView:
+        """What the Train tab shows for ``session`` now."""
         runs = session.runs
         shown = [(r.number, r.label, r.curves) for r in runs.shown()]
         latest = runs.latest_trained()
