@@ -323,3 +323,18 @@ def test_host_port_and_share_flags():
     assert options["enable_monitoring"] is False and options["max_file_size"] == 20 * 2**20 and options["show_error"] is False
     defaults = app.parse_args([])
     assert defaults.host is None and defaults.port is None  # Gradio's env settings, then 127.0.0.1:7860
+
+
+def test_the_pages_styles_come_once_with_it_never_with_an_update():
+    """Before (issue 24): the loop view sent its 2.5 kB of CSS with every update, a few times a
+    second while training; each styled fragment now has its CSS in the page's."""
+    import importlib
+
+    from trainpad.web.app import STYLED, page_css
+
+    css = page_css()
+    for name in STYLED:
+        module = importlib.import_module(f"trainpad.web.{name}")
+        assert module.CSS.strip() and module.CSS in css, name
+        assert "<style" not in (ROOT / "core" / "web" / f"{name}.py").read_text(), name
+    assert ".tp-loop .ln" in css and ".tp-cm" in css and "<style" not in css

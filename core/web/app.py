@@ -21,6 +21,7 @@ apply too (``--host`` and ``--port`` win over them).
 
 import argparse
 import json
+import importlib
 import logging
 import sys
 import threading
@@ -74,6 +75,17 @@ footer {display: none !important;}
   .tp-train .info-text:not(.gr-accordion .info-text) {display: none !important;}
 }
 """
+
+
+#: The modules whose HTML fragments have a look of their own (a ``CSS`` each).
+STYLED = ("html", "inside_html", "lab_html", "loop_view", "plugin_listing")
+
+
+def page_css() -> str:
+    """The page's CSS, served once with it: the app's, then each styled module's.  (A style
+    sent inside a fragment would come again with every update: the loop view's, a few times a
+    second while training.)"""
+    return CSS + "".join(importlib.import_module(f"trainpad.web.{name}").CSS for name in STYLED)
 
 
 def build_app(engine: "Engine") -> "gr.Blocks":
@@ -157,7 +169,7 @@ def launch_options(*, host: str | None = None, port: int | None = None, share: b
         "enable_monitoring": False,
         "show_error": False,
         "ssr_mode": False,
-        "css": CSS,
+        "css": page_css(),
         "theme": gr.themes.Soft(primary_hue="blue", secondary_hue="slate").set(
             button_primary_background_fill="*primary_600",
             button_primary_background_fill_hover="*primary_700",

@@ -38,8 +38,8 @@ def _error_colour(fraction: float) -> str:
     return f"rgb({r},{g},{b})"
 
 
-STYLE = """
-<style>
+#: How its HTML looks: served once with the page (:func:`trainpad.web.app.page_css`), never with an update.
+CSS = """
 .tp-cm, .tp-cm thead, .tp-cm tbody, .tp-cm tr {border: 0 !important;}
 .tp-cm-box {overflow-x: auto; max-width: 100%;}
 .tp-cm {border-collapse: collapse; border: none !important; margin-top: 8px !important; font-variant-numeric: tabular-nums; font-size: 13px; margin: 0 auto;}
@@ -58,7 +58,6 @@ STYLE = """
 .tp-bars small {color: var(--body-text-color-subdued, #777);}
 .tp-bar {height: 14px; border-radius: 3px; background: rgba(128,128,128,.15); overflow: hidden;}
 .tp-bar > div {height: 100%; background: #2563eb;}
-</style>
 """
 
 
@@ -109,8 +108,7 @@ def confusion_html(confusion: Any, class_names: Sequence[str]) -> str:
             cells.append(f'<td style="background:{colour};color:{ink}" title="{title}">{text}</td>')
         rows.append(f"<tr><th>{name}</th>{''.join(cells)}</tr>")
     return (
-        STYLE
-        + '<div class="tp-scroll-x tp-cm-box"><table class="tp-cm"><thead>'
+        '<div class="tp-scroll-x tp-cm-box"><table class="tp-cm"><thead>'
         + f'<tr><th></th><th class="axis" colspan="{len(names)}">{tr("predicted")}</th></tr>'
         + f"<tr><th class=\"axis\">{tr('true')}</th>{head}</tr></thead><tbody>"
         + "".join(rows)
@@ -139,8 +137,7 @@ def confusions_html(matrix: np.ndarray, class_names: Sequence[str]) -> str:
     body = "".join(rows) or f'<tr><td colspan="4">{tr("no mistakes")}</td></tr>'
     heads = "".join(f"<th>{tr(text)}</th>" for text in ("true", "predicted", "count", "of the true class"))
     return (
-        STYLE
-        + f"<p>{tr('{classes} classes are too many to draw as a matrix; the {count} most frequent confusions:', classes=f'{n:,}', count=count)}</p>"
+        f"<p>{tr('{classes} classes are too many to draw as a matrix; the {count} most frequent confusions:', classes=f'{n:,}', count=count)}</p>"
         + f'<table class="tp-cm tp-list"><thead><tr>{heads}</tr></thead>'
         + f"<tbody>{body}</tbody></table>"
     )
@@ -166,7 +163,7 @@ def per_class_html(accuracies: Sequence[float], class_names: Sequence[str], tota
             f'<div class="tp-bar"><div style="width:{accuracy * 100:.1f}%"></div></div>'
             f"<span>{accuracy * 100:.1f}%{wrong}</span>"
         )
-    return STYLE + note + '<div class="tp-bars">' + "".join(items) + "</div>"
+    return note + '<div class="tp-bars">' + "".join(items) + "</div>"
 
 
 def to_pil(picture: np.ndarray) -> Image.Image:

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 #: Units drawn per linear layer (the first ones).
 BARS = 32
 
-STYLE = """
-<style>
+#: How its HTML looks: served once with the page (:func:`trainpad.web.app.page_css`), never with an update.
+CSS = """
 .tp-inside {display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start;}
 .tp-inside figure {margin: 0; display: flex; flex-direction: column; gap: 4px; max-width: 100%;}
 .tp-inside figcaption {font-size: 12px; line-height: 1.35; color: var(--body-text-color-subdued, #666); max-width: 260px;}
@@ -38,7 +38,6 @@ STYLE = """
 .tp-units span {display: block; width: 6px;}
 .tp-units .up {background: #f59e0b; align-self: end; margin-bottom: 42px;}
 .tp-units .down {background: #2563eb; align-self: start; margin-top: 42px;}
-</style>
 """
 
 
@@ -145,8 +144,8 @@ def inside_html(inside: "Inside", class_names: Sequence[str]) -> str:
             "{count} more layer(s) not shown: this server keeps at most {values} values of a model's insides per picture.",
             count=inside.skipped, values=f"{MAX_KEPT_VALUES:,}") + "</p>")
     if not items:
-        return STYLE + f'<div class="tp-inside"><p>{tr("This model has no layers to show.")}</p></div>'
-    return STYLE + '<div class="tp-inside">' + "".join(items) + "</div>"
+        return f'<div class="tp-inside"><p>{tr("This model has no layers to show.")}</p></div>'
+    return '<div class="tp-inside">' + "".join(items) + "</div>"
 
 
 def inside_notice(reason: str) -> str:
@@ -154,7 +153,7 @@ def inside_notice(reason: str) -> str:
     sentence of :func:`~trainpad.engine.inside.inside_too_large`), in the page's language."""
     from trainpad.web.i18n import translate
 
-    return STYLE + f'<div class="tp-inside"><p class="tp-inside-note" data-tp="not-shown">{html.escape(translate(reason))}</p></div>'
+    return f'<div class="tp-inside"><p class="tp-inside-note" data-tp="not-shown">{html.escape(translate(reason))}</p></div>'
 
 
 __all__ = ["inside_html", "inside_notice", "map_grid", "saliency_overlay", "signed_colours", "png_uri"]

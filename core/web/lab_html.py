@@ -29,8 +29,8 @@ CURVE_POINTS = 200
 #: The most arms and figures a result table shows (an experiment's own; a plugin's could make more).
 MAX_ARMS, MAX_FIGURES = 12, 24
 
-STYLE = """
-<style>
+#: How its HTML looks: served once with the page (:func:`trainpad.web.app.page_css`), never with an update.
+CSS = """
 .tp-lab-code {display: flex; flex-wrap: wrap; gap: 10px;}
 .tp-lab-code figure {margin: 0; flex: 1 1 340px; min-width: 0;}
 .tp-lab-code figcaption {font-weight: 600; font-size: 13px; margin-bottom: 4px;}
@@ -58,7 +58,6 @@ STYLE = """
 .tp-conv table {border-collapse: collapse; font-size: 12px; font-variant-numeric: tabular-nums;}
 .tp-conv td {border: 1px solid rgba(128,128,128,.35); padding: 3px 5px; text-align: right; min-width: 44px;}
 .tp-conv .tp-sum {font-size: 14px; margin-top: 6px;}
-</style>
 """
 
 
@@ -76,7 +75,7 @@ def code_html(experiment: "Experiment") -> str:
             for i, line in enumerate(version.lines)
         )
         figures.append(f"<figure><figcaption>{html.escape(translate(version.label))}</figcaption><pre><code>{lines}</code></pre></figure>")
-    return STYLE + '<div class="tp-lab-code">' + "".join(figures) + "</div>"
+    return '<div class="tp-lab-code">' + "".join(figures) + "</div>"
 
 
 def _downsampled(values: Sequence[float], points: int = CURVE_POINTS) -> list[tuple[float, float]]:
@@ -160,7 +159,7 @@ def _figure_text(name: str, value: Any) -> str:
 def result_html(result: "LabResult") -> str:
     """The finding, the curves of every arm, and a table of each arm's figures."""
     finding = " ".join(html.escape(translate(line)) for line in _lines(result.finding))
-    parts = [STYLE, '<div class="tp-lab-result">', f'<p class="tp-finding">{finding}</p>']
+    parts = ['<div class="tp-lab-result">', f'<p class="tp-finding">{finding}</p>']
     arms = list(result.arms)[:MAX_ARMS]
     names = list(dict.fromkeys(name for arm in arms for name in arm.curves))[:2]
     charts = []
@@ -268,8 +267,7 @@ def conv_html(figures: dict[str, Any]) -> str:
         padding=figures["padding"], position=figures["position"], last=figures["positions"] - 1, row=row, col=col,
     )  # fmt: skip
     return (
-        STYLE
-        + f"<p style='margin:0 0 8px 0'>{caption}</p>"
+        f"<p style='margin:0 0 8px 0'>{caption}</p>"
         + '<div class="tp-conv">'
         + f"<figure>{shown}<figcaption>{tr('The picture, {height}×{width} with its padding: the yellow square is the filter', height=picture.shape[0], width=picture.shape[1])}</figcaption></figure>"
         + f"<figure><figcaption>{tr('The pixels under the filter')}</figcaption>{_numbers(figures['patch'], 1.0, grey=grey)}"

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 PICTURES = 16
 PROBABILITIES = 4
 
-STYLE = """
-<style>
+#: How its HTML looks: served once with the page (:func:`trainpad.web.app.page_css`), never with an update.
+CSS = """
 .tp-loop {font-family: var(--font-mono, ui-monospace, monospace); font-size: 12.5px; line-height: 1.5;
   border-radius: 6px; background: var(--code-background-fill, #f6f8fa); padding: 8px 0; overflow-x: auto;}
 .tp-loop .ln {display: grid; grid-template-columns: minmax(16em, 1fr) minmax(9em, 15em); column-gap: 12px; padding: 0 10px;}
@@ -62,7 +62,6 @@ STYLE = """
 .tp-layers {display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 4px 18px;}
 .tp-layers .row {grid-template-columns: 7.5em 1fr 1fr;}
 .tp-loss {font-size: 15px;} .tp-loss b {font-variant-numeric: tabular-nums;}
-</style>
 """
 
 
@@ -145,7 +144,7 @@ def loop_html(lines: Sequence["LoopLine"], trace: "LoopTrace | None" = None, fac
         code = _highlight(source.lstrip(" ")) or "&nbsp;"
         hang = f' style="--indent:{indent}ch"' if indent else ""  # a long line wraps under its own start, 4 further in
         rows.append(f'<div class="ln{live}"{data}{hang}><span class="c">{code}</span><span class="d">{html.escape(text)}</span></div>')
-    return STYLE + '<div class="tp-loop" id="tp-loop-code">' + "".join(rows) + "</div>"
+    return '<div class="tp-loop" id="tp-loop-code">' + "".join(rows) + "</div>"
 
 
 def _picture(image: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
@@ -194,7 +193,7 @@ def step_html(detail: "StepDetail", class_names: Sequence[str], *, mean: Sequenc
     )  # fmt: skip
     batch = tr("The batch: {count} pictures, the first {shown} with their labels", count=f"{trace.batch_shape[0]:,}", shown=min(PICTURES, len(detail.labels)))
     made = tr("What the model made of the first {shown} (green: the label), before the update", shown=min(PROBABILITIES, len(detail.labels)))
-    return STYLE + (
+    return (
         '<div class="tp-step" id="tp-step-report">'
         f'<div class="tp-loss">{loss}</div>'
         f'<div><h4>{batch}</h4><div class="tp-batch">{pictures}</div></div>'

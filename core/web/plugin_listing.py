@@ -63,13 +63,13 @@ def listing_html(engine: "Engine") -> str:
     )
     columns = "".join(f"<th>{tr(name)}</th>" for name in ("Plugin", "Status", "Provides"))
     return (
-        STYLE + head + f'<div class="tp-scroll-x"><table class="tp-plugins"><thead><tr>{columns}</tr></thead><tbody>'
+        head + f'<div class="tp-scroll-x"><table class="tp-plugins"><thead><tr>{columns}</tr></thead><tbody>'
         + "".join(rows) + "</tbody></table></div>"
     )
 
 
-STYLE = """
-<style>
+#: How its HTML looks: served once with the page (:func:`trainpad.web.app.page_css`), never with an update.
+CSS = """
 .tp-plugins, .tp-plugins thead, .tp-plugins tbody, .tp-plugins tr {border: 0 !important;}
 .tp-plugins {width: 100%; min-width: 520px; border-collapse: collapse !important; border: none !important; font-size: 14px;}
 .tp-plugins th {text-align: left; font-weight: 600; padding: 6px 10px; border: none !important; border-bottom: 2px solid rgba(128,128,128,.3) !important;}
@@ -82,5 +82,4 @@ STYLE = """
 .tp-blocked {background: #e5e7eb; color: #374151;}
 .tp-error {margin-top: 4px; color: #b91c1c; font-family: var(--font-mono, monospace); font-size: 12px; white-space: pre-wrap;}
 .tp-failed-text {color: #b91c1c;}
-</style>
 """
