@@ -745,8 +745,9 @@ def test_200_sessions_that_make_models_and_leave_give_the_memory_back(server, sh
     # Each load re-counts after adopting its model, so while others are mid-load the total
     # can pass the budget by the models not yet counted: fewer than one per other visitor.
     assert max(over) < (visitors - 1) * max(sizes), f"{max(over)} bytes over the budget at worst"
-    gc.collect()
-    assert sum(ref() is not None for ref in refs) == 0, "models of sessions that left are still alive"
+    # gone once the last requests' threads have let go of them (at once on a quiet machine)
+    alive = lambda: gc.collect() >= 0 and sum(ref() is not None for ref in refs)  # noqa: E731
+    wait_until(lambda: alive() == 0, 20, lambda: f"models of sessions that left are still alive: {alive()}")
     assert store.total_bytes() <= budget
 
 
