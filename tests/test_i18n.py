@@ -56,6 +56,10 @@ def test_plugin_texts_and_third_party_tabs_stay_as_written(built):
 
 
 def test_the_catalog_is_consistent():
+    # one entry a text (in a dict literal, a second one would silently replace the first)
+    catalog = next(node for node in ast.walk(ast.parse((ROOT / "core" / "web" / "i18n_ko.py").read_text())) if isinstance(node, ast.Dict))
+    keys = [key.value for key in catalog.keys if isinstance(key, ast.Constant)]
+    assert len(keys) == len(set(keys)) == len(KOREAN), sorted({k for k in keys if keys.count(k) > 1})
     placeholders = string.Formatter()
     for english, korean in KOREAN.items():
         names_en = sorted(name for _, name, _, _ in placeholders.parse(english) if name)

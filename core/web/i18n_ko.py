@@ -298,13 +298,11 @@ KOREAN: dict[str, str] = {
     "{name*} must be a number ({kind*}), got {value}": "{name*}은(는) 수({kind*})여야 합니다. 받은 값: {value}",
     "{name*} must be a finite number, got {value}": "{name*}은(는) 유한한 수여야 합니다. 받은 값: {value}",
     "{name*} must be a whole number, got {value}": "{name*}은(는) 정수여야 합니다. 받은 값: {value}",
-    # the run settings' names, as the form labels them (a hyperparameter's stays as its plugin wrote it)
-    "epochs": "에포크",
+    # the run settings' names, as the form labels them (epochs, seed and schedule are above, as the
+    # runs table names them; a hyperparameter's name stays as its plugin wrote it)
     "batch_size": "배치 크기",
     "train_samples": "학습 샘플 수",
-    "seed": "시드",
     "device": "장치",
-    "schedule": "학습률 스케줄",
     "int": "정수",
     "float": "실수",
     "training diverged at step {step}: the loss {what*} (learning rate {lr}). The last good weights are kept. Lower the learning rate (lr) and try again.":
