@@ -155,7 +155,7 @@ def test_start_during_a_run_says_one_is_going_and_queues_nothing(open_page, scre
           lambda: f"no second run: {runs_table(page)[1:]}, {status_text(page)!r}")
 
 
-def test_start_right_after_stop_trains_the_next_run(open_page, screenshot):
+def test_start_right_after_stop_trains_the_next_run(open_page, screenshot, app_server):
     page = open_page().page
     start(page, samples=0, epochs=20)
     wait_for_status(page, r"step [\d,]+ of", timeout=RUN_TIMEOUT)
@@ -166,7 +166,10 @@ def test_start_right_after_stop_trains_the_next_run(open_page, screenshot):
     # the new run's request with the Stop's); the first run is still wrapping up
     page.wait_for_timeout(500)
     page.get_by_role("button", name="Start training").click()
-    done = wait_for_status(page, r"^Done", timeout=RUN_TIMEOUT)
+    try:
+        done = wait_for_status(page, r"^Done", timeout=RUN_TIMEOUT)
+    except AssertionError as exc:  # what the server said meanwhile, for whoever reads a failure in CI
+        raise AssertionError(f"{exc}\nthe app's log:\n{app_server.log_tail(60)}") from None
     assert done.startswith("Done. Run 2 reached 1 epoch"), done
     assert not [t for t in toasts(page) if "already going" in t]
     assert [row[0] for row in runs_table(page)[1:]] == ["run 2", "run 1", "shipped"]
