@@ -229,7 +229,9 @@ def test_short_run_shows_progress_and_growing_curves(open_page, screenshot):
     watch_training(page)
     start_training(page, samples=640)
     wait_until(lambda: status_text(page).startswith("Done"), timeout=RUN_TIMEOUT, message="the run to finish")
-    trace = wait_until(lambda: (t := training_trace(page)) and t[-1]["status"].startswith("Done") and t, timeout=10, message="the watch to see the end")
+    # the watch (every 100 ms) sees the end too, then is stopped and read
+    wait_until(lambda: (seen := page.evaluate("window.__tpTrace")) and seen[-1]["status"].startswith("Done"), timeout=10, message="the watch to see the end")
+    trace = training_trace(page)
     screenshot(page, "done")
     statuses = [t["status"] for t in trace]
     assert any(re.search(r"Epoch 1/1 · step \d+ of 5", s) for s in statuses), f"no step progress shown: {sorted(set(statuses))}"
