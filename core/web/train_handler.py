@@ -706,14 +706,22 @@ class Trainer:
         record.model = end.trained
         record.metrics = metrics_markdown(end)
         self._write_files(session, record)
-        before = session.runs.with_model(session.model)
-        before_text = "" if session.model is None else before.label if before is not None else session.source
-        verdict = compare(end.trained, session.model)
+        verdict, before = self._offer(session, record)
+        record.status = outcome_status(end, record, verdict, before)
+
+    @staticmethod
+    def _offer(session: "Session", record: RunRecord) -> tuple["Comparison", str]:
+        """Put ``record``'s model in use if it is at least as good as the one in use (the rule
+        of runs: :func:`~trainpad.web.runs.compare`), however it arrived; the verdict, and the
+        name of the model that was in use (empty for none)."""
+        in_use = session.runs.with_model(session.model)
+        before = "" if session.model is None else in_use.label if in_use is not None else session.source
+        verdict = compare(record.model, session.model)
         if verdict.better:
             session.use(record)
         else:
-            record.say(f"kept beside the model in use ({before_text})")
-        record.status = outcome_status(end, record, verdict, before_text)
+            record.say(f"kept beside the model in use ({before})")
+        return verdict, before
 
     @staticmethod
     def _drop_older_stepped(session: "Session", record: RunRecord) -> None:
@@ -873,15 +881,11 @@ class Trainer:
                 RunRecord(Curves(), kind="uploaded", name=name, model=trained, outcome="uploaded", spec=trained.spec)
             )
             record.say(f"uploaded {record.name}: {trained.describe()}")
-            before = session.runs.with_model(session.model)
-            before_text = before.label if before is not None else session.source
-            verdict = compare(trained, session.model)
+            verdict, before = self._offer(session, record)
             if verdict.better:
-                session.use(record)
                 session.runs.note = f"**{record.name}** is added as {record.label} and in use: Evaluate and Predict use it."
             else:
-                record.say(f"kept beside the model in use ({before_text})")
-                session.runs.note = f"**{record.name}** is added as {record.label}.\n{kept_beside(verdict, before_text, record.label)}"
+                session.runs.note = f"**{record.name}** is added as {record.label}.\n{kept_beside(verdict, before, record.label)}"
             session.runs.trim(max_runs())
         self.store.changed(session)
         return session.describe()
