@@ -513,7 +513,7 @@ def test_a_closed_tab_drops_its_session_and_stops_its_run(trainer, store):
         next(views)
     store.drop("alice")
     assert session.run.stopping and "alice" not in store
-    for view in views:  # the run winds down; nothing is written for a closed session
+    for _ in views:  # the run winds down; nothing is written for a closed session
         pass
     assert session.run.wait_for(lambda run: not run.busy, 60) and session._folder is None
     assert all(r.checkpoint is None for r in session.runs)

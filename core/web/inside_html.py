@@ -140,7 +140,7 @@ def inside_html(inside: "Inside", class_names: Sequence[str]) -> str:
     if inside.skipped:
         from trainpad.engine.inside import MAX_KEPT_VALUES  # torch's module: loaded by now, not when the app is built
 
-        items.append(f'<p class="tp-inside-note">' + tr(
+        items.append('<p class="tp-inside-note">' + tr(
             "{count} more layer(s) not shown: this server keeps at most {values} values of a model's insides per picture.",
             count=inside.skipped, values=f"{MAX_KEPT_VALUES:,}") + "</p>")
     if not items:
