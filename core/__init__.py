@@ -25,6 +25,7 @@ from trainpad.engine.config import TrainConfig
 from trainpad.engine.engine import Engine
 from trainpad.engine.errors import ComponentError, ConfigError, StopTraining, TrainpadError
 from trainpad.engine.events import EpochEnd, StepEnd, TrainEnd
+from trainpad.engine.message import Message, msg
 from trainpad.engine.params import Param, ParamError
 
 #: trainpad's version (the distribution's, as ``pip show trainpad`` says).
@@ -110,5 +111,8 @@ __all__ = [
     "ConfigError",
     "ComponentError",
     "ParamError",
+    # messages shown in the reader's language
+    "msg",
+    "Message",
     "__version__",
 ]

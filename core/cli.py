@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from trainpad import settings
 from trainpad.engine.config import TRAINED_KINDS, default_components
 from trainpad.engine.events import epochs_text
+from trainpad.engine.message import msg
 from trainpad.engine.params import Param, ParamError
 
 if TYPE_CHECKING:
@@ -694,7 +695,7 @@ def cmd_predict(engine: "Engine", args: argparse.Namespace) -> int:
                 print(f"{item['image']}: error: {item['error']}")
             else:
                 ranked = ", ".join(f"{n} {p:.1%}" for n, p in item["top"])
-                print(f"{item['image']}: {item['label']} ({ranked})")
+                print(msg("{status}: {message} ({time})", status=item['image'], message=item['label'], time=ranked))
     return 1 if failed else 0
 
 

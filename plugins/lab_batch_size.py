@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from trainpad import LabArm, LabProgress, LabResult, code_of, hookimpl
+from trainpad import LabArm, LabProgress, LabResult, Message, code_of, hookimpl, msg
 
 #: The batch sizes compared, smallest first.
 BATCH_SIZES = (8, 32, 128, 512, 1024)
@@ -69,13 +69,22 @@ def batch_size(lab):
             "loss_noise": loss_noise(losses), "final_loss": losses[-1], "test_accuracy": lab_accuracy(model, lab.test_x, lab.test_y),
         }, {"loss": losses}, version=0 if size == BATCH_SIZES[0] else 1))  # fmt: skip
     small, large = arms[0].figures, arms[-1].figures
-    finding = "\n".join([
-        f"The same {small['samples']:,} pictures took {small['iterations_per_epoch']:,} iterations in batches of "
-        f"{small['batch_size']} and {large['iterations_per_epoch']:,} in batches of {large['batch_size']}.",
-        f"The small batches' loss jumped by {small['loss_noise']:.2f} from step to step, the big ones' by "
-        f"{large['loss_noise']:.2f}; their epochs took {small['seconds']:.2f} s and {large['seconds']:.2f} s.",
-        f"After one epoch at the same learning rate the small batches reached {small['test_accuracy']:.1%} on the test "
-        f"pictures, the big ones {large['test_accuracy']:.1%}.",
+    finding = Message.joined("\n", [
+        msg(
+            "The same {samples} pictures took {small_steps} iterations in batches of {small} and {large_steps} in batches of {large}.",
+            samples=f"{small['samples']:,}", small_steps=f"{small['iterations_per_epoch']:,}", small=small['batch_size'],
+            large_steps=f"{large['iterations_per_epoch']:,}", large=large['batch_size'],
+        ),
+        msg(
+            "The small batches' loss jumped by {small} from step to step, the big ones' by {large}; their epochs took {small_seconds} s and "
+            "{large_seconds} s.",
+            small=f"{small['loss_noise']:.2f}", large=f"{large['loss_noise']:.2f}", small_seconds=f"{small['seconds']:.2f}",
+            large_seconds=f"{large['seconds']:.2f}",
+        ),
+        msg(
+            "After one epoch at the same learning rate the small batches reached {small} on the test pictures, the big ones {large}.",
+            small=f"{small['test_accuracy']:.1%}", large=f"{large['test_accuracy']:.1%}",
+        ),
     ])
     yield LabResult(tuple(arms), finding, {"batch_sizes": list(BATCH_SIZES)})
 

@@ -10,7 +10,7 @@ each making a feature map of its own.
 
 from __future__ import annotations
 
-from trainpad import ConfigError, LabArm, LabResult, Param, code_of, hookimpl
+from trainpad import ConfigError, LabArm, LabResult, Message, Param, code_of, hookimpl, msg
 
 #: The most positions the filter may take (a 64x64 picture at stride 1): the loop by hand,
 #: and the page that shows every number, stay small whatever model a session has.
@@ -52,19 +52,25 @@ def conv(lab, *, filter=0, stride=1, padding=1, position=0):
 
     layer = lab.conv
     if filter >= layer.weight.shape[0]:
-        raise ConfigError(f"the first convolution has {layer.weight.shape[0]} filters: choose one from 0 to {layer.weight.shape[0] - 1}")
+        raise ConfigError(msg(
+            "the first convolution has {count} filters: choose one from 0 to {last}",
+            count=layer.weight.shape[0], last=layer.weight.shape[0] - 1,
+        ))
     weight = layer.weight[filter]
     bias = layer.bias[filter] if layer.bias is not None else torch.zeros(())
     size = weight.shape[-1]
     picture = lab.picture
     padded = F.pad(picture, (padding, padding, padding, padding))
     if padded.shape[1] < size or padded.shape[2] < size:
-        raise ConfigError(f"the {size}x{size} filter does not fit in the picture with padding {padding}")
+        raise ConfigError(msg("the {size}x{size} filter does not fit in the picture with padding {padding}", size=size, padding=padding))
     positions = ((padded.shape[1] - size) // stride + 1) * ((padded.shape[2] - size) // stride + 1)
     if positions > MAX_POSITIONS:
         raise ConfigError(
-            f"the filter would take {positions:,} positions on this {picture.shape[1]}x{picture.shape[2]} picture, and this view "
-            f"shows at most {MAX_POSITIONS:,}: choose a larger stride"
+            msg(
+                "the filter would take {positions} positions on this {height}x{width} picture, and this view shows at most {most}: choose a "
+                "larger stride",
+                positions=f"{positions:,}", height=picture.shape[1], width=picture.shape[2], most=f"{MAX_POSITIONS:,}",
+            )
         )
     maps = []
     for version, (name, label, compute) in enumerate((("conv2d", "F.conv2d", with_conv2d), ("by-hand", "by hand", by_hand))):
@@ -92,16 +98,22 @@ def conv(lab, *, filter=0, stride=1, padding=1, position=0):
         "input": rounded(padded[0], 3), "feature_map": rounded(maps[0]),
     }  # fmt: skip
     lines = [
-        f"Filter {filter} lays its {size}x{size} weights on the picture at row {row}, column {col} (stride {stride}, "
-        f"padding {padding}) and multiplies the pixels under them: the products sum to {figures['sum_of_products']:.3f}.",
-        f"With its bias of {figures['bias']:.3f} that makes {value:.3f}, the feature map's value there."
-        if layer.bias is not None else f"This convolution has no bias: {value:.3f} is the feature map's value there.",
-        f"Slid over all {rows * cols} positions, the filter makes a {rows}x{cols} feature map; done by hand it is "
-        f"F.conv2d's to within {figures['max_difference']:.1g}.",
+        msg(
+            "Filter {filter} lays its {size}x{size} weights on the picture at row {row}, column {col} (stride {stride}, padding {padding}) and "
+            "multiplies the pixels under them: the products sum to {sum}.",
+            filter=filter, size=size, row=row, col=col, stride=stride, padding=padding, sum=f"{figures['sum_of_products']:.3f}",
+        ),
+        msg("With its bias of {bias} that makes {value}, the feature map's value there.", bias=f"{figures['bias']:.3f}", value=f"{value:.3f}")
+        if layer.bias is not None else msg("This convolution has no bias: {value} is the feature map's value there.", value=f"{value:.3f}"),
+        msg(
+            "Slid over all {positions} positions, the filter makes a {rows}x{cols} feature map; done by hand it is F.conv2d's to within "
+            "{difference}.",
+            positions=rows * cols, rows=rows, cols=cols, difference=f"{figures['max_difference']:.1g}",
+        ),
     ]
     if figures["in_channels"] > 1:
-        lines.insert(1, f"The sum runs over all {figures['in_channels']} input channels; the page shows the first.")
-    finding = "\n".join(lines)
+        lines.insert(1, msg("The sum runs over all {count} input channels; the page shows the first.", count=figures['in_channels']))
+    finding = Message.joined("\n", lines)
     yield LabResult(arms, finding, figures)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from trainpad import LabArm, LabProgress, LabResult, Param, code_of, hookimpl
+from trainpad import LabArm, LabProgress, LabResult, Message, Param, code_of, hookimpl, msg
 
 
 def evaluate_with_no_grad(model, loader):
@@ -49,14 +49,14 @@ def no_grad(lab, *, batch_size=500, hidden=512):
     )):  # fmt: skip
         with TensorMemory() as memory:
             found = torch.cat([answer.detach() for answer in evaluate(model, loader)])
-        yield LabProgress(f"{label}: memory", 1, 2)
+        yield LabProgress(msg("{arm}: memory", arm=msg(label)), 1, 2)
         seconds, batches = [], evaluate(model, loader)
         while True:
             start = time.perf_counter()
             if next(batches, None) is None:
                 break
             seconds.append(time.perf_counter() - start)
-        yield LabProgress(f"{label}: time", 2, 2)
+        yield LabProgress(msg("{arm}: time", arm=msg(label)), 2, 2)
         answers.append(found)
         arms.append(LabArm(name, label, {
             "peak_bytes": memory.peak, "seconds_per_batch": statistics.median(seconds), "batches": len(seconds),
@@ -66,14 +66,19 @@ def no_grad(lab, *, batch_size=500, hidden=512):
     equal = bool(torch.equal(*answers))
     ratio = without.figures["peak_bytes"] / max(with_.figures["peak_bytes"], 1)
     lines = [
-        f"Without torch.no_grad() the evaluation held up to {without.figures['peak_bytes'] / 2**20:.2f} MB of tensors at once, "
-        f"{ratio:.1f}x the {with_.figures['peak_bytes'] / 2**20:.2f} MB with it: autograd kept what a backward pass would "
-        "need, for a backward pass that never came.",
+        msg(
+            "Without torch.no_grad() the evaluation held up to {peak} MB of tensors at once, {ratio}x the {other} MB with it: autograd kept what "
+            "a backward pass would need, for a backward pass that never came.",
+            peak=f"{without.figures['peak_bytes'] / 2 ** 20:.2f}", ratio=f"{ratio:.1f}", other=f"{with_.figures['peak_bytes'] / 2 ** 20:.2f}",
+        ),
         "The answers were the same, picture for picture." if equal else "The answers were not the same.",
-        f"A batch of {batch_size} took {without.figures['seconds_per_batch'] * 1000:.1f} ms without it and "
-        f"{with_.figures['seconds_per_batch'] * 1000:.1f} ms with it (the median of {with_.figures['batches']} batches).",
+        msg(
+            "A batch of {size} took {without} ms without it and {with_it} ms with it (the median of {count} batches).",
+            size=batch_size, without=f"{without.figures['seconds_per_batch'] * 1000:.1f}",
+            with_it=f"{with_.figures['seconds_per_batch'] * 1000:.1f}", count=with_.figures['batches'],
+        ),
     ]
-    finding = "\n".join(lines)
+    finding = Message.joined("\n", lines)
     yield LabResult(tuple(arms), finding, {"answers_equal": equal, "memory_ratio": ratio})
 
 

@@ -13,7 +13,7 @@ seed would be theirs too.
 
 from __future__ import annotations
 
-from trainpad import LabArm, LabProgress, LabResult, Param, code_of, hookimpl
+from trainpad import LabArm, LabProgress, LabResult, Message, Param, code_of, hookimpl, msg
 
 BATCH_SIZE = 64
 LR = 0.05
@@ -44,7 +44,7 @@ def same_and_other_seeds(lab, *, others=3):
     seeds = [lab.seed, lab.seed] + [lab.seed + k for k in range(1, others + 1)]
     arms = []
     for index, value in enumerate(seeds):
-        label = f"seed {value}" + (" again" if index == 1 else "")
+        label = msg("seed {seed} again", seed=value) if index == 1 else msg("seed {seed}", seed=value)
         losses = []
         for model, loss in train(lab, value):
             losses.append(loss)
@@ -59,16 +59,22 @@ def same_and_other_seeds(lab, *, others=3):
     identical = first.curves["loss"] == again.curves["loss"]
     steps = len(first.curves["loss"])
     lines = [
-        f"The two runs with seed {lab.seed} gave the same loss at every one of their {steps} steps, to the last bit."
-        if identical else f"The two runs with seed {lab.seed} differed by up to {same:.3g} in their losses.",
+        msg("The two runs with seed {seed} gave the same loss at every one of their {steps} steps, to the last bit.", seed=lab.seed, steps=steps)
+        if identical else msg(
+            "The two runs with seed {seed} differed by up to {difference} in their losses.",
+            seed=lab.seed, difference=f"{same:.3g}",
+        ),
     ]
     if rest:
         lines.append(
-            f"Seeds {rest[0].figures['seed']} to {rest[-1].figures['seed']} start from other weights and another order of the "
-            f"samples: their losses differ from seed {lab.seed}'s by up to {other:.2f}, and the {len(accuracies)} seeds end "
-            f"between {min(accuracies):.1%} and {max(accuracies):.1%} on the test pictures."
+            msg(
+                "Seeds {first} to {last} start from other weights and another order of the samples: their losses differ from seed {seed}'s by up "
+                "to {difference}, and the {count} seeds end between {low} and {high} on the test pictures.",
+                first=rest[0].figures['seed'], last=rest[-1].figures['seed'], seed=lab.seed, difference=f"{other:.2f}", count=len(accuracies),
+                low=f"{min(accuracies):.1%}", high=f"{max(accuracies):.1%}",
+            )
         )
-    finding = "\n".join(lines)
+    finding = Message.joined("\n", lines)
     yield LabResult(tuple(arms), finding, {
         "identical_curves": identical, "max_difference_same_seed": same, "max_difference_other_seeds": other,
         "accuracy_spread": max(accuracies) - min(accuracies),

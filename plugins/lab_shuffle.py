@@ -8,7 +8,7 @@ class and undoes the one before: at the end it answers mostly the last class it 
 
 from __future__ import annotations
 
-from trainpad import LabArm, LabProgress, LabResult, code_of, hookimpl
+from trainpad import LabArm, LabProgress, LabResult, Message, code_of, hookimpl, msg
 
 BATCH_SIZE = 64
 LR = 0.05
@@ -55,12 +55,14 @@ def shuffle(lab):
             "last_class": lab.class_names[last], "answers_last_class": float((answers == last).float().mean()),
         }, {"loss": losses}, version=version))  # fmt: skip
     shuffled, in_order = (arm.figures for arm in arms)
-    finding = "\n".join([
+    finding = Message.joined("\n", [
         "Without shuffling, the loader handed out the pictures sorted by class: each stretch of steps taught the model "
         "one class and undid the one before.",
-        f"After the epoch it answered \u201c{in_order['last_class']}\u201d, the last class it saw, for "
-        f"{in_order['answers_last_class']:.0%} of the test pictures, and got {in_order['test_accuracy']:.1%} right.",
-        f"Shuffled, every batch mixed the classes: {shuffled['test_accuracy']:.1%} right.",
+        msg(
+            "After the epoch it answered “{name}”, the last class it saw, for {share} of the test pictures, and got {accuracy} right.",
+            name=in_order['last_class'], share=f"{in_order['answers_last_class']:.0%}", accuracy=f"{in_order['test_accuracy']:.1%}",
+        ),
+        msg("Shuffled, every batch mixed the classes: {accuracy} right.", accuracy=f"{shuffled['test_accuracy']:.1%}"),
     ])
     yield LabResult(tuple(arms), finding, {"accuracy_difference": shuffled["test_accuracy"] - in_order["test_accuracy"]})
 

@@ -9,7 +9,7 @@ model tested in train mode answers the same picture differently from one pass to
 
 from __future__ import annotations
 
-from trainpad import LabArm, LabProgress, LabResult, Param, code_of, hookimpl
+from trainpad import LabArm, LabProgress, LabResult, Message, Param, code_of, hookimpl, msg
 
 BATCH_SIZE = 64
 
@@ -58,7 +58,7 @@ def train_eval(lab, *, dropout=0.5, steps=64):
         passes = []
         for attempt in (1, 2):
             passes.append(torch.cat(list(answers_in(model, test))))
-            yield LabProgress(f"{label}: pass {attempt}", attempt, 2)
+            yield LabProgress(msg("{arm}: pass {count}", arm=msg(label), count=attempt), attempt, 2)
         first, second = passes
         figures = {
             "test_accuracy": float((first == lab.test_y).float().mean()),
@@ -69,13 +69,18 @@ def train_eval(lab, *, dropout=0.5, steps=64):
     eval_arm, train_arm = arms
     changed = eval_arm.figures["changed_answers"]
     lines = [
-        f"In eval() mode the two passes gave the same answer for every one of the {len(lab.test_y):,} test pictures, "
-        f"{eval_arm.figures['test_accuracy']:.1%} of them right."
-        if changed == 0 else f"In eval() mode {changed:.1%} of the answers changed from one pass to the next.",
-        f"In train() mode dropout and each batch's own statistics changed {train_arm.figures['changed_answers']:.1%} of the "
-        f"answers from one pass to the next, and {train_arm.figures['test_accuracy']:.1%} were right.",
+        msg(
+            "In eval() mode the two passes gave the same answer for every one of the {count} test pictures, {accuracy} of them right.",
+            count=f"{len(lab.test_y):,}", accuracy=f"{eval_arm.figures['test_accuracy']:.1%}",
+        )
+        if changed == 0 else msg("In eval() mode {share} of the answers changed from one pass to the next.", share=f"{changed:.1%}"),
+        msg(
+            "In train() mode dropout and each batch's own statistics changed {share} of the answers from one pass to the next, and {accuracy} "
+            "were right.",
+            share=f"{train_arm.figures['changed_answers']:.1%}", accuracy=f"{train_arm.figures['test_accuracy']:.1%}",
+        ),
     ]
-    finding = "\n".join(lines)
+    finding = Message.joined("\n", lines)
     yield LabResult(tuple(arms), finding, {
         "accuracy_drop": eval_arm.figures["test_accuracy"] - train_arm.figures["test_accuracy"],
         "changed_in_eval": eval_arm.figures["changed_answers"], "changed_in_train": train_arm.figures["changed_answers"],

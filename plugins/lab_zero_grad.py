@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from trainpad import LabArm, LabProgress, LabResult, Param, code_of, hookimpl
+from trainpad import LabArm, LabProgress, LabResult, Message, Param, code_of, hookimpl, msg
 
 BATCH_SIZE = 64
 
@@ -70,14 +70,27 @@ def zero_grad(lab, *, lr=0.05, steps=60):
     growth = without.figures["grad_norm_last"] / max(without.figures["grad_norm_first"], 1e-12)
     where = without.figures["diverged_at"]
     lines = [
-        f"Without optimizer.zero_grad() each gradient is the sum of every batch's so far: its norm went from "
-        f"{without.figures['grad_norm_first']:.2f} to {without.figures['grad_norm_last']:.3g} in {without.figures['steps']} steps ({growth:.0f}x).",
-        f"The loss rose above where it started at step {where}." if where else f"The loss ended at {without.figures['final_loss']:.3g}.",
-        f"With it, each step followed its own batch: the loss fell from {with_.figures['first_loss']:.2f} to "
-        f"{with_.figures['final_loss']:.2f}, and {with_.figures['test_accuracy']:.1%} of the test pictures were right "
-        f"({without.figures['test_accuracy']:.1%} without).",
+        msg(
+            "Without optimizer.zero_grad() each gradient is the sum of every batch's so far: its norm went from {first} to {last} in {steps} "
+            "steps ({growth}x).",
+            first=f"{without.figures['grad_norm_first']:.2f}", last=f"{without.figures['grad_norm_last']:.3g}", steps=without.figures['steps'],
+            growth=f"{growth:.0f}",
+        ),
+        msg(
+            "The loss rose above where it started at step {step}.",
+            step=where,
+        ) if where else msg(
+            "The loss ended at {loss}.",
+            loss=f"{without.figures['final_loss']:.3g}",
+        ),
+        msg(
+            "With it, each step followed its own batch: the loss fell from {first} to {last}, and {accuracy} of the test pictures were right "
+            "({other} without).",
+            first=f"{with_.figures['first_loss']:.2f}", last=f"{with_.figures['final_loss']:.2f}", accuracy=f"{with_.figures['test_accuracy']:.1%}",
+            other=f"{without.figures['test_accuracy']:.1%}",
+        ),
     ]
-    finding = "\n".join(lines)
+    finding = Message.joined("\n", lines)
     yield LabResult(tuple(arms), finding, {"grad_norm_growth": growth, "diverged_at": where})
 
 

@@ -17,7 +17,7 @@ page" downloads the model as a static page that does all this in the visitor's b
 
 from typing import TYPE_CHECKING, Any
 
-from trainpad import hookimpl
+from trainpad import hookimpl, msg
 
 if TYPE_CHECKING:
     from trainpad import Engine
@@ -139,7 +139,7 @@ def build(engine: "Engine") -> None:
         session = predictor.store.get(session_id(request))
         source = picture_source(session.model)
         return [
-            f"**Model:** {session.describe()}",
+            msg("**Model:** {model}", model=msg(session.describe())),
             source.hint,
             gr.HTML(visible=source.drawable),
             gr.Button(visible=source.drawable),

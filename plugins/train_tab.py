@@ -19,7 +19,7 @@ work behind the buttons is :class:`trainpad.web.train_handler.Trainer`.
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from trainpad import hookimpl
+from trainpad import hookimpl, msg
 from trainpad.engine.config import TRAINED_KINDS, default_components
 
 if TYPE_CHECKING:
@@ -214,7 +214,7 @@ def build(engine: "Engine") -> None:
             view.metrics,
             gr.DownloadButton(value=view.checkpoint, visible=view.checkpoint is not None),
             view.log,
-            f"**Current model:** {view.current}",
+            msg("**Current model:** {model}", model=msg(view.current)),
             loop,
             *runs.values(view, fresh),
         ]
@@ -530,7 +530,7 @@ def wire_runs_section(trainer: "Trainer", runs: RunsSection, outputs: list[Any],
 
     @shown_in_browser
     def on_upload(path: str | None, request: gr.Request) -> str:
-        return f"**Current model:** {trainer.load(session_id(request), path)}"
+        return msg("**Current model:** {model}", model=msg(trainer.load(session_id(request), path)))
 
     runs.upload.upload(on_upload, inputs=runs.upload, outputs=outputs[6], api_name="load_checkpoint").success(
         refresh, api_visibility="private", **quiet
@@ -538,7 +538,7 @@ def wire_runs_section(trainer: "Trainer", runs: RunsSection, outputs: list[Any],
 
     @shown_in_browser
     def on_reset(request: gr.Request) -> str:
-        return f"**Current model:** {trainer.reset(session_id(request))}"
+        return msg("**Current model:** {model}", model=msg(trainer.reset(session_id(request))))
 
     runs.reset.click(on_reset, outputs=outputs[6], api_name="use_shipped_model").success(refresh, api_visibility="private", **quiet)
 

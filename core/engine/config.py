@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from trainpad.engine.message import msg
 from trainpad.engine.params import Param, validate_params
 
 #: The input of a model whose dataset names none (``input_shape`` in its meta): MNIST's, one
@@ -56,7 +57,7 @@ class TrainConfig:
 
     def validated(self, params: tuple[Param, ...] = RUN_PARAMS) -> "TrainConfig":
         """A copy with the settings checked against ``params``; raises ``ParamError``."""
-        values = validate_params(params, self.settings(), owner="training")
+        values = validate_params(params, self.settings(), owner=msg("training"))
         return TrainConfig(self.dataset, self.model, self.optimizer, self.loss, dict(self.params), **values)
 
 

@@ -26,6 +26,7 @@ import pluggy
 
 from trainpad.engine.config import DEFAULT_INPUT_SHAPE, RUN_PARAMS, TRAINED_KINDS, TrainConfig
 from trainpad.engine.errors import ComponentError, ConfigError, TrainpadError, blame
+from trainpad.engine.message import message_of
 from trainpad.engine.pairing import pair, pairing_note
 from trainpad.engine.params import ParamError
 from trainpad import settings
@@ -313,7 +314,7 @@ class Engine:
         try:
             return component.validate(params)
         except ParamError as exc:
-            raise ConfigError(str(exc)) from None
+            raise ConfigError(message_of(exc)) from None
 
     def dataset_meta(self, component: Component) -> dict[str, Any]:
         meta = component.meta
@@ -354,7 +355,7 @@ class Engine:
             config = config.validated(run_params)
             config.device = device_name(config.device)  # the name only: the machine that trains has it or not
         except ValueError as exc:  # a ParamError, or the device's name
-            raise ConfigError(str(exc)) from None
+            raise ConfigError(message_of(exc)) from None
         parts = {kind: self.component(kind, getattr(config, kind)) for kind in TRAINED_KINDS}
         unknown = set(config.params) - set(TRAINED_KINDS)
         if unknown:
@@ -417,7 +418,7 @@ class Engine:
         try:
             device = distributed.device if distributed is not None else resolve_device(config.device)
         except ValueError as exc:
-            raise ConfigError(str(exc)) from None
+            raise ConfigError(message_of(exc)) from None
         if resume is not None:
             values["model"] = dict(resume.spec["model"].get("params") or {})
         if state is not None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator
 
+from trainpad.engine.message import message_of, msg
+
 #: The most characters of a value a message repeats back (a request can send megabytes).
 SHOWN_CHARS = 40
 
@@ -27,7 +29,7 @@ class TrainpadError(Exception):
     @property
     def public_message(self) -> str:
         """What a web user is shown: :attr:`public` if set, else the message."""
-        return self.public or str(self)
+        return self.public or message_of(self)
 
 
 class ConfigError(TrainpadError, ValueError):
@@ -42,7 +44,7 @@ class ComponentError(TrainpadError):
     """A plugin's component failed while it was used; the message names it."""
 
     def __init__(self, label: str, message: str) -> None:
-        super().__init__(f"{label} failed: {message}")
+        super().__init__(msg("{label} failed: {message}", label=label, message=message))
         self.label = label
 
 

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from trainpad.engine.errors import TrainpadError
+from trainpad.engine.message import message_of, msg
 
 if TYPE_CHECKING:
     import torch
@@ -263,7 +264,7 @@ class JobFailed:
     @classmethod
     def of(cls, exc: BaseException) -> "JobFailed":
         if isinstance(exc, TrainpadError):
-            return cls(str(exc), exc.public_message, type(exc).__name__)
+            return cls(message_of(exc), exc.public_message, type(exc).__name__)
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         return cls(f"{type(exc).__name__}: {exc}", "", type(exc).__name__, expected=False, traceback=text)
 
@@ -290,10 +291,10 @@ def epochs_text(epochs: float) -> str:
     epochs = max(float(epochs), 0.0)
     whole = round(epochs)
     if abs(epochs - whole) < 1e-6:
-        return "1 epoch" if whole == 1 else f"{whole} epochs"
+        return msg("1 epoch") if whole == 1 else msg("{count} epochs", count=whole)
     shown = math.floor(epochs * 100) / 100
     text = f"{shown:.2f}" if shown > 0 else f"{epochs:.1g}"
-    return f"{text} of an epoch" if epochs < 1 else f"{text} epochs"
+    return msg("{count} of an epoch", count=text) if epochs < 1 else msg("{count} epochs", count=text)
 
 
 #: What a run job may yield before its end (for readers of the stream).

@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from trainpad.engine.message import msg
+
 if TYPE_CHECKING:
     from trainpad.engine.trained_model import TrainedModel
 
@@ -51,9 +53,11 @@ def inside_too_large(input_shape: "tuple[int, ...]", max_pixels: int) -> str | N
         return None
     shape = "×".join(str(side) for side in input_shape)
     return (
-        f"The model's insides are not shown: its input is {shape}, and this server looks inside models whose "
-        f"input has at most {max_pixels:,} pixels (TRAINPAD_MAX_INSIDE_PIXELS) and {MAX_INSIDE_CHANNELS} channels. "
-        "The prediction is its answer all the same."
+        msg(
+            "The model's insides are not shown: its input is {shape}, and this server looks inside models whose input has at most {pixels} pixels"
+            " (TRAINPAD_MAX_INSIDE_PIXELS) and {channels} channels. The prediction is its answer all the same.",
+            shape=shape, pixels=f"{max_pixels:,}", channels=MAX_INSIDE_CHANNELS,
+        )
     )
 
 

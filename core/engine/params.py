@@ -15,7 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from trainpad.engine.errors import shown
+from trainpad.engine.message import lines, message_of, msg
 from trainpad.settings import FALSE_WORDS, TRUE_WORDS
+
+#: What a refusal calls a value's type.
+TYPE_WORDS = {int: msg("int"), float: msg("float")}
 
 #: The value types a hyperparameter may have.
 PARAM_TYPES: tuple[type, ...] = (int, float, bool, str)
@@ -82,18 +86,18 @@ class Param:
         value = self._coerce(value)
         if self.type in (int, float):
             if self.min is not None and value < self.min:
-                raise ParamError(f"{self.name} must be at least {_fmt(self.min)}, got {_fmt(value)}")
+                raise ParamError(msg("{name} must be at least {min}, got {value}", name=msg(self.name), min=_fmt(self.min), value=_fmt(value)))
             if self.max is not None and value > self.max:
-                raise ParamError(f"{self.name} must be at most {_fmt(self.max)}, got {_fmt(value)}")
+                raise ParamError(msg("{name} must be at most {max}, got {value}", name=msg(self.name), max=_fmt(self.max), value=_fmt(value)))
         if self.choices is not None and value not in self.choices:
             allowed = ", ".join(str(c) for c in self.choices)
-            raise ParamError(f"{self.name} must be one of {allowed}; got {shown(value)}")
+            raise ParamError(msg("{name} must be one of {allowed}; got {value}", name=msg(self.name), allowed=allowed, value=shown(value)))
         return value
 
     def _coerce(self, value: Any) -> Any:
-        kind = self.type.__name__
+        kind = TYPE_WORDS.get(self.type, self.type.__name__)
         if value is None:
-            raise ParamError(f"{self.name} needs a value ({kind})")
+            raise ParamError(msg("{name} needs a value ({kind})", name=msg(self.name), kind=msg(kind)))
         if self.type is bool:
             if isinstance(value, bool):
                 return value
@@ -101,30 +105,36 @@ class Param:
                 return value.strip().lower() in TRUE_WORDS
             if isinstance(value, (int, float)) and value in (0, 1):
                 return bool(value)
-            raise ParamError(f"{self.name} must be true or false, got {shown(value)}")
+            raise ParamError(msg("{name} must be true or false, got {value}", name=msg(self.name), value=shown(value)))
         if self.type is str:
             if not isinstance(value, str):
-                raise ParamError(f"{self.name} must be text, got {shown(value)}")
+                raise ParamError(msg("{name} must be text, got {value}", name=msg(self.name), value=shown(value)))
             return value
         # numbers
         if isinstance(value, bool):
-            raise ParamError(f"{self.name} must be a number ({kind}), got {shown(value)}")
+            raise ParamError(msg("{name} must be a number ({kind}), got {value}", name=msg(self.name), kind=msg(kind), value=shown(value)))
         if isinstance(value, str):
             try:
                 value = float(value.strip())
             except ValueError:
-                raise ParamError(f"{self.name} must be a number ({kind}), got {shown(value)}") from None
+                raise ParamError(msg(
+                    "{name} must be a number ({kind}), got {value}",
+                    name=msg(self.name), kind=msg(kind), value=shown(value),
+                )) from None
         if not isinstance(value, (int, float)):
             # numpy scalars and 0-d tensors have __float__
             try:
                 value = float(value)
             except (TypeError, ValueError):
-                raise ParamError(f"{self.name} must be a number ({kind}), got {shown(value)}") from None
+                raise ParamError(msg(
+                    "{name} must be a number ({kind}), got {value}",
+                    name=msg(self.name), kind=msg(kind), value=shown(value),
+                )) from None
         if not math.isfinite(value):
-            raise ParamError(f"{self.name} must be a finite number, got {value}")
+            raise ParamError(msg("{name} must be a finite number, got {value}", name=msg(self.name), value=value))
         if self.type is int:
             if float(value) != int(value):
-                raise ParamError(f"{self.name} must be a whole number, got {_fmt(value)}")
+                raise ParamError(msg("{name} must be a whole number, got {value}", name=msg(self.name), value=_fmt(value)))
             return int(value)
         return float(value)
 
@@ -244,9 +254,9 @@ def validate_params(params: Sequence[Param], values: Mapping[str, Any] | None, *
         try:
             out[p.name] = p.validate(values[p.name]) if p.name in values else p.default
         except ParamError as exc:
-            wrong.append(f"{owner}: {exc}")
+            wrong.append(msg("{owner}: {message}", owner=owner, message=message_of(exc)))
     if wrong:
-        raise ParamError("\n".join(wrong))
+        raise ParamError(lines(*wrong))
     return out
 
 

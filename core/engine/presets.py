@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from trainpad.engine.config import RUN_PARAMS, TRAINED_KINDS, TrainConfig
 from trainpad.engine.errors import SHOWN_CHARS, ConfigError, shown
+from trainpad.engine.message import msg
 
 if TYPE_CHECKING:
     from trainpad.engine.registry import Registry
@@ -140,8 +141,13 @@ def get_preset(name: str, registry: "Registry | None" = None) -> Preset:
     known = ", ".join(preset.name for preset in offered) or "none"
     if registry is not None and any(preset.name == name for preset in PRESETS):
         missing = [f"{kind} {n}" for kind, n in get_preset(name).components().items() if n not in registry.names(kind)]
-        raise ConfigError(f"preset {shown(name)} needs {', '.join(missing)}, which is not registered (switched off?); presets: {known}")
-    raise ConfigError(f"no preset named {shown(name)}; presets: {known}")
+        raise ConfigError(
+            msg(
+                "preset {name} needs {missing}, which is not registered (switched off?); presets: {known}",
+                name=shown(name), missing=", ".join(missing), known=known,
+            )
+        )
+    raise ConfigError(msg("no preset named {name}; presets: {known}", name=shown(name), known=known))
 
 
 def _spoken(value: Any) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 from trainpad.engine.errors import shown
 from trainpad.engine.lab.experiment import check_meta
+from trainpad.engine.message import msg
 from trainpad.engine.pairing import check_output_kind
 from trainpad.engine.params import Param, params_for, validate_params
 
@@ -81,7 +82,7 @@ class Component:
     @property
     def label(self) -> str:
         """``kind name``, the way messages name a component."""
-        return f"{self.kind} {self.name}"
+        return msg("{kind} {name}", kind=msg(self.kind), name=self.name)
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}

@@ -21,6 +21,7 @@ from typing import Any, Iterator, Sequence
 
 from trainpad import settings
 from trainpad.engine.data import DataUnavailable, load_decoded
+from trainpad.engine.message import msg
 from trainpad.engine.progress import current_listener, say, size_text
 
 log = logging.getLogger("trainpad")
@@ -41,7 +42,7 @@ def load_torchvision(name: str, root: Path, *, train: bool, files: Sequence[str]
     root = Path(root)
     raw = root / name / "raw"
     try:
-        say(f"Decoding {name}'s {'training' if train else 'test'} images…")
+        say(msg("Decoding {name}'s training images…", name=name) if train else msg("Decoding {name}'s test images…", name=name))
         return cls(str(root), train=train, download=False)
     except RuntimeError:
         pass  # not there yet
@@ -80,10 +81,13 @@ def download_status(name: str, raw: Path, files: int) -> str:
     received = sum(path.stat().st_size for path in archives if path.exists())
     unpacked = sum(1 for path in found if path.with_name(path.name + ".gz") in archives)
     if not archives:
-        return f"Downloading {name}: connecting…"
+        return msg("Downloading {name}: connecting…", name=name)
     if unpacked >= files:
-        return f"Downloaded {name} ({size_text(received)}); decoding…"
-    return f"Downloading {name}: {size_text(received)} received, {min(unpacked, files)} of {files} files done"
+        return msg("Downloaded {name} ({size}); decoding…", name=name, size=size_text(received))
+    return msg(
+        "Downloading {name}: {size} received, {done} of {files} files done",
+        name=name, size=size_text(received), done=min(unpacked, files), files=files,
+    )
 
 
 @contextlib.contextmanager
@@ -100,7 +104,7 @@ def reporting_download(name: str, raw: Path, files: int) -> Iterator[None]:
         while not done.wait(WATCH_EVERY):
             listener(download_status(name, raw, files))
 
-    listener(f"Downloading {name}: connecting…")
+    listener(msg("Downloading {name}: connecting…", name=name))
     watcher = threading.Thread(target=watch, name=f"trainpad-download-{name}", daemon=True)
     watcher.start()
     try:

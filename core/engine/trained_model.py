@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from trainpad.engine.config import DEFAULT_INPUT_SHAPE
+from trainpad.engine.message import msg
 
 
 def probabilities(output: torch.Tensor, kind: str) -> torch.Tensor:
@@ -61,8 +62,13 @@ class TrainedModel:
 
     def describe(self) -> str:
         """One line: the model, its dataset and its accuracy."""
-        acc = self.metrics.get("test_accuracy")
-        acc_text = f", {acc * 100:.2f}% test accuracy" if acc is not None else ""
         from trainpad.engine.events import epochs_text
 
-        return f"{self.spec['model']['name']} on {self.spec['dataset']['name']}, {epochs_text(self.epochs)}{acc_text}"
+        model, dataset, epochs = self.spec["model"]["name"], self.spec["dataset"]["name"], epochs_text(self.epochs)
+        acc = self.metrics.get("test_accuracy")
+        if acc is None:
+            return msg("{model} on {dataset}, {epochs}", model=model, dataset=dataset, epochs=epochs)
+        return msg(
+            "{model} on {dataset}, {epochs}, {accuracy}% test accuracy",
+            model=model, dataset=dataset, epochs=epochs, accuracy=f"{acc * 100:.2f}",
+        )

@@ -31,6 +31,7 @@ from trainpad.engine.data import make_loader, skip_batches, spread, take
 from trainpad.engine.errors import ComponentError, ConfigError, blame
 from trainpad.engine.evaluation import Evaluation, evaluate
 from trainpad.engine.events import EpochEnd, SpotCheck, StepEnd, TrainEnd
+from trainpad.engine.message import msg
 from trainpad.engine.run_state import GOOD_EVERY, LoopPosition, RunState, to_cpu
 from trainpad.engine.stepping import LoopProbe, LoopTrace, StepDetail
 from trainpad.engine.trained_model import TrainedModel
@@ -321,7 +322,10 @@ class TrainingRun:
             self._finish(status if diverged else "stopped", message if diverged else "the run was cancelled", at.good_step if diverged else at.step)
             raise
         if status == "completed" and self._stop.is_set():
-            status, message = "stopped", self._stop_reason or f"stopped at step {at.step} of {self.total_steps}; the model trained so far is kept"
+            status, message = "stopped", self._stop_reason or msg(
+                "stopped at step {step} of {steps}; the model trained so far is kept",
+                step=at.step, steps=self.total_steps,
+            )
         yield self._finish(status, message, at.good_step if status == "diverged" else at.step)
 
     def _start_schedule(self) -> None:
@@ -558,7 +562,7 @@ class TrainingRun:
 
     def _divergence_message(self, loss: float, step: int) -> str:
         lr = self.parts.optimizer.param_groups[0]["lr"]
-        what = "became NaN or infinite" if not math.isfinite(loss) else f"exploded to {loss:.3g}"
+        what = "became NaN or infinite" if not math.isfinite(loss) else msg("exploded to {value}", value=f"{loss:.3g}")
         if step == 1:  # no weight has changed yet, so the learning rate is not to blame
             labels = self.parts.labels
             return (
@@ -567,8 +571,11 @@ class TrainingRun:
                 "Pick another loss or model, or switch off the plugin that provides it."
             )
         return (
-            f"training diverged at step {step}: the loss {what} (learning rate {lr:.3g}). "
-            "The last good weights are kept. Lower the learning rate (lr) and try again."
+            msg(
+                "training diverged at step {step}: the loss {what} (learning rate {lr}). The last good weights are kept. Lower the learning rate "
+                "(lr) and try again.",
+                step=step, what=msg(what), lr=f"{lr:.3g}",
+            )
         )
 
     # -- watching the loop, and stepping it ------------------------------------------------

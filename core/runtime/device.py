@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from trainpad.engine.message import msg
+
 if TYPE_CHECKING:
     import torch
 
@@ -53,7 +55,7 @@ def device_name(name: str | None) -> str:
     name = (name or "auto").strip().lower()
     base, colon, index = name.partition(":")
     if base not in DEVICE_CHOICES or (colon and (base == "auto" or not index.isdigit() or len(index) > 3)):
-        raise ValueError(f"unknown device {shown(name)}; use one of {', '.join(DEVICE_CHOICES)}")
+        raise ValueError(msg("unknown device {name}; use one of {choices}", name=shown(name), choices=', '.join(DEVICE_CHOICES)))
     return name
 
 
@@ -68,5 +70,5 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device(available_devices()[0])
     if name.split(":", 1)[0] not in available_devices():
-        raise ValueError(f"device {name!r} is not available here; available: {', '.join(available_devices())}")
+        raise ValueError(msg("device {name} is not available here; available: {choices}", name=f"{name!r}", choices=', '.join(available_devices())))
     return torch.device(name)

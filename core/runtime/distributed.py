@@ -51,6 +51,7 @@ from torch.utils.data import Dataset, DistributedSampler, Sampler
 
 from trainpad import settings
 from trainpad.engine.errors import ConfigError, TrainpadError
+from trainpad.engine.message import message_of
 
 if TYPE_CHECKING:
     from trainpad.engine.evaluation import Evaluation
@@ -119,7 +120,7 @@ def device_for(name: str, env: DistEnv) -> torch.device:
     try:
         device = resolve_device(name)
     except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError(message_of(exc)) from None
     if device.type == "cuda":
         count = torch.cuda.device_count()
         if env.local_rank >= count:

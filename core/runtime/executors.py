@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from trainpad import settings
 from trainpad.engine.events import LAST_EVENTS, JobFailed
 from trainpad.engine.job import EvalSpec, LabSpec, RunSpec, StopFile, StopFlag
+from trainpad.engine.message import msg
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
@@ -400,8 +401,11 @@ def _crashed(process: subprocess.Popen, how: str = "") -> JobFailed:
     detail = how or f"it ended unexpectedly ({what})"
     return JobFailed(
         f"the run's process {process.pid} failed: {detail}",
-        f"The run's process ended unexpectedly ({what}), most likely in a plugin's code; the server is unaffected. "
-        "The model trained up to its last snapshot is kept. Try again, or choose other components.",
+        msg(
+            "The run's process ended unexpectedly ({how}), most likely in a plugin's code; the server is unaffected. The model trained up to its "
+            "last snapshot is kept. Try again, or choose other components.",
+            how=what,
+        ),
         "WorkerCrash",
     )
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trainpad.engine.message import msg
 from trainpad.web.messages import UserError, user_errors
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class Evaluator:
         try:
             samples = server.eval_samples(samples)
         except ParamError as exc:
-            raise UserError(f"Test images: {exc}.") from None
+            raise UserError(msg("Test images: {reason}.", reason=exc)) from None
         session = self.store.get(session_id)
         trained = session.model
         if trained is None:
@@ -118,7 +119,7 @@ class Evaluator:
                 if event.expected:
                     raise TrainpadError(event.message, public=event.public)
                 log.error("an evaluation failed: %s\n%s", event.message, event.traceback)
-                raise UserError(f"Evaluating failed unexpectedly ({event.kind}); the details are in the server log.")
+                raise UserError(msg("Evaluating failed unexpectedly ({kind}); the details are in the server log.", kind=event.kind))
         raise UserError("The evaluation ended without a result; try again.")
 
     @staticmethod
@@ -139,9 +140,12 @@ class Evaluator:
             framed[:] = frame
             framed[4:-4, 4:-4] = picture
             if answer.correct:
-                caption = f"✓ {names[answer.predicted]} ({answer.confidence:.0%})"
+                caption = msg("✓ {answer} ({confidence})", answer=names[answer.predicted], confidence=f"{answer.confidence:.0%}")
             else:
-                caption = f"✗ {names[answer.predicted]} ({answer.confidence:.0%}), truly {names[answer.true]}"
+                caption = msg(
+                    "✗ {answer} ({confidence}), truly {truth}",
+                    answer=names[answer.predicted], confidence=f"{answer.confidence:.0%}", truth=names[answer.true],
+                )
             items.append((to_pil(framed), caption))
         return items
 
@@ -161,7 +165,10 @@ class Evaluator:
         from trainpad.web.html import confusion_html, per_class_html
 
         wrong = result.count - int(result.confusion.diagonal().sum())
-        summary = f"### Accuracy {result.accuracy:.2%} · loss {result.loss:.4f} · {wrong:,} of {result.count:,} test images wrong"
+        summary = msg(
+            "### Accuracy {accuracy} · loss {loss} · {wrong} of {count} test images wrong",
+            accuracy=f"{result.accuracy:.2%}", loss=f"{result.loss:.4f}", wrong=f"{wrong:,}", count=f"{result.count:,}",
+        )
         return EvaluateView(
             summary=summary,
             confusion=confusion_html(result.confusion, trained.class_names),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from trainpad.engine.message import msg
 from trainpad.web.messages import user_errors
 
 if TYPE_CHECKING:
@@ -46,16 +47,23 @@ class Exporter:
         config = server.capped(config)  # as Start trains it
         with user_errors("Writing the script"):
             exported = self.engine.export_script(config, run_params=server.run_params())
-        return save_script(self.store, session_id, exported, "trains this run")
+        return save_script(self.store, session_id, exported, msg(
+            "python {file} trains this run with torch and torchvision alone.",
+            file=exported.filename,
+        ))
 
 
 def save_script(store: "SessionStore", session_id: str, exported: "ExportedScript", does: str) -> ScriptFile:
-    """Write ``exported`` into the session's folder; the message says what it ``does`` (or lacks)."""
+    """Write ``exported`` into the session's folder; the message says what it ``does``
+    (``python x.py trains this run...``), or what it lacks."""
     path = store.get(session_id).folder() / exported.filename
     path.write_text(exported.source, encoding="utf-8")
     if exported.missing:
         lacking = "; ".join(line.split(":")[0] for line in exported.missing)
-        message = f"{exported.filename}: not everything could be written out ({lacking}); the file says what to put there."
+        message = msg(
+            "{file}: not everything could be written out ({lacking}); the file says what to put there.",
+            file=exported.filename, lacking=lacking,
+        )
     else:
-        message = f"python {exported.filename} {does} with torch and torchvision alone."
+        message = does
     return ScriptFile(path, message)

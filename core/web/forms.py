@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
+from trainpad.engine.message import msg
 from trainpad.engine.params import Param
 
 if TYPE_CHECKING:
@@ -131,4 +132,4 @@ def api_flag(value: Any, name: str) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise UserError(f"{name} must be true or false, got {shown(value)}.")
+    raise UserError(msg("{name} must be true or false, got {value}.", name=name, value=shown(value)))

@@ -8,28 +8,31 @@ Two mechanisms, one catalog (:data:`KOREAN`, English text to Korean text):
   browser shows the text of its own language (Gradio's ``I18n``: translated in the
   frontend, by ``navigator.language``).  The tabs keep writing plain English.
 * **What the server sends later** (statuses, logs, messages, ``gr.Error`` pop-ups, HTML
-  made per request): the language comes from the request's ``Accept-Language``
-  (:func:`language_of`); :func:`shown_in_browser <trainpad.web.messages.shown_in_browser>`
-  makes it the current one while an event runs and passes what the event returns
-  through :func:`translate`, and code that writes text for the page calls :func:`tr`.
+  made per request) is written as messages by key (:func:`~trainpad.engine.message.msg`:
+  ``msg("step {step} of {steps}", step=..., steps=...)``), rendered at the edge in the
+  request's language (``Accept-Language``, :func:`language_of`):
+  :func:`shown_in_browser <trainpad.web.messages.shown_in_browser>` makes it the current
+  one while an event runs and renders what the event returns (:func:`translate_outputs`);
+  code that writes HTML for the page calls :func:`tr`, which renders at once.
 
-A catalog entry may be a template: ``"step {step} of {steps}"`` translates ``"step 40 of
-469"``; a placeholder ending in ``*`` (``{rest*}``) is translated in turn.  Text that
+The catalog's keys are the English templates, as gettext's message ids are; a message's
+values are put in after its template is looked up, each value that is itself a message
+rendered in turn.  Rendered English is never matched against the catalog.  Text that
 plugins provide (component descriptions, hyperparameter names and help, a plugin's own
 tab) is shown as the plugin wrote it; the CLI stays English.  ``tests/test_i18n.py``
-builds the app and fails on any English string the page shows without a Korean one.
+builds the app and fails on any English string the page shows without a Korean one, on a
+key the code writes that the catalog lacks, and on a catalog entry no code writes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import re
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
+from trainpad.engine.message import Message, msg, render
 from trainpad.web.i18n_ko import KOREAN
 
 if TYPE_CHECKING:
@@ -91,122 +94,31 @@ def speaking(language: str) -> Iterator[None]:
 
 
 def tr(text: str, /, **values: Any) -> str:
-    """``text`` (an English template from the catalog) in the current language, with ``values`` put in."""
-    template = KOREAN.get(text, text) if current() == "ko" else text
-    return template.format(**values) if values else template
+    """``text`` (a key of the catalog) in the current language now, with ``values`` put in:
+    for text made inside an event, such as HTML; :func:`~trainpad.engine.message.msg` makes
+    a message rendered later, in the language of whoever reads it."""
+    return translate(msg(text, **values))
 
 
-# -- translating what was written in English -------------------------------------------
+# -- rendering what the server wrote, at the edge -------------------------------------
 
 
-#: The longest line matched against the catalog's templates: no line the server writes is
-#: longer (values in messages are cut to a few dozen characters: see ``shown``); a longer one
-#: is client text, shown as it is.
-LINE_CHARS = 2000
-
-
-@dataclass(frozen=True)
-class Template:
-    """A catalog entry with placeholders, matched in linear time.
-
-    ``"lr {value} of {name}"`` is the fixed pieces ``["lr ", " of ", ""]`` around two
-    values.  A value takes the shortest text that lets the rest match, as a regular
-    expression's ``.*?`` would, but found with ``str.find`` from left to right (one pass
-    per part): the earliest place for each part always leaves the most room for the next,
-    so no backtracking is needed, and a crafted line of commas costs no more than any
-    other (with ``.*?`` groups it cost the cube of its length: issue 22).
-    """
-
-    pieces: tuple[str, ...]
-    #: each placeholder's name and whether its value is translated in turn (``{name*}``)
-    names: tuple[tuple[str, bool], ...]
-    korean: str
-
-    @classmethod
-    def of(cls, english: str, korean: str) -> "Template":
-        names = tuple((name, bool(star)) for name, star in re.findall(r"\{(\w+)(\*?)\}", english))
-        return cls(tuple(re.split(r"\{\w+\*?\}", english)), names, korean.replace("*}", "}"))
-
-    @property
-    def fixed(self) -> int:
-        """How much text of its own the template has."""
-        return sum(len(part) for part in self.pieces)
-
-    def match(self, text: str) -> dict[str, str] | None:
-        """Each placeholder's value in ``text``, or None when ``text`` does not fit."""
-        first, last = self.pieces[0], self.pieces[-1]
-        end = len(text) - len(last)
-        if end < len(first) or not text.startswith(first) or not text.endswith(last):
-            return None
-        values: dict[str, str] = {}
-        at = len(first)
-        for i, (name, _) in enumerate(self.names):
-            part = self.pieces[i + 1]
-            found = end if i == len(self.names) - 1 else text.find(part, at, end)
-            if found < at:
-                return None
-            value = text[at:found]
-            if values.setdefault(name, value) != value:
-                return None  # a value named twice is the same text
-            at = found + len(part)
-        return values
-
-
-@functools.lru_cache(maxsize=1)
-def _templates() -> list[Template]:
-    """The catalog's templates, the ones that start with their own text first (so
-    "**Current model:** {model*}" wins over "{model} on {dataset}..."), then those with the
-    most text of their own."""
-    found = [Template.of(english, korean) for english, korean in KOREAN.items() if re.search(r"\{\w+\*?\}", english)]
-    found.sort(key=lambda template: (not template.pieces[0], -template.fixed))
-    return found
+def catalog(language: str) -> Mapping[str, str]:
+    """The catalog of ``language``: English text (a message's key) to its translation."""
+    return KOREAN if language == "ko" else {}
 
 
 def translate(text: Any, language: str | None = None) -> Any:
-    """An English string as the catalog has it in ``language`` (default: the current one):
-    exactly, by a template, or line by line; text the catalog does not know is returned as it is."""
+    """``text`` in ``language`` (default: the current one), by its key.
+
+    A :class:`~trainpad.engine.message.Message` is rendered from its key and values; plain
+    text is looked up whole (a literal the code wrote, such as a button's new label); text
+    the catalog lacks is returned as it is.  Nothing is matched against rendered English.
+    """
     language = language or current()
-    if language != "ko" or not isinstance(text, str) or not text.strip():
-        return text
-    return _korean(text) if len(text) < 2000 else _korean_uncached(text, 0)
-
-
-@functools.lru_cache(maxsize=8192)
-def _korean(text: str) -> str:
-    """Translations repeat (a log's lines, at every update): kept."""
-    return _korean_uncached(text, 0)
-
-
-def _korean_uncached(text: str, _depth: int) -> str:
-    language = "ko"
-    if not text.strip() or _depth > 4:
-        return text
-    exact = KOREAN.get(text)
-    if exact is not None:
-        return exact
-    if "\n" in text:
-        return "\n".join(translate(line, language) for line in text.split("\n"))
-    stripped = text.strip()
-    if stripped != text:
-        head, tail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()) :]
-        return head + _korean_uncached(stripped, _depth + 1) + tail
-    if len(text) > LINE_CHARS:
-        return text  # no template is that long: client text, not matched at all
-    best = None
-    for order, template in enumerate(_templates()):
-        values = template.match(text)
-        if values is None:
-            continue
-        # A value is usually a number or a name: a match that puts words or markup into a plain
-        # placeholder ("lr {value}" taking "must be at most 10, got 99") loses to one that does not.
-        loose = sum(1 for name, star in template.names if not star and re.search(r"\s|\*\*|<", values[name]))
-        if best is None or (loose, order) < best[0]:
-            best = ((loose, order), template, values)
-    if best is None:
-        return text
-    _, template, values = best
-    stars = dict(template.names)
-    return template.korean.format(**{name: _korean_uncached(value, _depth + 1) if stars[name] else value for name, value in values.items()})
+    if language == "en" or not isinstance(text, str):
+        return render(text, {}) if isinstance(text, Message) else text
+    return msg(text).render(catalog(language))
 
 
 def translate_outputs(value: Any, language: str) -> Any:

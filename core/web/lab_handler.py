@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from trainpad.engine.message import msg
 from trainpad.web.messages import UserError, user_errors
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ class LabRunner:
         from trainpad.engine.errors import shown
 
         if not isinstance(name, str) or name not in self.experiments:
-            raise UserError(f"There is no experiment {shown(name)}: choose one of {', '.join(self.experiments)}.")
+            raise UserError(msg("There is no experiment {name}: choose one of {names}.", name=shown(name), names=', '.join(self.experiments)))
         return self.experiments[name]
 
     # -- running one ---------------------------------------------------------------------
@@ -163,11 +164,11 @@ class LabRunner:
 
         experiment = self.experiment(name)
         if experiment.needs != "data":
-            raise UserError(f"The {experiment.name} experiment runs on a drawing: use its own controls.")
+            raise UserError(msg("The {name} experiment runs on a drawing: use its own controls.", name=experiment.name))
         if not isinstance(dataset, str) or not dataset.strip():
-            raise UserError(f"Choose the dataset from the list (got {shown(dataset)}).")
+            raise UserError(msg("Choose the dataset from the list (got {value}).", value=shown(dataset)))
         if not isinstance(params, dict) or len(params) > MAX_PARAMS or not all(isinstance(k, str) for k in params):
-            raise UserError(f"The experiment's hyperparameters are given by name, at most {MAX_PARAMS} of them.")
+            raise UserError(msg("The experiment's hyperparameters are given by name, at most {count} of them.", count=MAX_PARAMS))
         return LabRequest(experiment.name, dataset, dict(params))
 
     def run(self, session_id: str, name: Any, dataset: Any, params: Any) -> Iterator[LabView]:
@@ -203,8 +204,11 @@ class LabRunner:
             mine = sum(1 for other in self._going.values() if client and other == client)
             if mine >= cap:
                 raise UserError(
-                    f"You already have {mine} experiment(s) going, the most one visitor may have "
-                    "(TRAINPAD_MAX_RUNS_PER_CLIENT); wait for one to end."
+                    msg(
+                        "You already have {count} experiment(s) going, the most one visitor may have (TRAINPAD_MAX_RUNS_PER_CLIENT); wait for one"
+                        " to end.",
+                        count=mine,
+                    )
                 )
             self._going[session_id] = client
 
@@ -233,23 +237,25 @@ class LabRunner:
                 if isinstance(event, JobFailed):
                     if not event.expected:
                         log.error("a Lab experiment failed: %s\n%s", event.message, event.traceback)
-                    raise UserError(failure_text(event, "The experiment"))
+                    raise UserError(failure_text(event, "experiment"))
                 if isinstance(event, LabEnd):
                     if event.result is not None:
-                        yield LabView(f"**Done** in {self.clock() - started:.1f} s.", result_html(event.result))
+                        yield LabView(msg("**Done** in {seconds} s.", seconds=f"{self.clock() - started:.1f}"), result_html(event.result))
                         return
                     if event.timed_out:
                         raise UserError(
-                            f"The experiment was still running after {server.max_lab_seconds:g} s, this server's limit "
-                            "(TRAINPAD_MAX_LAB_SECONDS), so it stopped."
+                            msg(
+                                "The experiment was still running after {seconds} s, this server's limit (TRAINPAD_MAX_LAB_SECONDS), so it stopped.",
+                                seconds=f"{server.max_lab_seconds:g}",
+                            )
                         )
                     return
                 if isinstance(event, Preparing):
-                    status = f"**Loading the samples:** {event.text}"
+                    status = msg("**Loading the samples:** {said}", said=msg(event.text))
                 elif event is not None:
                     progress.add(event)
                     fraction = event.done / event.total if event.total > 0 else None
-                    status = f"**{event.arm}:** {event.done:,} of {event.total:,}"
+                    status = msg("**{arm}:** {done} of {total}", arm=msg(event.arm), done=f"{event.done:,}", total=f"{event.total:,}")
                 if event is not None and self.clock() - shown >= self.update_every:  # news, and not too often
                     shown = self.clock()
                     yield LabView(status, progress.html(), fraction, desc=request.experiment)
@@ -294,7 +300,7 @@ class LabRunner:
             result = result_of(prepared)
         session.data["lab-conv"] = (weakref.ref(session.model), prepared)  # a few kB: the picture and the first layer
         figures = result.figures
-        finding = "\n".join(translate(line) for line in result.finding.split("\n"))
+        finding = translate(result.finding)
         return ConvView(conv_html(figures), finding, figures["positions"], figures["position"], figures["filters"])
 
     # -- as a script ---------------------------------------------------------------------------
@@ -316,7 +322,10 @@ class LabRunner:
             prepared = shown_last[1]
         with user_errors("Writing the script"):
             exported = self.engine.export_experiment(prepared)
-        return save_script(self.store, session_id, exported, "runs this experiment")
+        return save_script(self.store, session_id, exported, msg(
+            "python {file} runs this experiment with torch and torchvision alone.",
+            file=exported.filename,
+        ))
 
 
 __all__ = ["LabRunner", "LabView", "ConvView", "UPDATE_EVERY", "CONV", "SAME", "PRESS_RUN"]

@@ -158,7 +158,7 @@ def _figure_text(name: str, value: Any) -> str:
 
 def result_html(result: "LabResult") -> str:
     """The finding, the curves of every arm, and a table of each arm's figures."""
-    finding = " ".join(html.escape(translate(line)) for line in _lines(result.finding))
+    finding = " ".join(html.escape(line) for line in _lines(translate(result.finding)))
     parts = ['<div class="tp-lab-result">', f'<p class="tp-finding">{finding}</p>']
     arms = list(result.arms)[:MAX_ARMS]
     names = list(dict.fromkeys(name for arm in arms for name in arm.curves))[:2]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from trainpad import settings
+from trainpad.engine.message import msg
 from trainpad.engine.params import Param, ParamError
 
 if TYPE_CHECKING:
@@ -167,15 +168,17 @@ def time_limit_message(seconds: float, *, gpu: bool = False) -> str:
     """Why a run stopped at ``seconds``: the server's time limit, or (``gpu``) the GPU time
     planned for it on ZeroGPU (see :mod:`trainpad.web.zerogpu`)."""
     minutes = seconds / 60
-    span = f"{minutes:g} minute(s)" if seconds >= 60 else f"{seconds:g} second(s)"
+    span = msg("{count} minute(s)", count=f"{minutes:g}") if seconds >= 60 else msg("{count} second(s)", count=f"{seconds:g}")
     if gpu:
-        return (
-            f"the run used the {span} of GPU time planned for it, so it stopped; the model trained so far is kept. "
-            "Train with fewer epochs or samples, or carry on training it in another run"
+        return msg(
+            "the run used the {span} of GPU time planned for it, so it stopped; the model trained so far is kept. "
+            "Train with fewer epochs or samples, or carry on training it in another run",
+            span=span,
         )
-    return (
-        f"the run reached this server's time limit of {span} per run, so it stopped; "
-        "the model trained so far is kept. Train with fewer epochs or samples, or carry on training it in another run"
+    return msg(
+        "the run reached this server's time limit of {span} per run, so it stopped; "
+        "the model trained so far is kept. Train with fewer epochs or samples, or carry on training it in another run",
+        span=span,
     )
 
 

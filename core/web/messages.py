@@ -17,7 +17,9 @@ import logging
 from typing import Any, Callable, Iterator, TypeVar
 
 from trainpad.engine.errors import TrainpadError
+from trainpad.engine.message import message_of
 from trainpad.engine.params import ParamError
+from trainpad.engine.message import msg
 
 log = logging.getLogger("trainpad.web")
 
@@ -29,7 +31,7 @@ class UserError(TrainpadError):
 
     @property
     def message(self) -> str:
-        return str(self)
+        return message_of(self)
 
 
 @contextlib.contextmanager
@@ -49,10 +51,13 @@ def user_errors(action: str = "That") -> Iterator[None]:
     except TrainpadError as exc:
         raise UserError(exc.public_message.strip() or "Something went wrong.") from None
     except ParamError as exc:
-        raise UserError(str(exc).strip() or "Something went wrong.") from None
+        raise UserError(message_of(exc).strip() or "Something went wrong.") from None
     except Exception as exc:
         log.exception("%s failed", action)
-        raise UserError(f"{action} failed unexpectedly ({type(exc).__name__}); the details are in the server log.") from None
+        raise UserError(msg(
+            "{action} failed unexpectedly ({kind}); the details are in the server log.",
+            action=action, kind=type(exc).__name__,
+        )) from None
 
 
 #: The longest message a user is shown (messages quote at most a few dozen characters of
@@ -74,7 +79,7 @@ def toast(text: str) -> str:
     """
     from trainpad.web.i18n import translate
 
-    return html.escape(translate(bounded(text)), quote=False).replace("\n", "<br>")  # a line each: several fields wrong
+    return html.escape(bounded(translate(text)), quote=False).replace("\n", "<br>")  # a line each: several fields wrong
 
 
 def shown_in_browser(fn: F) -> F:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trainpad.engine.message import msg
 from trainpad.web.messages import UserError, user_errors
 
 if TYPE_CHECKING:
@@ -109,14 +110,17 @@ class Predictor:
                 spec["name"], spec.get("params"), train=False, root=Path(self.data_dir) if self.data_dir else None
             )
         if len(test_set) == 0:
-            raise UserError(f"The {spec['name']} test split is empty: there is no test image to show.")
+            raise UserError(msg("The {dataset} test split is empty: there is no test image to show.", dataset=spec['name']))
         index = (rng or random).randrange(len(test_set))
         meta = trained.dataset_meta
         picture = dataset_picture(test_set, index, mean=meta.get("mean", (0.0,)), std=meta.get("std", (1.0,)))
         label = int(test_set[index][1])
         view = self._predict(session, picture)
         truth = trained.class_names[label] if 0 <= label < len(trained.class_names) else str(label)
-        view.note = f"Test image {index:,} of {spec['name']}: it is **{truth}**. {view.note}"
+        view.note = msg(
+            "Test image {index} of {dataset}: it is **{truth}**. {note}",
+            index=f"{index:,}", dataset=spec["name"], truth=truth, note=view.note,
+        )
         return picture, view
 
     def predict(self, session_id: str, picture: Any) -> PredictView:
@@ -148,7 +152,7 @@ class Predictor:
         trained = session.model
         if trained is None:
             return PredictView("No model yet", None, session.describe(), EMPTY_INSIDE)
-        note = f"**Model:** {session.describe()}"
+        note = msg("**Model:** {model}", model=msg(session.describe()))
         too_large = inside_too_large(trained.input_shape, limits().max_inside_pixels)
         with user_errors("Predicting"):
             try:

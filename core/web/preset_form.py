@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from trainpad.engine.config import TRAINED_KINDS, TrainConfig
+from trainpad.engine.message import message_of, msg, sentence
 from trainpad.engine.presets import PRESET_SETTINGS, Preset, available_presets, changes, get_preset
 from trainpad.web.messages import UserError
 
@@ -51,7 +52,7 @@ def find(engine: "Engine", name: Any) -> Preset:
     try:
         return get_preset(name, engine.registry)
     except ConfigError as exc:
-        raise UserError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
+        raise UserError(sentence(message_of(exc))) from None
 
 
 def preset_values(engine: "Engine", name: Any) -> PresetValues:
@@ -94,7 +95,7 @@ def preset_note(
         return preset.summary, False
     listed = "; ".join(found[:SHOWN_CHANGES])
     more = len(found) - SHOWN_CHANGES
-    return (f"Edited: {listed}; and {more} more." if more > 0 else f"Edited: {listed}."), True
+    return (msg("Edited: {changes}; and {more} more.", changes=listed, more=more) if more > 0 else msg("Edited: {changes}.", changes=listed)), True
 
 
 __all__ = ["PresetValues", "find", "preset_menu", "preset_note", "preset_values"]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from trainpad.engine.message import msg
 from trainpad.web.i18n import tr
 from trainpad.web.messages import UserError, user_errors
 
@@ -120,8 +121,11 @@ class Publisher:
             if len(made) >= allowed:
                 wait = max(1, round((WINDOW - (now - made[0])) / 60))
                 raise UserError(
-                    f"This server makes at most {allowed} pages an hour per visitor (TRAINPAD_MAX_PUBLISHES_PER_CLIENT): "
-                    f"try again in {wait} minute(s), or run `trainpad publish` on your own computer."
+                    msg(
+                        "This server makes at most {allowed} pages an hour per visitor (TRAINPAD_MAX_PUBLISHES_PER_CLIENT): try again in {wait} "
+                        "minute(s), or run `trainpad publish` on your own computer.",
+                        allowed=allowed, wait=wait,
+                    )
                 )
             made.append(now)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
+from trainpad.engine.message import Message, msg
 from trainpad.web.cells import cell
 from trainpad.web.i18n import translate  # into the page's language (English outside an event)
 
@@ -90,26 +91,26 @@ class RunRecord:
 
     def say(self, text: str) -> None:
         """Add a line to the run's log, with the time."""
-        self.lines.append(f"{time.strftime('%H:%M:%S')}  {text}")
+        self.lines.append(msg("{time}  {line}", time=time.strftime('%H:%M:%S'), line=msg(text)))
         del self.lines[:-LOG_LINES]
 
     @property
     def log(self) -> str:
-        return "\n".join(self.lines)
+        return Message.joined("\n", self.lines)
 
     @property
     def label(self) -> str:
         """``shipped``, ``run 3``: how the page names it."""
-        return "shipped" if self.kind == "shipped" else f"run {self.number}"
+        return msg("shipped") if self.kind == "shipped" else msg("run {number}", number=self.number)
 
     @property
     def source(self) -> str:
         """Where its model came from, for "Current model: ... (source)"."""
         if self.kind == "shipped":
-            return "shipped"
+            return msg("shipped")
         if self.kind == "uploaded":
-            return f"uploaded: {self.name}, {self.label}"
-        return f"{self.label}, trained here"
+            return msg("uploaded: {name}, {label}", name=self.name, label=msg(self.label))
+        return msg("{label}, trained here", label=msg(self.label))
 
     @property
     def test_accuracy(self) -> float | None:

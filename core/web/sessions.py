@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from trainpad.engine.message import msg
 from trainpad.web.messages import UserError
 from trainpad.web.runs import Runs
 from trainpad.web.session_run import SessionRun
@@ -174,7 +175,7 @@ class Session:
         """One line about the current model, for the tabs."""
         if self.model is None:
             return "No model yet: train one in the Train tab or load a checkpoint there."
-        return f"{self.model.describe()} ({self.source})"
+        return msg("{model} ({source})", model=self.model.describe(), source=self.source)
 
     def take_notice(self) -> str | None:
         notice, self.notice = self.notice, None
@@ -262,7 +263,7 @@ class SessionStore:
                     session.use(session.runs.shipped(model))
                 reason = self._dropped.pop(session_id, None)
                 if reason:
-                    session.notice = f"This session was reset ({reason}), so you are back on the shipped model."
+                    session.notice = msg("This session was reset ({reason}), so you are back on the shipped model.", reason=msg(reason))
                 self._sessions[session_id] = session
             session.last_seen = now
             self._sessions.move_to_end(session_id)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from trainpad.engine.config import TrainConfig
 from trainpad.engine.errors import TrainpadError
 from trainpad.engine.loop_source import loop_lines
+from trainpad.engine.message import msg
 from trainpad.web.i18n import tr, translate
 from trainpad.web.limits import limits
 from trainpad.web.loop_view import loop_html, run_facts, step_html
@@ -68,7 +69,7 @@ class Stepper:
         try:
             lines = loop_lines(self.engine, limits().capped(config or TrainConfig()), run_params=self.trainer.run_params)
         except TrainpadError as exc:  # the form holds something a run would refuse: say so where the loop would be
-            reason = translate(str(exc))
+            reason = translate(exc.public_message)
             note = tr("The loop appears once the form holds a run that can start: {reason}", reason=reason)
             return f"<p class='tp-loop-note'>{html.escape(note)}</p>"
         if facts is not None and self._lines(session, run) == lines:  # the form is the last run's: show what it did
@@ -113,8 +114,10 @@ class Stepper:
             detail = run.detail if run.stepped else None
             if detail is None:  # the run had no batch left: it ended, its model kept
                 raise UserError(
-                    f"This run has finished ({run.train_end.message if run.train_end else 'no batch was left'}): its model is "
-                    f"kept as {record.label} in the runs table. Step again to begin a new run."
+                    msg(
+                        "This run has finished ({reason}): its model is kept as {label} in the runs table. Step again to begin a new run.",
+                        reason=msg(run.train_end.message if run.train_end else 'no batch was left'), label=msg(record.label),
+                    )
                 )
             trace = detail.trace
             record.progress = trace.step / max(run.facts.steps_per_epoch, 1)

@@ -33,6 +33,7 @@ from trainpad.engine.events import (
     EpochEnd, JobEnd, JobFailed, LoopTrace, Preparing, RunStarted, Snapshot, SpotCheck, StepDetail, StepEnd, TrainEnd, epochs_text,
 )
 from trainpad.engine.job import RunSpec
+from trainpad.engine.message import Message, capitalized, lines, msg, sentence
 from trainpad.engine.params import ParamError
 from trainpad.runtime.memory import release_memory
 from trainpad.web.limits import TRAINING_SLOTS, limits, time_limit_message
@@ -135,35 +136,50 @@ class TrainView:
 def describe_config(run: "RunStarted") -> str:
     cfg = run.config
     return (
-        f"training {cfg.model} on {cfg.dataset} ({run.train_samples:,} samples) with {cfg.optimizer} (lr {run.lr:g}) "
-        f"and {cfg.loss}: {cfg.epochs} epoch(s), batch {cfg.batch_size}, {cfg.schedule} schedule, seed {cfg.seed}, "
-        f"device {run.device}" + (f"\n{run.pairing}" if run.pairing else "")
+        lines(
+            msg(
+                "training {model} on {dataset} ({samples} samples) with {optimizer} (lr {lr}) and {loss}: {epochs} epoch(s), "
+                "batch {batch}, {schedule} schedule, seed {seed}, device {device}",
+                model=cfg.model, dataset=cfg.dataset, samples=f"{run.train_samples:,}", optimizer=cfg.optimizer, lr=f"{run.lr:g}",
+                loss=cfg.loss, epochs=cfg.epochs, batch=cfg.batch_size, schedule=cfg.schedule, seed=cfg.seed, device=run.device,
+            ),
+            run.pairing,
+        )
     )
 
 
 def step_status(event: "StepEnd") -> str:
-    return (
-        f"**Epoch {event.epoch}/{event.epochs}** · step {event.step:,} of {event.steps:,} · "
-        f"loss {event.loss:.4f} · lr {event.lr:.3g} · {event.samples_per_sec:,.0f} samples/s · about {_clock_text(event.eta)} left"
+    return msg(
+        "**Epoch {epoch}/{epochs}** · step {step} of {steps} · loss {loss} · lr {lr} · {rate} samples/s · about {left} left",
+        epoch=event.epoch, epochs=event.epochs, step=f"{event.step:,}", steps=f"{event.steps:,}", loss=f"{event.loss:.4f}",
+        lr=f"{event.lr:.3g}", rate=f"{event.samples_per_sec:,.0f}", left=_clock_text(event.eta),
     )
 
 
 def epoch_line(event: "EpochEnd") -> str:
     test = ""
     if event.test_accuracy is not None and event.test_loss is not None:
-        test = f"; test loss {event.test_loss:.4f}, accuracy {event.test_accuracy:.2%}"
-    part = "" if event.complete else f" (ended early, {epochs_text(event.epochs_done)} in)"
-    return (
-        f"epoch {event.epoch}/{event.epochs}{part}: train loss {event.train_loss:.4f}, "
-        f"accuracy {event.train_accuracy:.2%}{test} ({event.samples_per_sec:,.0f} samples/s)"
+        test = msg("; test loss {loss}, accuracy {accuracy}", loss=f"{event.test_loss:.4f}", accuracy=f"{event.test_accuracy:.2%}")
+    early = "" if event.complete else msg(" (ended early, {epochs} in)", epochs=epochs_text(event.epochs_done))
+    return msg(
+        "epoch {epoch}/{epochs}{early}: train loss {loss}, accuracy {accuracy}{test} ({rate} samples/s)",
+        epoch=event.epoch, epochs=event.epochs, early=early, loss=f"{event.train_loss:.4f}",
+        accuracy=f"{event.train_accuracy:.2%}", test=test, rate=f"{event.samples_per_sec:,.0f}",
     )
 
 
 def spot_line(event: "SpotCheck") -> str:
-    when = "before training" if event.step == 0 else f"at epoch {event.epochs_done:.2f} (step {event.step:,})"
+    when = msg(
+        "before training",
+    ) if event.step == 0 else msg(
+        "at epoch {epochs} (step {step})",
+        epochs=f"{event.epochs_done:.2f}", step=f"{event.step:,}",
+    )
     return (
-        f"{when}: test loss {event.test_loss:.4f}, accuracy {event.test_accuracy:.2%} on {event.samples:,} test samples, "
-        f"lr {event.lr:.3g}"
+        msg(
+            "{when}: test loss {loss}, accuracy {accuracy} on {samples} test samples, lr {lr}",
+            when=msg(when), loss=f"{event.test_loss:.4f}", accuracy=f"{event.test_accuracy:.2%}", samples=f"{event.samples:,}", lr=f"{event.lr:.3g}",
+        )
     )
 
 
@@ -171,50 +187,74 @@ def metrics_markdown(end: "TrainEnd") -> str:
     metrics = end.trained.metrics if end.trained is not None else {}
     parts = []
     if "test_accuracy" in metrics:
-        parts.append(f"**Test accuracy {metrics['test_accuracy']:.2%}**")
+        parts.append(msg("**Test accuracy {accuracy}**", accuracy=f"{metrics['test_accuracy']:.2%}"))
     if "test_loss" in metrics:
-        parts.append(f"test loss {metrics['test_loss']:.4f}")
+        parts.append(msg("test loss {loss}", loss=f"{metrics['test_loss']:.4f}"))
     if "train_accuracy" in metrics:
-        parts.append(f"train accuracy {metrics['train_accuracy']:.2%}")
-    parts.append(f"{epochs_text(end.epochs_done)}, {end.steps_done:,} steps in {_clock_text(end.elapsed)}")
-    return " · ".join(parts)
+        parts.append(msg("train accuracy {accuracy}", accuracy=f"{metrics['train_accuracy']:.2%}"))
+    parts.append(msg(
+        "{epochs}, {steps} steps in {time}",
+        epochs=epochs_text(end.epochs_done), steps=f"{end.steps_done:,}", time=_clock_text(end.elapsed),
+    ))
+    return Message.joined(" · ", parts)
 
 
 def outcome_status(end: "TrainEnd", record: RunRecord, verdict: "Comparison", before: str) -> str:
     """The status line once a run has left a model: what it reached, and which model is in use.
 
-    One sentence a line (Markdown shows them as one paragraph), so that each translates on
-    its own (:mod:`trainpad.web.i18n`).
+    One sentence a line (Markdown shows them as one paragraph), each a message of its own.
 
     :param before: the model in use before it ended (``shipped``, ``run 2``), or empty.
     """
     accuracy = record.test_accuracy
-    reached = epochs_text(end.epochs_done) + (f", {accuracy:.2%} test accuracy" if accuracy is not None else "")
-    name = record.label.capitalize()
+    epochs = epochs_text(end.epochs_done)
+    reached = msg("{epochs}, {accuracy} test accuracy", epochs=epochs, accuracy=f"{accuracy:.2%}") if accuracy is not None else epochs
+    name = capitalized(record.label)
     head = {
-        "completed": f"**Done.** {name} reached {reached}.",
-        "stopped": f"**Stopped.** The model trained so far is kept as {record.label} ({reached}).",
-        "diverged": f"**Diverged.** {end.message}\n{name} reached {reached} with those weights.",
-        "failed": f"**The run failed.** {end.message}\n{name} reached {reached} with the weights of its last snapshot, which are kept.",
+        "completed": msg("**Done.** {name} reached {reached}.", name=name, reached=reached),
+        "stopped": msg("**Stopped.** The model trained so far is kept as {label} ({reached}).", label=record.label, reached=reached),
+        "diverged": lines(msg(
+            "**Diverged.** {message}",
+            message=end.message,
+        ), msg(
+            "{name} reached {reached} with those weights.",
+            name=name, reached=reached,
+        )),
+        "failed": lines(
+            msg("**The run failed.** {message}", message=end.message),
+            msg("{name} reached {reached} with the weights of its last snapshot, which are kept.", name=name, reached=reached),
+        ),
     }.get(end.status, end.message)
-    if verdict.better:
-        if not before:
-            return f"{head}\nEvaluate and Predict now use it."
-        old = f", {verdict.old:.2%}" if verdict.old is not None else ""
-        return f"{head}\nEvaluate and Predict now use it; the model before it ({before}{old}) is still in the runs table."
-    return f"{head}\n{kept_beside(verdict, before, record.label)}"
+    if not verdict.better:
+        return lines(head, kept_beside(verdict, before, record.label))
+    if not before:
+        return lines(head, msg("Evaluate and Predict now use it."))
+    if verdict.old is None:
+        return lines(head, msg("Evaluate and Predict now use it; the model before it ({before}) is still in the runs table.", before=before))
+    return lines(
+        head, msg(
+            "Evaluate and Predict now use it; the model before it ({before}, {old}) is still in the runs table.",
+            before=before, old=f"{verdict.old:.2%}",
+        )
+    )
 
 
 def kept_beside(verdict: "Comparison", before: str, label: str) -> str:
     """Why a new model (``label``) is kept beside the model in use (``before``), not in its
     place, and how to use it all the same."""
     if verdict.datasets is not None:
-        why = f"It is for {verdict.datasets[0]}, and the model in use ({before}) for {verdict.datasets[1]}: that one stays in use."
+        why = msg(
+            "It is for {new}, and the model in use ({before}) for {old}: that one stays in use.",
+            new=verdict.datasets[0], before=msg(before), old=verdict.datasets[1],
+        )
     elif verdict.new is not None:
-        why = f"It is below the {verdict.old:.2%} of the model in use ({before}), which stays in use."
+        why = msg("It is below the {old} of the model in use ({before}), which stays in use.", old=f"{verdict.old:.2%}", before=msg(before))
     else:
-        why = f"It was not tested, unlike the {verdict.old:.2%} of the model in use ({before}), which stays in use."
-    return f"{why}\nBoth are in the runs table; press **Use this run** to use {label} instead."
+        why = msg(
+            "It was not tested, unlike the {old} of the model in use ({before}), which stays in use.",
+            old=f"{verdict.old:.2%}", before=msg(before),
+        )
+    return lines(why, msg("Both are in the runs table; press **Use this run** to use {label} instead.", label=label))
 
 
 class _Slot:
@@ -278,7 +318,7 @@ class Trainer:
         """A :class:`~trainpad.engine.training.TrainConfig` from the form's values (checked by the run's job)."""
         for kind, name in choices.items():  # the API can send anything in place of a dropdown's value
             if not isinstance(name, str) or not name.strip():
-                raise UserError(f"Choose the {kind} from the list (got {name!r:.40}).")
+                raise UserError(msg("Choose the {kind} from the list (got {value}).", kind=msg(kind), value=f"{name!r:.40}"))
         values = dict(settings)
         for name in ("epochs", "batch_size", "seed", "train_samples", "test_samples"):
             if isinstance(values.get(name), float) and float(values[name]).is_integer():
@@ -320,10 +360,11 @@ class Trainer:
                 return WRAP_UP_STATUS
         capacity = TRAINING_SLOTS.capacity
         if TRAINING_SLOTS.active >= capacity:
-            runs = "one run" if capacity == 1 else f"{capacity} runs"
-            return (
-                f"**Waiting in line.** Another user is training, and this server trains {runs} at a time: "
-                "your run starts by itself as soon as a slot is free (your place in the queue is shown above)."
+            runs = msg("one run") if capacity == 1 else msg("{count} runs", count=capacity)
+            return msg(
+                "**Waiting in line.** Another user is training, and this server trains {runs} at a time: "
+                "your run starts by itself as soon as a slot is free (your place in the queue is shown above).",
+                runs=runs,
             )
         return None
 
@@ -440,8 +481,11 @@ class Trainer:
         limit = int(limits().max_model_mb * 2**20)
         if planned is not None and planned.nbytes > limit:
             raise UserError(
-                f"That model would take {megabytes(planned.nbytes)}, more than the {megabytes(limit)} this server "
-                "allows per model (TRAINPAD_MAX_MODEL_MB); choose a smaller width or fewer hidden units."
+                msg(
+                    "That model would take {size}, more than the {limit} this server allows per model (TRAINPAD_MAX_MODEL_MB); choose a smaller "
+                    "width or fewer hidden units.",
+                    size=megabytes(planned.nbytes), limit=megabytes(limit),
+                )
             )
 
     def _train(self, session: "Session", config: "TrainConfig", *, resume: bool, slot: _Slot, ticket: "Ticket | None") -> Iterator[TrainView]:
@@ -463,7 +507,7 @@ class Trainer:
         except GeneratorExit:  # cancelled (Stop, a closed tab): the job winds down by itself, keeping its model
             run.ask_stop()
             if ticket is not None and ticket.abandoned:
-                record.say(f"stopped: {ticket.abandoned}")
+                record.say(msg("stopped: {reason}", reason=ticket.abandoned))
             raise
 
     def _begin(self, session: "Session", config: TrainConfig, *, resume: bool) -> "JobHandle":
@@ -581,7 +625,7 @@ class Trainer:
             run.last_epoch = event
         elif isinstance(event, Preparing):
             run.said = event.text
-            record.status = f"**Preparing the run:** {event.text}"
+            record.status = msg("**Preparing the run:** {rest}", rest=msg(event.text))
         elif isinstance(event, RunStarted):
             self._started(session, run, record, event, resumed)
         elif isinstance(event, Snapshot):
@@ -596,7 +640,7 @@ class Trainer:
 
     def _started(self, session: "Session", run: SessionRun, record: RunRecord, facts: RunStarted, resumed: str | None) -> None:
         if facts.pid != os.getpid() and not facts.steps_done:
-            record.say(f"training in a process of its own ({facts.pid}), not the server's")
+            record.say(msg("training in a process of its own ({pid}), not the server's", pid=facts.pid))
         with session.lock:
             record.spec = facts.spec
             winding_down = run.phase is Phase.STOPPING and record.outcome == "stepping"  # a stepped run's last test
@@ -608,9 +652,9 @@ class Trainer:
                 record.say(describe_config(facts))
                 record.say("stepping: one batch at a time; Start carries on from the last step")
         else:
-            record.say(f"carrying on from step {facts.steps_done:,}" if facts.steps_done else describe_config(facts))
+            record.say(msg("carrying on from step {step}", step=f"{facts.steps_done:,}") if facts.steps_done else describe_config(facts))
             if resumed:
-                record.say(f"carrying on from {resumed}")
+                record.say(msg("carrying on from {model}", model=msg(resumed)))
             testing = facts.has_test_split and not facts.steps_done
             record.status = "**Testing the starting model** on a sample of the test split…" if testing else "**Training…**"
         run.train(facts)
@@ -671,12 +715,16 @@ class Trainer:
         stepped = record.outcome == "stepping"  # taken by Steps alone, never carried on by Start
         record.outcome = "stepped" if stepped and train_end.status == "stopped" else train_end.status
         record.progress = train_end.epochs_done
-        record.say(f"{train_end.status}: {train_end.message} ({epochs_text(train_end.epochs_done)} in {_clock_text(train_end.elapsed)})")
+        record.say(msg(
+            "{status}: {message} ({epochs} in {elapsed})",
+            status=msg(train_end.status), message=msg(train_end.message), epochs=msg(epochs_text(train_end.epochs_done)),
+            elapsed=_clock_text(train_end.elapsed),
+        ))
         if trained is None or train_end.epochs_done <= 0:
-            why = "before the first step" if train_end.steps_done == 0 else "with nothing trained to keep"
-            message = train_end.message.rstrip(".")
-            detail = f" {message[:1].upper()}{message[1:]}." if train_end.status == "diverged" else ""
-            record.status = f"**{train_end.status.capitalize()}** {why}.{detail} Your current model is unchanged."
+            why = msg("before the first step") if train_end.steps_done == 0 else msg("with nothing trained to keep")
+            detail = msg(" {message}", message=sentence(train_end.message)) if train_end.status == "diverged" else ""
+            status = capitalized(msg(train_end.status))
+            record.status = msg("**{status}** {why}.{detail} Your current model is unchanged.", status=status, why=why, detail=detail)
             self._drop_if_empty(session, record)
             return
         self._adopt(session, record, train_end)
@@ -685,20 +733,20 @@ class Trainer:
         if end.timed_out and train_end.status == "stopped":
             message = time_limit_message(end.max_seconds or limits().max_run_seconds, gpu=self.executor.where == "zerogpu")
             record.say(message)
-            record.status = f"**Time limit reached.** {_sentence(message)}\n{record.status}"
+            record.status = msg("**Time limit reached.** {message}\n{status}", message=sentence(message), status=record.status)
 
     def _failed(self, session: "Session", run: SessionRun, record: RunRecord, failure: JobFailed) -> None:
         """A run whose job failed: what it trained up to its last snapshot is kept, if anything."""
         record.outcome = "failed"
-        record.say(f"failed: {failure.public or failure.message}")
+        record.say(msg("failed: {reason}", reason=msg(failure.public or failure.message)))
         snapshot = run.snapshot
         if snapshot is None or run.last_step is None:
-            record.status = f"**The run failed.** {_sentence(failure_text(failure))} Your current model is unchanged."
+            record.status = msg("**The run failed.** {reason} Your current model is unchanged.", reason=sentence(failure_text(failure)))
             self._drop_if_empty(session, record)
             return
         trained = self.engine.model_from_payload(snapshot.model)
         before = run.facts.epochs_before if run.facts is not None else 0.0
-        self._adopt(session, record, _failed_end(trained, _sentence(failure_text(failure)), run.last_step, trained.epochs - before))
+        self._adopt(session, record, _failed_end(trained, sentence(failure_text(failure)), run.last_step, trained.epochs - before))
         record.outcome = "failed"
 
     def _adopt(self, session: "Session", record: RunRecord, end: "TrainEnd") -> None:
@@ -720,7 +768,7 @@ class Trainer:
         if verdict.better:
             session.use(record)
         else:
-            record.say(f"kept beside the model in use ({before})")
+            record.say(msg("kept beside the model in use ({model})", model=msg(before)))
         return verdict, before
 
     @staticmethod
@@ -748,16 +796,16 @@ class Trainer:
         stem = f"{spec['model']['name']}-{spec['dataset']['name']}-{record.label.replace(' ', '')}-{time.strftime('%Y%m%d-%H%M%S')}"
         try:
             record.checkpoint = save_checkpoint(record.model, session.folder() / f"{stem}.pt")
-            record.say(f"checkpoint ready: {record.checkpoint.name}")
+            record.say(msg("checkpoint ready: {name}", name=record.checkpoint.name))
         except CheckpointError as exc:
             record.checkpoint = None
-            record.say(f"no checkpoint: {exc}")
+            record.say(msg("no checkpoint: {reason}", reason=exc))
         try:
             record.csv = session.folder() / f"{stem}-curves.csv"
             record.csv.write_text(record.curves.to_csv())
         except OSError as exc:
             record.csv = None
-            record.say(f"no curves file: {type(exc).__name__}")
+            record.say(msg("no curves file: {reason}", reason=type(exc).__name__))
 
     def stop(self, session_id: str, *, wait: float = STOP_WAIT) -> TrainView:
         """Ask this session's run to stop and wait (up to ``wait`` s) for it to wrap up.
@@ -847,11 +895,14 @@ class Trainer:
         if record is None:
             raise UserError("There is no such run in this session: pick one from the list.")
         if record.model is None:
-            raise UserError(f"{record.label.capitalize()} has no model to use: it {record.outcome} before it had any.")
+            raise UserError(msg(
+                "{run} has no model to use: it {outcome} before it had any.",
+                run=capitalized(record.label), outcome=msg(record.outcome),
+            ))
         with session.lock:
             session.use(record)
             session.runs.selected = record.number
-            session.runs.note = f"**{record.label.capitalize()} is in use:** Evaluate and Predict use {session.describe()}."
+            session.runs.note = msg("**{run} is in use:** Evaluate and Predict use {model}.", run=capitalized(record.label), model=session.describe())
         self.store.changed(session)
         return self.view(session)
 
@@ -880,12 +931,18 @@ class Trainer:
             record = session.runs.add(
                 RunRecord(Curves(), kind="uploaded", name=name, model=trained, outcome="uploaded", spec=trained.spec)
             )
-            record.say(f"uploaded {record.name}: {trained.describe()}")
+            record.say(msg("uploaded {name}: {model}", name=record.name, model=trained.describe()))
             verdict, before = self._offer(session, record)
             if verdict.better:
-                session.runs.note = f"**{record.name}** is added as {record.label} and in use: Evaluate and Predict use it."
+                session.runs.note = msg(
+                    "**{name}** is added as {label} and in use: Evaluate and Predict use it.",
+                    name=record.name, label=msg(record.label),
+                )
             else:
-                session.runs.note = f"**{record.name}** is added as {record.label}.\n{kept_beside(verdict, before, record.label)}"
+                session.runs.note = lines(msg(
+                    "**{name}** is added as {label}.",
+                    name=record.name, label=record.label,
+                ), kept_beside(verdict, before, record.label))
             session.runs.trim(max_runs())
         self.store.changed(session)
         return session.describe()
@@ -908,17 +965,15 @@ class Trainer:
 
 
 
-def failure_text(failure: JobFailed, what: str = "Training") -> str:
-    """What a user is told of a failed job: its own words, or that ``what`` failed because of
-    a bug (whose details the caller logs)."""
+def failure_text(failure: JobFailed, what: str = "training") -> str:
+    """What a user is told of a failed job: its own words, or that ``what`` (``training``,
+    ``experiment``) failed because of a bug (whose details the caller logs)."""
     if failure.expected and failure.public:
         return failure.public.strip()
-    return f"{what} failed unexpectedly ({failure.kind or 'an error'}); the details are in the server log."
-
-
-def _sentence(text: str) -> str:
-    """``text`` as a sentence: a capital first, a full stop last."""
-    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+    kind = failure.kind or "an error"
+    if what == "experiment":
+        return msg("The experiment failed unexpectedly ({kind}); the details are in the server log.", kind=kind)
+    return msg("Training failed unexpectedly ({kind}); the details are in the server log.", kind=kind)
 
 
 def _failed_end(trained: Any, message: str, last: StepEnd, epochs: float) -> "TrainEnd":

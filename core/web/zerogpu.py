@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from trainpad.engine.events import JobFailed
 from trainpad.engine.job import RunSpec, StopFile
+from trainpad.engine.message import msg
 from trainpad.runtime.executors import JobHandle, ThreadExecutor
 
 if TYPE_CHECKING:
@@ -160,16 +161,18 @@ def failure_of(exc: BaseException, seconds: int) -> JobFailed:
     title = str(getattr(exc, "title", "") or "")
     said = str(getattr(exc, "message", "") or exc).strip()
     if "quota" in title.lower():
-        public = (
-            "This Space's GPU time for you is used up for now (ZeroGPU's daily quota"
-            + (f": {said.rstrip('.')}" if said else "")
-            + "). Sign in to Hugging Face for a larger quota, train a smaller run (fewer epochs or samples), "
-            "or come back when your quota has renewed."
+        quota = msg("ZeroGPU's daily quota: {said}", said=said.rstrip(".")[:200]) if said else msg("ZeroGPU's daily quota")
+        public = msg(
+            "This Space's GPU time for you is used up for now ({quota}). Sign in to Hugging Face for a larger quota, "
+            "train a smaller run (fewer epochs or samples), or come back when your quota has renewed.",
+            quota=quota,
         )
     elif "duration" in title.lower():
         public = (
-            f"This run would need {seconds} s of GPU time, more than ZeroGPU allows one call here. "
-            "Choose fewer epochs or training samples."
+            msg(
+                "This run would need {seconds} s of GPU time, more than ZeroGPU allows one call here. Choose fewer epochs or training samples.",
+                seconds=seconds,
+            )
         )
     elif "aborted" in said.lower() or "worker error" in title.lower():
         public = (
@@ -179,7 +182,7 @@ def failure_of(exc: BaseException, seconds: int) -> JobFailed:
     elif "queue" in title.lower() or "no gpu" in said.lower():
         public = "No GPU of this Space was free in time: try again in a minute."
     else:
-        public = f"The GPU call failed ({title or type(exc).__name__}): try again, or a smaller run."
+        public = msg("The GPU call failed ({what}): try again, or a smaller run.", what=title or type(exc).__name__)
     return JobFailed(f"ZeroGPU: {title or type(exc).__name__}: {said}", public, "ZeroGPU")
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from trainpad.engine.errors import ComponentError, ConfigError, blame
 from trainpad.engine.lab.experiment import Experiment, experiment_of
 from trainpad.engine.lab.kit import FirstConv, LabInput, LabProgress, LabResult
+from trainpad.engine.message import message_of, msg
 from trainpad.engine.params import Param, ParamError
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def checked(engine: "Engine", request: LabRequest) -> tuple["Component", dict[st
     try:
         return component, component.validate(request.params), SEED.validate(request.seed)
     except ParamError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError(message_of(exc)) from None
 
 
 def lab_input(
@@ -114,8 +115,11 @@ def _data_input(engine: "Engine", experiment: Experiment, dataset: Any, seed: in
     nbytes = sum(experiment.samples) * 4 * math.prod(input_shape)
     if nbytes > MAX_INPUT_BYTES:
         raise ConfigError(
-            f"the {experiment.name} experiment would hold {nbytes / 2**20:,.0f} MB of {component.name} pictures, more than the "
-            f"{MAX_INPUT_BYTES / 2**20:,.0f} MB an experiment may: its pictures are too large for it"
+            msg(
+                "the {name} experiment would hold {size} MB of {dataset} pictures, more than the {most} MB an experiment may: its pictures are "
+                "too large for it",
+                name=experiment.name, size=f"{nbytes / 2 ** 20:,.0f}", dataset=component.name, most=f"{MAX_INPUT_BYTES / 2 ** 20:,.0f}",
+            )
         )
     splits: list[Any] = []
     for train, count in zip((True, False), experiment.samples):
@@ -140,12 +144,15 @@ def _picture_input(
     from trainpad.engine.pictures import BlankImage, ImageError
 
     if trained is None:
-        raise ConfigError(f"the {experiment.name} experiment looks at a model's first convolution: load or train a model first")
+        raise ConfigError(msg("the {name} experiment looks at a model's first convolution: load or train a model first", name=experiment.name))
     conv = first_conv(trained.model)
     if conv is None:
         raise ConfigError(
-            f"model {trained.spec['model']['name']} has no convolution, and the {experiment.name} experiment shows "
-            "the first one: train a model that has some (mnist-cnn, lenet5) and come back"
+            msg(
+                "model {model} has no convolution, and the {name} experiment shows the first one: train a model that has some (mnist-cnn, lenet5)"
+                " and come back",
+                model=trained.spec['model']['name'], name=experiment.name,
+            )
         )
     if picture is None:  # a test picture of the model's dataset
         dataset = trained.spec["dataset"]
@@ -157,7 +164,7 @@ def _picture_input(
         except BlankImage:
             raise ConfigError("the drawing is blank: draw something first") from None
         except ImageError as exc:
-            raise ConfigError(str(exc)) from None
+            raise ConfigError(message_of(exc)) from None
     shape = tuple(int(n) for n in trained.input_shape)
     empty = torch.zeros((0, *shape))
     labels = torch.zeros(0, dtype=torch.long)

@@ -49,13 +49,15 @@ def export_experiment(engine: "Engine", prepared: "Prepared", *, data_dir: str |
     :param data_dir: the script's default data folder (``data``, beside where it runs, if not given).
     """
     from trainpad import __version__
+    from trainpad.engine import message
     from trainpad.engine.lab import kit, recipe
 
     experiment, lab = prepared.experiment, prepared.lab
     kit_imports, kit_code = _module_parts(inspect.getsource(kit))
     recipe_imports, recipe_code = _module_parts(inspect.getsource(recipe))
-    kit_imports += recipe_imports
-    kit_names = frozenset(kit.__all__) | frozenset(recipe.__all__) | SCRIPT_ERRORS
+    message_imports, message_code = _module_parts(inspect.getsource(message))  # the findings are messages
+    kit_imports += recipe_imports + message_imports
+    kit_names = frozenset(kit.__all__) | frozenset(recipe.__all__) | frozenset(message.__all__) | SCRIPT_ERRORS
     header = _merged([*_HEADER_IMPORTS, *kit_imports, "import json"])
     script = _Script(reserved=OWN_NAMES | kit_names | _bound_by(header), own=kit_names)
     missing: list[str] = []
@@ -97,6 +99,7 @@ from __future__ import annotations
 
 ''' + "\n".join(header + extra) + "\n",
         _settings(experiment, prepared, meta, data_dir),
+        "\n\n# -- messages (trainpad.engine.message, as it is) -----------------------------------------------\n\n\n" + message_code,
         "\n\n# -- the Lab's kit (trainpad.engine.lab.kit, as it is) ---------------------------------------\n\n\n" + kit_code + ERRORS_CODE,
         "\n\n# -- the Lab's recipe (trainpad.engine.lab.recipe, as it is) ---------------------------------\n\n\n" + recipe_code,
     ]
