@@ -52,6 +52,7 @@ _LAZY = {
     "lab_accuracy": "trainpad.engine.lab.recipe",
     "grad_norm": "trainpad.engine.lab.recipe",
     "TensorMemory": "trainpad.engine.lab.recipe",
+    "App": "trainpad.web.services",  # the web app's services, for a tab's builder
 }
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from trainpad.engine.torchvision_data import load_torchvision, load_torchvision_tensors
     from trainpad.engine.trained_model import TrainedModel
     from trainpad.engine.training import TrainingRun
+    from trainpad.web.services import App
 
 
 def __getattr__(name: str) -> Any:
@@ -104,6 +106,7 @@ __all__ = [
     "TensorMemory",
     # what tabs and tests are given
     "Engine",
+    "App",
     "TrainConfig",
     "TrainedModel",
     # errors whose message is for the user

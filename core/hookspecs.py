@@ -147,10 +147,14 @@ def register_experiments(register: Register) -> None:
 def register_tabs(register: RegisterTab) -> None:
     """Add tabs to the web app.
 
-    :param register: ``register(label, build, *, order=100)``.  ``build(engine)`` is
-        called inside a ``gr.Tab(label)`` while the app's ``gr.Blocks`` is built, and
-        creates Gradio components and events.  Built-in tabs have orders 10 to 40;
-        lower comes first.  A tab whose ``build`` raises is left out and reported.
+    :param register: ``register(label, build, *, order=100)``.  ``build`` is called
+        inside a ``gr.Tab(label)`` while the app's ``gr.Blocks`` is built, and creates
+        Gradio components and events.  It is given what it asks for by name, as hooks are:
+        ``engine`` (the :class:`~trainpad.engine.engine.Engine`), ``app`` (a
+        :class:`trainpad.App`: the engine as ``app.engine``, and the services the built-in
+        tabs share: ``app.store``, the visitors' sessions; ``app.executor``, where jobs run;
+        ``app.slots``, the server's training slots), or both.  Built-in tabs have orders 10
+        to 40; lower comes first.  A tab whose ``build`` raises is left out and reported.
 
     Example::
 

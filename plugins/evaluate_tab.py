@@ -15,7 +15,7 @@ from trainpad import hookimpl
 if TYPE_CHECKING:
     import gradio as gr
 
-    from trainpad import Engine
+    from trainpad import App
 
 ORDER = 20
 #: Evaluations running at once (each takes a few seconds of CPU on MNIST).
@@ -30,16 +30,17 @@ def _pictures(label: str, elem_id: str) -> "gr.Gallery":
                       allow_preview=True, buttons=["fullscreen"], elem_id=elem_id, elem_classes="tp-captioned")
 
 
-def build(engine: "Engine") -> None:
+def build(app: "App") -> None:
     """Build the Evaluate tab (called inside its ``gr.Tab``)."""
     import gradio as gr
 
     from trainpad.web.evaluate_handler import Evaluator
     from trainpad.web.layout import on_tab_select
     from trainpad.web.messages import shown_in_browser
-    from trainpad.web.sessions import session_id, store_for
+    from trainpad.web.sessions import session_id
 
-    evaluator = Evaluator(engine, store_for(engine))
+    engine = app.engine
+    evaluator = Evaluator(engine, app.store, executor=app.executor)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             current = gr.Markdown("", label="Current model", padding=True)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from trainpad import hookimpl
 
 if TYPE_CHECKING:
-    from trainpad import Engine
+    from trainpad import App
 
 ORDER = 30  #: after Evaluate, before Plugins
 #: The concurrency group of the Lab's runs: each waits for a training slot in its handler.
@@ -43,7 +43,7 @@ PHONE_CSS = """
 """
 
 
-def build(engine: "Engine") -> None:
+def build(app: "App") -> None:
     """Build the Lab tab (called inside its ``gr.Tab``)."""
     import gradio as gr
 
@@ -53,10 +53,11 @@ def build(engine: "Engine") -> None:
     from trainpad.web.lab_html import code_html
     from trainpad.web.layout import CONCURRENCY_ID as PAGE, enclosing_tab, script_download
     from trainpad.web.messages import shown_in_browser
-    from trainpad.web.sessions import session_id, store_for
+    from trainpad.web.sessions import session_id
     from trainpad.web.sketch import make_drawing_pad, pad_js, style_js
 
-    runner = LabRunner(engine, store_for(engine))
+    engine = app.engine
+    runner = LabRunner(engine, app.store, executor=app.executor, slots=app.slots)
     if not runner.experiments:
         gr.Markdown("No experiment is registered: the built-in ones are switched off (TRAINPAD_DISABLE_PLUGINS).")
         return

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from trainpad import hookimpl, msg
 
 if TYPE_CHECKING:
-    from trainpad import Engine
+    from trainpad import App
 
 ORDER = 5  #: first: drawing a digit is what most visitors come for
 #: Predictions running at once (each takes milliseconds).
@@ -52,7 +52,7 @@ PAD_CSS = """
 DOWNLOAD_JS = "() => { document.querySelector('#tp-page-file')?.click(); }"
 
 
-def build(engine: "Engine") -> None:
+def build(app: "App") -> None:
     """Build the Predict tab (called inside its ``gr.Tab``)."""
     import gradio as gr
 
@@ -62,10 +62,11 @@ def build(engine: "Engine") -> None:
     from trainpad.web.messages import shown_in_browser, toast
     from trainpad.web.predict_handler import BLANK, EMPTY_INSIDE, Predictor, picture_source
     from trainpad.web.publish_handler import Publisher
-    from trainpad.web.sessions import session_id, store_for
+    from trainpad.web.sessions import session_id
     from trainpad.web.sketch import make_drawing_pad, pad_js, style_js
 
-    predictor = Predictor(engine, store_for(engine))
+    engine = app.engine
+    predictor = Predictor(engine, app.store)
     publisher = Publisher(engine, predictor.store)
     gr.HTML("", js_on_load=style_js(PAD_CSS), container=False, padding=False, elem_classes="tp-hidden")
     with gr.Row(equal_height=False, elem_classes="tp-predict"):

@@ -23,7 +23,7 @@ from trainpad import hookimpl, msg
 from trainpad.engine.config import TRAINED_KINDS, default_components
 
 if TYPE_CHECKING:
-    from trainpad import Engine, Param
+    from trainpad import App, Engine, Param
     from trainpad.web.plots import Chart
     from trainpad.web.train_handler import Trainer, TrainView
 
@@ -87,7 +87,7 @@ def default_choice(engine: "Engine", kind: str) -> str | None:
 # -- the layout --------------------------------------------------------------------------
 
 
-def build(engine: "Engine") -> None:
+def build(app: "App") -> None:
     """Build the Train tab (called inside its ``gr.Tab``)."""
     import gradio as gr
 
@@ -96,14 +96,14 @@ def build(engine: "Engine") -> None:
     from trainpad.web.jobs import device_choices
     from trainpad.web.layout import on_page_load, on_tab_select, script_download
     from trainpad.web.messages import shown_in_browser, toast
-    from trainpad.web.run_watch import watch_for
-    from trainpad.web.sessions import session_id, store_for
+    from trainpad.web.sessions import session_id
     from trainpad.web.share_link import form_query
     from trainpad.web.export_handler import Exporter
     from trainpad.web.step_handler import Stepper
     from trainpad.web.train_handler import START_HERE, AlreadyTraining, Trainer, max_training_runs
 
-    trainer = Trainer(engine, store_for(engine), watch=watch_for(engine))
+    engine = app.engine
+    trainer = Trainer(engine, app.store, watch=app.watch, executor=app.executor, slots=app.slots)
     run_params = {p.name: p for p in trainer.run_params}
     dropdowns: dict[str, Any] = {}
     groups: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}

@@ -148,11 +148,14 @@ class Server:
     data: Path  #: the data folder it reads
 
     @property
+    def app(self) -> Any:
+        """The app's services (a :class:`trainpad.web.services.App`): its store, slots..."""
+        return self.demo.trainpad_app
+
+    @property
     def store(self) -> Any:
         """The server's sessions (a :class:`trainpad.web.sessions.SessionStore`)."""
-        from trainpad.web.sessions import store_for
-
-        return store_for(self.engine)
+        return self.app.store
 
     def client(self) -> Any:
         """A new browser-like session through the HTTP API (a ``gradio_client.Client``)."""
@@ -173,6 +176,7 @@ def serving(engine: Any) -> Iterator[tuple[str, Any]]:
         yield url, demo
     finally:
         demo.close()
+        demo.trainpad_app.close()  # its job executor, and every session's files
 
 
 def shipped_checkpoint_bytes(change: Any = None) -> bytes:

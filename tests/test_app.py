@@ -204,9 +204,8 @@ def test_sessions_never_see_each_others_model(alice, bob, alice_trained, server,
     blank = {"background": None, "layers": [], "composite": None}
     assert "trained here" in alice.predict(blank, api_name="/predict")[2]
     assert "(shipped)" in bob.predict(blank, api_name="/predict")[2]
-    from trainpad.web.sessions import store_for
 
-    store = store_for(server.engine)
+    store = server.store
     a, b = store.get(alice.session_hash), store.get(bob.session_hash)
     assert a.model is not b.model and a.source == "run 1, trained here" and b.shared
 
@@ -247,21 +246,19 @@ def test_training_waits_its_turn_and_stop_keeps_the_model(server, alice, bob):
     long_run.result(timeout=60)
     bob_status = queued.result(timeout=120)[0]
     assert bob_status.startswith("**Done.**"), bob_status
-    from trainpad.web.sessions import store_for
 
-    store = store_for(server.engine)
+    store = server.store
     assert store.get(alice.session_hash).run.train_end.status == "stopped"
     stopped = store.get(alice.session_hash).runs.latest_trained()
     assert stopped.outcome == "stopped" and stopped.model is not None and 0 < stopped.model.epochs < 20
 
 
 def test_closing_a_session_frees_its_state(server):
-    from trainpad.web.sessions import store_for
 
     client = server.client()
     client.predict({"background": None, "layers": [], "composite": None}, api_name="/predict")
     session = client.session_hash
-    store = store_for(server.engine)
+    store = server.store
     assert session in store
     client.close()  # the browser tab closes: demo.unload
     deadline = time.monotonic() + 20

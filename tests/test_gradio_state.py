@@ -11,7 +11,6 @@ from gradio.state_holder import SessionState
 
 from trainpad.web.app import build_app
 from trainpad.web.gradio_state import LeanSessionState, LeanStateHolder
-from trainpad.web.sessions import store_for
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +41,7 @@ def test_a_lean_session_has_gradios_attributes_and_a_fraction_of_its_memory(demo
 def test_a_value_a_client_sent_is_not_kept_and_the_session_goes_with_trainpads(demo):
     holder = LeanStateHolder()
     holder.set_blocks(demo)
-    store = store_for(demo.trainpad_engine)
+    store = demo.trainpad_app.store
     store.on_drop.append(holder.forget)
     textbox = next(block for block in demo.blocks.values() if type(block).__name__ == "Textbox")
     state = holder["alice-session"]

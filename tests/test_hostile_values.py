@@ -22,7 +22,7 @@ from trainpad.web.messages import UserError, toast
 from trainpad.web.plots import Curves
 from trainpad.web.preset_form import preset_note
 from trainpad.web.runs import RunRecord
-from trainpad.web.sessions import SessionStore, attach_store
+from trainpad.web.sessions import SessionStore
 from trainpad.web.shipped_model import shipped_loader
 from trainpad.web.share_link import form_from_query
 from trainpad.web.train_handler import Trainer
@@ -36,7 +36,7 @@ MARKUP = ["<img src=//attacker.example/x>", '<a href="https://attacker.example/l
 
 @pytest.fixture
 def store(engine):
-    return attach_store(engine, SessionStore(shipped_loader(engine)))
+    return SessionStore(shipped_loader(engine))
 
 
 def test_a_crafted_line_is_translated_in_linear_time():

@@ -9,7 +9,6 @@ import time
 import pytest
 
 from trainpad.web.lab_handler import SAME, WAITING, LabRunner
-from trainpad.web.limits import TRAINING_SLOTS
 from trainpad.web.messages import UserError
 from trainpad.web.sessions import SessionStore
 from trainpad.web.shipped_model import shipped_loader
@@ -22,34 +21,34 @@ def runner(engine, mnist_dir):
     store.close()
 
 
-def slot_given_back(timeout: float = 30.0) -> bool:
+def slot_given_back(runner, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
-    while TRAINING_SLOTS.active and time.monotonic() < deadline:
+    while runner.slots.active and time.monotonic() < deadline:
         time.sleep(0.02)
-    return TRAINING_SLOTS.active == 0
+    return runner.slots.active == 0
 
 
 def test_an_experiment_waits_for_a_training_slot_saying_so_then_runs(runner):
-    assert TRAINING_SLOTS.acquire(timeout=5)  # another session's run is training
+    assert runner.slots.acquire(timeout=5)  # another session's run is training
     try:
         views = runner.run("alice", "zero-grad", "mnist", {"steps": 5})
         assert next(views).status == WAITING
         assert next(views).status == WAITING
     finally:
-        TRAINING_SLOTS.release()
+        runner.slots.release()
     shown = list(views)
     assert shown[0].status == "**Loading the samples…**" and any(v.status.startswith("**without it:** ") for v in shown)
     assert any("<svg" in v.result for v in shown[:-1])  # the curves so far, while it runs
     assert shown[-1].status.startswith("**Done** in ") and "Without optimizer.zero_grad() each gradient" in shown[-1].result
-    assert slot_given_back()
+    assert slot_given_back(runner)
 
 
 def test_the_slot_comes_back_when_the_page_goes_away(runner):
     views = runner.run("alice", "seed", "mnist", {"others": 5})
     next(views)
-    assert TRAINING_SLOTS.active == 1
+    assert runner.slots.active == 1
     views.close()  # the tab closed, or Stop
-    assert slot_given_back()
+    assert slot_given_back(runner)
     assert list(runner.run("alice", "zero-grad", "mnist", {"steps": 5}))[-1].status.startswith("**Done**")  # the session may run again
 
 
@@ -57,7 +56,7 @@ def test_one_experiment_a_session_and_a_few_a_visitor(runner, monkeypatch):
     monkeypatch.setenv("TRAINPAD_MAX_RUNS_PER_CLIENT", "2")
     for session in ("a", "b", "c", "d"):
         runner.store.claim(session, "10.0.0.1" if session != "d" else "10.0.0.2")
-    assert TRAINING_SLOTS.acquire(timeout=5)  # everyone waits
+    assert runner.slots.acquire(timeout=5)  # everyone waits
     try:
         first, second = runner.run("a", "zero-grad", "mnist", {}), runner.run("b", "zero-grad", "mnist", {})
         assert next(first).status == next(second).status == WAITING
@@ -70,7 +69,7 @@ def test_one_experiment_a_session_and_a_few_a_visitor(runner, monkeypatch):
         for views in (first, second, other):
             views.close()
     finally:
-        TRAINING_SLOTS.release()
+        runner.slots.release()
     assert next(runner.run("c", "zero-grad", "mnist", {})).status  # their turns ended: room again
 
 
@@ -78,7 +77,7 @@ def test_an_experiment_past_the_time_limit_stops_saying_so(runner, monkeypatch):
     monkeypatch.setenv("TRAINPAD_MAX_LAB_SECONDS", "0.001")
     with pytest.raises(UserError, match=r"still running after 0.001 s.*TRAINPAD_MAX_LAB_SECONDS"):
         list(runner.run("alice", "batch-size", "mnist", {}))
-    assert slot_given_back()
+    assert slot_given_back(runner)
 
 
 @pytest.mark.parametrize(
@@ -104,7 +103,7 @@ def test_an_experiment_past_the_time_limit_stops_saying_so(runner, monkeypatch):
 def test_what_a_client_sends_is_checked_before_anything_waits_or_loads(runner, name, dataset, params, message):
     with pytest.raises(UserError, match=message) as refused:
         next(runner.run("alice", name, dataset, params))
-    assert len(str(refused.value)) < 400 and TRAINING_SLOTS.active == 0
+    assert len(str(refused.value)) < 400 and runner.slots.active == 0
 
 
 # -- the conv view ---------------------------------------------------------------------------
@@ -185,5 +184,5 @@ def test_an_experiment_runs_where_the_server_runs_jobs_with_the_same_result(engi
         results[name] = last.result
         (handle,) = recorded.handles
         assert handle.where == name and (handle.pid == os.getpid()) == (name == "thread")
-        assert slot_given_back()
+        assert slot_given_back(runner)
     assert results["process"] == results["thread"]

@@ -96,7 +96,8 @@ def test_the_cli_says_the_plugin_is_disabled_and_exits_2(tmp_path):
 
 def test_the_web_app_says_the_plugin_is_disabled(clean_knobs, monkeypatch, tmp_path):
     from trainpad.web.messages import UserError
-    from trainpad.web.sessions import store_for
+    from trainpad.web.sessions import SessionStore
+    from trainpad.web.shipped_model import shipped_loader
     from trainpad.web.train_handler import Trainer
 
     monkeypatch.setenv("TRAINPAD_DISABLE_PLUGINS", "mnist_cnn")
@@ -105,7 +106,7 @@ def test_the_web_app_says_the_plugin_is_disabled(clean_knobs, monkeypatch, tmp_p
     upload = tmp_path / "upload.pt"
     upload.write_bytes(SHIPPED.read_bytes())
     with pytest.raises(UserError) as caught:
-        Trainer(engine, store_for(engine)).load("alice", str(upload))
+        Trainer(engine, SessionStore(shipped_loader(engine))).load("alice", str(upload))
     assert "plugin 'mnist_cnn' is disabled" in str(caught.value) and str(tmp_path) not in str(caught.value)
 
 

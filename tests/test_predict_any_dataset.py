@@ -106,7 +106,6 @@ def test_the_predict_tab_follows_the_sessions_model(trained, data, monkeypatch):
     import gradio as gr
 
     from trainpad.web import app
-    from trainpad.web.sessions import store_for
 
     engine, models = trained
     demo = app.build_app(engine)
@@ -115,7 +114,7 @@ def test_the_predict_tab_follows_the_sessions_model(trained, data, monkeypatch):
         if getattr(f.fn, "__qualname__", "").endswith("on_show") and f.fn.__module__ == "trainpad.plugins.predict_tab"
     ]  # every tab has an on_show: picked by module, not by name
     (show,) = shows
-    store = store_for(engine)
+    store = demo.trainpad_app.store
     request = SimpleNamespace(session_hash="carol")
     note, hint, pad, undo, clear, upload_box = show.fn(request)
     assert pad.visible is True and undo.visible is True and clear.visible is True and upload_box.open is False  # the shipped digits model

@@ -160,13 +160,12 @@ def no_run_left_behind(request):
     yield
     if "server" not in request.fixturenames:
         return
-    from trainpad.web.limits import TRAINING_SLOTS
-
-    store = request.getfixturevalue("server").store
+    server = request.getfixturevalue("server")
+    store = server.store
     for session in list(store._sessions.values()):
         if session.training and session.run is not None:
             session.run.ask_stop()
-    wait_until(lambda: TRAINING_SLOTS.active == 0, 60, "a run kept training after its test")
+    wait_until(lambda: server.app.slots.active == 0, 60, "a run kept training after its test")
 
 
 # -- files a stranger might send -----------------------------------------------------------
@@ -547,8 +546,6 @@ def test_a_run_past_the_time_limit_stops_and_keeps_its_model(server, monkeypatch
 
 
 def test_no_model_change_while_the_session_trains(server, shipped_ref):
-    from trainpad.web.limits import TRAINING_SLOTS
-
     WitnessCallback.batches.clear()
     erin = server.raw()
     erin.join("train", LONG)
@@ -567,7 +564,7 @@ def test_no_model_change_while_the_session_trains(server, shipped_ref):
     assert ok and out[0].startswith("**Stopped"), out
     wait_until(lambda: not server.store.get(erin.session_hash).training, 60, "Stop did not end the run")
     assert max(batches_after_stop().values(), default=0) <= 1, "Stop let the run train more than one batch"
-    wait_until(lambda: TRAINING_SLOTS.active == 0, 30, "the slot was not released")
+    wait_until(lambda: server.app.slots.active == 0, 30, "the slot was not released")
     erin.leave()
 
 
@@ -575,10 +572,8 @@ def test_no_model_change_while_the_session_trains(server, shipped_ref):
 
 
 def test_two_clients_train_at_once_one_waits_both_finish_with_their_own_models(server):
-    from trainpad.web.limits import TRAINING_SLOTS
-
     WitnessCallback.batches.clear()
-    TRAINING_SLOTS.reset_peak()
+    server.app.slots.reset_peak()
     a, b = server.client(), server.client()
     try:
         first = a.submit(**{**TINY, "train_samples": 1000}, api_name="/train")
@@ -594,7 +589,7 @@ def test_two_clients_train_at_once_one_waits_both_finish_with_their_own_models(s
         sa, sb = server.store.get(a.session_hash), server.store.get(b.session_hash)
         ma, mb = sa.runs.latest_trained().model, sb.runs.latest_trained().model  # each in its own runs table
         assert ma is not None and mb is not None and ma is not mb and ma.model is not mb.model
-        assert TRAINING_SLOTS.peak == 1 and not interleaved(WitnessCallback.batches)
+        assert server.app.slots.peak == 1 and not interleaved(WitnessCallback.batches)
         assert len({run for _, run, _ in WitnessCallback.batches}) == 2
     finally:
         a.close()
@@ -602,10 +597,8 @@ def test_two_clients_train_at_once_one_waits_both_finish_with_their_own_models(s
 
 
 def test_cancel_then_resubmit_never_trains_two_runs_at_once(server):
-    from trainpad.web.limits import TRAINING_SLOTS
-
     WitnessCallback.batches.clear()
-    TRAINING_SLOTS.reset_peak()
+    server.app.slots.reset_peak()
     client = server.client()
     try:
         session = server.store.get(client.session_hash)
@@ -618,9 +611,9 @@ def test_cancel_then_resubmit_never_trains_two_runs_at_once(server):
         last = client.submit(**TINY, api_name="/train")  # at once
         status = last.result(timeout=120)[0]
         assert status.startswith("**Done.**"), status
-        assert TRAINING_SLOTS.peak == 1, TRAINING_SLOTS.peak
+        assert server.app.slots.peak == 1, server.app.slots.peak
         assert not interleaved(WitnessCallback.batches), "two runs trained at the same time"
-        assert max(1, threading.active_count()) and TRAINING_SLOTS.active == 0
+        assert max(1, threading.active_count()) and server.app.slots.active == 0
     finally:
         client.close()
 
@@ -637,8 +630,6 @@ for update in job:
 
 
 def test_a_client_killed_mid_run_ends_its_run_soon(server):
-    from trainpad.web.limits import TRAINING_SLOTS
-
     WitnessCallback.batches.clear()
     proc = subprocess.Popen([sys.executable, "-c", KILLED_CLIENT, server.url], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
@@ -650,15 +641,13 @@ def test_a_client_killed_mid_run_ends_its_run_soon(server):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(30)
     killed = time.monotonic()
-    wait_until(lambda: TRAINING_SLOTS.active == 0, 30, "the killed client's run kept training")
+    wait_until(lambda: server.app.slots.active == 0, 30, "the killed client's run kept training")
     assert time.monotonic() - killed < 30
     assert max(batches_after_stop().values(), default=0) <= 1, "the run trained on after it was told to stop"
     assert session_hash not in server.store or not server.store.get(session_hash).training
 
 
 def test_a_full_training_queue_says_so_and_predictions_still_get_in(server, alice):
-    from trainpad.web.limits import TRAINING_SLOTS
-
     runner = server.raw()
     runner.join("train", LONG)
     wait_until(lambda: server.store.get(runner.session_hash).training, 60, "the run never started")
@@ -681,7 +670,7 @@ def test_a_full_training_queue_says_so_and_predictions_still_get_in(server, alic
             other.http.post(other.url + "/gradio_api/cancel", json={"session_hash": other.session_hash, "fn_index": other.fns["train"], "event_id": event_id})
         runner.call("stop")  # Stop cancels the training event too: it has no completion of its own
         wait_until(lambda: not server.store.get(runner.session_hash).training, 60, "Stop did not end the run")
-    wait_until(lambda: TRAINING_SLOTS.active == 0, 60, "runs left training")
+    wait_until(lambda: server.app.slots.active == 0, 60, "runs left training")
     ok, out = alice.call("predict", {"picture": {"background": None, "layers": [], "composite": None}})
     assert ok
 

@@ -22,14 +22,13 @@ def test_the_app_is_built_without_torch_and_warms_it_up_afterwards():
         import json, sys
         from trainpad.web import app
         from trainpad.engine.engine import Engine
-        from trainpad.web.sessions import store_for
 
         engine = Engine.load(entrypoints=False)
         demo = app.build_app(engine)
         built = sorted(m for m in ("torch", "torchvision") if m in sys.modules)
         tabs = [tab.label for tab in engine.tabs]
-        app.warm_up(engine)
-        model = store_for(engine).starting_model()
+        app.warm_up(demo.trainpad_app)
+        model = demo.trainpad_app.store.starting_model()
         print(json.dumps({"built": built, "tabs": tabs, "after": "torch" in sys.modules,
                           "model": model.spec["model"]["name"] if model else None}))
         """

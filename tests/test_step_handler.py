@@ -10,7 +10,7 @@ from trainpad.runtime.executors import JobHandle
 from trainpad.web.messages import UserError
 from trainpad.web.plots import Curves
 from trainpad.web.runs import RunRecord
-from trainpad.web.sessions import SessionStore, attach_store
+from trainpad.web.sessions import SessionStore
 from trainpad.web.shipped_model import shipped_loader
 from trainpad.web.step_handler import Stepper
 from trainpad.web.train_handler import Trainer
@@ -30,7 +30,7 @@ def weak_shipped(engine):
 
 @pytest.fixture
 def trainer(engine, mnist_dir):
-    store = attach_store(engine, SessionStore(weak_shipped(engine)))
+    store = SessionStore(weak_shipped(engine))
     yield Trainer(engine, store, data_dir=mnist_dir, update_every=0.0)
     store.close()
 
@@ -72,7 +72,7 @@ def test_stepped_runs_that_ended_leave_one_row_not_a_trail(engine, mnist_dir):
     import dataclasses
 
     shipped = dataclasses.replace(shipped_loader(engine)(), metrics={"test_accuracy": 0.9939})
-    store = attach_store(engine, SessionStore(lambda: shipped))
+    store = SessionStore(lambda: shipped)
     trainer = Trainer(engine, store, data_dir=mnist_dir, update_every=0.0)
     stepper = Stepper(trainer)
     try:

@@ -17,7 +17,7 @@ import torch
 
 from support import ROOT, sketch_of
 from trainpad import hookimpl
-from trainpad.web.sessions import SessionStore, attach_store, store_for
+from trainpad.web.sessions import SessionStore
 from trainpad.web.shipped_model import PRETRAINED, shipped_loader
 from trainpad.engine.trained_model import TrainedModel
 from trainpad.web.evaluate_handler import Evaluator
@@ -47,7 +47,7 @@ def shipped_at(engine, accuracy: float):
 @pytest.fixture
 def store(engine):
     """Sessions starting on a "shipped" model at 0% test accuracy: any run does better and is used."""
-    return attach_store(engine, SessionStore(shipped_at(engine, 0.0)))
+    return SessionStore(shipped_at(engine, 0.0))
 
 
 @pytest.fixture
@@ -528,9 +528,19 @@ def test_the_shipped_model_is_loaded_once_and_shared(engine, monkeypatch):
     assert shipped_loader(engine)() is None
 
 
-def test_store_for_gives_each_engine_its_own_store(engine, engine_with):
-    assert store_for(engine) is store_for(engine)
-    assert store_for(engine_with()) is not store_for(engine)
+def test_each_app_has_its_own_services_and_hands_them_to_the_tabs_that_ask(engine):
+    """No lookup by engine, no process-wide slots: two apps built on one engine share nothing."""
+    from trainpad.web.services import App
+
+    one, two = App.create(engine, store=SessionStore(shipped_at(engine, 0.0))), App.create(engine, store=SessionStore(shipped_at(engine, 0.0)))
+    assert one.store is not two.store and one.slots is not two.slots and one.watch is not two.watch and one.executor is not two.executor
+    assert one.watch.presence is one.presence
+    seen = []
+    one.build_tab(lambda app: seen.append(app))
+    one.build_tab(lambda engine: seen.append(engine))
+    one.build_tab(lambda app, engine: seen.append((app, engine)))
+    one.build_tab(lambda anything: seen.append(anything))  # a builder written before: given the engine
+    assert seen == [one, engine, (one, engine), engine]
 
 
 # -- shared UI helpers --------------------------------------------------------------------

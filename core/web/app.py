@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import gradio as gr
 
     from trainpad.engine.engine import Engine
+    from trainpad.web.services import App
 
 log = logging.getLogger("trainpad.app")
 
@@ -103,20 +104,15 @@ def build_app(engine: "Engine") -> "gr.Blocks":
 
     from trainpad.engine.pictures import max_pixels
     from trainpad.web import fair_queue
-    from trainpad.web.guard import guard, presence_for
-    from trainpad.web.jobs import executor_for
     from trainpad.web.page_scripts import PAGE_JS
-    from trainpad.web.run_watch import watch_for
-    from trainpad.web.sessions import SessionStore, attach_store
-    from trainpad.web.shipped_model import shipped_loader
+    from trainpad.web.services import App
     from trainpad.web.sessions import session_id
 
     # Gradio decodes a sketch's pictures before the handler sees them: PIL then refuses
     # any over twice the app's pixel limit from its header (the handler refuses the rest
     # with a message), so a tiny PNG declaring 20000x20000 pixels never fills the memory.
     Image.MAX_IMAGE_PIXELS = max_pixels()
-    store = attach_store(engine, SessionStore.from_env(shipped_loader(engine)))
-    executor_for(engine)  # where runs go; on ZeroGPU, the @spaces.GPU function the Space must have at launch
+    app = App.create(engine)  # where runs go made now: on ZeroGPU, the @spaces.GPU function the Space must have at launch
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(f"# {TITLE}\n{INTRO}", elem_classes="tp-header")
         gr.HTML("", js_on_load=PAGE_JS, container=False, padding=False, elem_classes="tp-hidden")
@@ -124,24 +120,23 @@ def build_app(engine: "Engine") -> "gr.Blocks":
             for tab in engine.tabs:
                 with gr.Tab(tab.label) as block:
                     try:
-                        tab.build(engine)
+                        app.build_tab(tab.build)
                     except Exception as exc:
                         block.visible = False
                         report_tab_failure(engine, tab, exc)
 
         def forget(request: gr.Request) -> None:
-            store.drop(session_id(request))
+            app.store.drop(session_id(request))
 
         demo.unload(forget)
-    demo.trainpad_engine = engine  # serve() localizes the page for it
+    demo.trainpad_app = app  # serve() localizes the page for its engine and guards it
+    demo.trainpad_engine = engine
     # No one size for the whole queue: each kind of event has its own line and each client
     # its share, checked before an event is queued (trainpad.web.fair_queue).
     demo.queue(max_size=None, default_concurrency_limit=settings.get("TRAINPAD_CONCURRENCY"))
-    presence, watch = presence_for(engine), watch_for(engine)
-    fair_queue.install(demo, store, presence, runs=watch.sessions)
-    watch.backlog = fair_queue.backlog(demo)  # a run whose updates pile up unread is stopped
-    guard(demo, presence)  # serve() puts the request guard in front (body caps, uploads, presence)
-    return demo
+    fair_queue.install(demo, app.store, app.presence, runs=app.watch.sessions)
+    app.watch.backlog = fair_queue.backlog(demo)  # a run whose updates pile up unread is stopped
+    return demo  # serve() puts the request guard in front (body caps, uploads, presence)
 
 
 def report_tab_failure(engine: "Engine", tab: Any, exc: BaseException) -> None:
@@ -191,11 +186,10 @@ def serve(demo: "gr.Blocks", *, prevent_thread_lock: bool = False, quiet: bool =
     from trainpad.web.fair_queue import worker_threads
     from trainpad.web.guard import middleware
     from trainpad.web.i18n import localize
-    from trainpad.web.sessions import store_for
 
-    engine = getattr(demo, "trainpad_engine", None)
-    if engine is not None:
-        localize(demo, engine)
+    app = getattr(demo, "trainpad_app", None)
+    if app is not None:
+        localize(demo, app.engine)
     settings = launch_options(**options)
     launched = demo.launch(
         prevent_thread_lock=True,  # until Gradio's session state is trainpad's (below)
@@ -204,13 +198,13 @@ def serve(demo: "gr.Blocks", *, prevent_thread_lock: bool = False, quiet: bool =
         max_threads=worker_threads(demo),
         **settings,
     )
-    gradio_state.install(demo, store_for(engine) if engine is not None else None)
+    gradio_state.install(demo, app.store if app is not None else None)
     if not prevent_thread_lock:
         demo.block_thread()
     return launched
 
 
-def warm_up(engine: "Engine") -> None:
+def warm_up(app: "App") -> None:
     """Import torch and the training loop, and load the shipped model.
 
     The app answers before torch is imported (2-3 s); ``main`` calls this in a background
@@ -218,15 +212,12 @@ def warm_up(engine: "Engine") -> None:
     """
     import time
 
-    from trainpad.web.jobs import executor_for
-    from trainpad.web.sessions import store_for
-
     start = time.perf_counter()
     import trainpad.engine.data  # noqa: F401  (torch and the data path)
     import trainpad.engine.training  # noqa: F401  (the training loop and evaluation)
 
-    store_for(engine).starting_model()
-    executor_for(engine).prepare()  # a job process waiting, where runs go to one
+    app.store.starting_model()
+    app.executor.prepare()  # a job process waiting, where runs go to one
     log.info("torch and the shipped model ready in %.1f s", time.perf_counter() - start)
 
 
@@ -263,16 +254,12 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "app.py") -> int:
     demo = build_app(engine)
     _, url, share_url = serve(demo, host=args.host, port=args.port, share=args.share, prevent_thread_lock=True, quiet=True)
     print(f"trainpad is running at {url}" + (f" (public link: {share_url})" if share_url else ""), flush=True)
-    threading.Thread(target=warm_up, args=(engine,), name="trainpad-warm-up", daemon=True).start()
+    threading.Thread(target=warm_up, args=(demo.trainpad_app,), name="trainpad-warm-up", daemon=True).start()
     stop_on_sigterm()
     try:
         demo.block_thread()  # returns on Ctrl-C or SIGTERM, having closed the server (Gradio deletes its files)
     finally:
-        from trainpad.web.jobs import close_executor
-        from trainpad.web.sessions import store_for
-
-        close_executor(engine)  # the job process waiting, if any
-        store_for(engine).close()  # every session's checkpoints, and their folder
+        demo.trainpad_app.close()  # the job process waiting, if any; every session's checkpoints, and their folder
     return 0
 
 

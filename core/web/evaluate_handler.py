@@ -47,12 +47,12 @@ class Evaluator:
     """The Evaluate tab's handler, bound to an engine and a session store."""
 
     def __init__(self, engine: "Engine", store: "SessionStore", *, data_dir: Path | str | None = None, executor: Any = None) -> None:
-        from trainpad.web.jobs import executor_for
+        from trainpad.web.jobs import make_job_executor
 
         self.engine = engine
         self.store = store
         self.data_dir = data_dir
-        self.executor = executor if executor is not None else executor_for(engine)
+        self.executor = executor if executor is not None else make_job_executor(engine)
 
     def evaluate(self, session_id: str, *, samples: Any = 0, seed: int | None = None) -> EvaluateView:
         """Evaluate the session's current model; ``samples`` limits the test images (0: all,

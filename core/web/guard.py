@@ -28,7 +28,6 @@ import logging
 import re
 import threading
 import time
-import weakref
 from collections import OrderedDict, deque
 from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qs
@@ -321,36 +320,19 @@ async def refuse(send: Send, status: int, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-_PRESENCE: "weakref.WeakKeyDictionary[Any, Presence]" = weakref.WeakKeyDictionary()
-_GUARDED: "weakref.WeakKeyDictionary[Any, Presence]" = weakref.WeakKeyDictionary()
-
-
-def presence_for(engine: Any) -> Presence:
-    """The connections of the app built on ``engine`` (one :class:`Presence` per engine)."""
-    presence = _PRESENCE.get(engine)
-    if presence is None:
-        presence = _PRESENCE[engine] = Presence()
-    return presence
-
-
-def guard(demo: Any, presence: Presence) -> None:
-    """Have :func:`middleware` put a :class:`RequestGuard` with ``presence`` in front of ``demo``."""
-    _GUARDED[demo] = presence
-
-
 def middleware(demo: Any) -> list[Any]:
     """The middleware for ``launch(app_kwargs={"middleware": ...})`` (none for an unguarded demo)."""
     from starlette.middleware import Middleware
 
-    presence = _GUARDED.get(demo)
-    if presence is None:
+    app = getattr(demo, "trainpad_app", None)
+    if app is None:
         return []
 
     def session_of_event(event_id: str) -> str | None:
         event = getattr(getattr(demo, "_queue", None), "event_ids_to_events", {}).get(event_id)
         return getattr(event, "session_hash", None)
 
-    return [Middleware(RequestGuard, presence=presence, ledger=UploadLedger(), session_of_event=session_of_event)]
+    return [Middleware(RequestGuard, presence=app.presence, ledger=UploadLedger(), session_of_event=session_of_event)]
 
 
-__all__ = ["RequestGuard", "Presence", "UploadLedger", "refuse", "presence_for", "guard", "middleware"]
+__all__ = ["RequestGuard", "Presence", "UploadLedger", "refuse", "middleware"]

@@ -123,9 +123,8 @@ def translate(text: Any, language: str | None = None) -> Any:
 
 def translate_outputs(value: Any, language: str) -> Any:
     """What an event returns, its text in ``language``: strings, lists of outputs, component
-    updates (their label, info and text value), gallery captions."""
-    if language != "ko":
-        return value
+    updates (their label, info and text value), gallery captions.  Messages leave as plain
+    text, in English too (what Gradio keeps and sends is a ``str``)."""
     if isinstance(value, str):
         return translate(value, language)
     if isinstance(value, list):

@@ -3,12 +3,12 @@
 ``thread`` (the default) runs each run and evaluation in a thread of the server,
 ``process`` in a process of its own (:class:`~trainpad.runtime.executors.ProcessExecutor`),
 ``zerogpu`` in a ZeroGPU worker (:mod:`trainpad.web.zerogpu`; chosen by itself on a ZeroGPU
-Space).  Handlers ask :func:`executor_for` and see only jobs and their events.
+Space).  The app makes one (:class:`trainpad.web.services.App`) and hands it to the handlers,
+which see only jobs and their events.
 """
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING, Any
 
 from trainpad.runtime.executors import make_executor, run_in
@@ -16,22 +16,14 @@ from trainpad.runtime.executors import make_executor, run_in
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
 
-_EXECUTORS: "weakref.WeakKeyDictionary[Engine, Any]" = weakref.WeakKeyDictionary()
+def make_job_executor(engine: "Engine") -> Any:
+    """An executor for ``engine``'s jobs, where ``TRAINPAD_RUN_IN`` says (on a ZeroGPU Space, ZeroGPU's)."""
+    place = run_in()
+    if place == "zerogpu":
+        from trainpad.web.zerogpu import ZeroGPUExecutor
 
-
-def executor_for(engine: "Engine") -> Any:
-    """The executor of the app built on ``engine`` (made on first use, from ``TRAINPAD_RUN_IN``)."""
-    executor = _EXECUTORS.get(engine)
-    if executor is None:
-        place = run_in()
-        if place == "zerogpu":
-            from trainpad.web.zerogpu import ZeroGPUExecutor
-
-            executor = ZeroGPUExecutor(engine)
-        else:
-            executor = make_executor(engine, place)
-        _EXECUTORS[engine] = executor
-    return executor
+        return ZeroGPUExecutor(engine)
+    return make_executor(engine, place)
 
 
 def device_choices() -> list[tuple[str, str]]:
@@ -47,11 +39,4 @@ def device_choices() -> list[tuple[str, str]]:
     return [(name, name) for name in available_devices()]
 
 
-def close_executor(engine: "Engine") -> None:
-    """End what the executor keeps waiting (a started process), as the app shuts down."""
-    executor = _EXECUTORS.pop(engine, None)
-    if executor is not None:
-        executor.close()
-
-
-__all__ = ["close_executor", "device_choices", "executor_for"]
+__all__ = ["device_choices", "make_job_executor"]

@@ -1,7 +1,7 @@
 """The Lab tab's work, apart from its layout: experiments run for a browser session, as page updates.
 
 :meth:`LabRunner.run` checks what the page sent (any client can send anything), takes one
-of the server's training slots as a training run does (:data:`trainpad.web.limits.TRAINING_SLOTS`,
+of the server's training slots as a training run does (:class:`trainpad.web.limits.TrainingSlots`,
 saying so while it waits), and runs the experiment as a job (a
 :class:`~trainpad.engine.job.LabSpec`: plain data in, the experiment's events out) where the
 server runs jobs (:mod:`trainpad.web.jobs`: a thread, a process of its own; a thread on a
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from trainpad.engine.lab.runner import LabRequest
     from trainpad.runtime.executors import JobHandle
     from trainpad.web.export_handler import ScriptFile
+    from trainpad.web.limits import TrainingSlots
     from trainpad.web.sessions import SessionStore
 
 #: Seconds between two updates of the page while an experiment runs.
@@ -124,13 +125,17 @@ class LabRunner:
         *,
         data_dir: Path | str | None = None,
         executor: Any = None,
+        slots: "TrainingSlots | None" = None,
         update_every: float = UPDATE_EVERY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        from trainpad.web.jobs import executor_for
+        from trainpad.web.jobs import make_job_executor
+        from trainpad.web.limits import TrainingSlots
 
         self.engine = engine
-        self.executor = executor if executor is not None else executor_for(engine)
+        self.executor = executor if executor is not None else make_job_executor(engine)
+        #: the server's training slots, shared with the Train tab's runs (by default its own)
+        self.slots = slots if slots is not None else TrainingSlots()
         self.store = store
         self.data_dir = data_dir
         self.update_every = update_every
@@ -216,19 +221,19 @@ class LabRunner:
         from trainpad.engine.events import JobFailed, LabEnd, Preparing
         from trainpad.engine.job import LabSpec
         from trainpad.web.lab_html import result_html
-        from trainpad.web.limits import TRAINING_SLOTS, limits
+        from trainpad.web.limits import limits
         from trainpad.web.train_handler import failure_text
 
-        while not TRAINING_SLOTS.acquire(timeout=0.5):  # a training slot, as every run takes one
+        while not self.slots.acquire(timeout=0.5):  # a training slot, as every run takes one
             yield LabView(WAITING)
         server = limits()
         data_dir = str(self.data_dir) if self.data_dir is not None else None
         try:
             job = self.executor.lab(LabSpec(request, data_dir, server.max_lab_seconds))
         except BaseException:
-            TRAINING_SLOTS.release()
+            self.slots.release()
             raise
-        _release_when_ended(job, TRAINING_SLOTS.release)
+        _release_when_ended(job, self.slots.release)
         progress, status, fraction, started, shown = _Progress(), "**Loading the samples…**", 0.0, self.clock(), 0.0
         try:
             yield LabView(status, fraction=0.0, desc="loading the samples")

@@ -4,8 +4,8 @@ A public Space serves many strangers from one small CPU process, and every liste
 can be called through Gradio's HTTP API with any JSON, so a limit shown only in the
 UI is no limit.  :class:`Limits` holds the server's caps, read from the environment
 (see ``docs/deploying.md``); the handlers check every value against them on the
-server, and :data:`TRAINING_SLOTS` counts the runs that are training *where the work
-happens*: a run holds a slot from before its data is loaded until its generator has
+server, and :class:`TrainingSlots` (one per app: :class:`trainpad.web.services.App`) counts
+the runs that are training *where the work happens*: a run holds a slot from before its data is loaded until its generator has
 finished (``finally``), so runs that were cancelled or whose browser went away can
 never pile up beyond the cap, whatever Gradio's queue thinks.
 
@@ -160,9 +160,6 @@ class TrainingSlots:
             self.peak = self.active
 
 
-#: The process's training slots (every web session's runs share them).
-TRAINING_SLOTS = TrainingSlots()
-
 
 def time_limit_message(seconds: float, *, gpu: bool = False) -> str:
     """Why a run stopped at ``seconds``: the server's time limit, or (``gpu``) the GPU time
@@ -182,4 +179,4 @@ def time_limit_message(seconds: float, *, gpu: bool = False) -> str:
     )
 
 
-__all__ = ["Limits", "limits", "setting_of", "TrainingSlots", "TRAINING_SLOTS", "ParamError", "time_limit_message"]
+__all__ = ["Limits", "limits", "setting_of", "TrainingSlots", "ParamError", "time_limit_message"]

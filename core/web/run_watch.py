@@ -175,18 +175,4 @@ class RunWatch:
         self._stop.set()
 
 
-_WATCHES: "weakref.WeakKeyDictionary[Any, RunWatch]" = weakref.WeakKeyDictionary()
-
-
-def watch_for(engine: Any) -> RunWatch:
-    """The run watch of the app built on ``engine``, on its :func:`~trainpad.web.guard.presence_for`."""
-    watch = _WATCHES.get(engine)
-    if watch is None:
-        from trainpad.web.guard import presence_for
-        from trainpad.web.limits import limits
-
-        watch = _WATCHES[engine] = RunWatch(presence_for(engine), lambda: limits().client_gone_seconds)
-    return watch
-
-
-__all__ = ["RunWatch", "Ticket", "UNREAD_SECONDS", "watch_for"]
+__all__ = ["RunWatch", "Ticket", "UNREAD_SECONDS"]

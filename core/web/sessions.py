@@ -30,7 +30,6 @@ import shutil
 import tempfile
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +41,6 @@ from trainpad.web.runs import Runs
 from trainpad.web.session_run import SessionRun
 
 if TYPE_CHECKING:
-    from trainpad.engine.engine import Engine
     from trainpad.engine.evaluation import Evaluation
     from trainpad.engine.trained_model import TrainedModel
     from trainpad.web.runs import RunRecord
@@ -443,26 +441,3 @@ class SessionStore:
             root, self._root = self._root, None
         if root is not None:
             shutil.rmtree(root, ignore_errors=True)
-
-
-_STORES: "weakref.WeakKeyDictionary[Engine, SessionStore]" = weakref.WeakKeyDictionary()
-
-
-def attach_store(engine: "Engine", store: SessionStore) -> SessionStore:
-    """Make ``store`` the one that :func:`store_for` returns for ``engine``."""
-    _STORES[engine] = store
-    return store
-
-
-def store_for(engine: "Engine") -> SessionStore:
-    """The session store of the app built on ``engine`` (tabs, built-in or not, use it).
-
-    One is created from the environment, starting sessions on the shipped model, if
-    the app did not attach one.
-    """
-    store = _STORES.get(engine)
-    if store is None:
-        from trainpad.web.shipped_model import shipped_loader
-
-        store = attach_store(engine, SessionStore.from_env(shipped_loader(engine)))
-    return store

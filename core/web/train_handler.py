@@ -36,8 +36,8 @@ from trainpad.engine.job import RunSpec
 from trainpad.engine.message import Message, capitalized, lines, msg, sentence
 from trainpad.engine.params import ParamError
 from trainpad.runtime.memory import release_memory
-from trainpad.web.limits import TRAINING_SLOTS, limits, time_limit_message
-from trainpad.web.jobs import executor_for
+from trainpad.web.jobs import make_job_executor
+from trainpad.web.limits import TrainingSlots, limits, time_limit_message
 from trainpad.web.messages import UserError, user_errors
 from trainpad.web.plots import Curves, chart
 from trainpad.web.runs import RunRecord, compare, max_runs
@@ -261,7 +261,8 @@ class _Slot:
     """A training slot held for one run, released once: by the run's follower when its job
     has ended, or by the request that took it when no job started."""
 
-    def __init__(self) -> None:
+    def __init__(self, slots: TrainingSlots) -> None:
+        self._slots = slots
         self._held = True
         self._lock = threading.Lock()
         #: a run's follower took it, and releases it when the run's job ends
@@ -272,7 +273,7 @@ class _Slot:
             if not self._held:
                 return
             self._held = False
-        TRAINING_SLOTS.release()
+        self._slots.release()
 
 
 class Trainer:
@@ -280,7 +281,9 @@ class Trainer:
 
     Gradio-free apart from raising ``gr.Error``, so tests drive it directly.
 
-    :param executor: where runs' jobs run (:func:`trainpad.web.jobs.executor_for` by default).
+    :param executor: where runs' jobs run (by default one of its own, as ``TRAINPAD_RUN_IN`` says).
+    :param slots: the server's training slots, shared with the Lab (:class:`trainpad.web.services.App`
+        hands both the same); by default its own.
     """
 
     def __init__(
@@ -293,6 +296,7 @@ class Trainer:
         clock: Callable[[], float] = time.monotonic,
         watch: "RunWatch | None" = None,
         executor: Any = None,
+        slots: TrainingSlots | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -302,7 +306,8 @@ class Trainer:
         self.run_params = server_run_params()
         #: notices runs whose client has gone (see :mod:`trainpad.web.run_watch`); none in tests
         self.watch = watch
-        self.executor = executor if executor is not None else executor_for(engine)
+        self.executor = executor if executor is not None else make_job_executor(engine)
+        self.slots = slots if slots is not None else TrainingSlots()
         #: seconds of spot checks a run may take beyond a tenth of its training time
         #: (see :meth:`trainpad.engine.training.TrainingRun.events`)
         self.spot_allowance = 0.5
@@ -358,8 +363,8 @@ class Trainer:
             run.queue()  # until the run begins, or Stop
             if run.stopping:
                 return WRAP_UP_STATUS
-        capacity = TRAINING_SLOTS.capacity
-        if TRAINING_SLOTS.active >= capacity:
+        capacity = self.slots.capacity
+        if self.slots.active >= capacity:
             runs = msg("one run") if capacity == 1 else msg("{count} runs", count=capacity)
             return msg(
                 "**Waiting in line.** Another user is training, and this server trains {runs} at a time: "
@@ -371,7 +376,7 @@ class Trainer:
     def train(self, session_id: str, config: "TrainConfig", *, resume: bool = False) -> Iterator[TrainView]:
         """Train and yield what the page shows, a few times a second at most.
 
-        The run holds one of the server's training slots (:data:`trainpad.web.limits.TRAINING_SLOTS`)
+        The run holds one of the server's training slots (:attr:`slots`)
         from before its data is loaded until its job has ended, however it ends, so
         cancelled or abandoned runs never add up past ``TRAINPAD_MAX_TRAINING_RUNS``; while
         every slot is taken it waits, saying so.  A run still going after
@@ -415,7 +420,7 @@ class Trainer:
         if not slotted:  # Stop came while this Start waited its turn
             yield self.view(session, idle_status=STOPPED_BEFORE)
             return
-        slot = _Slot()
+        slot = _Slot(self.slots)
         try:
             yield from self._train(session, config, resume=resume, slot=slot, ticket=ticket)
         finally:
@@ -450,7 +455,7 @@ class Trainer:
             raise AlreadyTraining(ALREADY_GOING)
         if not resume:
             self.check_model_size(config)
-        while not TRAINING_SLOTS.acquire(timeout=0.5):
+        while not self.slots.acquire(timeout=0.5):
             # a run that was just stopped or cancelled is still wrapping up, or another is training
             if run.take_withdrawal():
                 return False
