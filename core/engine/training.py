@@ -32,14 +32,13 @@ from trainpad.engine.errors import ComponentError, ConfigError, blame
 from trainpad.engine.evaluation import Evaluation, evaluate
 from trainpad.engine.events import EpochEnd, SpotCheck, StepEnd, TrainEnd
 from trainpad.engine.run_state import GOOD_EVERY, LoopPosition, RunState, to_cpu
+from trainpad.engine.script_template import DIVERGENCE_FACTOR, diverged, make_scheduler  # noqa: F401  (the exported script's, shared)
 from trainpad.engine.stepping import LoopProbe, LoopTrace, StepDetail
 from trainpad.engine.trained_model import TrainedModel
 
 if TYPE_CHECKING:
     from trainpad.runtime.distributed import DistContext
 
-#: A loss this many times above what guessing uniformly would give ends the run.
-DIVERGENCE_FACTOR = 10.0
 #: Test samples a spot check uses (spread evenly over the test split), and the share of
 #: the training time spot checks may take (see :meth:`TrainingRun.events`).
 SPOT_SAMPLES = 1000
@@ -47,24 +46,6 @@ SPOT_BUDGET = 0.1
 #: Seconds of spot checks any run may spend beyond its budget, so that a short run too
 #: draws a real test curve (a few checks of a fraction of a second each).
 SPOT_ALLOWANCE = 0.5
-
-
-def diverged(loss: float, num_classes: int) -> bool:
-    """Whether a batch's loss says training has diverged: NaN, infinite, or
-    :data:`DIVERGENCE_FACTOR` times what guessing uniformly among the classes gives."""
-    return not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * math.log(max(num_classes, 2))
-
-
-def make_scheduler(name: str, optimizer: torch.optim.Optimizer, total_steps: int):
-    """A per-step learning-rate schedule; the optimizer's ``lr`` is its peak."""
-    if name == "onecycle" and total_steps >= 8:  # shorter runs have no room for a warm-up
-        max_lr = [group["lr"] for group in optimizer.param_groups]
-        return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=max_lr, total_steps=total_steps, pct_start=0.25, cycle_momentum=False
-        )
-    if name == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
-    return None
 
 
 @dataclass
