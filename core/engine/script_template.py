@@ -11,7 +11,8 @@ the tests import it and run its functions on a tiny dataset held in memory.
 trainpad trains with the same learning-rate schedule and divergence guard:
 :mod:`trainpad.engine.training` imports :func:`make_scheduler` and :func:`diverged` from
 here, and the loop view (:mod:`trainpad.engine.loop_source`) shows :func:`train_step`'s
-lines.  Like the script, this module imports only torch and the standard library.
+lines; trainpad's own InMemoryDataset moves its images with :func:`random_shift`.  Like
+the script, this module imports only torch and the standard library.
 """
 
 from __future__ import annotations
@@ -47,12 +48,16 @@ DATA_MEAN, DATA_STD = (0.1307,), (0.3081,)  # of the training pixels, scaled to 
 
 def random_shift(images: torch.Tensor, shift: int) -> torch.Tensor:
     """Each image of a (N, C, H, W) batch moved by its own random offset of up to ``shift``
-    pixels along each axis (what comes in is 0): augmentation."""
+    pixels along each axis (what moves out is lost, what comes in is 0): augmentation.
+
+    The offsets come from torch's global generator, so a seeded run repeats exactly.
+    """
     n, _, height, width = images.shape
     padded = torch.nn.functional.pad(images, (shift, shift, shift, shift))
     dy, dx = torch.randint(0, 2 * shift + 1, (2, n, 1))
     rows = (dy + torch.arange(height)).view(n, height, 1)
     cols = (dx + torch.arange(width)).view(n, 1, width)
+    # (N, H, W, C) out of the padded batch, one gather for the whole batch
     moved = padded.permute(0, 2, 3, 1)[torch.arange(n).view(n, 1, 1), rows, cols]
     return moved.permute(0, 3, 1, 2)
 
