@@ -100,3 +100,18 @@ def sneaky(parameters, *, note="hi"):
 
     lr = 0.1
     return torch.optim.SGD(parameters, lr=lr)
+
+
+def test_the_steps_lines_are_the_exported_scripts_train_step(engine):
+    import inspect
+
+    from trainpad.engine import script_template
+
+    step = inspect.getsource(script_template.train_step)
+    lines = loop_lines(engine, TrainConfig())
+    body = lines[[line.code for line in lines].index("        x, y = x.to(device), y.to(device)") + 1 : -3]
+    assert [line.shows for line in body] == ["", "output", "loss", "grad", "lr", "next_lr"]
+    for line in body:  # each as train_step writes it, the same indentation aside
+        assert f"\n    {line.code.strip()}" in step.replace("\n        scheduler.step()", "\n    scheduler.step()")
+    settings = ", ".join(f"{k}={v!r}" for k, v in script_template.ONECYCLE.items())
+    assert any(line.code.endswith(f"{settings})") for line in lines)  # OneCycle as trainpad and the script set it

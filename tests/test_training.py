@@ -6,7 +6,7 @@ import torch
 from trainpad.engine.callbacks import Callback, StopTraining
 from trainpad.engine.errors import ConfigError
 from trainpad.engine.events import EpochEnd, SpotCheck, StepEnd, TrainEnd, epochs_text
-from trainpad.engine.training import TrainConfig
+from trainpad.engine.training import SpotSchedule, TrainConfig
 
 SMALL = dict(batch_size=32, epochs=2)
 
@@ -177,6 +177,14 @@ def test_spot_checks_test_a_fixed_sample_a_few_times_an_epoch(engine, mnist_dir)
     # checks never change the training itself
     plain = engine.build_run(TrainConfig(**SMALL), data_dir=mnist_dir)
     assert [e.loss for e in plain.events() if isinstance(e, StepEnd)] == [e.loss for e in events if isinstance(e, StepEnd)]
+
+
+def test_the_spot_check_schedule_spaces_checks_evenly_within_a_budget():
+    four = SpotSchedule(per_epoch=4, budget=0.1, allowance=0.5)
+    assert [step for step in range(1, 9) if four.due(step, 8)] == [2, 4, 6]  # the 8th is the epoch's end: a full test
+    assert [step for step in range(1, 4) if four.due(step, 3)] == [1, 2]
+    assert not any(SpotSchedule(per_epoch=1).due(step, 8) for step in range(1, 9))
+    assert four.affordable(spent=1.5, trained=10.0) and not four.affordable(spent=1.6, trained=10.0)
 
 
 def test_spot_checks_stay_within_their_budget(engine, mnist_dir):

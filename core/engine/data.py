@@ -24,6 +24,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, S
 
 from trainpad import settings
 from trainpad.engine.errors import TrainpadError
+from trainpad.engine.script_template import random_shift  # the exported script's own: one augmentation for both
 
 
 class DataUnavailable(TrainpadError, RuntimeError):
@@ -161,22 +162,6 @@ def load_decoded(
             if _write_decoded(path, expected, tensors):
                 break
     return tensors
-
-
-def random_shift(images: torch.Tensor, shift: int) -> torch.Tensor:
-    """Each image of a ``(N, C, H, W)`` batch moved by its own random offset of up to
-    ``shift`` pixels along each axis; what moves out is lost, what comes in is 0.
-
-    The offsets come from torch's global generator, so a seeded run repeats exactly.
-    """
-    n, _, height, width = images.shape
-    padded = torch.nn.functional.pad(images, (shift, shift, shift, shift))
-    dy, dx = torch.randint(0, 2 * shift + 1, (2, n, 1))
-    rows = (dy + torch.arange(height)).view(n, height, 1)
-    cols = (dx + torch.arange(width)).view(n, 1, width)
-    # (N, H, W, C) out of the padded batch, one gather for the whole batch
-    moved = padded.permute(0, 2, 3, 1)[torch.arange(n).view(n, 1, 1), rows, cols]
-    return moved.permute(0, 3, 1, 2)
 
 
 class InMemoryDataset(Dataset):

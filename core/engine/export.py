@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import importlib
 import inspect
 import re
@@ -33,6 +34,7 @@ import sys
 import textwrap
 import types
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from trainpad.engine.config import RUN_PARAMS, TrainConfig
@@ -43,18 +45,55 @@ if TYPE_CHECKING:
 
 #: Top-level modules an exported script may import besides the standard library.
 ALLOWED_PACKAGES = frozenset({"torch", "torchvision"})
-#: Names the script's own code defines; a component defining one of them cannot be written out.
-SCRIPT_NAMES = frozenset(
-    {
-        "argparse", "math", "time", "Path", "torch", "BatchSampler", "DataLoader", "Dataset", "RandomSampler",
-        "SequentialSampler", "Subset", "SEED", "EPOCHS", "BATCH_SIZE", "SCHEDULE", "TRAIN_SAMPLES", "TEST_SAMPLES",
-        "DEVICE", "DATA_DIR", "LOG_EVERY", "DATASET", "MODEL", "OPTIMIZER", "LOSS", "CLASS_NAMES", "INPUT_SHAPE",
-        "DATA_MEAN", "DATA_STD", "InMemoryDataset", "load_split", "first", "build_model", "build_optimizer",
-        "build_loss", "make_loader", "make_scheduler", "pick_device", "evaluate", "main", "random_shift",
-    }
-)  # fmt: skip
-#: Steps between two printed losses, by default.
-LOG_EVERY = 50
+#: The script's skeleton (:mod:`trainpad.engine.script_template`), read as text: importing it
+#: would import torch.
+TEMPLATE = Path(__file__).with_name("script_template.py")
+_HEADING = re.compile(r"^# -- (.+?) -+$", re.MULTILINE)
+
+
+@functools.cache
+def template_source() -> str:
+    """The text of the script's skeleton, :mod:`trainpad.engine.script_template`."""
+    return TEMPLATE.read_text(encoding="utf-8")
+
+
+def template_section(title: str) -> str:
+    """The skeleton's section headed ``# -- title ---``: from that line to the next heading.
+
+    :raises KeyError: the skeleton has no such section.
+    """
+    source = template_source()
+    for found in _HEADING.finditer(source):
+        if found.group(1) == title:
+            after = _HEADING.search(source, found.end())
+            return source[found.start() : after.start() if after else len(source)]
+    raise KeyError(f"the script's skeleton has no section {title!r}")
+
+
+def template_value(name: str) -> Any:
+    """The value the skeleton assigns to the top-level ``name`` (a literal), read without running it."""
+    for node in ast.parse(template_source()).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise KeyError(f"the script's skeleton assigns no {name!r}")
+
+
+def _template_names() -> frozenset[str]:
+    """The names the skeleton binds at its top level: its imports, settings, functions and classes."""
+    names: set[str] = set()
+    for node in ast.parse(template_source()).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and getattr(node, "module", None) != "__future__":
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(n.id for target in node.targets for n in ast.walk(target) if isinstance(n, ast.Name))
+    return frozenset(names)
+
+
+#: Names the script's own code defines (the skeleton's, and the pairing :func:`_factory_code`
+#: may write); a component defining one of them cannot be written out.
+SCRIPT_NAMES = _template_names() | {"log_softmax_first"}
 
 
 class NotExportable(Exception):
@@ -120,18 +159,16 @@ def export_script(
         lambda why: _stub(parts["optimizer"], "build_optimizer(parameters) -> torch.optim.Optimizer", call, why),
     )
     call = _call_args({}, values["loss"])
+    # a model returning logits and a loss expecting log-probabilities: log_softmax between them, as build_run does
+    log_softmax_first = parts["model"].meta.get("output", "logits") == "logits" and parts["loss"].meta.get("expects", "logits") == "log_probs"
     section(
         parts["loss"],
-        lambda s: _factory_code(s, parts["loss"], "build_loss()", call),
+        lambda s: _factory_code(s, parts["loss"], "build_loss()", call, log_softmax_first=log_softmax_first),
         lambda why: _stub(parts["loss"], "build_loss()", call, why),
     )
     callbacks = [c.name for c in engine.registry.components("callback")]
     filename = re.sub(r"[^0-9A-Za-z]+", "_", f"train_{config.model}_on_{config.dataset}").strip("_") + ".py"
-    # a model returning logits and a loss expecting log-probabilities: log_softmax between them, as build_run does
-    log_softmax_first = parts["model"].meta.get("output", "logits") == "logits" and parts["loss"].meta.get("expects", "logits") == "log_probs"
-    source = _assemble(
-        config, meta, class_names, script, missing, callbacks, values, filename, str(data_dir or "data"), log_softmax_first=log_softmax_first
-    )
+    source = _assemble(config, meta, class_names, script, missing, callbacks, values, filename, str(data_dir or "data"))
     return ExportedScript(source, filename, tuple(missing))
 
 
@@ -261,11 +298,23 @@ class _Script:
         raise NotExportable(f"{where} uses {name!r}, a {type(value).__name__} that cannot be written as Python source")
 
 
-def _factory_code(script: _Script, component: "Component", signature: str, call: str) -> str:
-    """The builder function calling the component's factory, its source written out above it."""
+def _factory_code(script: _Script, component: "Component", signature: str, call: str, *, log_softmax_first: bool = False) -> str:
+    """The builder function calling the component's factory, its source written out above it.
+
+    :param log_softmax_first: the builder's loss is given the log-probabilities of the model's
+        logits (``log_softmax_first``, written out before the builder).
+    """
     name = script.include(component.factory)
     builder, args = signature.split("(", 1)
-    return f"def {builder}({args}:\n    return {name}({call})\n"
+    if not log_softmax_first:
+        return f"def {builder}({args}:\n    return {name}({call})\n"
+    return _LOG_SOFTMAX_FIRST + f"\n\ndef {builder}({args}:\n    return log_softmax_first({name}({call}))\n"
+
+
+_LOG_SOFTMAX_FIRST = '''def log_softmax_first(loss_fn):
+    """MODEL returns logits and LOSS expects log-probabilities: log_softmax goes between them, as in trainpad."""
+    return lambda output, target: loss_fn(output.log_softmax(dim=1), target)
+'''
 
 
 def _stub(component: "Component", signature: str, call: str, reason: str) -> str:
@@ -329,9 +378,26 @@ def _assemble(
     values: dict[str, dict[str, Any]],
     filename: str,
     data_dir: str,
-    *,
-    log_softmax_first: bool = False,
 ) -> str:
+    """The script: its docstring and imports, then the skeleton's sections with the run's
+    settings and components put in (see :mod:`trainpad.engine.script_template`)."""
+    parts = [
+        _docstring(config, script, missing, callbacks, values, filename),
+        "\n\n" + _settings(config, meta, class_names, data_dir),
+        "\n\n" + template_section("the data"),
+        "\n\n" + template_section("the batches"),
+    ]
+    for block in script.blocks:
+        parts.append("\n\n" + block)
+    parts.append("\n\n\n" + template_section("training"))
+    text = "".join(parts)
+    return re.sub(r"\n{4,}", "\n\n\n", text)
+
+
+def _docstring(
+    config: TrainConfig, script: _Script, missing: list[str], callbacks: list[str], values: dict[str, dict[str, Any]], filename: str
+) -> str:
+    """The script's first lines: what it trains and how to run it, then its imports."""
     from trainpad import __version__
 
     recipe = f"{config.model} on {config.dataset} with {config.optimizer} and {config.loss}"
@@ -357,8 +423,7 @@ def _assemble(
         f"{kind} {getattr(config, kind)}: " + (", ".join(f"{k}={v!r}" for k, v in values[kind].items()) or "no hyperparameters")
         for kind in ("dataset", "model", "optimizer", "loss")
     )
-    parts = [
-        f'''#!/usr/bin/env python3
+    return f'''#!/usr/bin/env python3
 """Train {recipe}: trainpad's run as plain PyTorch.
 
 {intro}
@@ -371,252 +436,59 @@ def _assemble(
 
 from __future__ import annotations
 
-''' + "".join(f"{line}\n" for line in _HEADER_IMPORTS) + (f"\n{component_imports}" if component_imports else ""),
-        f'''
-# -- the run's settings -----------------------------------------------------------------
-
-DATASET, MODEL, OPTIMIZER, LOSS = {config.dataset!r}, {config.model!r}, {config.optimizer!r}, {config.loss!r}
-SEED = {config.seed!r}  # the initial weights and dropout (torch.manual_seed), and the order of the samples
-EPOCHS = {config.epochs!r}
-BATCH_SIZE = {config.batch_size!r}
-SCHEDULE = {config.schedule!r}  # the learning rate over the run: {_SCHEDULE_TEXT.get(config.schedule, config.schedule)}
-TRAIN_SAMPLES = {config.train_samples!r}  # train on the first N samples only (0: all)
-TEST_SAMPLES = {config.test_samples!r}  # evaluate on the first N test samples only (0: all)
-DEVICE = {config.device!r}  # auto: CUDA, else MPS, else the CPU
-DATA_DIR = {data_dir!r}
-LOG_EVERY = {LOG_EVERY}
-
-CLASS_NAMES = {class_names!r}
-INPUT_SHAPE = {tuple(meta["input_shape"])!r}  # channels, height, width
-DATA_MEAN, DATA_STD = {tuple(meta["mean"])!r}, {tuple(meta["std"])!r}  # of the training pixels, scaled to 0..1
-''',
-        _DATA_CODE,
-    ]
-    for block in script.blocks:
-        parts.append("\n\n" + block)
-    parts.append(_loop_code(config, log_softmax_first=log_softmax_first))
-    text = "".join(parts)
-    return re.sub(r"\n{4,}", "\n\n\n", text)
+''' + "".join(f"{line}\n" for line in _HEADER_IMPORTS) + (f"\n{component_imports}" if component_imports else "")
 
 
-_SCHEDULE_TEXT = {
-    "onecycle": "up to the optimizer's lr in the first quarter, then down (OneCycleLR)",
-    "cosine": "from the optimizer's lr down to 0 along a cosine (CosineAnnealingLR)",
-    "constant": "the optimizer's lr throughout",
-}
-
-_HEADER_IMPORTS = (
-    "import argparse",
-    "import math",
-    "import time",
-    "from pathlib import Path",
-    "",
-    "import torch",
-    "from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler, Subset",
-)
-
-_DATASET_CODE = '''
-
-# -- the data ---------------------------------------------------------------------------
-
-
-def random_shift(images: torch.Tensor, shift: int) -> torch.Tensor:
-    """Each image of a (N, C, H, W) batch moved by its own random offset of up to ``shift``
-    pixels along each axis (what comes in is 0): augmentation."""
-    n, _, height, width = images.shape
-    padded = torch.nn.functional.pad(images, (shift, shift, shift, shift))
-    dy, dx = torch.randint(0, 2 * shift + 1, (2, n, 1))
-    rows = (dy + torch.arange(height)).view(n, height, 1)
-    cols = (dx + torch.arange(width)).view(n, 1, width)
-    moved = padded.permute(0, 2, 3, 1)[torch.arange(n).view(n, 1, 1), rows, cols]
-    return moved.permute(0, 3, 1, 2)
-
-
-class InMemoryDataset(Dataset):
-    """A split held in memory as uint8 pixels, read a whole batch at a time.
-
-    Each batch is scaled to 0..1 and normalised with the mean and standard deviation of the
-    training pixels, as transforms.ToTensor() and transforms.Normalize() would do per image;
-    with ``shift``, each image is first moved at random by up to that many pixels.
-    """
-
-    def __init__(self, images: torch.Tensor, targets: torch.Tensor, *, mean, std, shift: int = 0) -> None:
-        if images.dim() == 3:
-            images = images.unsqueeze(1)  # (N, H, W) -> (N, 1, H, W)
-        self.images, self.targets = images.contiguous(), targets.long()
-        channels = images.shape[1]
-        std_t = torch.tensor(std, dtype=torch.float32).expand(channels)
-        mean_t = torch.tensor(mean, dtype=torch.float32).expand(channels)
-        self.scale = (1.0 / (255.0 * std_t)).view(1, -1, 1, 1)  # x / 255, then (x - mean) / std, in one step
-        self.offset = (-mean_t / std_t).view(1, -1, 1, 1)
-        self.shift = shift
-
-    def __len__(self) -> int:
-        return len(self.targets)
-
-    def __getitem__(self, indices):
-        indices = torch.as_tensor(indices)  # a list of indices: the whole batch
-        x = self.images.index_select(0, indices)
-        if self.shift:
-            x = random_shift(x, self.shift)
-        return x.to(torch.float32).mul_(self.scale).add_(self.offset), self.targets.index_select(0, indices)
-'''
-
-_LOADER_CODE = '''
-
-def first(dataset: Dataset, count: int) -> Dataset:
-    """The first ``count`` samples of ``dataset`` (all of them for 0)."""
-    if not count or count >= len(dataset):
-        return dataset
-    if isinstance(dataset, InMemoryDataset):
-        part = InMemoryDataset.__new__(InMemoryDataset)
-        part.__dict__.update(dataset.__dict__)
-        part.images, part.targets = dataset.images[:count], dataset.targets[:count]
-        return part
-    return Subset(dataset, range(count))
-
-
-def make_loader(dataset: Dataset, *, batch_size: int, shuffle: bool, generator=None, pin_memory=False) -> DataLoader:
-    """Batches of (images, labels): shuffled by ``generator`` for training, in order for testing.
-
-    An InMemoryDataset is read a batch at a time (the sampler hands it lists of indices).
-    The test loader gets a generator of its own: each pass over a DataLoader draws a number
-    from its generator (else from torch's global one), and evaluating must not change the
-    dropout of the epochs that follow.
-    """
-    sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
-    own = None if shuffle else torch.Generator()
-    if isinstance(dataset, InMemoryDataset):
-        return DataLoader(dataset, sampler=BatchSampler(sampler, batch_size, drop_last=False), batch_size=None,
-                          pin_memory=pin_memory, generator=own)
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, pin_memory=pin_memory, generator=own)
-'''
-#: The script's data section: the dataset held in memory, then the loaders.
-_DATA_CODE = _DATASET_CODE + _LOADER_CODE
-
-
-
-def _loop_code(config: TrainConfig, *, log_softmax_first: bool = False) -> str:
-    if config.schedule == "onecycle":
-        scheduler = '''def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int):
-    """One cycle: the learning rate climbs to the optimizer's lr in the first quarter of the run, then falls."""
-    if total_steps < 8:  # too short for a warm-up: trainpad keeps the learning rate as it is
-        return None
-    max_lr = [group["lr"] for group in optimizer.param_groups]
-    return torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=max_lr, total_steps=total_steps, pct_start=0.25, cycle_momentum=False
+def _settings(config: TrainConfig, meta: dict[str, Any], class_names: list[str], data_dir: str) -> str:
+    """The skeleton's settings with the run's values (``LOG_EVERY`` keeps the skeleton's)."""
+    return _filled(
+        template_section("the run's settings"),
+        {
+            "DATASET, MODEL, OPTIMIZER, LOSS": f"{config.dataset!r}, {config.model!r}, {config.optimizer!r}, {config.loss!r}",
+            "SEED": repr(config.seed),
+            "EPOCHS": repr(config.epochs),
+            "BATCH_SIZE": repr(config.batch_size),
+            "SCHEDULE": repr(config.schedule),
+            "TRAIN_SAMPLES": repr(config.train_samples),
+            "TEST_SAMPLES": repr(config.test_samples),
+            "DEVICE": repr(config.device),
+            "DATA_DIR": repr(data_dir),
+            "CLASS_NAMES": repr(class_names),
+            "INPUT_SHAPE": repr(tuple(meta["input_shape"])),
+            "DATA_MEAN, DATA_STD": f"{tuple(meta['mean'])!r}, {tuple(meta['std'])!r}",
+        },
     )
-'''
-    elif config.schedule == "cosine":
-        scheduler = '''def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int):
-    """Cosine: the learning rate falls from the optimizer's lr to 0 along half a cosine."""
-    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
-'''
-    else:
-        scheduler = '''def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int):
-    """Constant: the optimizer's learning rate throughout (no scheduler)."""
-    return None
-'''
-    pairing = ""
-    if log_softmax_first:
-        pairing = '''
-    # MODEL returns logits and LOSS expects log-probabilities: log_softmax goes between them, as in trainpad
-    base_loss = loss_fn
-    loss_fn = lambda output, target: base_loss(output.log_softmax(dim=1), target)  # noqa: E731'''
-    return '''
-
-# -- training ---------------------------------------------------------------------------
 
 
-''' + scheduler + '''
+def _filled(section: str, values: dict[str, str]) -> str:
+    """``section`` with the value of each assignment named in ``values`` (its targets as
+    written: ``"SEED"``, ``"DATA_MEAN, DATA_STD"``) replaced by the source given for it;
+    its comment stays.
 
-def pick_device(name: str) -> torch.device:
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def evaluate(model: torch.nn.Module, loader: DataLoader, loss_fn, device: torch.device) -> tuple[float, float]:
-    """The model's mean loss and accuracy over ``loader``, in eval mode with autograd off."""
-    model.eval()
-    total_loss, correct, count = 0.0, 0, 0
-    with torch.inference_mode():
-        for x, y in loader:
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            output = model(x)
-            total_loss += float(loss_fn(output, y)) * len(y)
-            correct += int((output.argmax(dim=1) == y).sum())
-            count += len(y)
-    return total_loss / max(count, 1), correct / max(count, 1)
+    :raises KeyError: ``section`` assigns no such targets.
+    """
+    lines = section.splitlines(keepends=True)
+    todo = dict(values)
+    for node in ast.parse(section).body:
+        target = ast.get_source_segment(section, node.targets[0]) if isinstance(node, ast.Assign) else None
+        if target in todo:
+            line = lines[node.lineno - 1].encode()  # the offsets count bytes
+            start, end = node.value.col_offset, node.value.end_col_offset
+            lines[node.lineno - 1] = (line[:start] + todo.pop(target).encode() + line[end:]).decode()
+    if todo:
+        raise KeyError(f"the script's skeleton has no setting {', '.join(todo)}")
+    return "".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=Path(DATA_DIR), help="where the data is (default: %(default)s)")
-    parser.add_argument("--device", default=DEVICE, help="auto, cpu, cuda or mps (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help="passes over the training data (default: %(default)s)")
-    parser.add_argument("--steps", type=int, default=0, help="stop after this many steps, for a quick check (default: no limit)")
-    parser.add_argument("--log-every", type=int, default=LOG_EVERY, help="print the loss every N steps (default: %(default)s)")
-    parser.add_argument("--save", type=Path, default=None, help="save the trained weights (a state_dict) to this file")
-    args = parser.parse_args()
-    device = pick_device(args.device)
-
-    train_set = first(load_split(args.data_dir, train=True), TRAIN_SAMPLES)
-    test_set = first(load_split(args.data_dir, train=False), TEST_SAMPLES)
-
-    torch.manual_seed(SEED)  # the initial weights, then dropout
-    generator = torch.Generator().manual_seed(SEED)  # the order of the training samples
-    model = build_model().to(device)
-    optimizer = build_optimizer(model.parameters())
-    loss_fn = build_loss()''' + pairing + '''
-    pin = device.type == "cuda"
-    train_loader = make_loader(train_set, batch_size=BATCH_SIZE, shuffle=True, generator=generator, pin_memory=pin)
-    test_loader = make_loader(test_set, batch_size=1000, shuffle=False, pin_memory=pin)
-    total_steps = len(train_loader) * args.epochs
-    scheduler = make_scheduler(optimizer, total_steps)
-    too_high = 10 * math.log(max(len(CLASS_NAMES), 2))  # ten times the loss of a uniform guess: diverged
-    print(f"training {MODEL} on {DATASET} ({len(train_set):,} samples) with {OPTIMIZER} and {LOSS}: "
-          f"{args.epochs} epoch(s) of {len(train_loader)} steps, batch {BATCH_SIZE}, device {device}", flush=True)
-
-    step = 0
-    started = time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        for x, y in train_loader:
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            optimizer.zero_grad(set_to_none=True)
-            output = model(x)
-            loss = loss_fn(output, y)
-            loss_value = loss.item()
-            if not math.isfinite(loss_value) or loss_value > too_high:
-                raise SystemExit(f"training diverged at step {step + 1}: the loss is {loss_value:.3g}; lower the learning rate")
-            loss.backward()
-            optimizer.step()
-            lr = optimizer.param_groups[0]["lr"]  # the learning rate this step used
-            if scheduler is not None:
-                scheduler.step()
-            step += 1
-            if step % args.log_every == 0 or step == total_steps:
-                print(f"epoch {epoch} step {step}/{total_steps} loss {loss_value:.6f} lr {lr:.6g}", flush=True)
-            if args.steps and step >= args.steps:
-                break
-        test_loss, test_accuracy = evaluate(model, test_loader, loss_fn, device)
-        print(f"epoch {epoch}: test loss {test_loss:.4f}, test accuracy {test_accuracy:.2%} "
-              f"({time.perf_counter() - started:.1f} s)", flush=True)
-        if args.steps and step >= args.steps:
-            break
-    if args.save is not None:
-        torch.save(model.state_dict(), args.save)
-        print(f"saved the weights to {args.save}")
+def _header_imports() -> tuple[str, ...]:
+    """The skeleton's import lines (a blank one between the standard library's and torch's)."""
+    header = template_source()[: _HEADING.search(template_source()).start()]
+    return tuple(header.split("from __future__ import annotations\n", 1)[1].strip().splitlines())
 
 
-if __name__ == "__main__":
-    main()
-'''
+#: The script's own imports, and its data section (which a Lab experiment's script uses too).
+_HEADER_IMPORTS = _header_imports()
+_DATASET_CODE = "\n\n" + template_section("the data")
 
 
 # -- helpers -------------------------------------------------------------------------------

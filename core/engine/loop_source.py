@@ -8,8 +8,11 @@ with the hyperparameters' values put in (``torch.optim.SGD(model.parameters(), l
 momentum=0.9)``); any other is shown as a call of its factory with them.  Each line may
 name what it did in a step (:attr:`LoopLine.shows`), which the view fills in from the run's
 :class:`~trainpad.engine.stepping.LoopTrace`.  It is the loop of
-:meth:`TrainingRun.events <trainpad.engine.training.TrainingRun.events>`, written plainly
-(``trainpad export`` writes the whole of it as a script).
+:meth:`TrainingRun.events <trainpad.engine.training.TrainingRun.events>`, written plainly:
+the step's lines are those of the exported script's
+:func:`~trainpad.engine.script_template.train_step`, and the schedule's settings its
+``ONECYCLE``, both read from that module's source (``trainpad export`` writes the whole of
+it as a script).
 
 Torch-free: it reads source code.
 """
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from trainpad.engine.config import RUN_PARAMS, TrainConfig
+from trainpad.engine.export import template_source, template_value
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
@@ -30,6 +34,14 @@ if TYPE_CHECKING:
 
 #: What a line of the loop can show from a step: the keys of :func:`loop_lines`'s ``shows``.
 SHOWS = ("data", "loader", "model", "epoch", "batch", "device", "output", "loss", "grad", "lr", "next_lr", "test")
+#: What each line of the step shows, by its code as :func:`~trainpad.engine.script_template.train_step` writes it.
+STEP_SHOWS = {
+    "output = model(x)": "output",
+    "loss = loss_fn(output, y)": "loss",
+    "loss.backward()": "grad",
+    "optimizer.step()": "lr",
+    "scheduler.step()": "next_lr",
+}
 
 
 @dataclass(frozen=True)
@@ -85,14 +97,10 @@ def loop_lines(engine: "Engine", config: TrainConfig, *, run_params: tuple = RUN
         LoopLine("    model.train()"),
         LoopLine("    for x, y in loader:", "batch"),
         LoopLine("        x, y = x.to(device), y.to(device)", "device"),
-        LoopLine("        optimizer.zero_grad()"),
-        LoopLine("        output = model(x)", "output"),
-        LoopLine(f"        loss = loss_fn({_loss_input(parts)}, y)", "loss"),
-        LoopLine("        loss.backward()", "grad"),
-        LoopLine("        optimizer.step()", "lr"),
     ]
-    if config.schedule != "constant":
-        lines.append(LoopLine("        scheduler.step()", "next_lr"))
+    loss_input = _loss_input(parts)
+    for code in _step_lines(scheduled=config.schedule != "constant"):
+        lines.append(LoopLine("        " + code.replace("loss_fn(output,", f"loss_fn({loss_input},"), STEP_SHOWS.get(code, "")))
     lines += [
         LoopLine("    model.eval()"),
         LoopLine("    with torch.no_grad():  # the test split, once an epoch"),
@@ -108,12 +116,31 @@ def _loss_input(parts: dict[str, Any]) -> str:
     return "output.log_softmax(dim=1)" if logits and parts["loss"].meta.get("expects", "logits") == "log_probs" else "output"
 
 
+def _step_lines(*, scheduled: bool) -> list[str]:
+    """The lines of :func:`~trainpad.engine.script_template.train_step`, read from its source:
+    the PyTorch tutorial's step.  Left out: the docstring, the return, and the divergence
+    guard (the statements that use ``loss_value``); ``if scheduler is not None:`` gives way to
+    its body when the run has a schedule, and to nothing when it has none."""
+    source = template_source()
+    step = next(node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef) and node.name == "train_step")
+    statements: list[ast.stmt] = []
+    for node in step.body[1:]:  # after the docstring
+        if isinstance(node, ast.Return) or any(isinstance(n, ast.Name) and n.id == "loss_value" for n in ast.walk(node)):
+            continue
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "scheduler is not None":
+            statements += node.body if scheduled else []
+            continue
+        statements.append(node)
+    return [ast.get_source_segment(source, node) or "" for node in statements]
+
+
 def _scheduler_lines(schedule: str, optimizer_values: dict[str, Any]) -> list[str]:
     peak = repr(optimizer_values["lr"]) if "lr" in optimizer_values else '[g["lr"] for g in optimizer.param_groups]'
     if schedule == "onecycle":
+        settings = ", ".join(f"{key}={value!r}" for key, value in template_value("ONECYCLE").items())
         return [
             "scheduler = torch.optim.lr_scheduler.OneCycleLR(  # up to max_lr in the first quarter, then down",
-            f"    optimizer, max_lr={peak}, total_steps=len(loader) * epochs, pct_start=0.25, cycle_momentum=False)",
+            f"    optimizer, max_lr={peak}, total_steps=len(loader) * epochs, {settings})",
         ]
     if schedule == "cosine":
         return ["scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=len(loader) * epochs)"]

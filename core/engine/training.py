@@ -18,7 +18,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Generator, Iterator
 
 import torch
 from torch import nn
@@ -33,14 +33,13 @@ from trainpad.engine.evaluation import Evaluation, evaluate
 from trainpad.engine.events import EpochEnd, SpotCheck, StepEnd, TrainEnd
 from trainpad.engine.message import msg
 from trainpad.engine.run_state import GOOD_EVERY, LoopPosition, RunState, to_cpu
+from trainpad.engine.script_template import DIVERGENCE_FACTOR, diverged, make_scheduler  # noqa: F401  (the exported script's, shared)
 from trainpad.engine.stepping import LoopProbe, LoopTrace, StepDetail
 from trainpad.engine.trained_model import TrainedModel
 
 if TYPE_CHECKING:
     from trainpad.runtime.distributed import DistContext
 
-#: A loss this many times above what guessing uniformly would give ends the run.
-DIVERGENCE_FACTOR = 10.0
 #: Test samples a spot check uses (spread evenly over the test split), and the share of
 #: the training time spot checks may take (see :meth:`TrainingRun.events`).
 SPOT_SAMPLES = 1000
@@ -50,22 +49,39 @@ SPOT_BUDGET = 0.1
 SPOT_ALLOWANCE = 0.5
 
 
-def diverged(loss: float, num_classes: int) -> bool:
-    """Whether a batch's loss says training has diverged: NaN, infinite, or
-    :data:`DIVERGENCE_FACTOR` times what guessing uniformly among the classes gives."""
-    return not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * math.log(max(num_classes, 2))
+@dataclass(frozen=True)
+class SpotSchedule:
+    """When a run tests its model on a fixed sample of the test split
+    (:meth:`TrainingRun.spot_check`): ``per_epoch - 1`` times an epoch, evenly spaced, while
+    the checks' seconds stay within ``budget`` of the training time plus ``allowance``."""
+
+    per_epoch: int
+    samples: int = SPOT_SAMPLES
+    budget: float = SPOT_BUDGET
+    allowance: float = SPOT_ALLOWANCE
+
+    def due(self, epoch_steps: int, steps_per_epoch: int) -> bool:
+        """Whether step ``epoch_steps`` of an epoch is one of its evenly spaced checks (never
+        its last step, which the full evaluation follows)."""
+        if epoch_steps >= steps_per_epoch:
+            return False
+        n = self.per_epoch
+        return epoch_steps * n // steps_per_epoch > (epoch_steps - 1) * n // steps_per_epoch
+
+    def affordable(self, spent: float, trained: float) -> bool:
+        """Whether checks taking ``spent`` seconds in all fit the budget of ``trained`` seconds of training."""
+        return spent <= self.budget * trained + self.allowance
 
 
-def make_scheduler(name: str, optimizer: torch.optim.Optimizer, total_steps: int):
-    """A per-step learning-rate schedule; the optimizer's ``lr`` is its peak."""
-    if name == "onecycle" and total_steps >= 8:  # shorter runs have no room for a warm-up
-        max_lr = [group["lr"] for group in optimizer.param_groups]
-        return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=max_lr, total_steps=total_steps, pct_start=0.25, cycle_momentum=False
-        )
-    if name == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
-    return None
+@dataclass
+class _EpochClock:
+    """The training time of the epoch in progress: seconds since it began, less its spot checks'."""
+
+    began: float = field(default_factory=time.perf_counter)
+    paused: float = 0.0
+
+    def trained(self) -> float:
+        return time.perf_counter() - self.began - self.paused
 
 
 @dataclass
@@ -264,51 +280,24 @@ class TrainingRun:
         return self._loop
 
     def _events(self, spot_checks: int = 0, spot_samples: int = SPOT_SAMPLES, spot_budget: float = SPOT_BUDGET, spot_allowance: float = SPOT_ALLOWANCE) -> Iterator[StepEnd | EpochEnd | SpotCheck | TrainEnd]:
-        p, cfg, at = self.parts, self.config, self.at
-        dist = p.distributed
-        checking = spot_checks > 0 and p.test_loader is not None and dist is None
-        self._start_schedule()
-        self._started = time.perf_counter() - at.elapsed
+        at = self.at
+        spot = None
+        if spot_checks > 0 and self.parts.test_loader is not None and self.parts.distributed is None:
+            spot = SpotSchedule(spot_checks, spot_samples, spot_budget, spot_allowance)
+        self._begin()
         status, message = "completed", "training finished"
-        if at.step == 0 and not at.began:
-            self._notify("on_train_begin")
-        at.began = True
         try:
-            if checking and not at.tested_start:  # the starting point, before the clock of the budget starts
+            if spot is not None and not at.tested_start:  # the starting point, before the clock of the budget starts
                 at.tested_start = True
-                yield self.spot_check(samples=spot_samples)
-            while at.epoch <= cfg.epochs:
-                batches = self._epoch_batches()
-                self.model.train()
-                tick = time.perf_counter()
-                paused = 0.0  # spot checks' seconds since tick
-                for x, y in batches:
-                    if self._stop.is_set() and dist is None:  # distributed processes stop together, below
-                        break
-                    outcome = self._train_step(x, y)
-                    if outcome is not None:  # diverged, or stopped with the other processes
-                        status, message = outcome
-                        break
-                    event = self._step_end(busy=at.train_time + (time.perf_counter() - tick - paused))
-                    self._notify("on_batch_end", event)
-                    yield event
-                    if checking and not self._stop.is_set() and self._spot_due(at.epoch_steps, self.steps_per_epoch, spot_checks):
-                        last_cost = self.spot_checks[-1].seconds if self.spot_checks else 0.0
-                        if at.spot_time + last_cost <= spot_budget * (at.train_time + time.perf_counter() - tick - paused) + spot_allowance:
-                            check = self.spot_check(epoch=at.epoch, step=at.step, samples=spot_samples)
-                            at.spot_time += check.seconds
-                            paused += check.seconds
-                            yield check
-                at.train_time += time.perf_counter() - tick - paused
+                yield self.spot_check(samples=spot.samples)
+            while at.epoch <= self.config.epochs:
+                outcome = yield from self._epoch(spot)
+                if outcome is not None:  # diverged, or stopped with the other processes
+                    status, message = outcome
                 if at.epoch_count == 0:  # stopped or diverged before the first batch of this epoch
                     break
-                epoch_end = self._epoch_end(status)
-                self.history.append(epoch_end)
-                self._notify("on_epoch_end", epoch_end)
-                at.next_epoch()
-                yield epoch_end
-                if dist is not None and dist.any(self._stop.is_set()):  # a callback on rank 0 stopped it
-                    self._stop.set()
+                yield self._close_epoch(status)
+                self._agree_to_stop()
                 if status != "completed" or self._stop.is_set():
                     break
         except StopTraining as exc:
@@ -318,8 +307,8 @@ class TrainingRun:
                 raise
             # The consumer went away (a closed browser tab): keep the model, end quietly.
             self._stop.set()
-            diverged = status == "diverged"
-            self._finish(status if diverged else "stopped", message if diverged else "the run was cancelled", at.good_step if diverged else at.step)
+            went_back = status == "diverged"
+            self._finish(status if went_back else "stopped", message if went_back else "the run was cancelled", at.good_step if went_back else at.step)
             raise
         if status == "completed" and self._stop.is_set():
             status, message = "stopped", self._stop_reason or msg(
@@ -327,6 +316,72 @@ class TrainingRun:
                 step=at.step, steps=self.total_steps,
             )
         yield self._finish(status, message, at.good_step if status == "diverged" else at.step)
+
+    def _begin(self) -> None:
+        """Set the run going where it is: its schedule and its clock; its callbacks' ``on_train_begin``
+        if it had not begun."""
+        at = self.at
+        self._start_schedule()
+        self._started = time.perf_counter() - at.elapsed
+        if at.step == 0 and not at.began:
+            self._notify("on_train_begin")
+        at.began = True
+
+    def _epoch(self, spot: SpotSchedule | None) -> Generator[StepEnd | SpotCheck, None, tuple[str, str] | None]:
+        """Train the epoch in progress from its first batch not trained yet, yielding a
+        :class:`StepEnd` per batch and the spot checks ``spot`` has due.
+
+        :return: ``None`` when the epoch ran out of batches or the run was asked to stop;
+            ``(status, message)`` when a step ended the run (see :meth:`_train_step`).
+        """
+        at = self.at
+        batches = self._epoch_batches()
+        self.model.train()
+        clock = _EpochClock()
+        outcome = None
+        for x, y in batches:
+            if self._stop.is_set() and self.parts.distributed is None:  # distributed processes stop together, in a step
+                break
+            outcome = self._train_step(x, y)
+            if outcome is not None:
+                break
+            event = self._step_end(busy=at.train_time + clock.trained())
+            self._notify("on_batch_end", event)
+            yield event
+            check = self._spot_check_due(spot, clock)
+            if check is not None:
+                yield check
+        at.train_time += clock.trained()
+        return outcome
+
+    def _spot_check_due(self, spot: SpotSchedule | None, clock: _EpochClock) -> SpotCheck | None:
+        """The spot check after the step just taken, where ``spot`` has one due and its budget
+        allows it (the next check is reckoned to cost what the last one did)."""
+        at = self.at
+        if spot is None or self._stop.is_set() or not spot.due(at.epoch_steps, self.steps_per_epoch):
+            return None
+        last_cost = self.spot_checks[-1].seconds if self.spot_checks else 0.0
+        if not spot.affordable(at.spot_time + last_cost, at.train_time + clock.trained()):
+            return None
+        check = self.spot_check(epoch=at.epoch, step=at.step, samples=spot.samples)
+        at.spot_time += check.seconds
+        clock.paused += check.seconds
+        return check
+
+    def _close_epoch(self, status: str) -> EpochEnd:
+        """The epoch's end (:meth:`_epoch_end`), kept in :attr:`history` and told to the
+        callbacks; the run's position moves on to the next epoch."""
+        epoch_end = self._epoch_end(status)
+        self.history.append(epoch_end)
+        self._notify("on_epoch_end", epoch_end)
+        self.at.next_epoch()
+        return epoch_end
+
+    def _agree_to_stop(self) -> None:
+        """In a distributed run, every process stops when one was asked to (a callback on rank 0 stopped it)."""
+        dist = self.parts.distributed
+        if dist is not None and dist.any(self._stop.is_set()):
+            self._stop.set()
 
     def _start_schedule(self) -> None:
         """The learning-rate schedule, set where the run is (a run carried on from a
@@ -375,36 +430,68 @@ class TrainingRun:
             ends here instead (its loss diverged; a distributed run's processes stopped).
         """
         p, at = self.parts, self.at
-        model, optimizer = self.model, p.optimizer
         x, y = x.to(p.device, non_blocking=True), y.to(p.device, non_blocking=True)
         if self._probe is not None:  # the loop view and Step watch this batch
             self._probe.batch(x, y, at.epoch, at.step + 1)
-        optimizer.zero_grad(set_to_none=True)
+        p.optimizer.zero_grad(set_to_none=True)
+        output, loss, loss_value = self._forward(x, y)
+        if p.distributed is not None:
+            loss_value = self._agree(loss_value)
+            if loss_value is None:
+                return "completed", "training finished"
+        ended = self._divergence_guard(loss_value)
+        if ended is not None:
+            return ended
+        self._update(loss)
+        at.count_step(len(y), loss_value, int((output.argmax(dim=1) == y).sum()))
+        self._keep_if_good()
+        return None
+
+    def _forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[Any, torch.Tensor, float]:
+        """The model's output on ``x``, and its loss against ``y`` as a tensor and as a number;
+        a fault is blamed on the model or the loss."""
+        p = self.parts
         with blame(p.labels["model"]):
-            output = model(x)
-        if at.step == 0:
+            output = self.model(x)
+        if self.at.step == 0:
             self._check_output(output, len(y))
         with blame(p.labels["loss"]):
             loss = p.loss_fn(output, y)
             loss_value = loss.item()  # a loss that is not a scalar tensor fails here, named
-        if p.distributed is not None:  # every process takes the global batch's loss, and stops with the others
-            loss_value, stopping = p.distributed.agree(loss_value, self._stop.is_set())
-            if stopping:
-                self._stop.set()
-                return "completed", "training finished"
-        if diverged(loss_value, p.num_classes):
-            model.load_state_dict(self._good_state)
-            return "diverged", self._divergence_message(loss_value, at.step + 1)
+        return output, loss, loss_value
+
+    def _agree(self, loss_value: float) -> float | None:
+        """In a distributed run, the loss of the global batch, which every process takes;
+        ``None`` when the processes stop together here (one of them was asked to)."""
+        loss_value, stopping = self.parts.distributed.agree(loss_value, self._stop.is_set())
+        if stopping:
+            self._stop.set()
+            return None
+        return loss_value
+
+    def _divergence_guard(self, loss_value: float) -> tuple[str, str] | None:
+        """``None`` while the loss is sound (see :func:`diverged`); else the model goes back to
+        its last good weights (:meth:`_keep_if_good`) and the run ends, diverged."""
+        if not diverged(loss_value, self.parts.num_classes):
+            return None
+        self.model.load_state_dict(self._good_state)
+        return "diverged", self._divergence_message(loss_value, self.at.step + 1)
+
+    def _update(self, loss: torch.Tensor) -> None:
+        """Backward, the optimizer's step and the schedule's; a fault is blamed on the loss or the optimizer."""
+        p = self.parts
         with blame(p.labels["loss"]):
             loss.backward()
         with blame(p.labels["optimizer"]):
-            optimizer.step()
+            p.optimizer.step()
         if self._scheduler is not None:
             self._scheduler.step()
-        at.count_step(len(y), loss_value, int((output.argmax(dim=1) == y).sum()))
+
+    def _keep_if_good(self) -> None:
+        """Every :data:`GOOD_EVERY` steps, a copy of the weights for the divergence guard to go back to."""
+        at = self.at
         if at.step % GOOD_EVERY == 0:
-            self._good_state, at.good_step = copy.deepcopy(model.state_dict()), at.step
-        return None
+            self._good_state, at.good_step = copy.deepcopy(self.model.state_dict()), at.step
 
     def _step_end(self, busy: float) -> StepEnd:
         at, world = self.at, self._world
@@ -505,14 +592,6 @@ class TrainingRun:
             self._loop.close()
         if self._probe is not None:
             self._probe.close()
-
-    @staticmethod
-    def _spot_due(epoch_steps: int, steps_per_epoch: int, per_epoch: int) -> bool:
-        """Whether step ``epoch_steps`` of an epoch is one of its ``per_epoch - 1`` evenly
-        spaced spot checks (never its last step, which the full evaluation follows)."""
-        if epoch_steps >= steps_per_epoch:
-            return False
-        return epoch_steps * per_epoch // steps_per_epoch > (epoch_steps - 1) * per_epoch // steps_per_epoch
 
     def _finish(self, status: str, message: str, kept_steps: int) -> TrainEnd:
         """The run's end: the model holds ``kept_steps`` of its steps (fewer when it
