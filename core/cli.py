@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from trainpad import settings
 from trainpad.engine.config import TRAINED_KINDS, default_components
-from trainpad.engine.events import epochs_text
+from trainpad.engine.event_text import clock_text, end_line, epoch_line
 from trainpad.engine.message import msg
 from trainpad.engine.params import Param, ParamError
 
@@ -442,7 +442,7 @@ def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None
     bar.close()
     if not main:
         return 1 if end.status == "diverged" or (end.epochs_done == 0 and end.status != "completed") else 0
-    print(f"{end.status}: {end.message} ({epochs_text(end.epochs_done)} in {end.elapsed:.1f} s)", file=sys.stderr)
+    print(end_line(end), file=sys.stderr)
     if end.epochs_done == 0 and end.status != "completed":
         print("nothing was trained, so no checkpoint was written", file=sys.stderr)
         if events is not None:
@@ -517,31 +517,24 @@ class ProgressBar:
                 bar = "#" * filled + "." * (self.width - filled)
                 sys.stderr.write(
                     f"\repoch {event.epoch}/{event.epochs} [{bar}] {fraction:4.0%} loss {event.loss:.4f} "
-                    f"acc {event.accuracy:6.2%} {event.samples_per_sec:,.0f} samples/s ETA {_clock(event.eta)} "
+                    f"acc {event.accuracy:6.2%} {event.samples_per_sec:,.0f} samples/s ETA {clock_text(event.eta)} "
                 )
                 sys.stderr.flush()
             elif not self.tty and tenth > self.last_tenth:
                 self.last_tenth = tenth
                 print(
                     f"epoch {event.epoch}/{event.epochs} step {event.step}/{event.steps} loss {event.loss:.4f} "
-                    f"acc {event.accuracy:.2%} {event.samples_per_sec:,.0f} samples/s ETA {_clock(event.eta)}",
+                    f"acc {event.accuracy:.2%} {event.samples_per_sec:,.0f} samples/s ETA {clock_text(event.eta)}",
                     file=sys.stderr,
                 )
         elif isinstance(event, EpochEnd):
             if self.tty:
                 sys.stderr.write("\n")
-            test = f", test loss {event.test_loss:.4f} acc {event.test_accuracy:.2%}" if event.test_accuracy is not None else ""
-            part = "" if event.complete else f" (ended early: {epochs_text(event.epochs_done)} in this run)"
-            print(f"epoch {event.epoch}/{event.epochs}{part}: train loss {event.train_loss:.4f} acc {event.train_accuracy:.2%}{test}", file=sys.stderr)
+            print(epoch_line(event), file=sys.stderr)
 
     def close(self) -> None:
         if self.enabled and self.tty:
             sys.stderr.write("\n")
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 # -- evaluate and predict -----------------------------------------------------------

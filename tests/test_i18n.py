@@ -252,7 +252,7 @@ def test_the_logs_lines_read_in_korean():
     """Before (issue 22): the Log's test points and a run's end stayed English in Korean."""
     from trainpad.engine.events import SpotCheck, epochs_text
     from trainpad.engine.message import msg
-    from trainpad.web.train_handler import spot_line
+    from trainpad.engine.event_text import spot_line
 
     def spot(step, epochs_done, loss, accuracy):
         return spot_line(SpotCheck(epoch=1, step=step, epochs_done=epochs_done, test_loss=loss, test_accuracy=accuracy, samples=1000, seconds=0.1, lr=0.1))

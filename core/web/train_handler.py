@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING, Any, Callable, Generator, Iterator
 
 from trainpad.engine.config import TrainConfig
 from trainpad.engine.errors import CheckpointError, TrainpadError
+from trainpad.engine.event_text import clock_text, end_line, epoch_line, metrics_line, spot_line, step_status
 from trainpad.engine.events import (
     EpochEnd, JobEnd, JobFailed, LoopTrace, Preparing, RunStarted, Snapshot, SpotCheck, StepDetail, StepEnd, TrainEnd, epochs_text,
 )
 from trainpad.engine.job import RunSpec
-from trainpad.engine.message import Message, capitalized, lines, msg, sentence
+from trainpad.engine.message import capitalized, lines, msg, sentence
 from trainpad.engine.params import ParamError
 from trainpad.runtime.memory import release_memory
 from trainpad.web.jobs import make_job_executor
@@ -93,12 +94,6 @@ def server_run_params() -> tuple["Param", ...]:
     return limits().run_params()
 
 
-def _clock_text(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
 @dataclass
 class TrainView:
     """Everything the Train tab's outputs show at one moment.
@@ -146,57 +141,6 @@ def describe_config(run: "RunStarted") -> str:
             run.pairing,
         )
     )
-
-
-def step_status(event: "StepEnd") -> str:
-    return msg(
-        "**Epoch {epoch}/{epochs}** · step {step} of {steps} · loss {loss} · lr {lr} · {rate} samples/s · about {left} left",
-        epoch=event.epoch, epochs=event.epochs, step=f"{event.step:,}", steps=f"{event.steps:,}", loss=f"{event.loss:.4f}",
-        lr=f"{event.lr:.3g}", rate=f"{event.samples_per_sec:,.0f}", left=_clock_text(event.eta),
-    )
-
-
-def epoch_line(event: "EpochEnd") -> str:
-    test = ""
-    if event.test_accuracy is not None and event.test_loss is not None:
-        test = msg("; test loss {loss}, accuracy {accuracy}", loss=f"{event.test_loss:.4f}", accuracy=f"{event.test_accuracy:.2%}")
-    early = "" if event.complete else msg(" (ended early, {epochs} in)", epochs=epochs_text(event.epochs_done))
-    return msg(
-        "epoch {epoch}/{epochs}{early}: train loss {loss}, accuracy {accuracy}{test} ({rate} samples/s)",
-        epoch=event.epoch, epochs=event.epochs, early=early, loss=f"{event.train_loss:.4f}",
-        accuracy=f"{event.train_accuracy:.2%}", test=test, rate=f"{event.samples_per_sec:,.0f}",
-    )
-
-
-def spot_line(event: "SpotCheck") -> str:
-    when = msg(
-        "before training",
-    ) if event.step == 0 else msg(
-        "at epoch {epochs} (step {step})",
-        epochs=f"{event.epochs_done:.2f}", step=f"{event.step:,}",
-    )
-    return (
-        msg(
-            "{when}: test loss {loss}, accuracy {accuracy} on {samples} test samples, lr {lr}",
-            when=msg(when), loss=f"{event.test_loss:.4f}", accuracy=f"{event.test_accuracy:.2%}", samples=f"{event.samples:,}", lr=f"{event.lr:.3g}",
-        )
-    )
-
-
-def metrics_markdown(end: "TrainEnd") -> str:
-    metrics = end.trained.metrics if end.trained is not None else {}
-    parts = []
-    if "test_accuracy" in metrics:
-        parts.append(msg("**Test accuracy {accuracy}**", accuracy=f"{metrics['test_accuracy']:.2%}"))
-    if "test_loss" in metrics:
-        parts.append(msg("test loss {loss}", loss=f"{metrics['test_loss']:.4f}"))
-    if "train_accuracy" in metrics:
-        parts.append(msg("train accuracy {accuracy}", accuracy=f"{metrics['train_accuracy']:.2%}"))
-    parts.append(msg(
-        "{epochs}, {steps} steps in {time}",
-        epochs=epochs_text(end.epochs_done), steps=f"{end.steps_done:,}", time=_clock_text(end.elapsed),
-    ))
-    return Message.joined(" · ", parts)
 
 
 def outcome_status(end: "TrainEnd", record: RunRecord, verdict: "Comparison", before: str) -> str:
@@ -666,7 +610,7 @@ class Trainer:
 
     @staticmethod
     def _desc(event: "StepEnd") -> str:
-        return f"epoch {event.epoch}/{event.epochs} · {event.samples_per_sec:,.0f} samples/s · {_clock_text(event.eta)} left"
+        return f"epoch {event.epoch}/{event.epochs} · {event.samples_per_sec:,.0f} samples/s · {clock_text(event.eta)} left"
 
     def end_stepped(self, session: "Session") -> None:
         """End the session's stepped run where it is, as Stop ends a started one: after the
@@ -720,11 +664,7 @@ class Trainer:
         stepped = record.outcome == "stepping"  # taken by Steps alone, never carried on by Start
         record.outcome = "stepped" if stepped and train_end.status == "stopped" else train_end.status
         record.progress = train_end.epochs_done
-        record.say(msg(
-            "{status}: {message} ({epochs} in {elapsed})",
-            status=msg(train_end.status), message=msg(train_end.message), epochs=msg(epochs_text(train_end.epochs_done)),
-            elapsed=_clock_text(train_end.elapsed),
-        ))
+        record.say(end_line(train_end))
         if trained is None or train_end.epochs_done <= 0:
             why = msg("before the first step") if train_end.steps_done == 0 else msg("with nothing trained to keep")
             detail = msg(" {message}", message=sentence(train_end.message)) if train_end.status == "diverged" else ""
@@ -757,7 +697,7 @@ class Trainer:
     def _adopt(self, session: "Session", record: RunRecord, end: "TrainEnd") -> None:
         """Keep ``end``'s model in ``record``: its files, and in use if it is at least as good."""
         record.model = end.trained
-        record.metrics = metrics_markdown(end)
+        record.metrics = metrics_line(end)
         self._write_files(session, record)
         verdict, before = self._offer(session, record)
         record.status = outcome_status(end, record, verdict, before)
