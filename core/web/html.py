@@ -38,29 +38,6 @@ def _error_colour(fraction: float) -> str:
     return f"rgb({r},{g},{b})"
 
 
-#: How its HTML looks: served once with the page (:func:`trainpad.web.app.page_css`), never with an update.
-CSS = """
-.tp-cm, .tp-cm thead, .tp-cm tbody, .tp-cm tr {border: 0 !important;}
-.tp-cm-box {overflow-x: auto; max-width: 100%;}
-.tp-cm {border-collapse: collapse; border: none !important; margin-top: 8px !important; font-variant-numeric: tabular-nums; font-size: 13px; margin: 0 auto;}
-.tp-cm th, .tp-cm td {padding: 0; text-align: center; min-width: 2.6em; height: 2.2em;}
-.tp-cm td, .tp-cm th {border: 1px solid rgba(128,128,128,.25) !important;}
-.tp-cm thead th, .tp-cm tbody th {border: none !important;}
-.tp-cm th {font-weight: 600; color: var(--body-text-color-subdued, #666);}
-.tp-list td {padding: 2px 8px; text-align: left;}
-@media (max-width: 640px) {  /* a phone: all ten columns in sight, four digits to a cell */
-  .tp-cm {font-size: 10px; width: 100%; table-layout: fixed;}
-  .tp-cm th, .tp-cm td {min-width: 0; height: 2.4em; padding: 0 !important; text-align: center !important; overflow: visible;}
-}
-.tp-cm .axis {font-weight: 400; font-size: 12px; color: var(--body-text-color-subdued, #666);}
-.tp-bars {display: grid; grid-template-columns: auto 1fr auto; gap: 4px 8px; align-items: center;
-  font-size: 13px; font-variant-numeric: tabular-nums; max-width: 520px; margin: 8px auto 0 auto;}
-.tp-bars small {color: var(--body-text-color-subdued, #777);}
-.tp-bar {height: 14px; border-radius: 3px; background: rgba(128,128,128,.15); overflow: hidden;}
-.tp-bar > div {height: 100%; background: #2563eb;}
-"""
-
-
 #: Classes up to which the confusion matrix is drawn cell by cell (it grows with the square).
 MATRIX_CLASSES = 30
 #: Rows a summary shows: the most frequent confusions, the classes with the lowest accuracy.

@@ -25,21 +25,6 @@ if TYPE_CHECKING:
 #: Units drawn per linear layer (the first ones).
 BARS = 32
 
-#: How its HTML looks: served once with the page (:func:`trainpad.web.app.page_css`), never with an update.
-CSS = """
-.tp-inside {display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start;}
-.tp-inside figure {margin: 0; display: flex; flex-direction: column; gap: 4px; max-width: 100%;}
-.tp-inside figcaption {font-size: 12px; line-height: 1.35; color: var(--body-text-color-subdued, #666); max-width: 260px;}
-.tp-inside figcaption b {color: var(--body-text-color, #222); font-weight: 600;}
-.tp-inside img {image-rendering: pixelated; border-radius: 4px; background: #000; display: block;}
-.tp-inside .tp-pair {display: flex; gap: 6px;}
-.tp-units {display: grid; grid-template-columns: repeat(var(--n), 6px); gap: 1px; align-items: center; height: 84px;
-  background: linear-gradient(to bottom, transparent 49.5%, rgba(128,128,128,.5) 49.5%, rgba(128,128,128,.5) 50.5%, transparent 50.5%);}
-.tp-units span {display: block; width: 6px;}
-.tp-units .up {background: #f59e0b; align-self: end; margin-bottom: 42px;}
-.tp-units .down {background: #2563eb; align-self: start; margin-top: 42px;}
-"""
-
 
 def png_uri(picture: np.ndarray) -> str:
     """A ``uint8`` grey or RGB array as a ``data:image/png`` address."""

@@ -29,37 +29,6 @@ CURVE_POINTS = 200
 #: The most arms and figures a result table shows (an experiment's own; a plugin's could make more).
 MAX_ARMS, MAX_FIGURES = 12, 24
 
-#: How its HTML looks: served once with the page (:func:`trainpad.web.app.page_css`), never with an update.
-CSS = """
-.tp-lab-code {display: flex; flex-wrap: wrap; gap: 10px;}
-.tp-lab-code figure {margin: 0; flex: 1 1 340px; min-width: 0;}
-.tp-lab-code figcaption {font-weight: 600; font-size: 13px; margin-bottom: 4px;}
-.tp-lab-code pre {margin: 0; padding: 8px 0; font-size: 12px; line-height: 1.45; overflow-x: auto; border-radius: 6px;
-  background: var(--code-background-fill, #f4f4f5); border: 1px solid var(--border-color-primary, #e4e4e7);}
-.tp-lab-code pre span {display: block; padding: 0 10px 0 2.2em; text-indent: -1.2em; white-space: pre-wrap; overflow-wrap: anywhere;}
-.tp-lab-code pre span.tp-changed {background: rgba(250, 204, 21, .35); box-shadow: inset 3px 0 #ca8a04;}
-.tp-lab-result p.tp-finding {font-size: 15px; line-height: 1.5; margin: 0 0 10px 0;}
-.tp-lab-charts {display: flex; flex-wrap: wrap; gap: 16px;}
-.tp-lab-charts figure {margin: 0; flex: 1 1 320px; min-width: 0; max-width: 560px;}
-.tp-lab-charts figcaption {font-size: 12px; color: var(--body-text-color-subdued, #666);}
-.tp-lab-charts svg {width: 100%; height: auto; display: block;}
-.tp-lab-legend {display: flex; flex-wrap: wrap; gap: 4px 12px; font-size: 12px; margin-top: 2px;}
-.tp-lab-legend i {display: inline-block; width: 12px; height: 3px; vertical-align: middle; margin-right: 4px;}
-.tp-lab-table {overflow-x: auto; margin-top: 12px;}
-.tp-lab-table table {border-collapse: collapse; font-size: 12.5px; border: none !important;}
-.tp-lab-table th, .tp-lab-table td {padding: 3px 10px !important; border: none !important; border-bottom: 1px solid var(--border-color-primary, #e4e4e7) !important;
-  text-align: right; white-space: nowrap; background: none !important;}
-.tp-lab-table th:first-child, .tp-lab-table td:first-child {text-align: left;}
-.tp-conv {display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start;}
-.tp-conv figure {margin: 0; display: flex; flex-direction: column; gap: 4px;}
-.tp-conv figcaption {font-size: 12px; line-height: 1.35; color: var(--body-text-color-subdued, #666); max-width: 280px; margin-top: 4px;}
-.tp-conv svg {display: block; max-width: 100%; height: auto;}
-.tp-conv svg image {image-rendering: pixelated;}
-.tp-conv table {border-collapse: collapse; font-size: 12px; font-variant-numeric: tabular-nums;}
-.tp-conv td {border: 1px solid rgba(128,128,128,.35); padding: 3px 5px; text-align: right; min-width: 44px;}
-.tp-conv .tp-sum {font-size: 14px; margin-top: 6px;}
-"""
-
 
 def _lines(text: str) -> list[str]:
     return text.rstrip("\n").split("\n")

@@ -66,20 +66,3 @@ def listing_html(engine: "Engine") -> str:
         head + f'<div class="tp-scroll-x"><table class="tp-plugins"><thead><tr>{columns}</tr></thead><tbody>'
         + "".join(rows) + "</tbody></table></div>"
     )
-
-
-#: How its HTML looks: served once with the page (:func:`trainpad.web.app.page_css`), never with an update.
-CSS = """
-.tp-plugins, .tp-plugins thead, .tp-plugins tbody, .tp-plugins tr {border: 0 !important;}
-.tp-plugins {width: 100%; min-width: 520px; border-collapse: collapse !important; border: none !important; font-size: 14px;}
-.tp-plugins th {text-align: left; font-weight: 600; padding: 6px 10px; border: none !important; border-bottom: 2px solid rgba(128,128,128,.3) !important;}
-.tp-plugins td {vertical-align: top; padding: 8px 10px; border: none !important; border-bottom: 1px solid rgba(128,128,128,.2) !important;}
-.tp-plugins th:nth-child(1) {width: 26%;} .tp-plugins th:nth-child(2) {width: 10%;}
-.tp-sub {font-size: 12px; color: var(--body-text-color-subdued, #777);}
-.tp-badge {display: inline-block; padding: 1px 8px; border-radius: 9px; font-size: 12px; font-weight: 600;}
-.tp-loaded {background: #dcfce7; color: #166534;}
-.tp-failed {background: #fee2e2; color: #991b1b;}
-.tp-blocked {background: #e5e7eb; color: #374151;}
-.tp-error {margin-top: 4px; color: #b91c1c; font-family: var(--font-mono, monospace); font-size: 12px; white-space: pre-wrap;}
-.tp-failed-text {color: #b91c1c;}
-"""
