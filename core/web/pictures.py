@@ -1,0 +1,25 @@
+"""Pictures as the browser shows them: enlarged pixel for pixel, as PIL images.
+
+Plain numpy and PIL (no plotting library), so the app needs nothing beyond Gradio's own
+dependencies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+
+def upscale(picture: np.ndarray, size: int = 224) -> np.ndarray:
+    """``picture`` enlarged with nearest-neighbour to about ``size`` pixels, so pixels stay square."""
+    picture = np.asarray(picture)
+    factor = max(1, size // max(picture.shape[0], picture.shape[1]))
+    return np.repeat(np.repeat(picture, factor, axis=0), factor, axis=1)
+
+
+def to_pil(picture: np.ndarray) -> Image.Image:
+    """A ``uint8`` array as a PIL image (grey or RGB)."""
+    return Image.fromarray(np.ascontiguousarray(picture))
+
+
+__all__ = ["to_pil", "upscale"]
