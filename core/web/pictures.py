@@ -1,10 +1,14 @@
-"""Pictures as the browser shows them: enlarged pixel for pixel, as PIL images.
+"""Pictures as the browser shows them: enlarged pixel for pixel, as PIL images, as PNG
+``data:`` addresses.
 
 Plain numpy and PIL (no plotting library), so the app needs nothing beyond Gradio's own
 dependencies.
 """
 
 from __future__ import annotations
+
+import base64
+import io
 
 import numpy as np
 from PIL import Image
@@ -22,4 +26,11 @@ def to_pil(picture: np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(picture))
 
 
-__all__ = ["to_pil", "upscale"]
+def png_uri(picture: np.ndarray) -> str:
+    """A ``uint8`` grey or RGB array as a ``data:image/png`` address."""
+    buffer = io.BytesIO()
+    to_pil(picture).save(buffer, "PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+__all__ = ["png_uri", "to_pil", "upscale"]
