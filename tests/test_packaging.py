@@ -113,6 +113,9 @@ def test_the_wheel_installs_one_top_level_name_trainpad(wheel, checkout):
     page = {f"trainpad/publish/page/{p.name}" for p in (checkout / "core" / "publish" / "page").iterdir()}
     runtime = {f"trainpad/publish/onnxruntime-web/{p.name}" for p in (checkout / "core" / "publish" / "onnxruntime-web").iterdir()}
     assert "trainpad/publish/page/index.html" in page and page | runtime <= set(names), sorted((page | runtime) - set(names))
+    # the web app's templates and its stylesheet, as package data
+    web = {f"trainpad/web/{p.relative_to(checkout / 'core' / 'web').as_posix()}" for folder in ("templates", "static") for p in (checkout / "core" / "web" / folder).iterdir()}
+    assert {"trainpad/web/templates/inside.html", "trainpad/web/static/trainpad.css"} <= web <= set(names), sorted(web - set(names))
     # every module of core/ and plugins/ is in it, under its installed name (a new subpackage is not forgotten)
     modules = {f"trainpad/{p.relative_to(checkout / 'core').as_posix()}" for p in (checkout / "core").rglob("*.py")}
     modules |= {f"trainpad/plugins/{p.relative_to(checkout / 'plugins').as_posix()}" for p in (checkout / "plugins").rglob("*.py")}

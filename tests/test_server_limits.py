@@ -519,7 +519,7 @@ def test_api_booleans_are_true_or_false_only():
 
 
 def test_a_confusion_matrix_of_many_classes_is_summarised():
-    from trainpad.web.html import MATRIX_CLASSES, confusion_html, per_class_html
+    from trainpad.web.evaluate_html import MATRIX_CLASSES, confusion_html, per_class_html
 
     small = confusion_html(np.eye(10, dtype=int) * 3, [str(i) for i in range(10)])
     assert small.count("<td") == 100

@@ -604,7 +604,8 @@ def test_user_errors_become_clear_messages_and_gr_errors_in_the_browser():
 
 def test_display_helpers():
     from trainpad.web.plots import Curves, downsample
-    from trainpad.web.html import confusion_html, upscale
+    from trainpad.web.evaluate_html import confusion_html
+    from trainpad.web.pictures import upscale
 
     picture = np.arange(28 * 28, dtype=np.uint8).reshape(28, 28)
     big = upscale(picture, 224)

@@ -21,7 +21,6 @@ apply too (``--host`` and ``--port`` win over them).
 
 import argparse
 import json
-import importlib
 import logging
 import sys
 import threading
@@ -41,52 +40,6 @@ TITLE = "trainpad"
 INTRO = "Draw a digit and see what a neural network reads; then train your own and watch it learn."
 #: Uploaded and generated files older than this are deleted, checked this often (seconds).
 DELETE_CACHE = (1800, 3600)
-
-CSS = """
-.tp-hidden {display: none !important;}
-/* Korean breaks between words, not inside one ("테스트 이/미지" on a phone); a word too long for
-   its line still breaks rather than widen the page */
-.gradio-container {word-break: keep-all; overflow-wrap: break-word;}
-.tp-header {margin-bottom: 0 !important;}
-.tp-header h1 {margin: 0 0 2px 0; font-size: 1.6rem;}
-.tp-header p {margin: 0; color: var(--body-text-color-subdued);}
-.tp-status {min-height: 3.2em;}
-footer {display: none !important;}
-@media (max-width: 560px) {  /* the five tabs fit in a row on a phone (more wrap: none is hidden behind "...") */
-  .tab-container button {padding: 0 7px !important;}
-}
-/* a number field out of its range while the user types (trainpad.web.page_scripts) */
-.tp-field-invalid input[type=number] {border-color: #dc2626 !important; box-shadow: 0 0 0 1px #dc2626 inset !important;}
-.tp-field-note {color: #b91c1c; font-size: var(--text-sm); margin-top: 4px; line-height: 1.3;}
-/* wide tables and pictures scroll inside their box, never the page */
-.tp-scroll-x {overflow-x: auto !important; max-width: 100%;}
-.tp-scroll-x table {max-width: none;}
-.tp-progress {min-height: 0; padding: 0 !important;}
-.tp-progress:has(.progress-bar), .tp-progress:has(.meta-text) {min-height: 2.6em;}
-.tp-runs-intro p {margin: 0; color: var(--body-text-color-subdued);}
-/* the Evaluate tab's pictures: each caption under its picture, not over the digit */
-.tp-captioned .thumbnail-item {aspect-ratio: auto !important; height: auto !important; display: flex !important; flex-direction: column !important;}
-.tp-captioned .thumbnail-item img {aspect-ratio: 1 / 1; width: 100% !important; height: auto !important; flex: none;}
-.tp-captioned .caption-label {position: static !important; max-width: none !important; border: 0 !important; border-radius: 0 !important;
-  text-align: center !important; opacity: 1 !important; font-size: 12px !important; padding: 2px 4px !important;}
-@media (max-width: 640px) {  /* a phone: one column, nothing wider than the screen */
-  .gradio-container {padding-left: 6px !important; padding-right: 6px !important;}
-  .tp-header h1 {font-size: 1.35rem;}
-  /* the components' descriptions give way on a phone, so that Start is in sight */
-  .tp-train .info-text:not(.gr-accordion .info-text) {display: none !important;}
-}
-"""
-
-
-#: The modules whose HTML fragments have a look of their own (a ``CSS`` each).
-STYLED = ("html", "inside_html", "lab_html", "loop_view", "plugin_listing")
-
-
-def page_css() -> str:
-    """The page's CSS, served once with it: the app's, then each styled module's.  (A style
-    sent inside a fragment would come again with every update: the loop view's, a few times a
-    second while training.)"""
-    return CSS + "".join(importlib.import_module(f"trainpad.web.{name}").CSS for name in STYLED)
 
 
 def build_app(engine: "Engine") -> "gr.Blocks":
@@ -154,6 +107,8 @@ def launch_options(*, host: str | None = None, port: int | None = None, share: b
     import gradio as gr
 
     from trainpad.web.i18n import i18n
+    from trainpad.web.loop_view import CSS as LOOP_CSS
+    from trainpad.web.render import CSS_FILE
 
     return {
         "i18n": i18n(),  # the catalog the page's texts were swapped for (trainpad.web.i18n.localize)
@@ -164,7 +119,9 @@ def launch_options(*, host: str | None = None, port: int | None = None, share: b
         "enable_monitoring": False,
         "show_error": False,
         "ssr_mode": False,
-        "css": page_css(),
+        # the page's one stylesheet, sent once with it; no update carries CSS (trainpad.web.render)
+        "css_paths": [CSS_FILE],
+        "css": LOOP_CSS,  # the loop view's, until trainpad.web.loop_view (being reworked) moves it into CSS_FILE
         "theme": gr.themes.Soft(primary_hue="blue", secondary_hue="slate").set(
             button_primary_background_fill="*primary_600",
             button_primary_background_fill_hover="*primary_700",

@@ -127,7 +127,7 @@ class Evaluator:
         """Each answer's picture in a frame (green: right, red: wrong), captioned with what the model said."""
         import numpy as np
 
-        from trainpad.web.html import to_pil
+        from trainpad.web.pictures import to_pil
 
         names = trained.class_names
         items = []
@@ -151,7 +151,7 @@ class Evaluator:
 
     @staticmethod
     def _gallery(trained: Any, test_set: Any, mistakes: list[Any]) -> list[tuple["Image.Image", str]]:
-        from trainpad.web.html import to_pil
+        from trainpad.web.pictures import to_pil
 
         names = trained.class_names
         items = []
@@ -162,7 +162,7 @@ class Evaluator:
 
     @staticmethod
     def view(trained: Any, result: Any, gallery: list[tuple["Image.Image", str]]) -> EvaluateView:
-        from trainpad.web.html import confusion_html, per_class_html
+        from trainpad.web.evaluate_html import confusion_html, per_class_html
 
         wrong = result.count - int(result.confusion.diagonal().sum())
         summary = msg(
@@ -180,7 +180,7 @@ class Evaluator:
 def _picture(trained: Any, test_set: Any, index: int) -> Any:
     """Test image ``index`` as the page shows it: un-normalised, 112 pixels a side."""
     from trainpad.engine.pictures import dataset_picture
-    from trainpad.web.html import upscale
+    from trainpad.web.pictures import upscale
 
     meta = trained.dataset_meta
     return upscale(dataset_picture(test_set, index, mean=meta.get("mean", (0.0,)), std=meta.get("std", (1.0,))), 112)

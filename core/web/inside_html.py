@@ -3,49 +3,27 @@ model saw, each convolution's feature maps as a grid, and each linear layer's un
 bars (for models without convolutions).
 
 Pictures are small PNGs inline (``data:`` addresses, so nothing is written to disk for
-each stroke), drawn pixel for pixel and enlarged by the browser.
+each stroke), drawn pixel for pixel and enlarged by the browser.  The HTML is
+``templates/inside.html`` (:func:`trainpad.web.render.render`); layer names and
+descriptions, a checkpoint's own, are escaped there.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import math
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-from PIL import Image
 
 from trainpad.web.i18n import tr
+from trainpad.web.pictures import png_uri  # here too for the loop view, which imports it from here
+from trainpad.web.render import render
 
 if TYPE_CHECKING:
     from trainpad.engine.inside import Inside, Layer
 
 #: Units drawn per linear layer (the first ones).
 BARS = 32
-
-#: How its HTML looks: served once with the page (:func:`trainpad.web.app.page_css`), never with an update.
-CSS = """
-.tp-inside {display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start;}
-.tp-inside figure {margin: 0; display: flex; flex-direction: column; gap: 4px; max-width: 100%;}
-.tp-inside figcaption {font-size: 12px; line-height: 1.35; color: var(--body-text-color-subdued, #666); max-width: 260px;}
-.tp-inside figcaption b {color: var(--body-text-color, #222); font-weight: 600;}
-.tp-inside img {image-rendering: pixelated; border-radius: 4px; background: #000; display: block;}
-.tp-inside .tp-pair {display: flex; gap: 6px;}
-.tp-units {display: grid; grid-template-columns: repeat(var(--n), 6px); gap: 1px; align-items: center; height: 84px;
-  background: linear-gradient(to bottom, transparent 49.5%, rgba(128,128,128,.5) 49.5%, rgba(128,128,128,.5) 50.5%, transparent 50.5%);}
-.tp-units span {display: block; width: 6px;}
-.tp-units .up {background: #f59e0b; align-self: end; margin-bottom: 42px;}
-.tp-units .down {background: #2563eb; align-self: start; margin-top: 42px;}
-"""
-
-
-def png_uri(picture: np.ndarray) -> str:
-    """A ``uint8`` grey or RGB array as a ``data:image/png`` address."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(picture)).save(buffer, "PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def saliency_overlay(seen: np.ndarray, saliency: np.ndarray) -> np.ndarray:
@@ -91,61 +69,71 @@ def _shown_width(picture: np.ndarray, target: int) -> int:
     return picture.shape[1] * max(1, round(target / picture.shape[1]))
 
 
-def _figure(picture: np.ndarray, caption: str, *, target: int = 200, alt: str = "", kind: str = "") -> str:
-    return (
-        f'<figure data-tp="{kind}"><img src="{png_uri(picture)}" width="{_shown_width(picture, target)}" alt="{html.escape(alt)}">'
-        f"<figcaption>{caption}</figcaption></figure>"
-    )
+def _picture(picture: np.ndarray, target: int, alt: str) -> dict[str, Any]:
+    """A picture as the template shows it: its PNG address, its width on the page, its alt text."""
+    return {"uri": png_uri(picture), "width": _shown_width(picture, target), "alt": alt}
 
 
-def _units(layer: "Layer") -> str:
+def _maps(layer: "Layer") -> dict[str, Any]:
+    """A convolution's feature maps, as one picture with a caption."""
+    count, height, width = layer.maps.shape
+    shown = tr("the first {count} of {total}", count=count, total=layer.total) if layer.total > count else f"{count}"
+    return {
+        "kind": "maps",
+        "name": layer.name,
+        "description": layer.description,
+        "text": tr("{shown} feature maps of {height}×{width} (orange: positive, blue: negative)", shown=shown, height=height, width=width),
+        "picture": _picture(map_grid(layer.maps), 200 if height > 10 else 160, f"feature maps of {layer.name}"),
+    }
+
+
+def _units(layer: "Layer") -> dict[str, Any]:
+    """A linear layer's first units, as bars up (positive) or down (negative), with a caption."""
     values = np.asarray(layer.units, dtype=np.float32)[:BARS]
     top = float(np.abs(values).max()) or 1.0
-    bars = "".join(
-        f'<span class="{"up" if v >= 0 else "down"}" style="height:{max(1.0, 42 * abs(float(v)) / top):.0f}px" title="unit {i}: {float(v):.3f}"></span>'
+    bars = [
+        {"direction": "up" if v >= 0 else "down", "height": f"{max(1.0, 42 * abs(float(v)) / top):.0f}", "title": f"unit {i}: {float(v):.3f}"}
         for i, v in enumerate(values)
-    )
+    ]
     if layer.total > len(values):
         shown = tr("the first {count} of {total} units", count=len(values), total=f"{layer.total:,}")
     else:
         shown = tr("{total} units", total=f"{layer.total:,}")
-    caption = f"<b>{html.escape(layer.name)}</b> · {html.escape(layer.description)} · " + tr("{shown} (orange above zero, blue below)", shown=shown)
-    return f'<figure data-tp="units"><div class="tp-units" style="--n:{len(values)}">{bars}</div><figcaption>{caption}</figcaption></figure>'
+    text = tr("{shown} (orange above zero, blue below)", shown=shown)
+    return {"kind": "units", "name": layer.name, "description": layer.description, "text": text, "bars": bars}
+
+
+def _saliency(inside: "Inside", class_names: Sequence[str]) -> dict[str, Any]:
+    """The saliency map beside the picture the model saw, with a caption."""
+    overlay = saliency_overlay(inside.seen, inside.saliency)
+    name = str(class_names[inside.predicted])
+    return {
+        "seen": _picture(inside.seen, 112, "the picture the model saw"),
+        "overlay": _picture(overlay, 112, "saliency map"),
+        "title": tr("Saliency"),
+        "text": tr("the pixels that move the model's score for “{name}” most (the gradient of that class's logit with respect to each pixel)", name=name),
+    }
 
 
 def inside_html(inside: "Inside", class_names: Sequence[str]) -> str:
     """The whole look inside: saliency first, then the layers in the order they ran."""
-    name = html.escape(str(class_names[inside.predicted]))
-    items = []
-    if inside.saliency is not None:
-        overlay = saliency_overlay(inside.seen, inside.saliency)
-        items.append(
-            f'<figure data-tp="saliency"><div class="tp-pair"><img src="{png_uri(inside.seen)}" width="{_shown_width(inside.seen, 112)}" alt="the picture the model saw">'
-            f'<img src="{png_uri(overlay)}" width="{_shown_width(overlay, 112)}" alt="saliency map"></div>'
-            f"<figcaption><b>{tr('Saliency')}</b> · "
-            + tr("the pixels that move the model's score for “{name}” most (the gradient of that class's logit with respect to each pixel)", name=name)
-            + "</figcaption></figure>"
-        )
     convolutions = inside.has_convolutions
-    for layer in inside.layers:
-        if layer.maps is not None:
-            count, height, width = layer.maps.shape
-            shown = tr("the first {count} of {total}", count=count, total=layer.total) if layer.total > count else f"{count}"
-            caption = f"<b>{html.escape(layer.name)}</b> · {html.escape(layer.description)} · " + tr(
-                "{shown} feature maps of {height}×{width} (orange: positive, blue: negative)", shown=shown, height=height, width=width
-            )
-            items.append(_figure(map_grid(layer.maps), caption, target=200 if height > 10 else 160, alt=f"feature maps of {layer.name}", kind="maps"))
-        elif not convolutions and layer.units is not None:
-            items.append(_units(layer))
+    layers = [
+        _maps(layer) if layer.maps is not None else _units(layer)
+        for layer in inside.layers
+        if layer.maps is not None or (not convolutions and layer.units is not None)
+    ]
+    note = ""
     if inside.skipped:
         from trainpad.engine.inside import MAX_KEPT_VALUES  # torch's module: loaded by now, not when the app is built
 
-        items.append('<p class="tp-inside-note">' + tr(
+        note = tr(
             "{count} more layer(s) not shown: this server keeps at most {values} values of a model's insides per picture.",
-            count=inside.skipped, values=f"{MAX_KEPT_VALUES:,}") + "</p>")
-    if not items:
-        return f'<div class="tp-inside"><p>{tr("This model has no layers to show.")}</p></div>'
-    return '<div class="tp-inside">' + "".join(items) + "</div>"
+            count=inside.skipped, values=f"{MAX_KEPT_VALUES:,}",
+        )  # fmt: skip
+    saliency = _saliency(inside, class_names) if inside.saliency is not None else None
+    empty = tr("This model has no layers to show.") if not (saliency or layers or note) else ""
+    return render("inside.html", saliency=saliency, layers=layers, note=note, empty=empty)
 
 
 def inside_notice(reason: str) -> str:
@@ -153,7 +141,7 @@ def inside_notice(reason: str) -> str:
     sentence of :func:`~trainpad.engine.inside.inside_too_large`), in the page's language."""
     from trainpad.web.i18n import translate
 
-    return f'<div class="tp-inside"><p class="tp-inside-note" data-tp="not-shown">{html.escape(translate(reason))}</p></div>'
+    return render("inside_notice.html", reason=translate(reason))
 
 
 __all__ = ["inside_html", "inside_notice", "map_grid", "saliency_overlay", "signed_colours", "png_uri"]

@@ -1,22 +1,25 @@
 """The Lab tab's pictures, as HTML: the code versions side by side, the curves, the figures,
 and the convolution sliding over a picture.
 
-Plain HTML, inline SVG and small PNGs (``data:`` addresses), no plotting library.  Text is
-written in the current language (:func:`trainpad.web.i18n.tr`); what an experiment wrote
-(its labels, its finding) is translated when the catalog has it and shown as written
-otherwise.
+Plain HTML, inline SVG and small PNGs (``data:`` addresses), no plotting library, rendered
+from ``templates/lab_*.html`` (:func:`trainpad.web.render.render`).  Text is written in the
+current language (:func:`trainpad.web.i18n.tr`); what an experiment wrote (its labels, its
+finding) is translated when the catalog has it and shown as written otherwise, and escaped
+by the templates.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
+from markupsafe import Markup
 
 from trainpad.web.i18n import tr, translate
-from trainpad.web.inside_html import png_uri, signed_colours
+from trainpad.web.inside_html import signed_colours
+from trainpad.web.pictures import png_uri
+from trainpad.web.render import render
 
 if TYPE_CHECKING:
     from trainpad.engine.lab.experiment import Experiment
@@ -29,53 +32,19 @@ CURVE_POINTS = 200
 #: The most arms and figures a result table shows (an experiment's own; a plugin's could make more).
 MAX_ARMS, MAX_FIGURES = 12, 24
 
-#: How its HTML looks: served once with the page (:func:`trainpad.web.app.page_css`), never with an update.
-CSS = """
-.tp-lab-code {display: flex; flex-wrap: wrap; gap: 10px;}
-.tp-lab-code figure {margin: 0; flex: 1 1 340px; min-width: 0;}
-.tp-lab-code figcaption {font-weight: 600; font-size: 13px; margin-bottom: 4px;}
-.tp-lab-code pre {margin: 0; padding: 8px 0; font-size: 12px; line-height: 1.45; overflow-x: auto; border-radius: 6px;
-  background: var(--code-background-fill, #f4f4f5); border: 1px solid var(--border-color-primary, #e4e4e7);}
-.tp-lab-code pre span {display: block; padding: 0 10px 0 2.2em; text-indent: -1.2em; white-space: pre-wrap; overflow-wrap: anywhere;}
-.tp-lab-code pre span.tp-changed {background: rgba(250, 204, 21, .35); box-shadow: inset 3px 0 #ca8a04;}
-.tp-lab-result p.tp-finding {font-size: 15px; line-height: 1.5; margin: 0 0 10px 0;}
-.tp-lab-charts {display: flex; flex-wrap: wrap; gap: 16px;}
-.tp-lab-charts figure {margin: 0; flex: 1 1 320px; min-width: 0; max-width: 560px;}
-.tp-lab-charts figcaption {font-size: 12px; color: var(--body-text-color-subdued, #666);}
-.tp-lab-charts svg {width: 100%; height: auto; display: block;}
-.tp-lab-legend {display: flex; flex-wrap: wrap; gap: 4px 12px; font-size: 12px; margin-top: 2px;}
-.tp-lab-legend i {display: inline-block; width: 12px; height: 3px; vertical-align: middle; margin-right: 4px;}
-.tp-lab-table {overflow-x: auto; margin-top: 12px;}
-.tp-lab-table table {border-collapse: collapse; font-size: 12.5px; border: none !important;}
-.tp-lab-table th, .tp-lab-table td {padding: 3px 10px !important; border: none !important; border-bottom: 1px solid var(--border-color-primary, #e4e4e7) !important;
-  text-align: right; white-space: nowrap; background: none !important;}
-.tp-lab-table th:first-child, .tp-lab-table td:first-child {text-align: left;}
-.tp-conv {display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start;}
-.tp-conv figure {margin: 0; display: flex; flex-direction: column; gap: 4px;}
-.tp-conv figcaption {font-size: 12px; line-height: 1.35; color: var(--body-text-color-subdued, #666); max-width: 280px; margin-top: 4px;}
-.tp-conv svg {display: block; max-width: 100%; height: auto;}
-.tp-conv svg image {image-rendering: pixelated;}
-.tp-conv table {border-collapse: collapse; font-size: 12px; font-variant-numeric: tabular-nums;}
-.tp-conv td {border: 1px solid rgba(128,128,128,.35); padding: 3px 5px; text-align: right; min-width: 44px;}
-.tp-conv .tp-sum {font-size: 14px; margin-top: 6px;}
-"""
-
-
 def _lines(text: str) -> list[str]:
     return text.rstrip("\n").split("\n")
 
 
 def code_html(experiment: "Experiment") -> str:
     """The experiment's versions of the code side by side, the lines that differ marked."""
-    figures = []
-    for version in experiment.versions:
-        changed = set(version.changed)
-        lines = "".join(
-            f'<span class="tp-changed">{html.escape(line) or " "}</span>' if i in changed else f"<span>{html.escape(line) or ' '}</span>"
-            for i, line in enumerate(version.lines)
-        )
-        figures.append(f"<figure><figcaption>{html.escape(translate(version.label))}</figcaption><pre><code>{lines}</code></pre></figure>")
-    return '<div class="tp-lab-code">' + "".join(figures) + "</div>"
+    return render("lab_code.html", versions=[_version(version) for version in experiment.versions])
+
+
+def _version(version: Any) -> dict[str, Any]:
+    """A version of the code as the template shows it: its label, its lines, which changed."""
+    changed = set(version.changed)
+    return {"label": translate(version.label), "lines": [{"text": line, "changed": i in changed} for i, line in enumerate(version.lines)]}
 
 
 def _downsampled(values: Sequence[float], points: int = CURVE_POINTS) -> list[tuple[float, float]]:
@@ -117,22 +86,23 @@ def chart_svg(series: Sequence[tuple[str, Sequence[float]]], *, by_fraction: boo
     def sy(y: float) -> float:
         return top + (1 - (y - y0) / (y1 - y0)) * plot_h
 
-    parts = [f'<svg viewBox="0 0 {width} {height}" role="img" xmlns="http://www.w3.org/2000/svg">']
-    for i in range(5):
-        y = y0 + (y1 - y0) * i / 4
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{sy(y):.1f}" y2="{sy(y):.1f}" stroke="rgba(128,128,128,.25)"/>')
-        parts.append(f'<text x="{left - 5}" y="{sy(y) + 4:.1f}" font-size="11" text-anchor="end" fill="currentColor">{_tick(y)}</text>')
-    for i in range(5):
-        x = x0 + (x1 - x0) * i / 4
-        text = f"{x:.2g}" if by_fraction else f"{x:,.0f}"
-        parts.append(f'<text x="{sx(x):.1f}" y="{height - 8}" font-size="11" text-anchor="middle" fill="currentColor">{text}</text>')
-    for index, (label, points) in enumerate(curves):
-        colour = ARM_COLOURS[index % len(ARM_COLOURS)]
-        dash = ' stroke-dasharray="6 4"' if index == 1 and len(curves) > 2 else ""  # "seed 1 again" over "seed 1"
-        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in points)
-        parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.8"{dash}><title>{html.escape(label)}</title></polyline>')
-    parts.append("</svg>")
-    return "".join(parts)
+    y_ticks = [y0 + (y1 - y0) * i / 4 for i in range(5)]
+    x_ticks = [x0 + (x1 - x0) * i / 4 for i in range(5)]
+    return render(
+        "lab_chart.svg",
+        width=width, height=height, left=left, right=width - right,
+        y_ticks=[{"y": f"{sy(y):.1f}", "text_y": f"{sy(y) + 4:.1f}", "text": _tick(y)} for y in y_ticks],
+        x_ticks=[{"x": f"{sx(x):.1f}", "text": f"{x:.2g}" if by_fraction else f"{x:,.0f}"} for x in x_ticks],
+        curves=[
+            {
+                "label": label,
+                "colour": ARM_COLOURS[index % len(ARM_COLOURS)],
+                "dashed": index == 1 and len(curves) > 2,  # "seed 1 again" over "seed 1"
+                "points": " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in points),
+            }
+            for index, (label, points) in enumerate(curves)
+        ],
+    )  # fmt: skip
 
 
 def _tick(value: float) -> str:
@@ -153,40 +123,37 @@ def _figure_text(name: str, value: Any) -> str:
         return f"{value:.4g}"
     if isinstance(value, int):
         return f"{value / 2**20:.2f} MB" if name.endswith("bytes") else f"{value:,}"
-    return html.escape(str(value))[:40]
+    return str(value)[:40]
 
 
 def result_html(result: "LabResult") -> str:
     """The finding, the curves of every arm, and a table of each arm's figures."""
-    finding = " ".join(html.escape(line) for line in _lines(translate(result.finding)))
-    parts = ['<div class="tp-lab-result">', f'<p class="tp-finding">{finding}</p>']
     arms = list(result.arms)[:MAX_ARMS]
     names = list(dict.fromkeys(name for arm in arms for name in arm.curves))[:2]
-    charts = []
-    for name in names:
-        series = [(arm.label, arm.curves[name]) for arm in arms if arm.curves.get(name)]
-        lengths = {len(values) for _, values in series}
-        svg = chart_svg(series, by_fraction=len(lengths) > 1)
-        if not svg:
-            continue
-        axis = tr("through the epoch") if len(lengths) > 1 else tr("step")
-        legend = "".join(
-            f'<span><i style="background:{ARM_COLOURS[i % len(ARM_COLOURS)]}"></i>{html.escape(translate(label))}</span>'
-            for i, (label, _) in enumerate(series)
-        )
-        caption = tr("{curve} at each step (x: {axis})", curve=tr(name.replace("_", " ")), axis=axis)
-        charts.append(f"<figure>{svg}<div class='tp-lab-legend'>{legend}</div><figcaption>{caption}</figcaption></figure>")
-    if charts:
-        parts.append('<div class="tp-lab-charts">' + "".join(charts) + "</div>")
+    charts = [chart for chart in (_chart(name, arms) for name in names) if chart]
     figures = list(dict.fromkeys(key for arm in arms for key, value in arm.figures.items() if not isinstance(value, (list, dict))))
-    if figures:
-        head = "".join(f"<th>{html.escape(translate(arm.label))}</th>" for arm in arms)
-        rows = "".join(
-            f"<tr><td>{html.escape(tr(key.replace('_', ' ')))}</td>" + "".join(f"<td>{_figure_text(key, arm.figures.get(key))}</td>" for arm in arms) + "</tr>"
-            for key in figures[:MAX_FIGURES]
-        )
-        parts.append(f'<div class="tp-lab-table"><table><tr><th></th>{head}</tr>{rows}</table></div>')
-    return "".join(parts) + "</div>"
+    return render(
+        "lab_result.html",
+        finding=" ".join(_lines(translate(result.finding))),
+        charts=charts,
+        arms=[translate(arm.label) for arm in arms] if figures else [],
+        rows=[{"name": tr(key.replace("_", " ")), "cells": [_figure_text(key, arm.figures.get(key)) for arm in arms]} for key in figures[:MAX_FIGURES]],
+    )
+
+
+def _chart(name: str, arms: Sequence[Any]) -> dict[str, Any] | None:
+    """The curve ``name`` of every arm that has it, with its legend and caption (``None``: no points)."""
+    series = [(arm.label, arm.curves[name]) for arm in arms if arm.curves.get(name)]
+    lengths = {len(values) for _, values in series}
+    svg = chart_svg(series, by_fraction=len(lengths) > 1)
+    if not svg:
+        return None
+    axis = tr("through the epoch") if len(lengths) > 1 else tr("step")
+    return {
+        "svg": Markup(svg),  # chart_svg's own template output, escaped there: HTML to put in as it is
+        "legend": [{"colour": ARM_COLOURS[i % len(ARM_COLOURS)], "label": translate(label)} for i, (label, _) in enumerate(series)],
+        "caption": tr("{curve} at each step (x: {axis})", curve=tr(name.replace("_", " ")), axis=axis),
+    }
 
 
 # -- the convolution, sliding --------------------------------------------------------------------
@@ -208,18 +175,16 @@ def _picture_png(values: np.ndarray) -> str:
     return png_uri(np.clip(grey, 0, 255).astype(np.uint8))
 
 
-def _framed(uri: str, rows: int, cols: int, *, box: tuple[int, int, int, int], cell: int, label: str) -> str:
+def _framed(uri: str, rows: int, cols: int, *, box: tuple[int, int, int, int], cell: int, label: str) -> dict[str, Any]:
     """A picture of ``rows`` x ``cols`` cells, ``cell`` px each, with the box ``(top, left, height, width)`` outlined."""
     top, left, height, width = box
-    return (
-        f'<svg viewBox="0 0 {cols} {rows}" width="{cols * cell}" height="{rows * cell}" xmlns="http://www.w3.org/2000/svg" role="img">'
-        f'<title>{html.escape(label)}</title><image href="{uri}" x="0" y="0" width="{cols}" height="{rows}" preserveAspectRatio="none"/>'
-        f'<rect x="{left}" y="{top}" width="{width}" height="{height}" fill="none" stroke="#facc15" stroke-width="{max(0.15, 3 / cell):.2f}"/>'
-        "</svg>"
-    )
+    return {
+        "uri": uri, "rows": rows, "cols": cols, "width": cols * cell, "height": rows * cell, "label": label,
+        "box": {"top": top, "left": left, "height": height, "width": width}, "stroke": f"{max(0.15, 3 / cell):.2f}",
+    }  # fmt: skip
 
 
-def _numbers(values: Sequence[Sequence[float]], scale: float, *, grey: tuple[float, float] | None = None) -> str:
+def _numbers(values: Sequence[Sequence[float]], scale: float, *, grey: tuple[float, float] | None = None) -> list[list[dict[str, str]]]:
     """A grid of numbers in cells coloured by value: signed colours scaled by ``scale``, or
     grey from black to white across ``grey`` (the picture's lowest and highest values)."""
     rows = []
@@ -232,9 +197,9 @@ def _numbers(values: Sequence[Sequence[float]], scale: float, *, grey: tuple[flo
             else:
                 r, g, b = (int(c) for c in np.clip(signed_colours(np.array(value / (scale or 1.0))), 0, 255))
             ink = "#fff" if (r + g + b) < 300 else "#000"
-            cells.append(f'<td style="background:rgb({r},{g},{b});color:{ink}">{value:.3f}</td>')
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return "<table>" + "".join(rows) + "</table>"
+            cells.append({"background": f"rgb({r},{g},{b})", "ink": ink, "text": f"{value:.3f}"})
+        rows.append(cells)
+    return rows
 
 
 def conv_html(figures: dict[str, Any]) -> str:
@@ -258,24 +223,26 @@ def conv_html(figures: dict[str, Any]) -> str:
     scale = max(abs(v) for line in weights for v in line) or 1.0
     product_scale = max(abs(v) for line in products for v in line) or 1.0
     grey = (float(picture.min()), float(picture.max()))  # the pixels as the picture shows them
-    bias = figures["bias"]
-    total = tr("sum of the {count} products: {sum}", count=size * size, sum=f"{figures['sum_of_products']:.3f}")
-    total += f" + {tr('bias')} {bias:.3f} = <b>{figures['value']:.3f}</b>"
     caption = tr(
         "Filter {filter} (of {filters}, in {layer}), stride {stride}, padding {padding}: position {position} (row {row}, column {col}) of 0 to {last}",
-        filter=figures["filter"], filters=figures["filters"], layer=html.escape(str(figures["layer"])), stride=figures["stride"],
+        filter=figures["filter"], filters=figures["filters"], layer=str(figures["layer"]), stride=figures["stride"],
         padding=figures["padding"], position=figures["position"], last=figures["positions"] - 1, row=row, col=col,
     )  # fmt: skip
-    return (
-        f"<p style='margin:0 0 8px 0'>{caption}</p>"
-        + '<div class="tp-conv">'
-        + f"<figure>{shown}<figcaption>{tr('The picture, {height}×{width} with its padding: the yellow square is the filter', height=picture.shape[0], width=picture.shape[1])}</figcaption></figure>"
-        + f"<figure><figcaption>{tr('The pixels under the filter')}</figcaption>{_numbers(figures['patch'], 1.0, grey=grey)}"
-        + f"<figcaption>{tr('The filter: its {size}×{size} weights', size=size)}</figcaption>{_numbers(weights, scale)}"
-        + f"<figcaption>{tr('Each pixel under it times its weight')}</figcaption>{_numbers(products, product_scale)}"
-        + f'<div class="tp-sum">{total}</div></figure>'
-        + f"<figure>{built}<figcaption>{tr('The feature map, {height}×{width}, built up to this position', height=feature_map.shape[0], width=feature_map.shape[1])}</figcaption></figure>"
-        + "</div>"
+    return render(
+        "lab_conv.html",
+        caption=caption,
+        shown=shown,
+        shown_caption=tr("The picture, {height}×{width} with its padding: the yellow square is the filter", height=picture.shape[0], width=picture.shape[1]),
+        grids=[
+            (tr("The pixels under the filter"), _numbers(figures["patch"], 1.0, grey=grey)),
+            (tr("The filter: its {size}×{size} weights", size=size), _numbers(weights, scale)),
+            (tr("Each pixel under it times its weight"), _numbers(products, product_scale)),
+        ],
+        total=tr("sum of the {count} products: {sum}", count=size * size, sum=f"{figures['sum_of_products']:.3f}"),
+        bias=f"{tr('bias')} {figures['bias']:.3f}",
+        value=f"{figures['value']:.3f}",
+        built=built,
+        built_caption=tr("The feature map, {height}×{width}, built up to this position", height=feature_map.shape[0], width=feature_map.shape[1]),
     )
 
 

@@ -1,11 +1,11 @@
 """The Plugins tab's content: every plugin with its version, status, components and tabs.
 
-Plain data (:func:`plugin_listing`, also served as ``/plugins`` JSON) and its HTML table.
+Plain data (:func:`plugin_listing`, also served as ``/plugins`` JSON) and its HTML table
+(``templates/plugins.html``; what plugins wrote about themselves is escaped there).
 """
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -33,53 +33,37 @@ def plugin_listing(engine: "Engine") -> dict[str, Any]:
 
 def listing_html(engine: "Engine") -> str:
     """The listing as an HTML table, failures first (in the current language, see :func:`trainpad.web.i18n.tr`)."""
+    from markupsafe import Markup
+
     from trainpad.web.i18n import tr
+    from trainpad.web.render import render
 
     data = plugin_listing(engine)
-    rows = []
-    for entry in data["plugins"]:
-        name = html.escape(entry["name"])
-        origin = tr("built-in") if entry["builtin"] else html.escape(entry.get("dist") or tr("entry point"))
-        version = html.escape(entry.get("version") or "")
-        status = entry["status"]
-        badge = f'<span class="tp-badge tp-{html.escape(status)}">{html.escape(tr(status))}</span>'
-        things = [
-            f"{html.escape(tr(c['kind']))} <code>{html.escape(c['name'])}</code>"
-            + (f" <span class='tp-sub'>{html.escape(c['description'])}</span>" if c["description"] else "")
-            for c in entry["components"]
-        ]
-        things += [f"{tr('tab')} <code>{html.escape(tr(label))}</code>" for label in entry["tabs"]]
-        error = f'<div class="tp-error">{html.escape(entry["error"])}</div>' if entry.get("error") else ""
-        rows.append(
-            f"<tr><td><b>{name}</b><div class='tp-sub'>{origin} {version}</div></td>"
-            f"<td>{badge}</td><td>{'<br>'.join(things) or '—'}{error}</td></tr>"
-        )
     failed = len(data["failed"])
-    head = (
-        "<p>" + tr("{plugins} plugins, {components} components", plugins=len(data["plugins"]), components=data["components"])
-        + (f", <b class='tp-failed-text'>{tr('{failed} with errors', failed=failed)}</b>" if failed else f", {tr('no errors')}")
-        + ". " + tr("Install a plugin with <code>pip install</code> and restart the app; <code>TRAINPAD_DISABLE_PLUGINS=name</code> turns one off.")
-        + "</p>"
-    )
-    columns = "".join(f"<th>{tr(name)}</th>" for name in ("Plugin", "Status", "Provides"))
-    return (
-        head + f'<div class="tp-scroll-x"><table class="tp-plugins"><thead><tr>{columns}</tr></thead><tbody>'
-        + "".join(rows) + "</tbody></table></div>"
+    return render(
+        "plugins.html",
+        counts=tr("{plugins} plugins, {components} components", plugins=len(data["plugins"]), components=data["components"]),
+        failed=tr("{failed} with errors", failed=failed) if failed else "",
+        no_errors=tr("no errors"),
+        # the catalog's own sentence, its <code> ours (no value goes in)
+        install=Markup(tr("Install a plugin with <code>pip install</code> and restart the app; <code>TRAINPAD_DISABLE_PLUGINS=name</code> turns one off.")),
+        columns=[tr(name) for name in ("Plugin", "Status", "Provides")],
+        plugins=[_row(entry) for entry in data["plugins"]],
     )
 
 
-#: How its HTML looks: served once with the page (:func:`trainpad.web.app.page_css`), never with an update.
-CSS = """
-.tp-plugins, .tp-plugins thead, .tp-plugins tbody, .tp-plugins tr {border: 0 !important;}
-.tp-plugins {width: 100%; min-width: 520px; border-collapse: collapse !important; border: none !important; font-size: 14px;}
-.tp-plugins th {text-align: left; font-weight: 600; padding: 6px 10px; border: none !important; border-bottom: 2px solid rgba(128,128,128,.3) !important;}
-.tp-plugins td {vertical-align: top; padding: 8px 10px; border: none !important; border-bottom: 1px solid rgba(128,128,128,.2) !important;}
-.tp-plugins th:nth-child(1) {width: 26%;} .tp-plugins th:nth-child(2) {width: 10%;}
-.tp-sub {font-size: 12px; color: var(--body-text-color-subdued, #777);}
-.tp-badge {display: inline-block; padding: 1px 8px; border-radius: 9px; font-size: 12px; font-weight: 600;}
-.tp-loaded {background: #dcfce7; color: #166534;}
-.tp-failed {background: #fee2e2; color: #991b1b;}
-.tp-blocked {background: #e5e7eb; color: #374151;}
-.tp-error {margin-top: 4px; color: #b91c1c; font-family: var(--font-mono, monospace); font-size: 12px; white-space: pre-wrap;}
-.tp-failed-text {color: #b91c1c;}
-"""
+def _row(entry: dict[str, Any]) -> dict[str, Any]:
+    """A plugin's row: where it comes from, its status, what it provides, its error."""
+    from trainpad.web.i18n import tr
+
+    things = [{"kind": tr(c["kind"]), "name": c["name"], "description": c["description"]} for c in entry["components"]]
+    things += [{"kind": tr("tab"), "name": tr(label), "description": ""} for label in entry["tabs"]]
+    return {
+        "name": entry["name"],
+        "origin": tr("built-in") if entry["builtin"] else entry.get("dist") or tr("entry point"),
+        "version": entry.get("version") or "",
+        "status": entry["status"],
+        "status_text": tr(entry["status"]),
+        "things": things,
+        "error": entry.get("error") or "",
+    }

@@ -145,7 +145,7 @@ class Predictor:
         the plain prediction and a line saying why."""
         from trainpad.engine.inside import inside_too_large
         from trainpad.engine.pictures import BlankImage
-        from trainpad.web.html import upscale
+        from trainpad.web.pictures import upscale
         from trainpad.web.inside_html import inside_html, inside_notice
         from trainpad.web.limits import limits
 

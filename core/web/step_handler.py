@@ -13,7 +13,6 @@ for what the user must fix.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ from trainpad.web.limits import limits
 from trainpad.web.loop_view import loop_html, run_facts, step_html
 from trainpad.web.messages import UserError
 from trainpad.web.plots import Curves
+from trainpad.web.render import render
 from trainpad.web.runs import RunRecord
 from trainpad.web.train_handler import failure_text, planned_spec
 
@@ -71,7 +71,7 @@ class Stepper:
         except TrainpadError as exc:  # the form holds something a run would refuse: say so where the loop would be
             reason = translate(exc.public_message)
             note = tr("The loop appears once the form holds a run that can start: {reason}", reason=reason)
-            return f"<p class='tp-loop-note'>{html.escape(note)}</p>"
+            return render("loop_note.html", note=note)
         if facts is not None and self._lines(session, run) == lines:  # the form is the last run's: show what it did
             return loop_html(lines, run.trace, run_facts(run))
         return loop_html(lines)
