@@ -15,7 +15,7 @@ plugin's included.
 
 from typing import TYPE_CHECKING, Any, Iterator
 
-from trainpad import hookimpl
+from trainpad import Message, hookimpl, msg
 
 if TYPE_CHECKING:
     from trainpad import App
@@ -215,7 +215,7 @@ def build(app: "App") -> None:
 
 
 def _about(experiment: Any) -> str:
-    return f"### `{experiment.title}`\n{experiment.about or experiment.description}"
+    return Message.joined("\n", [f"### `{experiment.title}`", msg(experiment.about or experiment.description)])  # a built-in's about is a catalog key
 
 
 @hookimpl

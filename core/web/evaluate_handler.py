@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trainpad.engine.message import msg
+from trainpad.engine.message import Message, msg
 from trainpad.web.messages import UserError, user_errors
 
 if TYPE_CHECKING:
@@ -91,11 +91,12 @@ class Evaluator:
                 session.evaluation = result
         view = self.view(trained, result, gallery)
         if result.stopped:
-            view.summary += (
-                f"\n\n**Time limit:** this server stops an evaluation after {server.max_eval_seconds:g} s "
-                f"(TRAINPAD_MAX_EVAL_SECONDS), so these figures cover the first {result.count:,} of "
-                f"{min(samples, len(test_set)):,} test images."
+            limited = msg(
+                "**Time limit:** this server stops an evaluation after {seconds} s (TRAINPAD_MAX_EVAL_SECONDS), "
+                "so these figures cover the first {count} of {total} test images.",
+                seconds=f"{server.max_eval_seconds:g}", count=f"{result.count:,}", total=f"{min(samples, len(test_set)):,}",
             )
+            view.summary = Message.joined("\n\n", [view.summary, limited])
         view.samples = answers
         return view
 

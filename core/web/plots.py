@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from trainpad.web.cells import cell
-from trainpad.web.i18n import tr
+from trainpad.web.i18n import tr, translate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -208,6 +208,7 @@ def chart(kind: str, runs: Sequence[tuple[int, str, Curves]]) -> Chart:
     points = max(60, 300 // max(len(runs), 1))
     span = max((curves.span for _, _, curves in runs), default=1.0)
     for number, name, curves in runs:
+        name = translate(name)  # a run's label ("run 3") in the visitor's language, as plain text
         train, test = (with_dash(series, nice_span(span)) for series in curves.series(kind, points))
         if len(runs) == 1:
             names = {split: tr(split) for split in SERIES}  # the legend, in the visitor's language
