@@ -107,7 +107,6 @@ def launch_options(*, host: str | None = None, port: int | None = None, share: b
     import gradio as gr
 
     from trainpad.web.i18n import i18n
-    from trainpad.web.loop_view import CSS as LOOP_CSS
     from trainpad.web.render import CSS_FILE
 
     return {
@@ -121,7 +120,6 @@ def launch_options(*, host: str | None = None, port: int | None = None, share: b
         "ssr_mode": False,
         # the page's one stylesheet, sent once with it; no update carries CSS (trainpad.web.render)
         "css_paths": [CSS_FILE],
-        "css": LOOP_CSS,  # the loop view's, until trainpad.web.loop_view (being reworked) moves it into CSS_FILE
         "theme": gr.themes.Soft(primary_hue="blue", secondary_hue="slate").set(
             button_primary_background_fill="*primary_600",
             button_primary_background_fill_hover="*primary_700",

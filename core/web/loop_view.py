@@ -29,41 +29,6 @@ if TYPE_CHECKING:
 PICTURES = 16
 PROBABILITIES = 4
 
-#: How its HTML looks: served once with the page (:func:`trainpad.web.app.page_css`), never with an update.
-CSS = """
-.tp-loop {font-family: var(--font-mono, ui-monospace, monospace); font-size: 12.5px; line-height: 1.5;
-  border-radius: 6px; background: var(--code-background-fill, #f6f8fa); padding: 8px 0; overflow-x: auto;}
-.tp-loop .ln {display: grid; grid-template-columns: minmax(16em, 1fr) minmax(9em, 15em); column-gap: 12px; padding: 0 10px;}
-.tp-loop .ln > span {white-space: pre-wrap; overflow-wrap: anywhere;}
-.tp-loop .ln > .c {padding-left: calc(var(--indent, 0ch) + 4ch); text-indent: -4ch; color: var(--body-text-color, #1f2937);}
-.tp-loop .ln > .d {color: #15803d; font-weight: 600; font-size: 12px;}
-.tp-loop .ln.live {background: rgba(37, 99, 235, .08);}
-@media (max-width: 640px) {  /* a phone: each line as written (scrolling sideways), what it did under it */
-  .tp-loop {font-size: 11.5px;}
-  .tp-loop .ln {grid-template-columns: max-content; min-width: 100%;}
-  .tp-loop .ln > span {white-space: pre; overflow-wrap: normal;}
-  .tp-loop .ln > .c {padding-left: var(--indent, 0ch); text-indent: 0;}
-  .tp-loop .ln > .d {padding-left: calc(var(--indent, 0ch) + 2ch);}
-  .tp-loop .ln > .d:empty {display: none;}
-}
-.tp-loop .kw {color: #7c3aed; font-weight: 600;} .tp-loop .num {color: #b45309;} .tp-loop .str {color: #0f766e;}
-.tp-loop .com {color: #6b7280; font-style: italic;}
-.tp-step {display: flex; flex-direction: column; gap: 12px; font-size: 13px; padding-top: 14px;}
-.tp-step h4 {margin: 0 0 4px 0; font-size: 13px;}
-.tp-batch {display: grid; grid-template-columns: repeat(8, minmax(0, 1fr)); gap: 4px; max-width: 480px;}
-.tp-batch figure {margin: 0; text-align: center; font-size: 11px; color: var(--body-text-color-subdued, #666);}
-.tp-batch img {width: 100%; image-rendering: pixelated; border-radius: 3px; display: block; background: #000;}
-.tp-probs {display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 10px;}
-.tp-probs .row, .tp-layers .row {display: grid; grid-template-columns: 4.5em 1fr 4.5em; gap: 6px; align-items: center; font-variant-numeric: tabular-nums;}
-.tp-bar2 {height: 10px; border-radius: 3px; background: rgba(128,128,128,.15); overflow: hidden;}
-.tp-bar2 > div {height: 100%; background: #2563eb;}
-.tp-bar2 > div.true {background: #16a34a;}
-.tp-bar2 > div.grad {background: #f97316;}
-.tp-layers {display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 4px 18px;}
-.tp-layers .row {grid-template-columns: 7.5em 1fr 1fr;}
-.tp-loss {font-size: 15px;} .tp-loss b {font-variant-numeric: tabular-nums;}
-"""
-
 
 def _highlight(code: str) -> str:
     """``code`` (one line, maybe a fragment) as HTML with keywords, numbers, strings and comments marked."""
