@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from trainpad.engine.config import RUN_PARAMS, TrainConfig
 from trainpad.engine.export import template_source, template_value
+from trainpad.engine.message import msg
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
@@ -48,12 +49,14 @@ STEP_SHOWS = {
 class LoopLine:
     """One line of the loop.
 
-    :param code: the Python, indented.
+    :param code: the Python, indented (with its comment, when the comment is fixed text).
     :param shows: what it did, filled in from a step (one of :data:`SHOWS`), or ``""``.
+    :param comment: a comment with values in it, as a message (shown after ``code``, in the reader's language).
     """
 
     code: str
     shows: str = ""
+    comment: str = ""
 
 
 def loop_lines(engine: "Engine", config: TrainConfig, *, run_params: tuple = RUN_PARAMS) -> list[LoopLine]:
@@ -84,7 +87,7 @@ def loop_lines(engine: "Engine", config: TrainConfig, *, run_params: tuple = RUN
     lines = [
         LoopLine(f"torch.manual_seed({config.seed})  # the initial weights, then dropout"),
         LoopLine(f"generator = torch.Generator().manual_seed({config.seed})  # the order of the samples"),
-        LoopLine(data + (f"  # the first {config.train_samples:,}" if take else ""), "data"),
+        LoopLine(data, "data", msg("the first {count}", count=f"{config.train_samples:,}") if take else ""),
         LoopLine(f"loader = DataLoader(train_set, batch_size={config.batch_size}, shuffle=True, generator=generator)", "loader"),
         LoopLine(f"model = {model_call}.to(device)", "model"),
         LoopLine(f"optimizer = {optimizer}"),

@@ -629,4 +629,6 @@ KOREAN: dict[str, str] = {
         "**기본 제공 모델을 사용 중입니다**: 평가와 예측이 이 모델을 씁니다.",
     "**Time limit:** this server stops an evaluation after {seconds} s (TRAINPAD_MAX_EVAL_SECONDS), so these figures cover the first {count} of {total} test images.":
         "**시간 제한:** 이 서버는 평가를 {seconds}초 뒤에 멈춥니다 (TRAINPAD_MAX_EVAL_SECONDS). 그래서 이 수치는 테스트 이미지 {total}개 중 처음 {count}개의 것입니다.",
+    "the first {count}":
+        "처음 {count}개",
 }

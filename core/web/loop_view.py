@@ -104,7 +104,7 @@ def loop_html(lines: Sequence["LoopLine"], trace: "LoopTrace | None" = None, fac
         text = did(line.shows, trace, facts) if line.shows else ""
         live = " live" if text and trace is not None and line.shows not in ("data", "loader", "model", "test", "epoch") else ""
         data = f' data-shows="{line.shows}"' if line.shows else ""
-        source = _comment_translated(line.code)
+        source = _comment_translated(line.code) + (f"  # {translate(line.comment)}" if line.comment else "")
         indent = len(source) - len(source.lstrip(" "))
         code = _highlight(source.lstrip(" ")) or "&nbsp;"
         hang = f' style="--indent:{indent}ch"' if indent else ""  # a long line wraps under its own start, 4 further in
