@@ -28,7 +28,7 @@ from trainpad.engine.errors import CheckpointError, shown
 from trainpad.engine.model_size import megabytes, plan_model
 
 if TYPE_CHECKING:
-    from trainpad.engine.registry import Registry
+    from trainpad.engine.registry import Component, Registry
     from trainpad.engine.trained_model import TrainedModel
 
 FORMAT = "trainpad.checkpoint"
@@ -255,45 +255,17 @@ def model_from_payload(
     """Build the model a checkpoint's contents describe (as :func:`read_payload` checked
     them, or as :func:`to_payload` made them: a job's model coming back), weights checked
     against it; see :func:`load_checkpoint`."""
-    from trainpad.engine.errors import ComponentError
-    from trainpad.engine.params import ParamError
-    from trainpad.engine.registry import UnknownComponent
     from trainpad.engine.trained_model import TrainedModel
 
     spec = payload["spec"]
-    model_spec = spec["model"]
-    try:
-        component = registry.get("model", model_spec["name"])
-        params = component.validate(model_spec.get("params") or {})
-    except UnknownComponent:
-        plugin = model_spec.get("plugin")
-        plugin = plugin if isinstance(plugin, str) and 0 < len(plugin) <= 200 else None  # it is shown
-        reason = why_missing("model", model_spec["name"], plugin=plugin) if why_missing is not None else ""
-        if not reason:
-            source = f"It comes from plugin {plugin!r}: check" if plugin else "Check"
-            reason = f"{source} that its plugin is installed and switched on (`trainpad plugins`)."
-        raise CheckpointError(f"the checkpoint needs model {model_spec['name']!r}, which is not registered. {reason}") from None
-    except ParamError as exc:
-        raise CheckpointError(f"the checkpoint's model settings are refused: {exc}") from None
+    component, params = _model_component(registry, spec["model"], why_missing)
     meta = payload.get("dataset_meta") or {}
-    input_shape = tuple(meta.get("input_shape", DEFAULT_INPUT_SHAPE))
-    build = {"input_shape": input_shape, "num_classes": len(payload["class_names"]), **params}
-    state = payload["state_dict"]
-    planned = plan_model(component.factory, **build)
-    if planned is not None:
-        if limits is not None and limits.max_model_bytes is not None and planned.nbytes > limits.max_model_bytes:
-            raise CheckpointError(_too_big(planned.nbytes, limits.max_model_bytes))
-        _match(component.name, planned.tensors, {k: (tuple(v.shape), v.dtype) for k, v in state.items()})
-    try:
-        model = component.factory(**build)
-    except Exception as exc:
-        raise ComponentError(component.label, f"{type(exc).__name__}: {exc}") from exc
-    expected = model.state_dict()
-    _match(component.name, {k: (tuple(v.shape), v.dtype) for k, v in expected.items()}, {k: (tuple(v.shape), v.dtype) for k, v in state.items()})
-    for key, got in state.items():
-        if got.is_floating_point() and not torch.isfinite(got).all():
-            raise CheckpointError(f"the checkpoint's weight {key!r} holds NaN or infinite values")
-    model.load_state_dict(state, strict=True)
+    build = {
+        "input_shape": tuple(meta.get("input_shape", DEFAULT_INPUT_SHAPE)),
+        "num_classes": len(payload["class_names"]),
+        **params,
+    }
+    model = _built_with_weights(component, build, payload["state_dict"], limits)
     model.to(device)
     metrics = {
         k: float(v) for k, v in (payload.get("metrics") or {}).items() if isinstance(k, str) and _finite(v)
@@ -307,6 +279,64 @@ def model_from_payload(
         metrics=metrics,
         epochs=float(payload.get("epochs", 0)),
     )
+
+
+def _model_component(
+    registry: "Registry", model_spec: dict[str, Any], why_missing: Callable[..., str] | None
+) -> tuple["Component", dict[str, Any]]:
+    """The registered model a checkpoint names, and its settings validated.
+
+    :raises CheckpointError: the model is not registered (saying why, and which plugin
+        brings it), or its settings are refused.
+    """
+    from trainpad.engine.params import ParamError
+    from trainpad.engine.registry import UnknownComponent
+
+    try:
+        component = registry.get("model", model_spec["name"])
+        return component, component.validate(model_spec.get("params") or {})
+    except UnknownComponent:
+        plugin = model_spec.get("plugin")
+        plugin = plugin if isinstance(plugin, str) and 0 < len(plugin) <= 200 else None  # it is shown
+        reason = why_missing("model", model_spec["name"], plugin=plugin) if why_missing is not None else ""
+        if not reason:
+            source = f"It comes from plugin {plugin!r}: check" if plugin else "Check"
+            reason = f"{source} that its plugin is installed and switched on (`trainpad plugins`)."
+        raise CheckpointError(f"the checkpoint needs model {model_spec['name']!r}, which is not registered. {reason}") from None
+    except ParamError as exc:
+        raise CheckpointError(f"the checkpoint's model settings are refused: {exc}") from None
+
+
+def _built_with_weights(
+    component: "Component", build: dict[str, Any], state: dict[str, torch.Tensor], limits: CheckpointLimits | None
+) -> nn.Module:
+    """``component``'s model built with ``build`` and holding the weights ``state``.
+
+    The model is planned on the meta device first (no memory) and checked against
+    ``limits`` and ``state``, so a checkpoint asking for a huge model is refused before
+    it is built; once built, its tensors are matched again and the weights must be finite.
+
+    :raises CheckpointError: too big, or the weights do not fit the model.
+    :raises ComponentError: the model's factory failed.
+    """
+    from trainpad.engine.errors import ComponentError
+
+    got = {k: (tuple(v.shape), v.dtype) for k, v in state.items()}
+    planned = plan_model(component.factory, **build)
+    if planned is not None:
+        if limits is not None and limits.max_model_bytes is not None and planned.nbytes > limits.max_model_bytes:
+            raise CheckpointError(_too_big(planned.nbytes, limits.max_model_bytes))
+        _match(component.name, planned.tensors, got)
+    try:
+        model = component.factory(**build)
+    except Exception as exc:
+        raise ComponentError(component.label, f"{type(exc).__name__}: {exc}") from exc
+    _match(component.name, {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}, got)
+    for key, weights in state.items():
+        if weights.is_floating_point() and not torch.isfinite(weights).all():
+            raise CheckpointError(f"the checkpoint's weight {key!r} holds NaN or infinite values")
+    model.load_state_dict(state, strict=True)
+    return model
 
 
 def _match(model_name: str, expected: dict[str, tuple], got: dict[str, tuple]) -> None:
