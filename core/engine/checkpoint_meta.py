@@ -29,6 +29,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
@@ -58,6 +59,12 @@ def _typed(value: Any, handler: ValidatorFunctionWrapHandler, message: Callable[
         return handler(value)
     except ValidationError:
         raise refusal(message()) from None
+
+
+def _otherwise(message: str) -> WrapValidator:
+    """A field's annotation: pydantic's own refusal of its value becomes ``message``, with
+    the value shown in place of ``{got}``."""
+    return WrapValidator(lambda value, handler: _typed(value, handler, lambda: message.format(got=shown(value))))
 
 
 def _limits(info: ValidationInfo) -> CheckpointLimits:
@@ -136,7 +143,7 @@ class DatasetMeta(_Strict):
     input_shape: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] = (1, 28, 28)
     mean: Annotated[list[float], FailFast()] = [0.0]
     std: Annotated[list[float], FailFast()] = [1.0]
-    ink: str | None = None
+    ink: Annotated[str | None, _otherwise("the checkpoint's ink must be text, got {got}")] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -183,11 +190,6 @@ class DatasetMeta(_Strict):
             raise refusal(f"the checkpoint's std must be above 0 (pixels are divided by it), got {shown(values)}")
         return checked
 
-    @field_validator("ink", mode="wrap")
-    @classmethod
-    def _text(cls, ink: Any, handler: ValidatorFunctionWrapHandler) -> str | None:
-        return _typed(ink, handler, lambda: f"the checkpoint's ink must be text, got {shown(ink)}")
-
 
 class CheckpointMeta(_Strict):
     """A checkpoint's metadata: everything in it but the weights and the format marks.
@@ -202,9 +204,16 @@ class CheckpointMeta(_Strict):
     # None when missing: Spec refuses it with its own message, as pydantic's "missing" would not.
     spec: Spec = Field(None)
     class_names: Annotated[list[str], FailFast()] = Field(None)
-    output: Literal["log_probs", "logits"] | None = None
-    epochs: Annotated[float, Field(ge=0, le=10**6)] = 0
-    metrics: InstanceOf[dict] | None = None  # as params: checked, not copied
+    output: Annotated[
+        Literal["log_probs", "logits"] | None, _otherwise("the checkpoint's output must be log_probs or logits, got {got}")
+    ] = None
+    # What it trained: 0.68 for a run stopped part-way through its first epoch.
+    epochs: Annotated[
+        float, Field(ge=0, le=10**6), _otherwise("the checkpoint's epochs must be a number from 0 to 1,000,000, got {got}")
+    ] = 0
+    metrics: Annotated[  # as params: checked, not copied
+        InstanceOf[dict] | None, _otherwise("the checkpoint's metrics must be a dict, got {got}")
+    ] = None
     dataset_meta: DatasetMeta = Field(None)
 
     @field_validator("class_names", mode="wrap")
@@ -229,24 +238,6 @@ class CheckpointMeta(_Strict):
         if len(set(names)) != len(names):
             raise refusal("the checkpoint's class names repeat; each class needs its own name")
         return names
-
-    @field_validator("output", mode="wrap")
-    @classmethod
-    def _an_output(cls, output: Any, handler: ValidatorFunctionWrapHandler) -> str | None:
-        return _typed(output, handler, lambda: f"the checkpoint's output must be log_probs or logits, got {shown(output)}")
-
-    @field_validator("epochs", mode="wrap")
-    @classmethod
-    def _epochs(cls, epochs: Any, handler: ValidatorFunctionWrapHandler) -> float:
-        # What it trained: 0.68 for a run stopped part-way through its first epoch.
-        return _typed(
-            epochs, handler, lambda: f"the checkpoint's epochs must be a number from 0 to 1,000,000, got {shown(epochs)}"
-        )
-
-    @field_validator("metrics", mode="wrap")
-    @classmethod
-    def _metrics(cls, metrics: Any, handler: ValidatorFunctionWrapHandler) -> dict[Any, Any] | None:
-        return _typed(metrics, handler, lambda: f"the checkpoint's metrics must be a dict, got {shown(metrics)}")
 
 
 def first_refusal(payload: dict[str, Any], limits: CheckpointLimits) -> tuple[str, str] | None:
