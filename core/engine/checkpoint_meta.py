@@ -201,7 +201,8 @@ class CheckpointMeta(_Strict):
     all).  Fields are validated in this order, and the first refused is the one reported.
     """
 
-    # None when missing: Spec refuses it with its own message, as pydantic's "missing" would not.
+    # None when missing, and checked as a value: the field's own validator refuses it (dataset_meta
+    # reads it as {}), in the field's words; pydantic's "missing" error would be in its own.
     spec: Spec = Field(None)
     class_names: Annotated[list[str], FailFast()] = Field(None)
     output: Annotated[
