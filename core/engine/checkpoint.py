@@ -28,7 +28,7 @@ from trainpad.engine.errors import CheckpointError, shown
 from trainpad.engine.model_size import megabytes, plan_model
 
 if TYPE_CHECKING:
-    from trainpad.engine.registry import Registry
+    from trainpad.engine.registry import Component, Registry
     from trainpad.engine.trained_model import TrainedModel
 
 FORMAT = "trainpad.checkpoint"
@@ -103,7 +103,6 @@ MAX_CHANNELS = 64
 MAX_SIDE = 8192
 MAX_CLASS_NAME = 100
 MAX_ENTRIES = 10_000
-OUTPUTS = ("log_probs", "logits")
 
 
 def read_payload(source: str | os.PathLike[str] | IO[bytes], limits: CheckpointLimits | None = None) -> dict[str, Any]:
@@ -181,10 +180,6 @@ def check_archive(data: bytes) -> None:
             )
 
 
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -192,85 +187,25 @@ def _finite(value: Any) -> bool:
 def check_metadata(payload: dict[str, Any], limits: CheckpointLimits | None = None) -> None:
     """Check what a checkpoint says about its model, as data, before anything is built.
 
-    The spec names a dataset and a model (with a dict of settings); the class names are
-    2 or more distinct, non-empty strings; ``dataset_meta`` has an ``input_shape`` of
-    three positive whole numbers and finite ``mean`` and positive finite ``std`` (one per
-    channel, or one for all); ``epochs`` a number from 0 (fractions count part of an epoch); the weights are tensors by name.
+    The metadata is validated by :class:`trainpad.engine.checkpoint_meta.CheckpointMeta`
+    (which lists its rules); the weights here: tensors by name and, under ``limits``, not
+    more bytes than the server allows.  The first thing refused is reported, in the order
+    spec, weights, class names, output, epochs, metrics, dataset_meta, model size.
 
     :raises CheckpointError: saying which field is wrong and how.
     """
+    # pydantic is imported when a checkpoint is read, not when training imports this module.
+    from trainpad.engine.checkpoint_meta import first_refusal
+
     limits = limits or CheckpointLimits()
-    spec = payload.get("spec")
-    if not isinstance(spec, dict) or not all(
-        isinstance(spec.get(kind), dict) and isinstance(spec[kind].get("name"), str) for kind in ("dataset", "model")
-    ):
-        raise CheckpointError("the checkpoint does not say which dataset and model made it")
-    for kind in ("dataset", "model"):
-        name, params = spec[kind]["name"], spec[kind].get("params")
-        if not name.strip() or len(name) > MAX_CLASS_NAME:
-            raise CheckpointError(f"the checkpoint's {kind} name {shown(name)} is not a component name")
-        if params is not None and not isinstance(params, dict):
-            raise CheckpointError(f"the checkpoint's {kind} settings must be a dict, got {shown(params)}")
+    refused = first_refusal(payload, limits)
+    if refused is not None and refused[0] == "spec":
+        raise CheckpointError(refused[1])
     state = payload.get("state_dict")
     if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise CheckpointError("the checkpoint's weights are malformed")
-    names = payload.get("class_names")
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise CheckpointError("the checkpoint has no class names")
-    if len(names) < 2:
-        raise CheckpointError(f"the checkpoint has {len(names)} class name; a classifier needs 2 or more")
-    if limits.max_classes is not None and len(names) > limits.max_classes:
-        raise CheckpointError(
-            f"the checkpoint has {len(names):,} classes, more than the {limits.max_classes:,} this server accepts "
-            "(TRAINPAD_MAX_CLASSES)"
-        )
-    long = next((n for n in names if not n.strip() or len(n) > MAX_CLASS_NAME), None)
-    if long is not None:
-        raise CheckpointError(f"the checkpoint's class name {shown(long)} is empty or longer than {MAX_CLASS_NAME} characters")
-    if len(set(names)) != len(names):
-        raise CheckpointError("the checkpoint's class names repeat; each class needs its own name")
-    output = payload.get("output")
-    if output is not None and output not in OUTPUTS:
-        raise CheckpointError(f"the checkpoint's output must be log_probs or logits, got {shown(output)}")
-    epochs = payload.get("epochs", 0)  # what it trained: 0.68 for a run stopped part-way through its first epoch
-    if not _finite(epochs) or not 0 <= epochs <= 10**6:
-        raise CheckpointError(f"the checkpoint's epochs must be a number from 0 to 1,000,000, got {shown(epochs)}")
-    metrics = payload.get("metrics")
-    if metrics is not None and not isinstance(metrics, dict):
-        raise CheckpointError(f"the checkpoint's metrics must be a dict, got {shown(metrics)}")
-    meta = payload.get("dataset_meta")
-    if meta is None:
-        meta = {}
-    if not isinstance(meta, dict):
-        raise CheckpointError(f"the checkpoint's dataset_meta must be a dict, got {shown(meta)}")
-    shape = meta.get("input_shape", [1, 28, 28])
-    side = min(MAX_SIDE, limits.max_input_side or MAX_SIDE)
-    if (
-        not isinstance(shape, (list, tuple))
-        or len(shape) != 3
-        or not all(_whole(n) and n >= 1 for n in shape)
-    ):
-        raise CheckpointError(
-            f"the checkpoint's input_shape must be three positive whole numbers (channels, height, width), got {shown(shape)}"
-        )
-    channels, height, width = shape
-    if channels > MAX_CHANNELS or height > side or width > side:
-        raise CheckpointError(
-            f"the checkpoint's input_shape {shown(list(shape))} is too large: at most {MAX_CHANNELS} channels "
-            f"and {side:,} pixels a side"
-        )
-    for key, positive in (("mean", False), ("std", True)):
-        values = meta.get(key, [1.0] if positive else [0.0])
-        if not isinstance(values, (list, tuple)) or len(values) not in (1, channels) or not all(_finite(v) for v in values):
-            raise CheckpointError(
-                f"the checkpoint's {key} must be {'one finite number' if channels == 1 else f'1 or {channels} finite numbers'}, "
-                f"got {shown(values)}"
-            )
-        if positive and not all(v > 0 for v in values):
-            raise CheckpointError(f"the checkpoint's std must be above 0 (pixels are divided by it), got {shown(values)}")
-    ink = meta.get("ink")
-    if ink is not None and not isinstance(ink, str):
-        raise CheckpointError(f"the checkpoint's ink must be text, got {shown(ink)}")
+    if refused is not None:
+        raise CheckpointError(refused[1])
     if limits.max_model_bytes is not None:
         nbytes = sum(t.numel() * t.element_size() for t in state.values())
         if nbytes > limits.max_model_bytes:
@@ -320,45 +255,17 @@ def model_from_payload(
     """Build the model a checkpoint's contents describe (as :func:`read_payload` checked
     them, or as :func:`to_payload` made them: a job's model coming back), weights checked
     against it; see :func:`load_checkpoint`."""
-    from trainpad.engine.errors import ComponentError
-    from trainpad.engine.params import ParamError
-    from trainpad.engine.registry import UnknownComponent
     from trainpad.engine.trained_model import TrainedModel
 
     spec = payload["spec"]
-    model_spec = spec["model"]
-    try:
-        component = registry.get("model", model_spec["name"])
-        params = component.validate(model_spec.get("params") or {})
-    except UnknownComponent:
-        plugin = model_spec.get("plugin")
-        plugin = plugin if isinstance(plugin, str) and 0 < len(plugin) <= 200 else None  # it is shown
-        reason = why_missing("model", model_spec["name"], plugin=plugin) if why_missing is not None else ""
-        if not reason:
-            source = f"It comes from plugin {plugin!r}: check" if plugin else "Check"
-            reason = f"{source} that its plugin is installed and switched on (`trainpad plugins`)."
-        raise CheckpointError(f"the checkpoint needs model {model_spec['name']!r}, which is not registered. {reason}") from None
-    except ParamError as exc:
-        raise CheckpointError(f"the checkpoint's model settings are refused: {exc}") from None
+    component, params = _model_component(registry, spec["model"], why_missing)
     meta = payload.get("dataset_meta") or {}
-    input_shape = tuple(meta.get("input_shape", DEFAULT_INPUT_SHAPE))
-    build = {"input_shape": input_shape, "num_classes": len(payload["class_names"]), **params}
-    state = payload["state_dict"]
-    planned = plan_model(component.factory, **build)
-    if planned is not None:
-        if limits is not None and limits.max_model_bytes is not None and planned.nbytes > limits.max_model_bytes:
-            raise CheckpointError(_too_big(planned.nbytes, limits.max_model_bytes))
-        _match(component.name, planned.tensors, {k: (tuple(v.shape), v.dtype) for k, v in state.items()})
-    try:
-        model = component.factory(**build)
-    except Exception as exc:
-        raise ComponentError(component.label, f"{type(exc).__name__}: {exc}") from exc
-    expected = model.state_dict()
-    _match(component.name, {k: (tuple(v.shape), v.dtype) for k, v in expected.items()}, {k: (tuple(v.shape), v.dtype) for k, v in state.items()})
-    for key, got in state.items():
-        if got.is_floating_point() and not torch.isfinite(got).all():
-            raise CheckpointError(f"the checkpoint's weight {key!r} holds NaN or infinite values")
-    model.load_state_dict(state, strict=True)
+    build = {
+        "input_shape": tuple(meta.get("input_shape", DEFAULT_INPUT_SHAPE)),
+        "num_classes": len(payload["class_names"]),
+        **params,
+    }
+    model = _built_with_weights(component, build, payload["state_dict"], limits)
     model.to(device)
     metrics = {
         k: float(v) for k, v in (payload.get("metrics") or {}).items() if isinstance(k, str) and _finite(v)
@@ -372,6 +279,64 @@ def model_from_payload(
         metrics=metrics,
         epochs=float(payload.get("epochs", 0)),
     )
+
+
+def _model_component(
+    registry: "Registry", model_spec: dict[str, Any], why_missing: Callable[..., str] | None
+) -> tuple["Component", dict[str, Any]]:
+    """The registered model a checkpoint names, and its settings validated.
+
+    :raises CheckpointError: the model is not registered (saying why, and which plugin
+        brings it), or its settings are refused.
+    """
+    from trainpad.engine.params import ParamError
+    from trainpad.engine.registry import UnknownComponent
+
+    try:
+        component = registry.get("model", model_spec["name"])
+        return component, component.validate(model_spec.get("params") or {})
+    except UnknownComponent:
+        plugin = model_spec.get("plugin")
+        plugin = plugin if isinstance(plugin, str) and 0 < len(plugin) <= 200 else None  # it is shown
+        reason = why_missing("model", model_spec["name"], plugin=plugin) if why_missing is not None else ""
+        if not reason:
+            source = f"It comes from plugin {plugin!r}: check" if plugin else "Check"
+            reason = f"{source} that its plugin is installed and switched on (`trainpad plugins`)."
+        raise CheckpointError(f"the checkpoint needs model {model_spec['name']!r}, which is not registered. {reason}") from None
+    except ParamError as exc:
+        raise CheckpointError(f"the checkpoint's model settings are refused: {exc}") from None
+
+
+def _built_with_weights(
+    component: "Component", build: dict[str, Any], state: dict[str, torch.Tensor], limits: CheckpointLimits | None
+) -> nn.Module:
+    """``component``'s model built with ``build`` and holding the weights ``state``.
+
+    The model is planned on the meta device first (no memory) and checked against
+    ``limits`` and ``state``, so a checkpoint asking for a huge model is refused before
+    it is built; once built, its tensors are matched again and the weights must be finite.
+
+    :raises CheckpointError: too big, or the weights do not fit the model.
+    :raises ComponentError: the model's factory failed.
+    """
+    from trainpad.engine.errors import ComponentError
+
+    got = {k: (tuple(v.shape), v.dtype) for k, v in state.items()}
+    planned = plan_model(component.factory, **build)
+    if planned is not None:
+        if limits is not None and limits.max_model_bytes is not None and planned.nbytes > limits.max_model_bytes:
+            raise CheckpointError(_too_big(planned.nbytes, limits.max_model_bytes))
+        _match(component.name, planned.tensors, got)
+    try:
+        model = component.factory(**build)
+    except Exception as exc:
+        raise ComponentError(component.label, f"{type(exc).__name__}: {exc}") from exc
+    _match(component.name, {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}, got)
+    for key, weights in state.items():
+        if weights.is_floating_point() and not torch.isfinite(weights).all():
+            raise CheckpointError(f"the checkpoint's weight {key!r} holds NaN or infinite values")
+    model.load_state_dict(state, strict=True)
+    return model
 
 
 def _match(model_name: str, expected: dict[str, tuple], got: dict[str, tuple]) -> None:
