@@ -400,20 +400,8 @@ def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None
     run = engine.build_run(config, data_dir=args.data_dir, resume=resume, distributed=dist)
     cfg = run.config
     main = dist is None or dist.is_main  # only rank 0 prints, draws the bar and saves
-    if dist is None:
-        batch, device = f"batch {cfg.batch_size}", f"device {run.device}"
-    else:
-        batch = (
-            f"batch {cfg.batch_size} per process x {dist.world_size} processes = global batch "
-            f"{cfg.batch_size * dist.world_size}"
-        )
-        device = f"{dist.world_size} processes on {run.device.type} ({dist.backend})"
     if main:
-        print(
-            f"training {cfg.model} on {cfg.dataset} with {cfg.optimizer} and {cfg.loss}: {cfg.epochs} epoch(s), "
-            f"{batch}, {run.train_samples:,} samples, {device}",
-            file=sys.stderr,
-        )
+        print(_run_line(run, dist), file=sys.stderr)
         if run.pairing:
             print(run.pairing, file=sys.stderr)
     bar = ProgressBar(enabled=main and not args.quiet)
@@ -457,6 +445,23 @@ def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None
         print(f"test accuracy {metrics['test_accuracy'] * 100:.2f}%, test loss {metrics['test_loss']:.4f}")
     print(f"checkpoint: {output}")
     return 0 if end.status != "diverged" else 1
+
+
+def _run_line(run: Any, dist: "DistContext | None") -> str:
+    """What a run trains, with what, how: its first line on the terminal."""
+    cfg = run.config
+    if dist is None:
+        batch, device = f"batch {cfg.batch_size}", f"device {run.device}"
+    else:
+        batch = (
+            f"batch {cfg.batch_size} per process x {dist.world_size} processes = global batch "
+            f"{cfg.batch_size * dist.world_size}"
+        )
+        device = f"{dist.world_size} processes on {run.device.type} ({dist.backend})"
+    return (
+        f"training {cfg.model} on {cfg.dataset} with {cfg.optimizer} and {cfg.loss}: {cfg.epochs} epoch(s), "
+        f"{batch}, {run.train_samples:,} samples, {device}"
+    )
 
 
 class EventLog:

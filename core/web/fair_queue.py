@@ -142,26 +142,30 @@ class FairQueue:
                 "(TRAINPAD_MAX_WAITING_PER_CLIENT); wait for them to finish.",
             )
         if kind == TRAINING:
-            # a run counts from when it joins until its handler has ended (loading its data,
-            # waiting for a slot, training, wrapping up)
-            sessions = self.store.sessions()
-            going = self.runs() | {s.id for s in sessions if s.training}
-            started = [e.session_hash for e in self.started() if e.concurrency_id == TRAINING]
-            going |= set(started)  # not in its handler yet
-            # A run that was stopped and is wrapping up does not block the next one, which waits
-            # for it in its handler; one such run at a time.
-            stopping = any(s.id == session_hash and s.stopping for s in sessions)
-            blocked = session_hash in going and not (stopping and started.count(session_hash) <= 1)
-            if blocked or any(e.session_hash == session_hash for e in of_kind):
-                raise QueueRefusal(429, "A run is already going or waiting in this session: stop it first.")
-            mine = {s.id for s in sessions if s.client == client}
-            runs = len({e.session_hash for e in of_kind if clients[id(e)] == client} | (going & mine))
-            if runs >= server.max_runs_per_client:
-                raise QueueRefusal(
-                    429,
-                    f"You already have {runs} run(s) waiting or training, the most one visitor may have "
-                    "(TRAINPAD_MAX_RUNS_PER_CLIENT); wait for one to end, or stop it.",
-                )
+            self._check_run(session_hash, client, [e for e in of_kind if clients[id(e)] == client], of_kind, server)
+
+    def _check_run(self, session_hash: str, client: str, client_waiting: list[Any], of_kind: list[Any], server: Any) -> None:
+        """Refuse a Start when its session has a run going or waiting, or its client as many runs as it may."""
+        # a run counts from when it joins until its handler has ended (loading its data,
+        # waiting for a slot, training, wrapping up)
+        sessions = self.store.sessions()
+        going = self.runs() | {s.id for s in sessions if s.training}
+        started = [e.session_hash for e in self.started() if e.concurrency_id == TRAINING]
+        going |= set(started)  # not in its handler yet
+        # A run that was stopped and is wrapping up does not block the next one, which waits
+        # for it in its handler; one such run at a time.
+        stopping = any(s.id == session_hash and s.stopping for s in sessions)
+        blocked = session_hash in going and not (stopping and started.count(session_hash) <= 1)
+        if blocked or any(e.session_hash == session_hash for e in of_kind):
+            raise QueueRefusal(429, "A run is already going or waiting in this session: stop it first.")
+        mine = {s.id for s in sessions if s.client == client}
+        runs = len({e.session_hash for e in client_waiting} | (going & mine))
+        if runs >= server.max_runs_per_client:
+            raise QueueRefusal(
+                429,
+                f"You already have {runs} run(s) waiting or training, the most one visitor may have "
+                "(TRAINPAD_MAX_RUNS_PER_CLIENT); wait for one to end, or stop it.",
+            )
 
     async def push(self, original: Callable[..., Any], body: Any, request: Any, username: Any) -> Any:
         """Gradio's ``Queue.push``, after :meth:`check`."""
