@@ -17,10 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from trainpad import settings
-from trainpad.engine.config import TRAINED_KINDS, default_components
+from trainpad.engine.config import RUN_PARAMS, TRAINED_KINDS, TrainConfig, default_components
+from trainpad.engine.engine import Engine
+from trainpad.engine.errors import ConfigError, TrainpadError
 from trainpad.engine.event_text import clock_text, end_line, epoch_line
+from trainpad.engine.events import EpochEnd, StepEnd
+from trainpad.engine.lab.kit import LabResult
+from trainpad.engine.lab.runner import LabRequest, run
 from trainpad.engine.message import msg
 from trainpad.engine.params import Param, ParamError
+from trainpad.engine.presets import PRESETS, available_presets, get_preset
+from trainpad.publish import TEST_IMAGES, check_destination, publish
+from trainpad.web.app import main as serve
+from trainpad.web.shipped_model import pretrained_path
 
 if TYPE_CHECKING:
     from trainpad.runtime.distributed import DistContext
@@ -151,9 +160,6 @@ def _add_run_arguments(parser: argparse.ArgumentParser, engine: "Engine | None",
     """The flags that define a run: its preset, its components, the run settings, and (with
     an engine) the chosen components' hyperparameters as ``--<kind>-<param>``.  With a
     preset, each flag's default is the preset's value."""
-    from trainpad.engine.config import RUN_PARAMS, TrainConfig
-    from trainpad.engine.presets import PRESETS
-
     base = preset.config if preset is not None else TrainConfig(**DEFAULTS)
     names = ", ".join(p.name for p in PRESETS)
     parser.add_argument("--preset", default=None, metavar="NAME", help=f"start from a preset ({names}; `trainpad presets` lists them); the other flags change it")
@@ -205,8 +211,6 @@ def _add_old_names(parser: argparse.ArgumentParser, flag: str, dest: str) -> Non
 def _chosen(argv: Sequence[str], engine: "Engine") -> tuple[dict[str, str], "Preset | None"]:
     """The components ``train`` or ``export`` will use, and its ``--preset`` (read before the
     full parse, which needs them to add the components' flags)."""
-    from trainpad.engine.presets import get_preset
-
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--preset", default=None)
     for kind in TRAINED_KINDS:
@@ -237,10 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(argv: Sequence[str] | None) -> int:
     """Parse ``argv`` (default: the command line) and run its command."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    from trainpad.engine.errors import TrainpadError
 
     if argv[:1] == ["serve"]:  # the web app, with its own options (`trainpad serve --help`)
-        from trainpad.web.app import main as serve
 
         return serve(argv[1:], prog="trainpad serve")
     try:
@@ -252,7 +254,6 @@ def _run(argv: Sequence[str] | None) -> int:
     except TrainpadError as exc:
         print(f"trainpad: error: {exc}", file=sys.stderr)
         return 2
-    from trainpad.engine.engine import Engine
 
     engine = Engine.load()
     try:
@@ -300,8 +301,6 @@ def cmd_plugins(engine: "Engine", args: argparse.Namespace) -> int:
 
 
 def cmd_presets(engine: "Engine", args: argparse.Namespace) -> int:
-    from trainpad.engine.presets import available_presets
-
     presets = available_presets(engine.registry)
     if args.json:
         print(json.dumps([
@@ -371,8 +370,6 @@ def cmd_train(engine: "Engine", args: argparse.Namespace) -> int:
 
 def _config(args: argparse.Namespace) -> Any:
     """The :class:`~trainpad.engine.config.TrainConfig` that the run flags describe."""
-    from trainpad.engine.config import TrainConfig
-
     params: dict[str, dict[str, Any]] = {}
     for key, value in vars(args).items():
         if ":" in key and value is not None:
@@ -393,7 +390,6 @@ def cmd_export(engine: "Engine", args: argparse.Namespace) -> int:
 
 def _train(engine: "Engine", args: argparse.Namespace, dist: "DistContext | None") -> int:
     from trainpad.engine.checkpoint import save_checkpoint
-    from trainpad.engine.events import StepEnd
 
     config = _config(args)
     resume = engine.load_checkpoint(args.resume) if args.resume else None
@@ -477,8 +473,6 @@ class EventLog:
         self.file = path.open("a")
 
     def write(self, event: Any) -> None:
-        from trainpad.engine.events import EpochEnd, StepEnd
-
         kind = "step" if isinstance(event, StepEnd) else "epoch" if isinstance(event, EpochEnd) else None
         if kind is not None:
             self._line({"event": kind, **event.to_dict()})
@@ -508,8 +502,6 @@ class ProgressBar:
         self.last_draw = 0.0
 
     def show(self, event: "StepEnd | EpochEnd | Any") -> None:
-        from trainpad.engine.events import EpochEnd, StepEnd
-
         if not self.enabled:
             return
         if isinstance(event, StepEnd):
@@ -573,9 +565,6 @@ def cmd_evaluate(engine: "Engine", args: argparse.Namespace) -> int:
 
 def cmd_lab(engine: "Engine", args: argparse.Namespace) -> int:
     """List the experiments, run one and print what it measured, or write it as a script."""
-    from trainpad.engine.lab.kit import LabResult
-    from trainpad.engine.lab.runner import LabRequest, run
-
     if args.experiment is None:
         experiments = engine.experiments()
         if args.json:
@@ -616,9 +605,6 @@ def cmd_lab(engine: "Engine", args: argparse.Namespace) -> int:
 
 def _lab_model_and_picture(engine: "Engine", args: argparse.Namespace) -> tuple[Any, Any]:
     """The model (``--checkpoint``, else the shipped one) and the picture (``--image``, else none) of a picture experiment."""
-    from trainpad.engine.errors import ConfigError
-    from trainpad.web.shipped_model import pretrained_path
-
     path = args.checkpoint or pretrained_path()
     if path is None:
         raise ConfigError("this experiment looks at a model: give one with --checkpoint")
@@ -699,8 +685,6 @@ def cmd_predict(engine: "Engine", args: argparse.Namespace) -> int:
 
 def cmd_publish(engine: "Engine", args: argparse.Namespace) -> int:
     """Write the checkpoint's model as a static page in ``--out`` (all of it, or nothing)."""
-    from trainpad.publish import TEST_IMAGES, check_destination, publish
-
     check_destination(args.out, force=args.force)  # before the checkpoint is read: a refused folder costs nothing
     trained = engine.load_checkpoint(args.checkpoint)
     count = TEST_IMAGES if args.test_images is None else max(0, args.test_images)

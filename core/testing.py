@@ -34,6 +34,9 @@ import struct
 from pathlib import Path
 from typing import Any, Callable
 
+from trainpad.engine.engine import Engine
+from trainpad.engine.plugin_loader import load_plugins, make_plugin_manager
+
 import pytest
 
 
@@ -70,8 +73,6 @@ def gzip_files(folder: Path) -> None:
 
 @pytest.fixture
 def pm():
-    from trainpad.engine.plugin_loader import load_plugins, make_plugin_manager
-
     manager = make_plugin_manager()
     manager.trainpad_infos = load_plugins(manager, entrypoints=False)
     return manager
@@ -79,8 +80,6 @@ def pm():
 
 @pytest.fixture
 def engine(pm):
-    from trainpad.engine.engine import Engine
-
     return Engine(pm, pm.trainpad_infos).startup()
 
 
@@ -93,9 +92,6 @@ def make_engine(*plugins: Any) -> Any:
     reason in ``engine.plugins``, and ``TRAINPAD_STRICT_PLUGINS=1`` raises
     :class:`~trainpad.engine.plugin_loader.PluginError` instead.
     """
-    from trainpad.engine.engine import Engine
-    from trainpad.engine.plugin_loader import load_plugins, make_plugin_manager
-
     manager = make_plugin_manager()
     return Engine(manager, load_plugins(manager, entrypoints=False, extra=plugins)).startup()
 

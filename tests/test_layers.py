@@ -164,3 +164,76 @@ def test_no_import_cycle_among_trainpad_modules():
             walk(start)
     assert len(graph) > 50 and graph["trainpad.web.app"]  # the reader sees the modules and their imports
     assert cycles == [], "import cycles:\n" + "\n".join(" -> ".join(cycle) for cycle in cycles)
+
+
+# -- no hidden imports ---------------------------------------------------------------------------
+
+#: Third-party packages that are cheap to import (trainpad imports pluggy itself).
+LIGHT_PACKAGES = {"pluggy", "trainpad"}
+#: Imports inside functions that close an import cycle at module level, and why they stay.
+CYCLE_BREAKERS = {
+    ("trainpad.engine.engine", "trainpad.runtime.device"): "the runtime's messages import trainpad, whose face imports the engine",
+    ("trainpad.engine.engine", "trainpad.engine.export"): "export reads the engine's registry; importing trainpad imports the engine",
+    ("trainpad.engine.engine", "trainpad.engine.lab.experiment"): "the Lab's modules import trainpad's face, which imports the engine",
+    ("trainpad.engine.engine", "trainpad.engine.lab.runner"): "the Lab's modules import trainpad's face, which imports the engine",
+    ("trainpad.engine.engine", "trainpad.engine.lab.script"): "the Lab's modules import trainpad's face, which imports the engine",
+    ("trainpad.engine.plugin_loader", "trainpad"): "trainpad's face imports the engine, which loads plugins",
+    ("trainpad.publish", "trainpad.publish.onnx_model"): "the package's face, and its modules that import it for their helpers",
+    ("trainpad.publish", "trainpad.publish.runtime_files"): "the package's face, and its modules that import it for their helpers",
+    ("trainpad.web.messages", "trainpad.web.i18n"): "i18n reads the forms' texts, and the forms raise messages' UserError",
+}
+
+
+def _closure(name: str, files: dict[str, object]) -> set[str]:
+    """Everything importing ``name`` imports, at module level (top-level packages of third parties)."""
+    seen, todo = set(), [name]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        parts = current.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts)) if ".".join(parts[:i]) in files]
+        if current in files:
+            for item in module_level_imports(files[current]):
+                whole = f"{item.module}.{item.name}" if item.name else None
+                todo.append(whole if whole in files else item.module)
+    return seen
+
+
+def test_no_module_of_trainpad_or_the_standard_library_is_imported_inside_a_function_without_a_reason():
+    """An import inside a function hides a dependency (and, often, a cycle).  One stays only when it
+    defers something heavy for start-up time (torch, Gradio... or a module of trainpad that imports
+    them, or a name the public face imports lazily), in a tab (the CLI loads every plugin but never
+    the web app), in a built-in plugin's component (copied into exported scripts as it is), inside
+    ``try`` (optional), or where it breaks a cycle listed in :data:`CYCLE_BREAKERS`."""
+    import sys
+
+    files = {module_name(path): path for path in [*modules("core", "**/*.py"), *modules("plugins", "**/*.py")]}
+    heavy = {name for name in files if any(m.split(".")[0] not in sys.stdlib_module_names | LIGHT_PACKAGES for m in _closure(name, files))}
+    assert "trainpad.engine.data" in heavy and "trainpad.engine.message" not in heavy  # the reader sees torch behind a module
+    hidden, breakers_used = [], set()
+    for name, path in files.items():
+        if name.startswith("trainpad.plugins."):
+            continue  # tabs and components: see the docstring
+        tree = parse(path)
+        tried = {id(node) for t in ast.walk(tree) if isinstance(t, ast.Try) for b in t.body for node in ast.walk(b)}
+        for function in ast.walk(tree):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                if not isinstance(node, (ast.Import, ast.ImportFrom)) or id(node) in tried:
+                    continue
+                package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+                for item in imports(ast.Module(body=[node], type_ignores=[]), package):
+                    top = item.module.split(".")[0]
+                    whole = f"{item.module}.{item.name}" if item.name and f"{item.module}.{item.name}" in files else item.module
+                    if top in sys.stdlib_module_names:
+                        hidden.append(f"{rel(path)}:{node.lineno} {item}")
+                    elif top == "trainpad" and whole not in heavy and not (item.module == "trainpad" and item.name in trainpad._LAZY):
+                        if (name, whole) in CYCLE_BREAKERS:
+                            breakers_used.add((name, whole))
+                        else:
+                            hidden.append(f"{rel(path)}:{node.lineno} {item}")
+    assert hidden == [], "import these at the top of the module:\n" + "\n".join(hidden)
+    assert breakers_used == set(CYCLE_BREAKERS), f"no longer needed: {set(CYCLE_BREAKERS) - breakers_used}"

@@ -24,8 +24,10 @@ from torch import nn
 
 from trainpad import settings
 from trainpad.engine.config import DEFAULT_INPUT_SHAPE
-from trainpad.engine.errors import CheckpointError, shown
+from trainpad.engine.errors import CheckpointError, ComponentError, shown
 from trainpad.engine.model_size import megabytes, plan_model
+from trainpad.engine.params import ParamError
+from trainpad.engine.registry import UnknownComponent
 
 if TYPE_CHECKING:
     from trainpad.engine.registry import Component, Registry
@@ -289,9 +291,6 @@ def _model_component(
     :raises CheckpointError: the model is not registered (saying why, and which plugin
         brings it), or its settings are refused.
     """
-    from trainpad.engine.params import ParamError
-    from trainpad.engine.registry import UnknownComponent
-
     try:
         component = registry.get("model", model_spec["name"])
         return component, component.validate(model_spec.get("params") or {})
@@ -319,8 +318,6 @@ def _built_with_weights(
     :raises CheckpointError: too big, or the weights do not fit the model.
     :raises ComponentError: the model's factory failed.
     """
-    from trainpad.engine.errors import ComponentError
-
     got = {k: (tuple(v.shape), v.dtype) for k, v in state.items()}
     planned = plan_model(component.factory, **build)
     if planned is not None:

@@ -17,6 +17,7 @@ import contextlib
 import functools
 import logging
 import os
+import random
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -593,7 +594,6 @@ class Engine:
         test_set = take(test_set, samples or None)
         show = None
         if answers:
-            import random
 
             import torch
 

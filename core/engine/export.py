@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from trainpad import __version__
 from trainpad.engine.config import RUN_PARAMS, TrainConfig
 
 if TYPE_CHECKING:
@@ -398,8 +399,6 @@ def _docstring(
     config: TrainConfig, script: _Script, missing: list[str], callbacks: list[str], values: dict[str, dict[str, Any]], filename: str
 ) -> str:
     """The script's first lines: what it trains and how to run it, then its imports."""
-    from trainpad import __version__
-
     recipe = f"{config.model} on {config.dataset} with {config.optimizer} and {config.loss}"
     notes = ""
     needs = "It needs only torch and torchvision"

@@ -20,6 +20,8 @@ from trainpad.engine.config import TrainConfig
 from trainpad.engine.errors import CheckpointError, ConfigError
 from trainpad.engine.events import EpochEnd, EvalEnd, JobEnd, JobFailed, LabEnd, Preparing, RunStarted, Snapshot, SpotCheck, StepEnd, TrainEnd
 from trainpad.engine.job import EvalSpec, LabSpec, RunSpec, StopFile, StopFlag
+from trainpad.engine.lab.kit import LabResult
+from trainpad.engine.lab.runner import run
 from trainpad.engine.progress import Background
 from trainpad.engine.randomness import RunRandomness
 
@@ -241,9 +243,6 @@ def lab_job(spec: LabSpec, engine: "Engine", stop: StopFlag | StopFile | None = 
     """Prepare and run a Lab experiment (see :class:`LabSpec`), yielding :class:`Preparing`
     while its samples load, the experiment's progress events, and one :class:`LabEnd` (or
     :class:`JobFailed`).  It ends at its next event once stopped or out of time."""
-    from trainpad.engine.lab.kit import LabResult
-    from trainpad.engine.lab.runner import run
-
     stop = stop if stop is not None else StopFlag()
     deadline = time.monotonic() + spec.max_seconds if spec.max_seconds is not None else float("inf")
     try:

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from trainpad.engine.config import DEFAULT_INPUT_SHAPE
+from trainpad.engine.events import epochs_text
 from trainpad.engine.message import msg
 
 
@@ -62,8 +63,6 @@ class TrainedModel:
 
     def describe(self) -> str:
         """One line: the model, its dataset and its accuracy."""
-        from trainpad.engine.events import epochs_text
-
         model, dataset, epochs = self.spec["model"]["name"], self.spec["dataset"]["name"], epochs_text(self.epochs)
         acc = self.metrics.get("test_accuracy")
         if acc is None:

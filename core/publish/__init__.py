@@ -24,6 +24,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+import trainpad
 
 from trainpad.engine.errors import TrainpadError
 
@@ -89,7 +90,6 @@ def build_site(engine: "Engine", trained: "TrainedModel", *, data_dir: Path | st
     :raises trainpad.publish.onnx_model.OnnxExportError: the model cannot be exported
         (the message names the operation), or its export computes something else.
     """
-    import trainpad
     from trainpad.publish.onnx_model import check_onnx, export_onnx
     from trainpad.publish.runtime_files import check
     from trainpad.publish.site import site_files, title_of

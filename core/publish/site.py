@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import math
@@ -174,8 +175,6 @@ def _short(card: dict[str, Any]) -> str:
 
 def page_files(title: str) -> dict[str, bytes]:
     """The page's own files, the title filled in."""
-    import html
-
     files = {name: (PAGE / name).read_bytes() for name in PAGE_FILES}
     files["index.html"] = files["index.html"].replace(b"__TITLE__", html.escape(title).encode())
     return files

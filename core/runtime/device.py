@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from trainpad.engine.errors import shown
 from trainpad.engine.message import msg
 
 if TYPE_CHECKING:
@@ -50,8 +51,6 @@ def device_name(name: str | None) -> str:
 
     :raises ValueError: for any other text, quoting a few dozen characters of it.
     """
-    from trainpad.engine.errors import shown
-
     name = (name or "auto").strip().lower()
     base, colon, index = name.partition(":")
     if base not in DEVICE_CHOICES or (colon and (base == "auto" or not index.isdigit() or len(index) > 3)):

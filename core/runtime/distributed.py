@@ -52,6 +52,7 @@ from torch.utils.data import Dataset, DistributedSampler, Sampler
 from trainpad import settings
 from trainpad.engine.errors import ConfigError, TrainpadError
 from trainpad.engine.message import message_of
+from trainpad.runtime.device import resolve_device
 
 if TYPE_CHECKING:
     from trainpad.engine.evaluation import Evaluation
@@ -115,8 +116,6 @@ def device_for(name: str, env: DistEnv) -> torch.device:
 
     :raises ConfigError: MPS (no distributed backend), or fewer GPUs than processes.
     """
-    from trainpad.runtime.device import resolve_device
-
     try:
         device = resolve_device(name)
     except ValueError as exc:

@@ -16,6 +16,8 @@ Each executor hands back a :class:`JobHandle`: the job's events as they come, an
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import os
 import pickle
@@ -30,11 +32,14 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
+import trainpad
 
 from trainpad import settings
+from trainpad.engine.engine import Engine
 from trainpad.engine.events import LAST_EVENTS, JobFailed
 from trainpad.engine.job import EvalSpec, LabSpec, RunSpec, StopFile, StopFlag
 from trainpad.engine.message import msg
+from trainpad.engine.plugin_loader import make_plugin_manager
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
@@ -203,10 +208,7 @@ class EngineRecipe:
 
     def build(self) -> "Engine":
         """The engine, made here (in the job's process)."""
-        import importlib
 
-        from trainpad.engine.engine import Engine
-        from trainpad.engine.plugin_loader import make_plugin_manager
 
         pm = make_plugin_manager()
         for name, module in self.modules:
@@ -291,10 +293,6 @@ class _Worker:
 
     @classmethod
     def start(cls, recipe: EngineRecipe) -> "_Worker":
-        import importlib.util
-
-        import trainpad
-
         plugins = importlib.util.find_spec("trainpad.plugins")  # where the built-in plugins are (not imported here)
         ours, theirs = os.pipe()
         back, forth = os.pipe()  # parent -> child

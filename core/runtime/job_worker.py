@@ -13,7 +13,13 @@ import argparse
 import importlib.util
 import os
 import sys
+from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
+
+from trainpad.engine.events import JobFailed
+from trainpad.engine.job import StopFile
+from trainpad.runtime.executors import _Duplex, _Ready
+from trainpad.runtime.threads import apply_runtime_settings
 
 if TYPE_CHECKING:
     from trainpad.runtime.executors import EngineRecipe, _Duplex
@@ -39,10 +45,7 @@ def main() -> None:
     del sys.path[0]  # this script's folder: its modules are trainpad.runtime's, not top-level ones
     import_trainpad(args.trainpad, args.plugins)
 
-    from multiprocessing.connection import Connection
 
-    from trainpad.runtime.executors import _Duplex
-    from trainpad.runtime.threads import apply_runtime_settings
 
     apply_runtime_settings(shared=True)  # before torch: the server beside it answers requests
     server = _Duplex(Connection(args.receive, writable=False), Connection(args.send, readable=False))
@@ -53,10 +56,7 @@ def main() -> None:
 
 def run(recipe: "EngineRecipe", server: "_Duplex") -> None:
     """Build the engine, say so, take one job and send its events back; then end the process."""
-    from trainpad.engine.events import JobFailed
-    from trainpad.engine.job import StopFile
     from trainpad.engine.job_runner import evaluate_job, lab_job, run_job
-    from trainpad.runtime.executors import _Ready
 
     try:
         engine = recipe.build()

@@ -22,11 +22,24 @@ apply too (``--host`` and ``--port`` win over them).
 import argparse
 import json
 import logging
+import signal
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Sequence
 
 from trainpad import settings
+from trainpad.engine.engine import Engine
+from trainpad.engine.errors import TrainpadError
+from trainpad.runtime.threads import apply_runtime_settings
+from trainpad.web import fair_queue
+from trainpad.web.fair_queue import worker_threads
+from trainpad.web.gradio_import import skip_stub_regeneration
+from trainpad.web.guard import middleware
+from trainpad.web.i18n import i18n, localize
+from trainpad.web.page_scripts import PAGE_JS
+from trainpad.web.services import App
+from trainpad.web.sessions import session_id
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -48,18 +61,12 @@ def build_app(engine: "Engine") -> "gr.Blocks":
     A tab whose ``build`` raises is hidden, logged and reported against its plugin
     (shown in the Plugins tab).
     """
-    from trainpad.web.gradio_import import skip_stub_regeneration
-
     skip_stub_regeneration()  # halves Gradio's import time, when it is not imported yet
     import gradio as gr
 
     from PIL import Image
 
     from trainpad.engine.pictures import max_pixels
-    from trainpad.web import fair_queue
-    from trainpad.web.page_scripts import PAGE_JS
-    from trainpad.web.services import App
-    from trainpad.web.sessions import session_id
 
     # Gradio decodes a sketch's pictures before the handler sees them: PIL then refuses
     # any over twice the app's pixel limit from its header (the handler refuses the rest
@@ -106,7 +113,6 @@ def launch_options(*, host: str | None = None, port: int | None = None, share: b
     """
     import gradio as gr
 
-    from trainpad.web.i18n import i18n
     from trainpad.web.render import CSS_FILE
 
     return {
@@ -138,9 +144,6 @@ def serve(demo: "gr.Blocks", *, prevent_thread_lock: bool = False, quiet: bool =
     concurrency limit at once (:func:`trainpad.web.fair_queue.worker_threads`).
     """
     from trainpad.web import gradio_state
-    from trainpad.web.fair_queue import worker_threads
-    from trainpad.web.guard import middleware
-    from trainpad.web.i18n import localize
 
     app = getattr(demo, "trainpad_app", None)
     if app is not None:
@@ -165,8 +168,6 @@ def warm_up(app: "App") -> None:
     The app answers before torch is imported (2-3 s); ``main`` calls this in a background
     thread once it is up, so that the first prediction or run does not wait for them.
     """
-    import time
-
     start = time.perf_counter()
     import trainpad.engine.data  # noqa: F401  (torch and the data path)
     import trainpad.engine.training  # noqa: F401  (the training loop and evaluation)
@@ -188,8 +189,6 @@ def parse_args(argv: Sequence[str] | None = None, *, prog: str = "app.py") -> ar
 def main(argv: Sequence[str] | None = None, *, prog: str = "app.py") -> int:
     """Start the app (or list the plugins); returns the exit status (2: a bad setting)."""
     args = parse_args(argv, prog=prog)
-    from trainpad.engine.errors import TrainpadError
-    from trainpad.runtime.threads import apply_runtime_settings
 
     try:
         settings.check()  # a bad TRAINPAD_* value stops here, named, before the server starts
@@ -197,7 +196,6 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "app.py") -> int:
     except TrainpadError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    from trainpad.engine.engine import Engine
 
     if args.list_plugins:
         print(json.dumps(Engine.load().listing(), indent=2))
@@ -225,8 +223,6 @@ def stop_on_sigterm() -> None:
     Gradio's uploads in the temp folder; raised as ``KeyboardInterrupt`` in the main
     thread, it lets Gradio close the server and :func:`main` clean up.
     """
-    import signal
-
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trainpad.engine.errors import TrainpadError
+from trainpad.engine.events import EvalEnd, JobFailed
+from trainpad.engine.job import EvalSpec
 from trainpad.engine.message import Message, msg
+from trainpad.engine.params import ParamError
+from trainpad.runtime.memory import release_memory
+from trainpad.web.jobs import make_job_executor
+from trainpad.web.limits import limits
 from trainpad.web.messages import UserError, user_errors
 
 if TYPE_CHECKING:
@@ -47,8 +54,6 @@ class Evaluator:
     """The Evaluate tab's handler, bound to an engine and a session store."""
 
     def __init__(self, engine: "Engine", store: "SessionStore", *, data_dir: Path | str | None = None, executor: Any = None) -> None:
-        from trainpad.web.jobs import make_job_executor
-
         self.engine = engine
         self.store = store
         self.data_dir = data_dir
@@ -62,10 +67,6 @@ class Evaluator:
         batch and shows what it found on the images it evaluated, saying so.
 
         :param seed: picks the same random test images to show again (a new draw each time without)."""
-        from trainpad.engine.params import ParamError
-        from trainpad.runtime.memory import release_memory
-        from trainpad.web.limits import limits
-
         server = limits()
         try:
             samples = server.eval_samples(samples)
@@ -103,9 +104,6 @@ class Evaluator:
     def _run(self, trained: Any, *, samples: int, seed: int | None, max_seconds: float) -> "Evaluation":
         """The evaluation, as a job where the server runs them (:mod:`trainpad.web.jobs`)."""
         from trainpad.engine.checkpoint import to_payload
-        from trainpad.engine.errors import TrainpadError
-        from trainpad.engine.events import EvalEnd, JobFailed
-        from trainpad.engine.job import EvalSpec
 
         spec = EvalSpec(
             to_payload(trained), data_dir=str(self.data_dir) if self.data_dir else None, samples=samples, mistakes=MISTAKES,

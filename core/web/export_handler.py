@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trainpad.engine.message import msg
+from trainpad.web.limits import limits
 from trainpad.web.messages import user_errors
 
 if TYPE_CHECKING:
@@ -41,8 +42,6 @@ class Exporter:
 
         :raises trainpad.web.messages.UserError: for a run that Start would refuse.
         """
-        from trainpad.web.limits import limits
-
         server = limits()
         config = server.capped(config)  # as Start trains it
         with user_errors("Writing the script"):

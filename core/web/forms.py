@@ -6,12 +6,15 @@ does through the tab plugins) stays light.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
+from trainpad.engine.errors import shown
 from trainpad.engine.message import msg
 from trainpad.engine.params import Param
+from trainpad.web.messages import UserError
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -81,8 +84,6 @@ def param_control(param: Param, **kwargs: Any) -> "gr.Component":
 
 def _step(param: Param) -> float:
     """A step for a float's arrows: a tenth of the default's order of magnitude."""
-    import math
-
     value = abs(float(param.default)) or float(param.max or 1.0)
     return 10.0 ** (math.floor(math.log10(value)) - 1) if value > 0 else 0.01
 
@@ -125,9 +126,6 @@ def api_flag(value: Any, name: str) -> bool:
 
     :raises UserError: naming the control and what it got.
     """
-    from trainpad.engine.errors import shown
-    from trainpad.web.messages import UserError
-
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):

@@ -33,6 +33,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from trainpad.engine.message import Message, msg, render
+from trainpad.web.forms import param_info, param_label
 from trainpad.web.i18n_ko import KOREAN
 
 if TYPE_CHECKING:
@@ -228,8 +229,6 @@ def shown_texts(demo: "gr.Blocks", engine: "Engine") -> Iterator[tuple[Any, str,
 
 def plugin_texts(engine: "Engine") -> set[str]:
     """What plugins wrote, shown as they wrote it: descriptions, hyperparameters' names and help."""
-    from trainpad.web.forms import param_info, param_label
-
     texts: set[str] = set()
     for component in engine.registry:
         texts.add(component.description)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from trainpad.web.i18n import tr
+from trainpad.web.i18n import tr, translate
 from trainpad.web.pictures import png_uri  # here too for the loop view, which imports it from here
 from trainpad.web.render import render
 
@@ -139,8 +139,6 @@ def inside_html(inside: "Inside", class_names: Sequence[str]) -> str:
 def inside_notice(reason: str) -> str:
     """The look inside's area when the insides were not computed: ``reason`` (an English
     sentence of :func:`~trainpad.engine.inside.inside_too_large`), in the page's language."""
-    from trainpad.web.i18n import translate
-
     return render("inside_notice.html", reason=translate(reason))
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from trainpad.runtime.device import available_devices
 from trainpad.runtime.executors import make_executor, run_in
+from trainpad.web.zerogpu import ZeroGPUExecutor
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
@@ -20,7 +22,6 @@ def make_job_executor(engine: "Engine") -> Any:
     """An executor for ``engine``'s jobs, where ``TRAINPAD_RUN_IN`` says (on a ZeroGPU Space, ZeroGPU's)."""
     place = run_in()
     if place == "zerogpu":
-        from trainpad.web.zerogpu import ZeroGPUExecutor
 
         return ZeroGPUExecutor(engine)
     return make_executor(engine, place)
@@ -34,7 +35,6 @@ def device_choices() -> list[tuple[str, str]]:
 
         gpu = Config.zerogpu_cuda_device_name
         return [(f"ZeroGPU ({gpu})", "auto"), ("cpu (in the GPU worker)", "cpu")]
-    from trainpad.runtime.device import available_devices
 
     return [(name, name) for name in available_devices()]
 

@@ -20,14 +20,26 @@ picture), without a training slot.  Free of Gradio, so tests call it directly.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from trainpad.engine.errors import shown
+from trainpad.engine.events import JobFailed, LabEnd, Preparing
+from trainpad.engine.job import LabSpec
+from trainpad.engine.lab.kit import LabArm, LabResult
+from trainpad.engine.lab.runner import LabRequest, checked, result_of
 from trainpad.engine.message import msg
+from trainpad.runtime.memory import release_memory
+from trainpad.web.export_handler import save_script
+from trainpad.web.i18n import translate
+from trainpad.web.jobs import make_job_executor
+from trainpad.web.limits import TrainingSlots, limits
 from trainpad.web.messages import UserError, user_errors
 
 if TYPE_CHECKING:
@@ -93,7 +105,6 @@ class _Progress:
             arm.setdefault(name, []).append(float(value))
 
     def html(self) -> str:
-        from trainpad.engine.lab.kit import LabArm, LabResult
         from trainpad.web.lab_html import result_html
 
         arms = tuple(LabArm(label, label, {}, curves) for label, curves in self.curves.items() if curves)
@@ -105,8 +116,6 @@ log = logging.getLogger("trainpad.web")
 
 def _release_when_ended(handle: "JobHandle", release: Callable[[], None]) -> None:
     """Give the training slot back once ``handle``'s job has ended, however it ends."""
-    from trainpad.runtime.memory import release_memory
-
     def wait() -> None:
         handle.wait()
         release()
@@ -129,8 +138,6 @@ class LabRunner:
         update_every: float = UPDATE_EVERY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        from trainpad.web.jobs import make_job_executor
-        from trainpad.web.limits import TrainingSlots
 
         self.engine = engine
         self.executor = executor if executor is not None else make_job_executor(engine)
@@ -153,8 +160,6 @@ class LabRunner:
 
     def experiment(self, name: Any) -> "Experiment":
         """The experiment ``name`` names, or a :class:`UserError` saying which there are."""
-        from trainpad.engine.errors import shown
-
         if not isinstance(name, str) or name not in self.experiments:
             raise UserError(msg("There is no experiment {name}: choose one of {names}.", name=shown(name), names=', '.join(self.experiments)))
         return self.experiments[name]
@@ -164,9 +169,6 @@ class LabRunner:
     def request(self, name: Any, dataset: Any, params: Any) -> "LabRequest":
         """What the form sent, as a request to check: an experiment on data, a dataset's name,
         hyperparameters by name."""
-        from trainpad.engine.errors import shown
-        from trainpad.engine.lab.runner import LabRequest
-
         experiment = self.experiment(name)
         if experiment.needs != "data":
             raise UserError(msg("The {name} experiment runs on a drawing: use its own controls.", name=experiment.name))
@@ -185,8 +187,6 @@ class LabRunner:
 
         :raises UserError: what was wrong, or why it stopped.
         """
-        from trainpad.engine.lab.runner import checked
-
         request = self.request(name, dataset, params)
         with user_errors("Checking the experiment"):
             checked(self.engine, request)
@@ -200,8 +200,6 @@ class LabRunner:
                 self._going.pop(session_id, None)
 
     def _claim(self, session_id: str, client: str) -> None:
-        from trainpad.web.limits import limits
-
         cap = limits().max_runs_per_client
         with self._lock:
             if session_id in self._going:
@@ -218,10 +216,7 @@ class LabRunner:
             self._going[session_id] = client
 
     def _slot_and_run(self, request: "LabRequest") -> Iterator[LabView]:
-        from trainpad.engine.events import JobFailed, LabEnd, Preparing
-        from trainpad.engine.job import LabSpec
         from trainpad.web.lab_html import result_html
-        from trainpad.web.limits import limits
         from trainpad.web.train_handler import failure_text
 
         while not self.slots.acquire(timeout=0.5):  # a training slot, as every run takes one
@@ -280,13 +275,7 @@ class LabRunner:
 
         :raises UserError: no model, a model without a convolution, a value out of range.
         """
-        import dataclasses
-        import weakref
-
-        from trainpad.engine.lab.runner import LabRequest, checked, result_of
-        from trainpad.web.i18n import translate
         from trainpad.web.lab_html import conv_html
-        from trainpad.web.limits import limits
         from trainpad.web.sketch import read_sketch
 
         experiment = self.experiment(CONV)
@@ -313,8 +302,6 @@ class LabRunner:
     def export(self, session_id: str, name: Any, dataset: Any, params: Any) -> "ScriptFile":
         """Write an experiment as a standalone script in the session's folder (the ``conv``
         experiment as it was shown last, with its drawing and its model's weights)."""
-        from trainpad.web.export_handler import save_script
-
         experiment = self.experiment(name)
         if experiment.needs == "data":
             request = self.request(name, dataset, params)

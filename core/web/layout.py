@@ -5,7 +5,11 @@ Call these inside a tab's ``build`` (Gradio is imported when they run).
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, Callable
+
+from trainpad.web.i18n import tr
+from trainpad.web.messages import shown_in_browser, toast
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -44,8 +48,6 @@ def on_page_load(fn: Callable[..., Any], outputs: Any) -> None:
 
 def _speaking(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` in the browser's language (see :func:`trainpad.web.messages.shown_in_browser`), once."""
-    from trainpad.web.messages import shown_in_browser
-
     return fn if getattr(fn, "__wrapped__", None) is not None else shown_in_browser(fn)
 
 
@@ -57,12 +59,8 @@ def script_download(button: Any, write: Callable[..., Any], *, file_button: Any,
 
     :param event: the click's inputs, ``api_name`` and the like; the raw values reach ``write``.
     """
-    import functools
-
     import gradio as gr
 
-    from trainpad.web.i18n import tr
-    from trainpad.web.messages import shown_in_browser, toast
 
     @shown_in_browser
     @functools.wraps(write)  # Gradio reads write's signature: its inputs and its gr.Request

@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from trainpad import settings
+from trainpad.engine.config import RUN_PARAMS
 from trainpad.engine.message import msg
 from trainpad.engine.params import Param, ParamError
 
@@ -92,8 +93,6 @@ class Limits:
 
     def run_params(self, params: tuple[Param, ...] | None = None) -> tuple[Param, ...]:
         """The run settings a web user may choose: ``params`` (the engine's) with these caps."""
-        from trainpad.engine.config import RUN_PARAMS
-
         caps = {"epochs": self.max_epochs, "batch_size": self.max_batch_size, "train_samples": self.max_train_samples}
         return tuple(
             replace(p, max=min(caps[p.name], p.max) if p.max is not None else caps[p.name]) if p.name in caps else p

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from trainpad.engine.events import EpochEnd, SpotCheck, StepEnd
 from trainpad.web.cells import cell
 from trainpad.web.i18n import tr, translate
 
@@ -77,8 +78,6 @@ class Curves:
     def add(self, event: Any) -> None:
         """Record a :class:`~trainpad.engine.events.StepEnd`, :class:`~trainpad.engine.events.SpotCheck`
         or :class:`~trainpad.engine.events.EpochEnd` (others are ignored)."""
-        from trainpad.engine.events import EpochEnd, SpotCheck, StepEnd
-
         if isinstance(event, StepEnd):
             per_epoch = event.steps / max(event.epochs, 1)
             self._x.append(event.step / per_epoch if per_epoch else float(event.epoch))

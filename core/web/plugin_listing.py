@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from trainpad.web.i18n import tr
+
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
 
@@ -35,7 +37,6 @@ def listing_html(engine: "Engine") -> str:
     """The listing as an HTML table, failures first (in the current language, see :func:`trainpad.web.i18n.tr`)."""
     from markupsafe import Markup
 
-    from trainpad.web.i18n import tr
     from trainpad.web.render import render
 
     data = plugin_listing(engine)
@@ -54,8 +55,6 @@ def listing_html(engine: "Engine") -> str:
 
 def _row(entry: dict[str, Any]) -> dict[str, Any]:
     """A plugin's row: where it comes from, its status, what it provides, its error."""
-    from trainpad.web.i18n import tr
-
     things = [{"kind": tr(c["kind"]), "name": c["name"], "description": c["description"]} for c in entry["components"]]
     things += [{"kind": tr("tab"), "name": tr(label), "description": ""} for label in entry["tabs"]]
     return {

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainpad.engine.message import msg
+from trainpad.web.limits import limits
 from trainpad.web.messages import UserError, user_errors
 
 if TYPE_CHECKING:
@@ -127,7 +128,6 @@ class Predictor:
         """Classify a drawing (``{"background", "layers", "composite"}`` of uploaded files, as
         the pad and API clients send it), an uploaded file reference or a picture, and look
         inside the model while it does (:meth:`Engine.look_inside <trainpad.engine.engine.Engine.look_inside>`)."""
-        from trainpad.web.limits import limits
         from trainpad.web.sketch import read_sketch
         from trainpad.web.uploads import from_upload
 
@@ -147,7 +147,6 @@ class Predictor:
         from trainpad.engine.pictures import BlankImage
         from trainpad.web.pictures import upscale
         from trainpad.web.inside_html import inside_html, inside_notice
-        from trainpad.web.limits import limits
 
         trained = session.model
         if trained is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from trainpad.engine.config import TRAINED_KINDS, TrainConfig
+from trainpad.engine.errors import ConfigError
 from trainpad.engine.message import message_of, msg, sentence
 from trainpad.engine.presets import PRESET_SETTINGS, Preset, available_presets, changes, get_preset
 from trainpad.web.messages import UserError
@@ -45,8 +46,6 @@ def preset_menu(engine: "Engine") -> list[tuple[str, str]]:
 
 def find(engine: "Engine", name: Any) -> Preset:
     """The preset ``name``; :class:`UserError` naming the ones there are otherwise."""
-    from trainpad.engine.errors import ConfigError
-
     if not isinstance(name, str):
         raise UserError("Choose a preset from the list.")
     try:

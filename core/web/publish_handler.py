@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from trainpad.engine.message import msg
+from trainpad.publish import build_site, zip_site
 from trainpad.web.i18n import tr
+from trainpad.web.limits import limits
 from trainpad.web.messages import UserError, user_errors
 
 if TYPE_CHECKING:
@@ -72,8 +74,6 @@ class Publisher:
         :raises trainpad.web.messages.UserError: no model, publishing is off or this client
             has had its pages for the hour, or the model cannot be published (why).
         """
-        from trainpad.web.limits import limits
-
         session = self.store.get(session_id)
         trained = session.model
         if trained is None:
@@ -82,7 +82,6 @@ class Publisher:
         if path is None:
             self._charge(client, limits().max_publishes_per_client)
             with user_errors("Publishing"):
-                from trainpad.publish import build_site, zip_site
 
                 site = build_site(self.engine, trained, data_dir=self.data_dir)
                 path = Path(tempfile.mkdtemp(prefix="page-", dir=self.store.root)) / f"{site.slug}.zip"

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
+from trainpad import settings
+from trainpad.engine.events import epochs_text
 from trainpad.engine.message import Message, msg
 from trainpad.web.cells import cell
 from trainpad.web.i18n import translate  # into the page's language (English outside an event)
@@ -51,8 +53,6 @@ TABLE_COLUMNS = ("run", "in use", "test accuracy", "test loss", "dataset", "mode
 
 def max_runs() -> int:
     """Runs a session keeps besides the shipped model (``TRAINPAD_SESSION_RUNS``)."""
-    from trainpad import settings
-
     return settings.get("TRAINPAD_SESSION_RUNS")
 
 
@@ -128,8 +128,6 @@ class RunRecord:
 
     def row(self, current: int | None) -> list[Any]:
         """Its row in the runs table (:data:`TABLE_COLUMNS`)."""
-        from trainpad.engine.events import epochs_text
-
         spec = self.model.spec if self.model is not None else self.spec
         run = spec.get("run") or {}
         optimizer = spec.get("optimizer") or {}

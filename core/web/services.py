@@ -19,6 +19,7 @@ from trainpad.web.jobs import make_job_executor
 from trainpad.web.limits import TrainingSlots, limits
 from trainpad.web.run_watch import RunWatch
 from trainpad.web.sessions import SessionStore
+from trainpad.web.shipped_model import shipped_loader
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
@@ -49,8 +50,6 @@ class App:
     @classmethod
     def create(cls, engine: "Engine", *, store: SessionStore | None = None) -> "App":
         """The app for ``engine``, its services made as the environment says."""
-        from trainpad.web.shipped_model import shipped_loader
-
         return cls(engine, store if store is not None else SessionStore.from_env(shipped_loader(engine)), make_job_executor(engine))
 
     def build_tab(self, build: Callable[..., Any]) -> Any:

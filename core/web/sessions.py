@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from trainpad import settings
 from trainpad.engine.message import msg
 from trainpad.web.messages import UserError
 from trainpad.web.runs import Runs
@@ -233,8 +234,6 @@ class SessionStore:
     @classmethod
     def from_env(cls, default_model: Callable[[], "TrainedModel | None"] = lambda: None) -> "SessionStore":
         """A store sized by ``TRAINPAD_SESSION_MEMORY_MB`` and ``TRAINPAD_SESSION_IDLE_MINUTES``."""
-        from trainpad import settings
-
         memory_mb = settings.get("TRAINPAD_SESSION_MEMORY_MB")
         idle_minutes = settings.get("TRAINPAD_SESSION_IDLE_MINUTES")
         return cls(

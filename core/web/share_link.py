@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from trainpad.engine.config import RUN_PARAMS
 from trainpad.engine.params import Param, ParamError
+from trainpad.web.i18n import tr
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
@@ -51,8 +52,6 @@ class LinkedForm:
 
     def note(self) -> str:
         """One line about what was left out ("" when nothing was), in the current language."""
-        from trainpad.web.i18n import tr
-
         if not self.problems:
             return ""
         shown = "; ".join(self.problems[:SHOWN_PROBLEMS])

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from trainpad import settings
+from trainpad.engine.errors import TrainpadError
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
@@ -54,8 +55,6 @@ def shipped_loader(engine: "Engine", path: Path | None = None) -> Callable[[], "
 
 
 def _load(engine: "Engine", path: Path | None) -> "TrainedModel | None":
-    from trainpad.engine.errors import TrainpadError
-
     if path is None:
         return None
     if not path.is_file():

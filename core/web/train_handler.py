@@ -35,6 +35,7 @@ from trainpad.engine.events import (
 )
 from trainpad.engine.job import RunSpec
 from trainpad.engine.message import capitalized, lines, msg, sentence
+from trainpad.engine.model_size import megabytes, plan_model
 from trainpad.engine.params import ParamError
 from trainpad.runtime.memory import release_memory
 from trainpad.web.jobs import make_job_executor
@@ -415,8 +416,6 @@ class Trainer:
     def check_model_size(self, config: "TrainConfig") -> None:
         """Refuse, before building anything, a model over ``TRAINPAD_MAX_MODEL_MB``: planned on the
         meta device, so a model of gigabytes costs nothing to measure."""
-        from trainpad.engine.model_size import megabytes, plan_model
-
         try:
             model = self.engine.component("model", config.model)
             dataset = self.engine.component("dataset", config.dataset)
@@ -859,7 +858,6 @@ class Trainer:
         The checkpoint is checked against the server's caps (classes, model size, input
         size) before its model is built: :meth:`trainpad.web.limits.Limits.checkpoint_limits`.
         """
-
         if not path:
             raise UserError("Choose a checkpoint file (.pt) to load.")
         session = self.store.get(session_id)

@@ -33,10 +33,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
+from trainpad import settings
 from trainpad.engine.events import JobFailed
 from trainpad.engine.job import RunSpec, StopFile
 from trainpad.engine.message import msg
+from trainpad.engine.model_size import plan_model
 from trainpad.runtime.executors import JobHandle, ThreadExecutor
+from trainpad.web.limits import limits
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
@@ -63,8 +66,6 @@ def planned_seconds(spec: RunSpec, parameters: int, cap: float) -> int:
     default is an H200 slice's least, so that the plan does not fall short), its tests (a
     test pass per epoch, a few spot checks) and :data:`OVERHEAD_SECONDS`; at most ``cap``
     (the server's time limit) and :data:`MAX_DURATION`."""
-    from trainpad import settings
-
     config = spec.config
     samples = (config.train_samples or 60_000) * config.epochs
     if spec.steps is not None:  # a Step, or the end of a stepped run: one batch and maybe a test
@@ -106,8 +107,6 @@ class ZeroGPUExecutor:
         self._folder = Path(tempfile.mkdtemp(prefix="trainpad-zerogpu-"))
 
     def run(self, spec: RunSpec) -> JobHandle:
-        from trainpad.web.limits import limits
-
         cap = spec.max_seconds if spec.max_seconds is not None else limits().max_run_seconds
         seconds = planned_seconds(spec, self._parameters(spec), cap)
         spec = replace(spec, max_seconds=max(seconds - MARGIN_SECONDS, 1.0), snapshot_seconds=spec.snapshot_seconds or 5.0)
@@ -135,8 +134,6 @@ class ZeroGPUExecutor:
 
     def _parameters(self, spec: RunSpec) -> int:
         """The run's model's parameters, planned without building it (1 million when unknown)."""
-        from trainpad.engine.model_size import plan_model
-
         try:
             model = self.engine.component("model", spec.config.model)
             dataset = self.engine.component("dataset", spec.config.dataset)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
+from trainpad.engine.engine import _prepare
 from trainpad.engine.errors import ComponentError, ConfigError, blame
 from trainpad.engine.lab.experiment import Experiment, experiment_of
 from trainpad.engine.lab.kit import FirstConv, LabInput, LabProgress, LabResult
@@ -139,7 +140,6 @@ def _picture_input(
 ) -> LabInput:
     import torch
 
-    from trainpad.engine.engine import _prepare
     from trainpad.engine.lab.recipe import gather
     from trainpad.engine.pictures import BlankImage, ImageError
 

@@ -19,7 +19,10 @@ import re
 import textwrap
 from typing import TYPE_CHECKING, Any
 
+from trainpad import __version__
+from trainpad.engine import message
 from trainpad.engine.export import ExportedScript, NotExportable, _DATASET_CODE, _HEADER_IMPORTS, _dataset_code, _dataset_stub, _Script
+from trainpad.engine.lab import kit
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
@@ -48,9 +51,7 @@ def export_experiment(engine: "Engine", prepared: "Prepared", *, data_dir: str |
 
     :param data_dir: the script's default data folder (``data``, beside where it runs, if not given).
     """
-    from trainpad import __version__
-    from trainpad.engine import message
-    from trainpad.engine.lab import kit, recipe
+    from trainpad.engine.lab import recipe  # torch: imported when a script is written
 
     experiment, lab = prepared.experiment, prepared.lab
     kit_imports, kit_code = _module_parts(inspect.getsource(kit))
