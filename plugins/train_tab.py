@@ -24,7 +24,10 @@ from trainpad.engine.config import TRAINED_KINDS, default_components
 
 if TYPE_CHECKING:
     from trainpad import App, Engine, Param
+    from trainpad.web.forms import ParamControl
     from trainpad.web.plots import Chart
+    from trainpad.web.step_handler import Stepper
+    from trainpad.web.train_form import FormSpec
     from trainpad.web.train_handler import Trainer, TrainView
 
 ORDER = 10
@@ -43,6 +46,8 @@ STEP_HINT = (
     "pictures with their labels, what the model made of a few, the loss before and after the update, "
     "and how much each layer changed. <b>Start training</b> then carries on from that step.</p>"
 )
+#: The run settings' fields, by TrainConfig name, in the HTTP API's order.
+RUN_SETTINGS = ("epochs", "batch_size", "train_samples", "schedule", "seed", "device")
 #: Marks the settings that fold away on a phone, so that Start is in sight (see trainpad.web.page_scripts).
 FOLD_ON_PHONE = "tp-fold-on-phone"
 
@@ -84,109 +89,253 @@ def default_choice(engine: "Engine", kind: str) -> str | None:
     return names[0] if names else None
 
 
-# -- the layout --------------------------------------------------------------------------
+# -- the tab ------------------------------------------------------------------------------
 
 
 def build(app: "App") -> None:
-    """Build the Train tab (called inside its ``gr.Tab``)."""
+    """Build the Train tab (called inside its ``gr.Tab``): the form beside the training's
+    view, then the runs, then the loop line by line; then their events."""
     import gradio as gr
 
-    from trainpad.web.forms import api_flag, component_controls, values_for
-    from trainpad.web.i18n import tr
-    from trainpad.web.jobs import device_choices
-    from trainpad.web.layout import on_page_load, on_tab_select, script_download
-    from trainpad.web.messages import shown_in_browser, toast
-    from trainpad.web.sessions import session_id
-    from trainpad.web.share_link import form_query
-    from trainpad.web.export_handler import Exporter
     from trainpad.web.step_handler import Stepper
-    from trainpad.web.train_handler import START_HERE, AlreadyTraining, Trainer, max_training_runs
+    from trainpad.web.train_handler import Trainer
 
-    engine = app.engine
-    trainer = Trainer(engine, app.store, watch=app.watch, executor=app.executor, slots=app.slots)
-    run_params = {p.name: p for p in trainer.run_params}
-    dropdowns: dict[str, Any] = {}
-    groups: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
-    controls = []
-
+    trainer = Trainer(app.engine, app.store, watch=app.watch, executor=app.executor, slots=app.slots)
     with gr.Row(equal_height=False, elem_classes="tp-train"):
         with gr.Column(scale=2, min_width=300):
-            preset = preset_menu(engine)
-            with gr.Group():
-                for pair in (KINDS[:2], KINDS[2:]):
-                    with gr.Row(equal_height=True):
-                        for kind in pair:
-                            chosen = default_choice(engine, kind)
-                            dropdowns[kind] = gr.Dropdown(
-                                choices=[(c.name, c.name) for c in engine.registry.components(kind)],
-                                value=chosen,
-                                label=kind.capitalize(),
-                                info=_component_info(engine, kind, chosen),
-                                interactive=True,
-                                min_width=140,
-                            )
-            with gr.Accordion("Hyperparameters", open=False):
-                # One group per component, with hyperparameters or not, so that every
-                # dropdown's change event has the same outputs whatever the plugins register.
-                for kind in KINDS:
-                    chosen = dropdowns[kind].value
-                    for component in engine.registry.components(kind):
-                        with gr.Column(visible=component.name == chosen and bool(component.params)) as group:
-                            gr.Markdown(f"**{kind.capitalize()} {component.name}**")
-                            controls += component_controls(component)
-                        groups[kind][component.name] = group
-            with gr.Accordion("Run settings", open=True, elem_classes=FOLD_ON_PHONE):
-                numbers = {}
-                names = list(RUN_FIELDS)
-                for pair in (names[:2], names[2:]):
-                    with gr.Row():
-                        for name in pair:
-                            numbers[name] = run_number(run_params[name], RUN_FIELDS[name])
-                epochs, batch_size, train_samples, seed = (numbers[name] for name in ("epochs", "batch_size", "train_samples", "seed"))
-                with gr.Row():
-                    schedule = gr.Dropdown(
-                        list(run_params["schedule"].choices or ()), value=run_params["schedule"].default, label="LR schedule", min_width=130
-                    )
-                    devices = device_choices()
-                    device = gr.Dropdown(devices, value=devices[0][1], label="Device", min_width=130)
-                resume = gr.Checkbox(False, label="Carry on training the current model", info="same dataset and model; the model keeps its own settings")
-            with gr.Row(equal_height=True):
-                export = gr.Button("Download as a script", variant="secondary", size="sm", elem_id="tp-export")
-                share = gr.Button("Copy a link to these settings", variant="secondary", size="sm", elem_id="tp-share")
-                share_query = gr.Textbox("", visible="hidden", elem_id="tp-share-query", interactive=False)
-                script_file = gr.DownloadButton("Download the script", visible="hidden", elem_id="tp-script-file", size="sm")
+            form = build_form(app.engine, {p.name: p for p in trainer.run_params})
+            files = build_form_files()
         with gr.Column(scale=3, min_width=300):
-            with gr.Row(elem_classes="tp-start-row"):
-                start = gr.Button("Start training", variant="primary", scale=3, min_width=130)
-                step = gr.Button("Step", variant="secondary", scale=1, min_width=80, elem_id="tp-step")
-                stop = gr.Button("Stop", variant="stop", scale=1, min_width=80)
-            # Gradio's own progress display (queue place, progress bar) goes here, not over the status
-            progress_strip = gr.HTML("", elem_classes="tp-progress", padding=False)
-            status = gr.Markdown(START_HERE, label="Status", elem_classes="tp-status", padding=True)
-            with gr.Row(equal_height=True):
-                loss_plot = _plot(empty_chart("loss"), label="Loss", y_title="loss", elem_id="tp-loss-plot", min_width=280)
-                acc_plot = _plot(empty_chart("accuracy"), label="Accuracy (%)", y_title="accuracy (%)", elem_id="tp-accuracy-plot", min_width=280)
-            metrics = gr.Markdown("", label="Metrics", padding=True, elem_id="tp-metrics")
-            log_box = gr.Textbox("", label="Log", lines=5, max_lines=5, interactive=False, autoscroll=True, buttons=["copy"], elem_id="tp-log")
-            current = gr.Markdown("", label="Current model", padding=True)
+            buttons = build_start_row()
+            board = build_board()
     runs = build_runs_section()
+    loop = build_loop_section()
+    page = TrainPage(board, runs, loop.view, Stepper(trainer))
+    wire_log(board.log)
+    wire_start(trainer, form.spec, buttons.start, page)
+    wire_export(app.engine, trainer, form.spec, files)
+    wire_step(form.spec, page, [buttons.step, loop.step_again], loop.step_view)
+    wire_stop(trainer, buttons.stop, page)
+    wire_component_menus(app.engine, form)
+    wire_presets(app.engine, form.preset, form.spec)
+    wire_share_link(app.engine, trainer.run_params, form.spec, files.share, files.query)
+    wire_runs_section(trainer, runs, page.outputs, page.show)
+    wire_refresh(trainer, page)
+    wire_form_changes(app.engine, trainer, form, files.query, page)
+
+
+# -- the form ------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainForm:
+    """The form (built by :func:`build_form`): the Preset menu, the fields, and each kind's
+    hyperparameter groups by component (the chosen one's shown)."""
+
+    preset: Any
+    spec: "FormSpec"
+    groups: dict[str, dict[str, Any]]
+
+
+def build_form(engine: "Engine", run_params: dict[str, "Param"]) -> TrainForm:
+    """The form: a preset, the four components, their hyperparameters and the run settings."""
+    import gradio as gr
+
+    from trainpad.web.train_form import FormSpec
+
+    preset = preset_menu(engine)
+    with gr.Group():
+        dropdowns = component_menus(engine)
+    with gr.Accordion("Hyperparameters", open=False):
+        groups, controls = hyperparameter_groups(engine, dropdowns)
+    with gr.Accordion("Run settings", open=True, elem_classes=FOLD_ON_PHONE):
+        settings = run_settings(run_params)
+        resume = gr.Checkbox(False, label="Carry on training the current model", info="same dataset and model; the model keeps its own settings")
+    return TrainForm(preset, FormSpec(dropdowns, settings, controls, resume), groups)
+
+
+def component_menus(engine: "Engine") -> dict[str, Any]:
+    """A menu of each kind's components, two to a row, on the default recipe's where the registry has it."""
+    import gradio as gr
+
+    dropdowns: dict[str, Any] = {}
+    for pair in (KINDS[:2], KINDS[2:]):
+        with gr.Row(equal_height=True):
+            for kind in pair:
+                chosen = default_choice(engine, kind)
+                dropdowns[kind] = gr.Dropdown(
+                    choices=[(c.name, c.name) for c in engine.registry.components(kind)],
+                    value=chosen,
+                    label=kind.capitalize(),
+                    info=_component_info(engine, kind, chosen),
+                    interactive=True,
+                    min_width=140,
+                )
+    return dropdowns
+
+
+def hyperparameter_groups(engine: "Engine", dropdowns: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], list["ParamControl"]]:
+    """Every component's hyperparameter controls, in a group per component that shows while
+    it is chosen; returns the groups (by kind, then component) and the controls."""
+    import gradio as gr
+
+    from trainpad.web.forms import component_controls
+
+    groups: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
+    controls: list["ParamControl"] = []
+    # One group per component, with hyperparameters or not, so that every
+    # dropdown's change event has the same outputs whatever the plugins register.
+    for kind in KINDS:
+        chosen = dropdowns[kind].value
+        for component in engine.registry.components(kind):
+            with gr.Column(visible=component.name == chosen and bool(component.params)) as group:
+                gr.Markdown(f"**{kind.capitalize()} {component.name}**")
+                controls += component_controls(component)
+            groups[kind][component.name] = group
+    return groups, controls
+
+
+def run_settings(run_params: dict[str, "Param"]) -> dict[str, Any]:
+    """The run settings' fields (:data:`RUN_FIELDS`, two to a row, then the schedule and the
+    device), by :class:`~trainpad.engine.config.TrainConfig` name in :data:`RUN_SETTINGS`' order."""
+    import gradio as gr
+
+    from trainpad.web.jobs import device_choices
+
+    fields: dict[str, Any] = {}
+    names = list(RUN_FIELDS)
+    for pair in (names[:2], names[2:]):
+        with gr.Row():
+            for name in pair:
+                fields[name] = run_number(run_params[name], RUN_FIELDS[name])
+    with gr.Row():
+        schedule = run_params["schedule"]
+        fields["schedule"] = gr.Dropdown(list(schedule.choices or ()), value=schedule.default, label="LR schedule", min_width=130)
+        devices = device_choices()
+        fields["device"] = gr.Dropdown(devices, value=devices[0][1], label="Device", min_width=130)
+    return {name: fields[name] for name in RUN_SETTINGS}
+
+
+@dataclass
+class FormFiles:
+    """The buttons under the form: the script download and the shareable link (:func:`build_form_files`)."""
+
+    export: Any
+    share: Any
+    #: the form's query (hidden), which the page puts in its address
+    query: Any
+    #: the script's hidden download, which Download as a script clicks
+    script_file: Any
+
+
+def build_form_files() -> FormFiles:
+    """The row under the form: "Download as a script" and "Copy a link to these settings"."""
+    import gradio as gr
+
+    with gr.Row(equal_height=True):
+        export = gr.Button("Download as a script", variant="secondary", size="sm", elem_id="tp-export")
+        share = gr.Button("Copy a link to these settings", variant="secondary", size="sm", elem_id="tp-share")
+        query = gr.Textbox("", visible="hidden", elem_id="tp-share-query", interactive=False)
+        script_file = gr.DownloadButton("Download the script", visible="hidden", elem_id="tp-script-file", size="sm")
+    return FormFiles(export, share, query, script_file)
+
+
+# -- the training's view -------------------------------------------------------------------------
+
+
+@dataclass
+class StartRow:
+    """Start, Step and Stop (:func:`build_start_row`)."""
+
+    start: Any
+    step: Any
+    stop: Any
+
+
+def build_start_row() -> StartRow:
+    """The buttons that start, step and stop a run."""
+    import gradio as gr
+
+    with gr.Row(elem_classes="tp-start-row"):
+        start = gr.Button("Start training", variant="primary", scale=3, min_width=130)
+        step = gr.Button("Step", variant="secondary", scale=1, min_width=80, elem_id="tp-step")
+        stop = gr.Button("Stop", variant="stop", scale=1, min_width=80)
+    return StartRow(start, step, stop)
+
+
+@dataclass
+class Board:
+    """The run's status, curves, metrics and log, and the model in use (:func:`build_board`)."""
+
+    progress: Any
+    status: Any
+    loss_plot: Any
+    accuracy_plot: Any
+    metrics: Any
+    log: Any
+    current: Any
+
+
+def build_board() -> Board:
+    """What a run shows as it goes: its status, its curves, its metrics and its log."""
+    import gradio as gr
+
+    from trainpad.web.train_handler import START_HERE
+
+    # Gradio's own progress display (queue place, progress bar) goes here, not over the status
+    progress = gr.HTML("", elem_classes="tp-progress", padding=False)
+    status = gr.Markdown(START_HERE, label="Status", elem_classes="tp-status", padding=True)
+    with gr.Row(equal_height=True):
+        loss_plot = _plot(empty_chart("loss"), label="Loss", y_title="loss", elem_id="tp-loss-plot", min_width=280)
+        accuracy_plot = _plot(empty_chart("accuracy"), label="Accuracy (%)", y_title="accuracy (%)", elem_id="tp-accuracy-plot", min_width=280)
+    metrics = gr.Markdown("", label="Metrics", padding=True, elem_id="tp-metrics")
+    log = gr.Textbox("", label="Log", lines=5, max_lines=5, interactive=False, autoscroll=True, buttons=["copy"], elem_id="tp-log")
+    current = gr.Markdown("", label="Current model", padding=True)
+    return Board(progress, status, loss_plot, accuracy_plot, metrics, log, current)
+
+
+@dataclass
+class LoopSection:
+    """The training loop line by line, and one step taken alone (:func:`build_loop_section`)."""
+
+    view: Any
+    step_view: Any
+    step_again: Any
+
+
+def build_loop_section() -> LoopSection:
+    """The loop view beside the step report, with a second Step button by it."""
+    import gradio as gr
+
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=300):
-            loop_view = gr.HTML("", label="The training loop, line by line", show_label=True, container=True, padding=True, elem_id="tp-loop")
+            view = gr.HTML("", label="The training loop, line by line", show_label=True, container=True, padding=True, elem_id="tp-loop")
         with gr.Column(scale=2, min_width=300):
             step_view = gr.HTML(STEP_HINT, label="One step, taken alone", show_label=True, container=True, padding=True, elem_id="tp-step-view")
             # Step's own button is far above, by Start: another here, beside what a step shows
             step_again = gr.Button("Step again", variant="secondary", size="sm", elem_id="tp-step-again")
+    return LoopSection(view, step_view, step_again)
 
-    # The Log shows its newest line (Gradio's autoscroll does not follow a read-only box the
-    # server fills): a browser-only event on each change scrolls it to the end.
-    log_box.change(None, js="() => { const box = document.querySelector('#tp-log textarea'); if (box) box.scrollTop = box.scrollHeight; }",
-                   api_visibility="private", queue=False, show_progress="hidden")
 
-    stepper = Stepper(trainer)
-    outputs = [status, loss_plot, acc_plot, metrics, runs.download, log_box, current, loop_view, *runs.outputs]
+@dataclass
+class TrainPage:
+    """What every Train-tab update sets (:attr:`outputs`) and how a
+    :class:`~trainpad.web.train_handler.TrainView` shows in it (:meth:`show`)."""
 
-    def show(view: "TrainView", sent: dict[str, Any], session: str, *, loop: str | None = None) -> Iterator[list[Any]]:
+    board: Board
+    runs: "RunsSection"
+    loop_view: Any
+    stepper: "Stepper"
+
+    @property
+    def outputs(self) -> list[Any]:
+        board = self.board
+        return [
+            board.status, board.loss_plot, board.accuracy_plot, board.metrics, self.runs.download, board.log, board.current,
+            self.loop_view, *self.runs.outputs,
+        ]  # fmt: skip
+
+    def show(self, view: "TrainView", sent: dict[str, Any], session: str, *, loop: str | None = None) -> Iterator[list[Any]]:
         """The outputs' values for ``view`` in ``session``, as one update or two (the loop
         view ``loop``, or the session's run's).
 
@@ -201,12 +350,15 @@ def build(app: "App") -> None:
         series = (tuple(view.loss.colours), tuple(view.accuracy.colours))
         redraw = sent.get("series") != series
         sent["series"] = series
-        loop = stepper.loop(session) if loop is None else loop
-        yield values(view, fresh, loop, legend=False)
+        loop = self.stepper.loop(session) if loop is None else loop
+        yield self.values(view, fresh, loop, legend=False)
         if redraw:
-            yield values(view, False, loop, legend=True)
+            yield self.values(view, False, loop, legend=True)
 
-    def values(view: "TrainView", fresh: bool, loop: str, *, legend: bool) -> list[Any]:
+    def values(self, view: "TrainView", fresh: bool, loop: str, *, legend: bool) -> list[Any]:
+        """One update of :attr:`outputs` (the runs widgets skipped unless ``fresh``)."""
+        import gradio as gr
+
         return [
             view.status,
             _plot_update(view.loss, legend=legend),
@@ -216,40 +368,29 @@ def build(app: "App") -> None:
             view.log,
             msg("**Current model:** {model}", model=msg(view.current)),
             loop,
-            *runs.values(view, fresh),
+            *self.runs.values(view, fresh),
         ]
 
-    def form_config(dataset, model, optimizer, loss, epochs, batch_size, train_samples, schedule, seed, device, hyperparameters):
-        choices = {"dataset": dataset, "model": model, "optimizer": optimizer, "loss": loss}
-        params = {kind: values_for(controls, kind, name, hyperparameters) for kind, name in choices.items()}
-        settings = {"epochs": epochs, "batch_size": batch_size, "train_samples": train_samples, "schedule": schedule, "seed": seed, "device": device}
-        return trainer.config(choices, params, settings)
 
-    @shown_in_browser
-    def on_start(
-        dataset: str,
-        model: str,
-        optimizer: str,
-        loss: str,
-        epochs: float,
-        batch_size: float,
-        train_samples: float,
-        schedule: str,
-        seed: float,
-        device: str,
-        resume: bool,
-        request: gr.Request,
-        progress: gr.Progress = gr.Progress(),
-        **hyperparameters: Any,
-    ) -> Iterator[list[Any]]:
-        config = form_config(dataset, model, optimizer, loss, epochs, batch_size, train_samples, schedule, seed, device, hyperparameters)
-        sent: dict[str, Any] = {}
-        for view in trainer.train(session_id(request), config, resume=api_flag(resume, "Carry on training")):
-            if view.fraction is not None:
-                progress(view.fraction, desc=view.desc)
-            if view.warning:
-                gr.Warning(toast(view.warning), title=tr("Training diverged"))
-            yield from show(view, sent, session_id(request))
+# -- the form's events ---------------------------------------------------------------------------
+
+
+def wire_log(log: Any) -> None:
+    """The Log shows its newest line (Gradio's autoscroll does not follow a read-only box the
+    server fills): a browser-only event on each change scrolls it to the end."""
+    log.change(None, js="() => { const box = document.querySelector('#tp-log textarea'); if (box) box.scrollTop = box.scrollHeight; }",
+               api_visibility="private", queue=False, show_progress="hidden")  # fmt: skip
+
+
+def wire_start(trainer: "Trainer", form: "FormSpec", start: Any, page: TrainPage) -> None:
+    """Start: first asked, unqueued, whether this session is already training; then the run,
+    in the training queue (API ``train``: the form's fields by :meth:`FormSpec.inputs` name)."""
+    import gradio as gr
+
+    from trainpad.web.i18n import tr
+    from trainpad.web.messages import shown_in_browser, toast
+    from trainpad.web.sessions import session_id
+    from trainpad.web.train_handler import AlreadyTraining, max_training_runs
 
     @shown_in_browser
     def on_press_start(request: gr.Request) -> Any:
@@ -262,56 +403,70 @@ def build(app: "App") -> None:
             raise gr.Error(toast(str(exc)), title=tr("A run is already going"), print_exception=False) from None
         return waiting if waiting is not None else gr.skip()
 
+    @shown_in_browser
+    def on_start(request: gr.Request, progress: gr.Progress = gr.Progress(), **values: Any) -> Iterator[list[Any]]:
+        config = form.config(values)
+        sent: dict[str, Any] = {}
+        for view in trainer.train(session_id(request), config, resume=form.resumed(values)):
+            if view.fraction is not None:
+                progress(view.fraction, desc=view.desc)
+            if view.warning:
+                gr.Warning(toast(view.warning), title=tr("Training diverged"))
+            yield from page.show(view, sent, session_id(request))
+
     start.click(
-        on_press_start, outputs=status, show_progress="hidden", api_visibility="private", concurrency_id="train-view"
+        on_press_start, outputs=page.board.status, show_progress="hidden", api_visibility="private", concurrency_id="train-view"
     ).success(
         on_start,
-        inputs=[*dropdowns.values(), epochs, batch_size, train_samples, schedule, seed, device, resume],
-        inputs_kwargs={c.key: c.control for c in controls},
-        outputs=outputs,
+        inputs_kwargs=form.inputs(resume=True),
+        outputs=page.outputs,
         api_name="train",
         preprocess=False,  # the values reach the server's own checks as sent (Gradio's round 2.5 and fail on NaN)
         concurrency_limit=max_training_runs(),
         concurrency_id=CONCURRENCY_ID,
         show_progress="full",
-        show_progress_on=[progress_strip],
+        show_progress_on=[page.board.progress],
         # A Start pressed while the stopped run's request is still wrapping up is sent when that
         # one ends (Gradio's default, "once", would drop it); a second press while this session's
         # run is going never gets here: on_press_start refuses it.
         trigger_mode="always_last",
     )
 
+
+def wire_export(engine: "Engine", trainer: "Trainer", form: "FormSpec", files: FormFiles) -> None:
+    """Download as a script: the run the form describes, as plain PyTorch (API ``export_script``)."""
+    import gradio as gr
+
+    from trainpad.web.export_handler import Exporter
+    from trainpad.web.layout import script_download
+    from trainpad.web.sessions import session_id
+
     exporter = Exporter(engine, trainer.store)
 
-    def on_export(
-        dataset: str, model: str, optimizer: str, loss: str, epochs: float, batch_size: float, train_samples: float,
-        schedule: str, seed: float, device: str, request: gr.Request, **hyperparameters: Any,
-    ) -> Any:
-        config = form_config(dataset, model, optimizer, loss, epochs, batch_size, train_samples, schedule, seed, device, hyperparameters)
-        return exporter.export(session_id(request), config)
+    def on_export(request: gr.Request, **values: Any) -> Any:
+        return exporter.export(session_id(request), form.config(values))
 
-    script_download(
-        export, on_export, file_button=script_file, api_name="export_script",
-        inputs=[*dropdowns.values(), epochs, batch_size, train_samples, schedule, seed, device],
-        inputs_kwargs={c.key: c.control for c in controls},
-    )  # fmt: skip
+    script_download(files.export, on_export, file_button=files.script_file, api_name="export_script", inputs_kwargs=form.inputs())
+
+
+def wire_step(form: "FormSpec", page: TrainPage, buttons: list[Any], step_view: Any) -> None:
+    """Step (either button): one batch of the run the form describes, shown in ``step_view`` (API ``step``)."""
+    import gradio as gr
+
+    from trainpad.web.messages import shown_in_browser
+    from trainpad.web.sessions import session_id
 
     @shown_in_browser
-    def on_step(
-        dataset: str, model: str, optimizer: str, loss: str, epochs: float, batch_size: float, train_samples: float,
-        schedule: str, seed: float, device: str, request: gr.Request, **hyperparameters: Any,
-    ) -> Iterator[list[Any]]:
-        config = form_config(dataset, model, optimizer, loss, epochs, batch_size, train_samples, schedule, seed, device, hyperparameters)
-        stepped = stepper.step(session_id(request), config)
-        for update in show(stepped.train, {}, session_id(request), loop=stepped.loop):
+    def on_step(request: gr.Request, **values: Any) -> Iterator[list[Any]]:
+        stepped = page.stepper.step(session_id(request), form.config(values))
+        for update in page.show(stepped.train, {}, session_id(request), loop=stepped.loop):
             yield [*update, stepped.report]
 
     gr.on(
-        [step.click, step_again.click],
+        [button.click for button in buttons],
         on_step,
-        inputs=[*dropdowns.values(), epochs, batch_size, train_samples, schedule, seed, device],
-        inputs_kwargs={c.key: c.control for c in controls},
-        outputs=[*outputs, step_view],
+        inputs_kwargs=form.inputs(),
+        outputs=[*page.outputs, step_view],
         api_name="step",
         preprocess=False,
         concurrency_limit=STEP_CONCURRENCY,
@@ -320,19 +475,33 @@ def build(app: "App") -> None:
         show_progress_on=[step_view],
     )
 
+
+def wire_stop(trainer: "Trainer", stop: Any, page: TrainPage) -> None:
+    """Stop: ends the session's run at its next step, keeping its model (API ``stop``)."""
+    import gradio as gr
+
+    from trainpad.web.messages import shown_in_browser
+    from trainpad.web.sessions import session_id
+
     @shown_in_browser
     def on_stop(request: gr.Request) -> Iterator[list[Any]]:
-        yield from show(trainer.stop(session_id(request)), {}, session_id(request))
+        yield from page.show(trainer.stop(session_id(request)), {}, session_id(request))
 
     # Stop has its own few workers and line (it is never refused: trainpad.web.fair_queue), and
     # answers within seconds, so that no flood of Stops can hold the workers others need.  It
     # stops the session's run itself (the Start request then ends with it) and withdraws a Start
     # still waiting: no `cancels=`, which Gradio applies when it gets to it, by then perhaps to
     # the next Start, pressed right after Stop.
-    stop.click(on_stop, outputs=outputs, api_name="stop", concurrency_id=STOP_ID, queue=True)
+    stop.click(on_stop, outputs=page.outputs, api_name="stop", concurrency_id=STOP_ID, queue=True)
 
+
+def wire_component_menus(engine: "Engine", form: TrainForm) -> None:
+    """Choosing a component shows its description and its hyperparameters' group."""
+    import gradio as gr
+
+    dropdowns = form.spec.dropdowns
     for kind, dropdown in dropdowns.items():
-        kind_groups = groups[kind]
+        kind_groups = form.groups[kind]
         if not kind_groups:  # nothing registered of this kind: nothing to choose
             continue
 
@@ -347,52 +516,56 @@ def build(app: "App") -> None:
 
         dropdown.change(on_choose, inputs=dropdown, outputs=[dropdown, *kind_groups.values()], api_visibility="private", show_progress="hidden", queue=False)
 
-    settings = {"epochs": epochs, "batch_size": batch_size, "train_samples": train_samples, "schedule": schedule, "seed": seed}
-    wire_presets(engine, preset, dropdowns, controls, settings, resume)
-    wire_share_link(engine, trainer.run_params, dropdowns, controls, settings, share, share_query)
 
-    wire_runs_section(trainer, runs, outputs, show)
+def wire_refresh(trainer: "Trainer", page: TrainPage) -> None:
+    """The tab shows the session's runs (and a notice left for it) when it opens and when the page loads."""
+    import gradio as gr
+
+    from trainpad.web.layout import on_page_load, on_tab_select
+    from trainpad.web.messages import toast
+    from trainpad.web.sessions import session_id
 
     def on_show(request: gr.Request) -> Iterator[list[Any]]:
         session = trainer.store.get(session_id(request))
         notice = session.take_notice()
         if notice:
             gr.Info(toast(notice))
-        yield from show(trainer.view(session), {}, session_id(request))
+        yield from page.show(trainer.view(session), {}, session_id(request))
 
-    on_tab_select(on_show, outputs)
-    on_page_load(on_show, outputs)
+    on_tab_select(on_show, page.outputs)
+    on_page_load(on_show, page.outputs)
 
-    fields = [*dropdowns.values(), *(c.control for c in controls), *settings.values(), device]
 
-    def read_form(values: tuple[Any, ...]) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, Any]]:
-        """``fields``' values as ``(components, hyperparameters, run settings)``."""
-        n, m = len(dropdowns), len(controls)
-        chosen = dict(zip(dropdowns, values[:n]))
-        given = dict(zip((c.key for c in controls), values[n : n + m]))
-        params = {kind: values_for(controls, kind, str(name), given) for kind, name in chosen.items()}
-        return chosen, params, dict(zip([*settings, "device"], values[n + m :]))
+def wire_form_changes(engine: "Engine", trainer: "Trainer", form: TrainForm, query: Any, page: TrainPage) -> None:
+    """Every change of a field updates the loop view, the preset's note and the page's
+    address in one request (three handlers on the same changes raced each other in
+    Gradio's page: on a busy browser a typed value could be redrawn over, and the
+    fields' change events then fired without end)."""
+    import gradio as gr
+
+    from trainpad.web.messages import shown_in_browser
+    from trainpad.web.sessions import session_id
+    from trainpad.web.share_link import form_query
+
+    spec = form.spec
 
     @shown_in_browser
-    def on_form(request: gr.Request, preset_name: str, *values: Any) -> dict[Any, Any]:
-        # Every change of a field updates the loop view, the preset's note and the page's
-        # address in one request (three handlers on the same changes raced each other in
-        # Gradio's page: on a busy browser a typed value could be redrawn over, and the
-        # fields' change events then fired without end).
-        chosen, params, run = read_form(values)
+    def on_form(request: gr.Request, preset_name: str, **values: Any) -> dict[Any, Any]:
+        read = spec.read(values)
         try:
-            config = trainer.config(chosen, params, run)
+            config = read.config()
         except Exception:  # the API can send anything: the loop view then shows the form's defaults
             config = None
         return {
-            loop_view: stepper.loop(session_id(request), config),
-            preset: preset_update(engine, preset_name, chosen, params, run),
-            share_query: form_query(engine, chosen, params, run, run_params=trainer.run_params),
+            page.loop_view: page.stepper.loop(session_id(request), config),
+            form.preset: preset_update(engine, preset_name, read.choices, read.params, read.settings),
+            query: form_query(engine, read.choices, read.params, read.settings, run_params=trainer.run_params),
         }
 
-    gr.on([field.change for field in fields], on_form, inputs=[preset, *fields], outputs=[loop_view, preset, share_query],
+    fields = [*spec.fields, spec.settings["device"]]  # the device too: the loop view shows it
+    gr.on([field.change for field in fields], on_form, inputs=form.preset, inputs_kwargs=spec.inputs(), outputs=[page.loop_view, form.preset, query],
           api_visibility="private", show_progress="hidden", queue=False, trigger_mode="always_last",
-          ).then(None, inputs=share_query, js=address_js(), api_visibility="private", queue=False, show_progress="hidden")  # fmt: skip
+          ).then(None, inputs=query, js=address_js(), api_visibility="private", queue=False, show_progress="hidden")  # fmt: skip
 
 
 # -- the plots ----------------------------------------------------------------------------------
@@ -494,6 +667,7 @@ def wire_runs_section(trainer: "Trainer", runs: RunsSection, outputs: list[Any],
     import gradio as gr
 
     from trainpad.web.messages import shown_in_browser
+    from trainpad.web.runs import run_in_row
     from trainpad.web.sessions import session_id
 
     quiet = dict(outputs=outputs, show_progress="hidden", concurrency_id="train-view")
@@ -507,9 +681,7 @@ def wire_runs_section(trainer: "Trainer", runs: RunsSection, outputs: list[Any],
 
     @shown_in_browser
     def on_row(event: gr.SelectData, request: gr.Request) -> Iterator[list[Any]]:
-        label = str((event.row_value or [""])[0])
-        number = 0 if label == "shipped" else label.removeprefix("run ").strip()
-        yield from show(trainer.select(session_id(request), number), {}, session_id(request))
+        yield from show(trainer.select(session_id(request), run_in_row(event.row_value)), {}, session_id(request))
 
     runs.table.select(on_row, api_visibility="private", **quiet)
 
@@ -572,32 +744,27 @@ def _preset_info(engine: "Engine", name: str | None) -> str:
     return find(engine, name).summary if name else "No preset fits the components installed."
 
 
-def wire_presets(engine: "Engine", preset: Any, dropdowns: dict[str, Any], controls: list, settings: dict[str, Any], resume: Any) -> None:
-    """Choosing a preset fills every field (changing one afterwards marks the preset edited:
-    :func:`preset_update`, called on every change of the form).
-
-    :param controls: the hyperparameters' :class:`~trainpad.web.forms.ParamControl`\\ s.
-    :param settings: the run settings' fields, by :class:`~trainpad.engine.config.TrainConfig` name.
-    """
+def wire_presets(engine: "Engine", preset: Any, form: "FormSpec") -> None:
+    """Choosing a preset fills every field of ``form`` it holds, :attr:`~trainpad.web.train_form.FormSpec.fields`,
+    and clears "Carry on training" (changing a field afterwards marks the preset edited:
+    :func:`preset_update`, called on every change of the form)."""
     import gradio as gr
 
     from trainpad.web.messages import shown_in_browser
     from trainpad.web.preset_form import preset_values
 
-    fields = [*dropdowns.values(), *(c.control for c in controls), *settings.values()]
-
     @shown_in_browser
     def on_preset(name: str) -> dict[Any, Any]:
         values = preset_values(engine, name)
-        updates: dict[Any, Any] = {preset: gr.Dropdown(label="Preset", info=values.preset.summary), resume: False}
-        updates.update({dropdowns[kind]: values.choices[kind] for kind in dropdowns})
-        updates.update({c.control: values.params[c.kind][c.component][c.param.name] for c in controls})
-        updates.update({settings[key]: values.settings[key] for key in settings})
+        updates: dict[Any, Any] = {preset: gr.Dropdown(label="Preset", info=values.preset.summary), form.resume: False}
+        updates.update({menu: values.choices[kind] for kind, menu in form.dropdowns.items()})
+        updates.update({c.control: values.params[c.kind][c.component][c.param.name] for c in form.controls})
+        updates.update({field: values.settings[key] for key, field in form.portable.items()})
         return updates
 
     # .select, not .input: Gradio's dropdown also sends "input" when it is opened and closed
     # without a choice, and the edited form was reset to the preset's every time (issue 22).
-    preset.select(on_preset, inputs=preset, outputs=[preset, resume, *fields], api_visibility="private", show_progress="hidden", queue=False)
+    preset.select(on_preset, inputs=preset, outputs=[preset, form.resume, *form.fields], api_visibility="private", show_progress="hidden", queue=False)
 
 
 def preset_update(engine: "Engine", name: str | None, chosen: dict[str, Any], params: dict[str, dict[str, Any]], run: dict[str, Any]) -> Any:
@@ -646,7 +813,7 @@ def address_js() -> str:
     return ADDRESS_JS % {"kinds": json.dumps(list(LINK_KINDS)), "settings": json.dumps(list(SETTINGS))}
 
 
-def wire_share_link(engine: "Engine", run_params: Any, dropdowns: dict[str, Any], controls: list, settings: dict[str, Any], share: Any, query: Any) -> None:
+def wire_share_link(engine: "Engine", run_params: Any, form: "FormSpec", share: Any, query: Any) -> None:
     """The form's choices live in the page's address: each change writes them there (the
     form's change handler puts :func:`~trainpad.web.share_link.form_query` in ``query``, then
     :func:`address_js` in the address), a page opened with them fills the form from them, and
@@ -658,21 +825,21 @@ def wire_share_link(engine: "Engine", run_params: Any, dropdowns: dict[str, Any]
     from trainpad.web.messages import shown_in_browser, toast
     from trainpad.web.share_link import form_from_query
 
-    fields = [*dropdowns.values(), *(c.control for c in controls), *settings.values()]
+    settings = form.portable
 
     @shown_in_browser
     def on_open(request: gr.Request) -> dict[Any, Any]:
         linked = form_from_query(engine, dict(getattr(request, "query_params", None) or {}), run_params=run_params)
         if linked.problems:
             gr.Warning(toast(linked.note()), title=tr("Part of the link was left out"))
-        updates: dict[Any, Any] = {dropdowns[kind]: name for kind, name in linked.choices.items()}
-        for c in controls:
+        updates: dict[Any, Any] = {form.dropdowns[kind]: name for kind, name in linked.choices.items()}
+        for c in form.controls:
             if linked.choices.get(c.kind) == c.component and c.param.name in linked.params.get(c.kind, {}):
                 updates[c.control] = linked.params[c.kind][c.param.name]
         updates.update({settings[name]: value for name, value in linked.settings.items() if name in settings})
-        return updates or [gr.skip()] * len(fields)  # no link: nothing changes (an empty dict is not read as updates)
+        return updates or [gr.skip()] * len(form.fields)  # no link: nothing changes (an empty dict is not read as updates)
 
-    on_page_load(on_open, fields)
+    on_page_load(on_open, form.fields)
 
     @shown_in_browser
     def on_copied(link: str, request: gr.Request) -> None:

@@ -107,7 +107,7 @@ def train_form(app_engine):
     demo = app.build_app(app_engine)
     functions = {(f.fn.__module__, f.fn.__qualname__): f for f in demo.fns.values() if f.fn is not None}
     fill = functions["trainpad.plugins.train_tab", "wire_presets.<locals>.on_preset"]
-    edit = functions["trainpad.plugins.train_tab", "build.<locals>.on_form"]
+    edit = functions["trainpad.plugins.train_tab", "wire_form_changes.<locals>.on_form"]
     return demo, fill, edit
 
 
@@ -115,7 +115,8 @@ def preset_note_for(edit, name: str, values: dict) -> Any:
     """What the form's change handler shows in the Preset menu for the fields' ``values``
     (a field the preset does not fill, the device, keeps its own)."""
     menu = edit.inputs[0]
-    shown = edit.fn(None, name, *[values.get(block, block.value) for block in edit.inputs[1:]])
+    fields = dict(zip(edit.input_keyword_names, edit.inputs[1:], strict=True))  # the form's fields, by API name
+    shown = edit.fn(None, name, **{key: values.get(block, block.value) for key, block in fields.items()})
     return shown[menu]
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from trainpad import settings
 from trainpad.engine.events import epochs_text
@@ -296,6 +296,14 @@ class Runs:
         return [(_choice(r), str(r.number)) for r in reversed(self._records) if len(r.curves) or r.curves.test_points]
 
 
+def run_in_row(row: Sequence[Any] | None) -> int | str:
+    """The run a row of the runs table names, by its first cell (:attr:`RunRecord.label`): the
+    shipped model is :data:`SHIPPED`, ``run 3`` is ``"3"``.  Anything else is handed on as
+    it is, for :meth:`Runs.get` to find no run by it."""
+    label = str((row or [""])[0])
+    return SHIPPED if label == "shipped" else label.removeprefix("run ").strip()
+
+
 def _choice(record: RunRecord) -> str:
     accuracy = record.test_accuracy
     if record.kind == "shipped":
@@ -346,4 +354,4 @@ def compare(new: "TrainedModel", old: "TrainedModel | None") -> Comparison:
     return Comparison(a >= b - 1e-12, a, b)
 
 
-__all__ = ["RunRecord", "Runs", "Comparison", "compare", "max_runs", "TABLE_COLUMNS"]
+__all__ = ["RunRecord", "Runs", "Comparison", "compare", "max_runs", "run_in_row", "TABLE_COLUMNS"]

@@ -44,6 +44,7 @@ from trainpad.web.messages import UserError, user_errors
 from trainpad.web.plots import Curves, chart
 from trainpad.web.runs import RunRecord, compare, max_runs
 from trainpad.web.session_run import Phase, SessionRun
+from trainpad.web.train_form import train_config
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -265,15 +266,9 @@ class Trainer:
         params: dict[str, dict[str, Any]],
         settings: dict[str, Any],
     ) -> "TrainConfig":
-        """A :class:`~trainpad.engine.training.TrainConfig` from the form's values (checked by the run's job)."""
-        for kind, name in choices.items():  # the API can send anything in place of a dropdown's value
-            if not isinstance(name, str) or not name.strip():
-                raise UserError(msg("Choose the {kind} from the list (got {value}).", kind=msg(kind), value=f"{name!r:.40}"))
-        values = dict(settings)
-        for name in ("epochs", "batch_size", "seed", "train_samples", "test_samples"):
-            if isinstance(values.get(name), float) and float(values[name]).is_integer():
-                values[name] = int(values[name])
-        return TrainConfig(**choices, params={k: v for k, v in params.items() if v}, **values)
+        """A :class:`~trainpad.engine.config.TrainConfig` from the form's values (checked by the run's job):
+        :func:`trainpad.web.train_form.train_config`."""
+        return train_config(choices, params, settings)
 
     def spec(self, config: "TrainConfig", **fields: Any) -> RunSpec:
         """A job for ``config`` as this server runs it (its ranges, its data, its time limit)."""
