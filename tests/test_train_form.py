@@ -91,7 +91,10 @@ def test_carrying_on_must_be_a_flag(spec, sent):
 
 @pytest.mark.parametrize(
     ("row", "number"),
-    [(["run 3", "●", "97.00%"], "3"), (["shipped", ""], SHIPPED), (["run 12 "], "12"), (None, ""), (["nonsense"], "nonsense")],
+    [
+        (["run 3", "●", "97.00%"], "3"), (["shipped", ""], SHIPPED), (["run 12 "], "12"), (None, ""), (["nonsense"], "nonsense"),
+        (["실행 3", "●"], "3"), (["기본 제공", ""], SHIPPED),  # a Korean page's table: its labels are translated
+    ],
 )
 def test_a_runs_table_row_names_its_run(row, number):
     assert run_in_row(row) == number

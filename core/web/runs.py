@@ -20,7 +20,7 @@ from trainpad import settings
 from trainpad.engine.events import epochs_text
 from trainpad.engine.message import Message, msg
 from trainpad.web.cells import cell
-from trainpad.web.i18n import translate  # into the page's language (English outside an event)
+from trainpad.web.i18n import LANGUAGES, translate  # into the page's language (English outside an event)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -297,11 +297,14 @@ class Runs:
 
 
 def run_in_row(row: Sequence[Any] | None) -> int | str:
-    """The run a row of the runs table names, by its first cell (:attr:`RunRecord.label`): the
-    shipped model is :data:`SHIPPED`, ``run 3`` is ``"3"``.  Anything else is handed on as
-    it is, for :meth:`Runs.get` to find no run by it."""
-    label = str((row or [""])[0])
-    return SHIPPED if label == "shipped" else label.removeprefix("run ").strip()
+    """The run a row of the runs table names, by its first cell (:attr:`RunRecord.label`, in the
+    page's language): the shipped model is :data:`SHIPPED`, ``run 3`` (``실행 3``) is ``"3"``.
+    Anything else is handed on as it is, for :meth:`Runs.get` to find no run by it."""
+    label = str((row or [""])[0]).strip()
+    if label in {translate(msg("shipped"), language) for language in LANGUAGES}:
+        return SHIPPED
+    number = label.rpartition(" ")[2]
+    return number if number.isdigit() else label
 
 
 def _choice(record: RunRecord) -> str:
