@@ -541,6 +541,10 @@ def test_each_app_has_its_own_services_and_hands_them_to_the_tabs_that_ask(engin
     one.build_tab(lambda app, engine: seen.append((app, engine)))
     one.build_tab(lambda anything: seen.append(anything))  # a builder written before: given the engine
     assert seen == [one, engine, (one, engine), engine]
+    from types import SimpleNamespace
+
+    alice = one.session(SimpleNamespace(session_hash="alice"))
+    assert alice is one.store.get("alice") and alice.model is not None  # the shipped model, as a new visitor has it
 
 
 # -- shared UI helpers --------------------------------------------------------------------

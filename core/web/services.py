@@ -18,7 +18,7 @@ from trainpad.web.guard import Presence
 from trainpad.web.jobs import make_job_executor
 from trainpad.web.limits import TrainingSlots, limits
 from trainpad.web.run_watch import RunWatch
-from trainpad.web.sessions import SessionStore
+from trainpad.web.sessions import Session, SessionStore, session_id
 from trainpad.web.shipped_model import shipped_loader
 
 if TYPE_CHECKING:
@@ -62,6 +62,11 @@ class App:
             names = []
         asked = {name: offered[name] for name in names if name in offered}
         return build(**asked) if asked else build(self.engine)
+
+    def session(self, request: Any) -> Session:
+        """The session of the browser that sent ``request`` (a ``gr.Request``): its model in use
+        (``.model``), its runs; made, on the shipped model, when new."""
+        return self.store.get(session_id(request))
 
     def close(self) -> None:
         """End what the executor keeps waiting (a started process), and delete every session's files."""
