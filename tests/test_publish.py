@@ -306,7 +306,7 @@ def test_a_folder_that_cannot_be_written_is_refused(capsys, tmp_path):
 
 
 def test_the_predict_tab_publishes_the_sessions_model_once_and_bounds_each_visitor(monkeypatch, tmp_path):
-    import trainpad.publish as publishing
+    import trainpad.web.publish_handler as publishing
     from trainpad.web.messages import UserError
     from trainpad.web.publish_handler import Publisher
     from trainpad.web.sessions import SessionStore

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from trainpad import __version__
 from trainpad.engine.config import RUN_PARAMS, TrainConfig
+from trainpad.engine.python_source import parse_python
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
@@ -71,9 +72,15 @@ def template_section(title: str) -> str:
     raise KeyError(f"the script's skeleton has no section {title!r}")
 
 
+@functools.lru_cache(maxsize=1)
+def template_tree() -> ast.Module:
+    """The skeleton, parsed (once: it is read at every update of a loop view).  Read it, never change it."""
+    return parse_python(template_source())
+
+
 def template_value(name: str) -> Any:
     """The value the skeleton assigns to the top-level ``name`` (a literal), read without running it."""
-    for node in ast.parse(template_source()).body:
+    for node in template_tree().body:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
             return ast.literal_eval(node.value)
     raise KeyError(f"the script's skeleton assigns no {name!r}")
@@ -82,7 +89,7 @@ def template_value(name: str) -> Any:
 def _template_names() -> frozenset[str]:
     """The names the skeleton binds at its top level: its imports, settings, functions and classes."""
     names: set[str] = set()
-    for node in ast.parse(template_source()).body:
+    for node in template_tree().body:
         if isinstance(node, (ast.Import, ast.ImportFrom)) and getattr(node, "module", None) != "__future__":
             names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
         elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
@@ -231,7 +238,7 @@ class _Script:
             return name
         module = sys.modules.get(obj.__module__)
         namespace = vars(module) if module is not None else getattr(obj, "__globals__", {})
-        tree = ast.parse(source)
+        tree = parse_python(source)
         provided: set[str] = set()
         for node in ast.walk(tree):
             if _imports_script_own(node, self.own):  # the script defines its own InMemoryDataset, the same way
@@ -468,7 +475,7 @@ def _filled(section: str, values: dict[str, str]) -> str:
     """
     lines = section.splitlines(keepends=True)
     todo = dict(values)
-    for node in ast.parse(section).body:
+    for node in parse_python(section).body:
         target = ast.get_source_segment(section, node.targets[0]) if isinstance(node, ast.Assign) else None
         if target in todo:
             line = lines[node.lineno - 1].encode()  # the offsets count bytes

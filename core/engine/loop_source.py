@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from trainpad.engine.config import RUN_PARAMS, TrainConfig
-from trainpad.engine.export import template_source, template_value
+from trainpad.engine.export import template_source, template_tree, template_value
 from trainpad.engine.message import msg
+from trainpad.engine.python_source import compile_python, parse_python
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
@@ -125,7 +126,7 @@ def _step_lines(*, scheduled: bool) -> list[str]:
     guard (the statements that use ``loss_value``); ``if scheduler is not None:`` gives way to
     its body when the run has a schedule, and to nothing when it has none."""
     source = template_source()
-    step = next(node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef) and node.name == "train_step")
+    step = next(node for node in template_tree().body if isinstance(node, ast.FunctionDef) and node.name == "train_step")
     statements: list[ast.stmt] = []
     for node in step.body[1:]:  # after the docstring
         if isinstance(node, ast.Return) or any(isinstance(n, ast.Name) and n.id == "loss_value" for n in ast.walk(node)):
@@ -170,7 +171,7 @@ def _inlined(component: "Component", values: dict[str, Any], context: dict[str, 
     """The one expression the factory returns, with its arguments' values put in; ``None``
     when the factory does more than return one expression of its arguments and imports."""
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(component.factory)))
+        tree = parse_python(textwrap.dedent(inspect.getsource(component.factory)))
     except (OSError, TypeError, SyntaxError):
         return None
     function = tree.body[0] if tree.body else None
@@ -208,7 +209,7 @@ def _fold(node: ast.AST) -> ast.AST:
                 isinstance(child, ast.Constant) for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)
             ):
                 try:
-                    code = compile(ast.fix_missing_locations(ast.Expression(node)), "<loop>", "eval")
+                    code = compile_python(ast.fix_missing_locations(ast.Expression(node)), "<loop>", "eval")
                     return ast.Constant(eval(code, {"__builtins__": {}}, {}))
                 except Exception:
                     return node

@@ -23,6 +23,7 @@ from trainpad import __version__
 from trainpad.engine import message
 from trainpad.engine.export import ExportedScript, NotExportable, _DATASET_CODE, _HEADER_IMPORTS, _dataset_code, _dataset_stub, _Script
 from trainpad.engine.lab import kit
+from trainpad.engine.python_source import parse_python
 
 if TYPE_CHECKING:
     from trainpad.engine.engine import Engine
@@ -113,7 +114,7 @@ from __future__ import annotations
 
 def _module_parts(source: str) -> tuple[list[str], str]:
     """A module's import lines (``from __future__`` left out) and its code after them (``__all__`` left out)."""
-    tree = ast.parse(source)
+    tree = parse_python(source)
     lines = source.splitlines(keepends=True)
     imports, start = [], 0
     for node in tree.body:
@@ -141,7 +142,7 @@ def _bound_by(imports: list[str]) -> frozenset[str]:
     """The names import lines bind."""
     names = set()
     for line in imports:
-        for node in ast.walk(ast.parse(line)):
+        for node in ast.walk(parse_python(line)):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
     return frozenset(names)
@@ -153,7 +154,7 @@ def _merged(lines: list[str]) -> list[str]:
     plain: set[str] = set()
     names: dict[str, set[str]] = {}
     for line in filter(None, lines):
-        node = ast.parse(line).body[0]
+        node = parse_python(line).body[0]
         if isinstance(node, ast.ImportFrom):
             names.setdefault(node.module or "", set()).update(alias.name for alias in node.names)
         else:
