@@ -54,8 +54,10 @@ _HEADING = re.compile(r"^# -- (.+?) -+$", re.MULTILINE)
 
 
 @functools.cache
+@functools.lru_cache(maxsize=1)
 def template_source() -> str:
-    """The text of the script's skeleton, :mod:`trainpad.engine.script_template`."""
+    """The text of the script's skeleton, :mod:`trainpad.engine.script_template` (read once: the
+    loop view reads it at every update of a training run)."""
     return TEMPLATE.read_text(encoding="utf-8")
 
 
